@@ -1,0 +1,112 @@
+# lwm2m-harness: build, certificates, scenarios, tests.
+#
+# Non-recursive: each part contributes a fragment (server/module.mk, ...)
+# that appends to the lists below. Everything goes to $(BUILD).
+#
+#   make              build the three programs into build/bin/
+#   make scenarios    install missing deps, build, make certs, run the suite
+#   make test         install missing deps, build, run every test
+#   make deps         install missing dependencies (apt-get, as root)
+#   make certs        generate the test PKI into build/certs/
+#   make install      install programs (PREFIX, DESTDIR honoured)
+#   make clean
+
+BUILD    ?= build
+BIN      := $(BUILD)/bin
+OBJ      := $(BUILD)/obj
+LIBDIR   := $(BUILD)/lib
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+
+CC       ?= cc
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror
+OPT      ?= -O2 -g
+SAN      ?=
+PKGS     := libcoap-3-notls jansson
+
+# Mbed TLS 3.6 with DTLS Connection ID. MBEDTLS_PREFIX points at another
+# build of it (include/ and lib/ below it) when the system one lacks CID.
+ifdef MBEDTLS_PREFIX
+MBEDTLS_CFLAGS := -I$(MBEDTLS_PREFIX)/include
+MBEDTLS_LIBS   := -L$(MBEDTLS_PREFIX)/lib -Wl,-rpath,$(abspath $(MBEDTLS_PREFIX)/lib) \
+                  -lmbedtls -lmbedx509 -lmbedcrypto
+else
+MBEDTLS_CFLAGS :=
+MBEDTLS_LIBS   := -lmbedtls -lmbedx509 -lmbedcrypto
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -MMD -MP -I. -Icommon \
+              $(MBEDTLS_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+LIBS_ALL    = $(PKG_LIBS) $(MBEDTLS_LIBS) -lm $(LIBS)
+
+# Parts append to these.
+PROGRAMS  :=
+SHLIBS    :=
+UNIT_TESTS :=
+PART_LIBS  :=
+CLEAN_EXTRA :=
+
+MBEDTLS_OK := $(BUILD)/.mbedtls-ok
+
+.PHONY: all deps certs scenarios test unit-tests build-tests clean install asan
+all: $(MBEDTLS_OK) programs
+
+include common/module.mk
+include server/module.mk
+include client_shim/module.mk
+include harness/module.mk
+include certs/module.mk
+include tests/module.mk
+
+programs: $(PROGRAMS) $(SHLIBS)
+
+# Refuse an Mbed TLS without what the product needs, with one clear message
+# instead of a wall of compiler errors.
+$(MBEDTLS_OK): scripts/check-mbedtls.c
+	@mkdir -p $(BUILD)
+	@if ! out=$$($(CC) $(CSTD) $(MBEDTLS_CFLAGS) -E scripts/check-mbedtls.c -o /dev/null 2>&1); then \
+		echo "error: unusable Mbed TLS headers$(if $(MBEDTLS_PREFIX), in $(MBEDTLS_PREFIX)/include):" >&2; \
+		echo "$$out" | sed -n 's/.*#error "\(.*\)"/  - \1/p; /No such file/s/^/  - /p' | sort -u >&2; \
+		echo "Fix: run 'make deps' as root (installs Mbed TLS 3.6 from Debian trixie, pinned)," >&2; \
+		echo "     or point MBEDTLS_PREFIX at an Mbed TLS >= 3.6 build with MBEDTLS_SSL_DTLS_CONNECTION_ID" >&2; \
+		echo "     and MBEDTLS_SSL_CONTEXT_SERIALIZATION enabled." >&2; \
+		exit 1; \
+	fi
+	@touch $@
+
+$(OBJ)/%.o: %.c | $(MBEDTLS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+deps:
+	@bash scripts/install-deps.sh
+
+# The two entry points a fresh machine uses: each installs what is missing,
+# builds, makes certificates and runs.
+scenarios: deps
+	@$(MAKE) --no-print-directory all certs
+	$(BIN)/lwm2m-harness run --jobs $(JOBS) scenarios
+
+test: deps
+	@$(MAKE) --no-print-directory all certs unit-tests-bin
+	@bash scripts/run-tests.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all certs
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lwm2m-harness
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(SHLIBS),install -m 0644 $(SHLIBS) $(DESTDIR)$(PREFIX)/lib/lwm2m-harness/)
+
+clean:
+	rm -rf $(BUILD) $(CLEAN_EXTRA)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

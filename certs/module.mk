@@ -1,0 +1,3 @@
+# certs: fragment owned by that part
+certs:
+	@echo "certs: nothing yet"

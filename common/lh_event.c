@@ -1,0 +1,59 @@
+#include "lh_event.h"
+
+#include <stdarg.h>
+
+#include "lh_time.h"
+
+static FILE *g_json_out;
+static FILE *g_human_out;
+static lh_event_human_fn g_human;
+static const char *g_src = "?";
+
+void lh_event_init(FILE *json_out, const char *src, FILE *human_out, lh_event_human_fn human)
+{
+	g_json_out = json_out;
+	g_src = src;
+	g_human_out = human_out;
+	g_human = human;
+}
+
+void lh_event_emit(const char *event, json_t *fields)
+{
+	/* ts, src and event first, so lines read well; fields cannot override them. */
+	json_t *obj = json_object();
+	json_object_set_new(obj, "ts", json_real(lh_time_wall()));
+	json_object_set_new(obj, "src", json_string(g_src));
+	json_object_set_new(obj, "event", json_string(event));
+	if (fields) {
+		json_object_update_missing(obj, fields);
+		json_decref(fields);
+	}
+	if (g_json_out) {
+		/* Ordered keys keep lines readable: ts, src, event, then the rest. */
+		char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+		if (line) {
+			fprintf(g_json_out, "%s\n", line);
+			fflush(g_json_out);
+			free(line);
+		}
+	}
+	if (g_human && g_human_out) {
+		g_human(g_human_out, obj);
+		fflush(g_human_out);
+	}
+	json_decref(obj);
+}
+
+void lh_event_emitf(const char *event, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_error_t err;
+	json_t *fields = json_vpack_ex(&err, 0, fmt, ap);
+	va_end(ap);
+	if (!fields) {
+		fields = json_object();
+		json_object_set_new(fields, "pack_error", json_string(err.text));
+	}
+	lh_event_emit(event, fields);
+}

@@ -1,0 +1,19 @@
+#ifndef LH_EVENT_H
+#define LH_EVENT_H
+#include <jansson.h>
+#include <stdio.h>
+
+/* Events are one JSON object per line: {"ts":..., "src":..., "event":..., ...}.
+ * docs/protocol.md defines the fields. The sink is process-wide: each process
+ * writes its events to one stream (a file, or stdout for the harness). */
+typedef void (*lh_event_human_fn)(FILE *out, const json_t *event);
+
+/* Sets the JSON-lines stream (NULL: none), the source name put in "src", and
+ * optionally a stream plus formatter for one human-readable line per event. */
+void lh_event_init(FILE *json_out, const char *src, FILE *human_out, lh_event_human_fn human);
+/* Adds ts/src/event to fields (steals the reference) and writes it, flushed. */
+void lh_event_emit(const char *event, json_t *fields);
+/* Builds the fields with jansson's json_pack format and emits. */
+void lh_event_emitf(const char *event, const char *fmt, ...);
+
+#endif

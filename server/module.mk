@@ -1,0 +1,15 @@
+# server/: lwm2m-emulator. Every server/*.c but the main goes into libemu.a,
+# which the unit tests link against too.
+EMU_MAIN := server/emu_main.c
+EMU_SRCS := $(filter-out $(EMU_MAIN),$(wildcard server/*.c))
+EMU_LIB  := $(LIBDIR)/libemu.a
+PART_LIBS += $(EMU_LIB)
+PROGRAMS  += $(BIN)/lwm2m-emulator
+
+$(EMU_LIB): $(EMU_SRCS:%.c=$(OBJ)/%.o)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/lwm2m-emulator: $(OBJ)/$(EMU_MAIN:.c=.o) $(EMU_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
