@@ -52,8 +52,10 @@ UNIT_TESTS :=
 PART_LIBS  :=
 CLEAN_EXTRA :=
 
-MBEDTLS_OK := $(BUILD)/.mbedtls-ok
+# The stamp names the prefix, so switching MBEDTLS_PREFIX checks again.
+MBEDTLS_OK := $(BUILD)/.mbedtls-ok$(subst /,_,$(MBEDTLS_PREFIX))
 
+.SECONDARY:
 .PHONY: all deps certs scenarios test unit-tests build-tests clean install asan
 all: $(MBEDTLS_OK) programs
 

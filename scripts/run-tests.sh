@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs every test and ends with one line "N passed, N failed" (what CI reads).
+#   unit       build/tests/test_* (cmocka), counted per test case
+#   shell      tests/{build,certs,interop}/*.sh, TAP-style "ok"/"not ok" lines
+#              counted per line (a script that prints none counts once)
+#   scenarios  lwm2m-harness run over scenarios/, counted per scenario
+# Usage: scripts/run-tests.sh [BUILD_DIR]   (default: build)
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+BUILD=${1:-${BUILD:-build}}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+passed=0 failed=0 skipped=0
+failures=()
+
+section() { printf '\n== %s\n' "$*"; }
+
+run_unit() {
+	local t out p f
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		out=$("$t" 2>&1)
+		printf '%s\n' "$out" | grep -E '^\[ *(OK|FAILED|ERROR|SKIPPED) *\]|^\[  (PASSED|FAILED)  \]' || true
+		p=$(printf '%s\n' "$out" | sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+		f=$(printf '%s\n' "$out" | sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+		p=${p:-0} f=${f:-0}
+		# A binary that crashed before cmocka's summary still counts as a failure.
+		if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+			f=1
+			printf '%s\n' "$out" | tail -5
+		fi
+		passed=$((passed + p)) failed=$((failed + f))
+		[ "$f" -gt 0 ] && failures+=("unit: $(basename "$t")")
+	done
+}
+
+run_shell() {
+	local s out status ok nok
+	for s in tests/build/*.sh tests/certs/*.sh tests/interop/*.sh; do
+		[ -f "$s" ] || continue
+		printf -- '-- %s\n' "$s"
+		out=$(BUILD="$BUILD" timeout 600 bash "$s" 2>&1)
+		status=$?
+		printf '%s\n' "$out"
+		ok=$(grep -cE '^ok ' <<<"$out")
+		nok=$(grep -cE '^not ok ' <<<"$out")
+		if [ "$ok" -eq 0 ] && [ "$nok" -eq 0 ]; then
+			if [ "$status" -eq 0 ]; then ok=1; else nok=1; fi
+		elif [ "$status" -ne 0 ] && [ "$nok" -eq 0 ]; then
+			nok=1 # exited non-zero without saying which check: still a failure
+		fi
+		passed=$((passed + ok)) failed=$((failed + nok))
+		[ "$nok" -gt 0 ] && failures+=("shell: $s")
+	done
+}
+
+run_scenarios() {
+	local out status line p f s
+	out=$("$BUILD"/bin/lwm2m-harness run --jobs "$JOBS" scenarios 2>&1)
+	status=$?
+	printf '%s\n' "$out"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
+	p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$line")
+	f=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")
+	s=$(sed -n 's/.* \([0-9]*\) skipped.*/\1/p' <<<"$line")
+	p=${p:-0} f=${f:-0} s=${s:-0}
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # the harness itself failed (validation, crash): count it
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	[ "$f" -gt 0 ] && failures+=("scenarios: see results/latest/summary.json")
+}
+
+section "unit tests"
+run_unit
+section "build, PKI and interop tests"
+run_shell
+section "scenarios"
+run_scenarios
+
+echo
+if [ "${#failures[@]}" -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
