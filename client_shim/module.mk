@@ -18,9 +18,10 @@ $(LAYER_LIB): $(LAYER_SRCS:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(LAYER_SO): $(LAYER_SRCS:%.c=$(OBJ)/%.o) $(COMMON_LIB)
+$(LAYER_SO): $(LAYER_SRCS:%.c=$(OBJ)/%.o) $(COMMON_LIB) client_shim/layer.map
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -shared -o $@ $^ $(MBEDTLS_LIBS)
+	$(CC) $(LDFLAGS_ALL) -shared -Wl,--version-script=client_shim/layer.map -o $@ \
+		$(filter %.o %.a,$^) $(MBEDTLS_LIBS)
 
 $(BIN)/lwm2m-client-shim: $(OBJ)/$(SHIM_MAIN:.c=.o) $(SHIM_LIB) $(LAYER_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)

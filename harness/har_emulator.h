@@ -1,0 +1,21 @@
+#ifndef HAR_EMULATOR_H
+#define HAR_EMULATOR_H
+#include <jansson.h>
+
+#include "har_ctx.h"
+
+/* The emulator's life inside a scenario: its config file, starting it and
+ * learning its DTLS port, stopping/killing/restarting it on purpose, and
+ * commands on its control socket. */
+
+/* Writes the config and starts the emulator (generation 0 = the first
+ * start; restarts reuse the DTLS port), then waits for its "listening"
+ * event. Returns 0, or -1 (c->fail set). */
+int har_emulator_start(struct har_ctx *c, int generation);
+/* {"emulator": "stop"|"kill"|"start"|"restart"} or
+ * {"emulator": {"ctl": {...}}, "expect": {...}, "timeout_ms": N}. */
+int har_emulator_step(struct har_ctx *c, const json_t *item);
+/* Removes the control socket file. */
+void har_emulator_cleanup(struct har_ctx *c);
+
+#endif

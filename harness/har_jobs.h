@@ -1,0 +1,21 @@
+#ifndef HAR_JOBS_H
+#define HAR_JOBS_H
+#include <stddef.h>
+
+#include "har_results.h"
+#include "har_run.h"
+
+/* Runs items in parallel, each in a worker process of its own (which owns
+ * the scenario's emulator and shim), at most jobs at a time. */
+struct har_jobs_opts {
+	int jobs;
+	int progress;			 /* draw a live progress line (a terminal) */
+	const struct har_run_opts *base; /* binaries, layer, grace */
+};
+
+/* Runs every item (item->dir and item->res.seed set by the caller), fills
+ * item->res and prints one line per scenario as it finishes. A worker that
+ * crashes or overruns its deadline is killed and its scenario fails. */
+void har_jobs_run(struct har_item *items, size_t n, const struct har_jobs_opts *o);
+
+#endif

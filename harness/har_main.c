@@ -1,0 +1,269 @@
+/* lwm2m-harness: runs JSON scenarios against lwm2m-emulator and
+ * lwm2m-client-shim and reports verdicts (see harness/README.md). */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "har_cli.h"
+#include "har_jobs.h"
+#include "har_results.h"
+#include "har_scenario.h"
+#include "har_schema.h"
+#include "lh_time.h"
+
+#define VERSION "0.1.0"
+
+/* Prints usage to out (stdout for --help, stderr for mistakes). */
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: lwm2m-harness run  [PATHS...] [options]   run scenarios (default PATH: "
+	    "scenarios)\n"
+	    "       lwm2m-harness lint PATHS...               validate scenario files only\n"
+	    "       lwm2m-harness list [PATHS...] [--tag T] [--name GLOB]\n"
+	    "options:\n"
+	    "  --tag T          only scenarios with tag T (repeatable: any of them)\n"
+	    "  --name GLOB      only scenarios whose name matches GLOB\n"
+	    "  --jobs N         scenarios run in parallel (default 1)\n"
+	    "  --layer SO       socket layer for the shim (overrides scenarios' client.layer)\n"
+	    "  --results DIR    where runs are written (default: results)\n"
+	    "  --seed N         seed of the network simulator (default: random, reported)\n"
+	    "  --repeat N       run each selected scenario N times\n"
+	    "  --shard K/N      run only the K-th of N slices of the selection (1 <= K <= N)\n"
+	    "  --emulator PATH  lwm2m-emulator (default: next to lwm2m-harness)\n"
+	    "  --shim PATH      lwm2m-client-shim (default: next to lwm2m-harness)\n"
+	    "  --schema FILE    scenario schema (default: scenarios/schema.json found upwards)\n"
+	    "exit status: 0 all passed (skips allowed), 1 failures, 2 usage or invalid "
+	    "scenarios\n");
+}
+
+/* Prints every error of one file as "FILE: PATH: message". */
+static void print_errors(const char *file, const struct har_errs *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s: %s: %s\n", file, errs->v[i].path, errs->v[i].msg);
+}
+
+/* Loads the schema and every scenario under the paths; any invalid file
+ * stops everything (exit status 2) before anything runs. */
+static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout)
+{
+	int ret = -1, bad = 0;
+	struct har_errs errs = {0};
+	char **files = NULL,
+	     *schema_path = cli->schema ? strdup(cli->schema)
+					: har_scenario_find_schema(cli->paths[0], cli->exe_dir);
+	size_t nfiles = 0;
+	json_t *schema = NULL;
+	struct har_scenario *scs = NULL;
+	if (!schema_path) {
+		fprintf(stderr,
+			"lwm2m-harness: cannot find scenarios/schema.json near %s; "
+			"use --schema FILE\n",
+			cli->paths[0]);
+		goto exit;
+	}
+	if (!(schema = har_schema_load(schema_path, &errs))) {
+		print_errors(schema_path, &errs);
+		goto exit;
+	}
+	if (har_scenario_collect(cli->paths, cli->npaths, &files, &nfiles, &errs) != 0) {
+		print_errors("lwm2m-harness", &errs);
+		goto exit;
+	}
+	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
+	for (size_t i = 0; scs && i < nfiles; i++) {
+		har_errs_free(&errs);
+		if (har_scenario_load(schema, files[i], &scs[i], &errs) != 0) {
+			print_errors(files[i], &errs);
+			bad++;
+		}
+	}
+	for (size_t i = 0; scs && !bad && i < nfiles; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(scs[i].name, scs[j].name) == 0) {
+				fprintf(stderr,
+					"%s: $.name: \"%s\" is already the name of %s; "
+					"scenario names must be unique\n",
+					scs[i].file, scs[i].name, scs[j].file);
+				bad++;
+			}
+	if (bad)
+		fprintf(stderr,
+			"lwm2m-harness: %d of %zu scenario files are invalid; nothing was run\n",
+			bad, nfiles);
+	ret = bad || !scs ? -1 : 0;
+	*out = scs;
+	*nout = nfiles;
+	scs = NULL;
+exit:
+	free(scs);
+	har_errs_free(&errs);
+	har_scenario_files_free(files, nfiles);
+	json_decref(schema);
+	free(schema_path);
+	return ret;
+}
+
+/* True when a scenario passes the --tag / --name filters. */
+static int selected(const struct har_cli *cli, const struct har_scenario *sc)
+{
+	int tag_ok = cli->ntags == 0;
+	for (size_t i = 0; i < cli->ntags && !tag_ok; i++)
+		tag_ok = har_scenario_has_tag(sc, cli->tags[i]);
+	return tag_ok && (!cli->name_glob || fnmatch(cli->name_glob, sc->name, 0) == 0);
+}
+
+/* "lint": validation only. */
+static int cmd_lint(struct har_cli *cli, struct har_scenario *scs, size_t n, int ok)
+{
+	(void)cli;
+	for (size_t i = 0; ok && i < n; i++)
+		printf("ok %s (%s)\n", scs[i].file, scs[i].name);
+	printf("%zu scenario files checked%s\n", n, ok ? ", all valid" : ", some invalid");
+	return ok ? 0 : 2;
+}
+
+/* "list": name, tags and file of each selected scenario. */
+static int cmd_list(struct har_cli *cli, struct har_scenario *scs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!selected(cli, &scs[i]))
+			continue;
+		char *tags = json_dumps(json_object_get(scs[i].root, "tags"),
+					JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%-40s %-30s %s\n", scs[i].name, tags ? tags : "[]", scs[i].file);
+		free(tags);
+	}
+	return 0;
+}
+
+/* Builds the run's items: filter, shard, repeat; seeds and folders. */
+static struct har_item *plan(struct har_cli *cli, struct har_scenario *scs, size_t n,
+			     const char *run_dir, size_t *nitems)
+{
+	struct har_item *items = calloc(n * (size_t)cli->repeat + 1, sizeof(*items));
+	size_t k = 0, sel = 0;
+	for (size_t i = 0; items && i < n; i++) {
+		if (!selected(cli, &scs[i]))
+			continue;
+		if ((int)(sel++ % (size_t)cli->shard_n) != cli->shard_k - 1)
+			continue;
+		for (int r = 0; r < cli->repeat; r++, k++) {
+			items[k].sc = &scs[i];
+			items[k].repeat = r;
+			items[k].res.seed = har_cli_item_seed(cli, scs[i].name, r);
+			if (asprintf(&items[k].dir, r ? "%s/%s-r%d" : "%s/%s", run_dir, scs[i].name,
+				     r + 1) < 0)
+				items[k].dir = NULL;
+		}
+	}
+	*nitems = k;
+	return items;
+}
+
+/* Prints "N passed, N failed[, N skipped]" and returns the exit status. */
+static int final_line(const struct har_item *items, size_t n)
+{
+	size_t p = 0, f = 0, s = 0;
+	for (size_t i = 0; i < n; i++) {
+		p += items[i].res.verdict == HAR_PASS;
+		f += items[i].res.verdict == HAR_FAIL;
+		s += items[i].res.verdict == HAR_SKIP;
+	}
+	if (s)
+		printf("%zu passed, %zu failed, %zu skipped\n", p, f, s);
+	else
+		printf("%zu passed, %zu failed\n", p, f);
+	return f ? 1 : 0;
+}
+
+/* "run": everything selected, then the reports. */
+static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
+{
+	int ret = 2;
+	char run_id[128], run_dir[PATH_MAX + 200], err[512];
+	size_t nitems = 0;
+	struct har_item *items = NULL;
+	if (har_cli_check_programs(cli) != 0)
+		return 2;
+	if (har_results_make_run(cli->results, run_id, sizeof(run_id), err, sizeof(err)) != 0) {
+		fprintf(stderr, "lwm2m-harness: %s (use --results DIR)\n", err);
+		return 2;
+	}
+	snprintf(run_dir, sizeof(run_dir), "%s/%s", cli->results, run_id);
+	items = plan(cli, scs, n, run_dir, &nitems);
+	if (!items || nitems == 0) {
+		fprintf(stderr, "lwm2m-harness: no scenario matches the selection\n");
+		goto exit;
+	}
+	struct har_run_opts ro = {cli->emulator, cli->shim, cli->layer, NULL, 0, 2000};
+	struct har_jobs_opts jo = {cli->jobs, isatty(STDOUT_FILENO), &ro};
+	int64_t t0 = lh_time_mono_ms();
+	har_jobs_run(items, nitems, &jo);
+	double dur = (double)(lh_time_mono_ms() - t0) / 1000.0;
+	if (har_results_write_summary(run_dir, run_id, cli->seed, items, nitems, dur) != 0 ||
+	    har_results_write_junit(run_dir, items, nitems, dur) != 0 ||
+	    har_results_link_latest(cli->results, run_id) != 0)
+		fprintf(stderr, "lwm2m-harness: cannot write the reports in %s: %s\n", run_dir,
+			strerror(errno));
+	printf("results: %s\n", run_dir);
+	ret = final_line(items, nitems);
+exit:
+	for (size_t i = 0; items && i < nitems; i++) {
+		free(items[i].dir);
+		free(items[i].res.message);
+	}
+	free(items);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct har_cli cli;
+	struct har_scenario *scs = NULL;
+	size_t n = 0;
+	int ret = 2;
+	signal(SIGPIPE, SIG_IGN);
+	/* Orphans of a crashed worker come back to us rather than to init. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	int rc = har_cli_parse(&cli, argc, argv);
+	if (rc != 0) {
+		if (rc > 0) {
+			usage(stdout);
+			ret = 0;
+		} else {
+			usage(stderr);
+		}
+		goto exit;
+	}
+	if (cli.version) {
+		printf("lwm2m-harness %s\n", VERSION);
+		ret = 0;
+		goto exit;
+	}
+	int ok = load_all(&cli, &scs, &n) == 0;
+	if (strcmp(cli.command, "lint") == 0)
+		ret = cmd_lint(&cli, scs, n, ok);
+	else if (!ok)
+		ret = 2;
+	else if (strcmp(cli.command, "list") == 0)
+		ret = cmd_list(&cli, scs, n);
+	else
+		ret = cmd_run(&cli, scs, n);
+exit:
+	for (size_t i = 0; scs && i < n; i++)
+		har_scenario_free(&scs[i]);
+	free(scs);
+	har_cli_free(&cli);
+	return ret;
+}

@@ -1,0 +1,470 @@
+#include "har_netsim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lh_addr.h"
+#include "lh_time.h"
+
+/* How long a reordered datagram waits at most for a successor. */
+#define REORDER_HOLD_MS 200
+#define DGRAM_MAX 65535
+
+static const char *const dir_names[2] = {"c2s", "s2c"};
+
+/* Names the DTLS record type of a datagram's first record, for events. */
+static const char *record_name(const unsigned char *d, size_t len)
+{
+	if (len == 0)
+		return "empty";
+	switch (d[0]) {
+	case 20:
+		return "change_cipher_spec";
+	case 21:
+		return "alert";
+	case 22:
+		return "handshake";
+	case 23:
+		return "application_data";
+	case 25:
+		return "tls12_cid";
+	default:
+		return "other";
+	}
+}
+
+/* Text of an IPv4 address for events. */
+static const char *addr_text(const struct sockaddr_in *a, char *buf)
+{
+	return lh_addr_format((const struct sockaddr *)a, buf, LH_ADDR_STRLEN);
+}
+
+/* One "netsim" event per decision about a datagram. */
+static void note(struct har_netsim *ns, int dir, const char *action, unsigned flow,
+		 const unsigned char *d, size_t len, const char *reason, int delay_ms)
+{
+	json_t *ev = json_pack("{s:f, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "ts", lh_time_wall(),
+			       "src", "netsim", "event", "datagram", "dir", dir_names[dir],
+			       "action", action, "flow", (json_int_t)flow, "bytes", (json_int_t)len,
+			       "record", record_name(d, len));
+	if (reason)
+		json_object_set_new(ev, "reason", json_string(reason));
+	if (delay_ms > 0)
+		json_object_set_new(ev, "delay_ms", json_integer(delay_ms));
+	har_timeline_add(ns->tl, ev);
+}
+
+/* Other netsim events (rebind, blackhole, port_closed, ...). */
+static void note_change(struct har_netsim *ns, const char *event, json_t *fields)
+{
+	json_t *ev =
+	    json_pack("{s:f, s:s, s:s}", "ts", lh_time_wall(), "src", "netsim", "event", event);
+	json_object_update(ev, fields);
+	json_decref(fields);
+	har_timeline_add(ns->tl, ev);
+}
+
+/* A non-blocking UDP socket bound to addr (port 0 = ephemeral); the bound
+ * address is written back. Returns the fd or -1. */
+static int udp_bind(struct sockaddr_in *addr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	socklen_t len = sizeof(*addr);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)addr, sizeof(*addr)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)addr, &len) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int har_netsim_open(struct har_netsim *ns, const char *server, uint64_t seed, const char *pcap_path,
+		    struct har_timeline *tl, char *err, size_t errlen)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->front_fd = -1;
+	ns->tl = tl;
+	har_nat_init(&ns->nat);
+	har_rng_seed(&ns->rng, seed);
+	if (har_netsim_set_server(ns, server, err, errlen) != 0)
+		return -1;
+	ns->front.sin_family = AF_INET;
+	ns->front.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((ns->front_fd = udp_bind(&ns->front)) < 0) {
+		snprintf(err, errlen, "cannot open the relay socket: %s", strerror(errno));
+		return -1;
+	}
+	if (pcap_path && !(ns->pcap = har_pcap_open(pcap_path, err, errlen))) {
+		har_netsim_close(ns);
+		return -1;
+	}
+	return 0;
+}
+
+int har_netsim_set_server(struct har_netsim *ns, const char *server, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	if (lh_addr_parse(server, 0, &ss, &sslen) != 0 || ss.ss_family != AF_INET) {
+		snprintf(err, errlen, "the emulator's address %s is not IPv4 host:port", server);
+		return -1;
+	}
+	memcpy(&ns->server, &ss, sizeof(ns->server));
+	return 0;
+}
+
+void har_netsim_front_text(const struct har_netsim *ns, char *out, size_t size)
+{
+	char buf[LH_ADDR_STRLEN];
+	snprintf(out, size, "%s", addr_text(&ns->front, buf));
+}
+
+int har_netsim_pollfds(const struct har_netsim *ns, struct pollfd *fds, int max)
+{
+	int n = 0;
+	if (ns->front_fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){ns->front_fd, POLLIN, 0};
+	for (size_t i = 0; i < ns->nat.n && n < max; i++)
+		fds[n++] = (struct pollfd){ns->nat.flows[i].fd, POLLIN, 0};
+	return n;
+}
+
+/* Sends one datagram on the wire now, and logs and captures it. */
+static void transmit(struct har_netsim *ns, int dir, unsigned flow_id, const unsigned char *d,
+		     size_t len, const char *action, int delay_ms)
+{
+	struct har_nat_flow *f = NULL;
+	for (size_t i = 0; i < ns->nat.n; i++)
+		if (ns->nat.flows[i].id == flow_id)
+			f = &ns->nat.flows[i];
+	if (!f || (dir == HAR_NS_S2C && ns->front_fd < 0)) {
+		note(ns, dir, "drop", flow_id, d, len, f ? "port_closed" : "flow_gone", 0);
+		return;
+	}
+	int fd = dir == HAR_NS_C2S ? f->fd : ns->front_fd;
+	const struct sockaddr_in *to = dir == HAR_NS_C2S ? &ns->server : &f->client;
+	if (sendto(fd, d, len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0) {
+		note(ns, dir, "drop", flow_id, d, len, strerror(errno), 0);
+		return;
+	}
+	note(ns, dir, action, flow_id, d, len, NULL, delay_ms);
+	if (dir == HAR_NS_C2S)
+		har_pcap_write(ns->pcap, &f->outside, &ns->server, d, len);
+	else
+		har_pcap_write(ns->pcap, &ns->server, &f->outside, d, len);
+}
+
+/* Puts a datagram in the delay queue (or, if the queue is full, drops it). */
+static void enqueue(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d,
+		    size_t len, int delay_ms, int held)
+{
+	unsigned char *copy = malloc(len ? len : 1);
+	if (ns->nq == HAR_NS_QUEUE_MAX || !copy) {
+		free(copy);
+		note(ns, dir, "drop", flow, d, len, "queue_full", 0);
+		return;
+	}
+	memcpy(copy, d, len);
+	ns->queue[ns->nq++] =
+	    (struct har_ns_pkt){lh_time_mono_ms() + delay_ms, dir, flow, held, len, copy};
+	note(ns, dir, held ? "hold" : "delay", flow, d, len, held ? "reorder" : NULL, delay_ms);
+}
+
+/* Sends and removes queue entry i. */
+static void dequeue(struct har_netsim *ns, size_t i, const char *action)
+{
+	struct har_ns_pkt p = ns->queue[i];
+	memmove(&ns->queue[i], &ns->queue[i + 1], (ns->nq - i - 1) * sizeof(p));
+	ns->nq--;
+	transmit(ns, p.dir, p.flow, p.data, p.len, action, 0);
+	free(p.data);
+}
+
+/* A reordered datagram goes out right after the next one in its direction. */
+static void release_held(struct har_netsim *ns, int dir)
+{
+	for (size_t i = 0; i < ns->nq; i++) {
+		if (ns->queue[i].held && ns->queue[i].dir == dir) {
+			dequeue(ns, i, "forward_reordered");
+			return;
+		}
+	}
+}
+
+/* True when a datagram of this direction is being held for reordering. */
+static int holding(const struct har_netsim *ns, int dir)
+{
+	for (size_t i = 0; i < ns->nq; i++)
+		if (ns->queue[i].held && ns->queue[i].dir == dir)
+			return 1;
+	return 0;
+}
+
+/* Decides one copy's fate: held back, delayed or sent now. */
+static void route_copy(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d,
+		       size_t len, const char *action)
+{
+	const struct har_ns_profile *p = &ns->prof[dir];
+	int delay = p->delay_ms;
+	if (p->jitter_ms > 0)
+		delay += (int)(har_rng_unit(&ns->rng) * (p->jitter_ms + 1));
+	if (!holding(ns, dir) && har_rng_chance(&ns->rng, p->reorder)) {
+		enqueue(ns, dir, flow, d, len, delay + REORDER_HOLD_MS, 1);
+		return;
+	}
+	if (delay > 0) {
+		enqueue(ns, dir, flow, d, len, delay, 0);
+		return;
+	}
+	transmit(ns, dir, flow, d, len, action, 0);
+	release_held(ns, dir);
+}
+
+/* The impairments, in the order a real path applies them. */
+static void route(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d, size_t len)
+{
+	const struct har_ns_profile *p = &ns->prof[dir];
+	if (ns->blackhole) {
+		note(ns, dir, "drop", flow, d, len, "blackhole", 0);
+		return;
+	}
+	if (p->mtu > 0 && len > (size_t)p->mtu) {
+		note(ns, dir, "drop", flow, d, len, "mtu", 0);
+		return;
+	}
+	if (har_rng_chance(&ns->rng, p->loss)) {
+		note(ns, dir, "drop", flow, d, len, "loss", 0);
+		return;
+	}
+	int dup = har_rng_chance(&ns->rng, p->dup);
+	route_copy(ns, dir, flow, d, len, "forward");
+	if (dup)
+		route_copy(ns, dir, flow, d, len, "duplicate");
+}
+
+/* A new client address gets a NAT flow with its own outside socket. */
+static struct har_nat_flow *flow_for(struct har_netsim *ns, const struct sockaddr_in *client)
+{
+	struct har_nat_flow *f = har_nat_by_client(&ns->nat, client);
+	struct sockaddr_in out = {.sin_family = AF_INET};
+	char a[LH_ADDR_STRLEN], b[LH_ADDR_STRLEN];
+	if (f)
+		return f;
+	out.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = udp_bind(&out);
+	if (fd < 0)
+		return NULL;
+	if (!(f = har_nat_add(&ns->nat, client, fd, &out))) {
+		close(fd);
+		return NULL;
+	}
+	note_change(ns, "flow",
+		    json_pack("{s:I, s:s, s:s}", "flow", (json_int_t)f->id, "client",
+			      addr_text(client, a), "outside", addr_text(&out, b)));
+	return f;
+}
+
+/* Reads what the client sent to the front socket. */
+static void read_front(struct har_netsim *ns)
+{
+	static unsigned char buf[DGRAM_MAX];
+	struct sockaddr_in from;
+	for (int i = 0; i < 64 && ns->front_fd >= 0; i++) {
+		socklen_t flen = sizeof(from);
+		ssize_t n =
+		    recvfrom(ns->front_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			return;
+		struct har_nat_flow *f = flow_for(ns, &from);
+		if (!f) {
+			note(ns, HAR_NS_C2S, "drop", 0, buf, (size_t)n, "nat_table_full", 0);
+			continue;
+		}
+		route(ns, HAR_NS_C2S, f->id, buf, (size_t)n);
+	}
+}
+
+/* Reads what the server sent to a flow's outside socket. */
+static void read_outside(struct har_netsim *ns, int fd)
+{
+	static unsigned char buf[DGRAM_MAX];
+	struct sockaddr_in from;
+	for (int i = 0; i < 64; i++) {
+		struct har_nat_flow *f = har_nat_by_fd(&ns->nat, fd);
+		socklen_t flen = sizeof(from);
+		if (!f)
+			return;
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			return;
+		if (from.sin_addr.s_addr != ns->server.sin_addr.s_addr ||
+		    from.sin_port != ns->server.sin_port) {
+			note(ns, HAR_NS_S2C, "drop", f->id, buf, (size_t)n, "not_from_server", 0);
+			continue;
+		}
+		route(ns, HAR_NS_S2C, f->id, buf, (size_t)n);
+	}
+}
+
+void har_netsim_ready(struct har_netsim *ns, const struct pollfd *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (!(fds[i].revents & (POLLIN | POLLERR)))
+			continue;
+		if (fds[i].fd == ns->front_fd)
+			read_front(ns);
+		else
+			read_outside(ns, fds[i].fd);
+	}
+}
+
+int har_netsim_next_due(const struct har_netsim *ns)
+{
+	int64_t now = lh_time_mono_ms(), best = -1;
+	for (size_t i = 0; i < ns->nq; i++) {
+		int64_t left = ns->queue[i].due > now ? ns->queue[i].due - now : 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return (int)best;
+}
+
+void har_netsim_run_due(struct har_netsim *ns)
+{
+	int64_t now = lh_time_mono_ms();
+	for (size_t i = 0; i < ns->nq;) {
+		if (ns->queue[i].due > now) {
+			i++;
+			continue;
+		}
+		int dir = ns->queue[i].dir, held = ns->queue[i].held;
+		dequeue(ns, i, held ? "forward_reordered" : "forward");
+		if (!held)
+			release_held(ns, dir);
+		i = 0;
+	}
+}
+
+/* Gives every flow a new outside socket: a new port on the same address,
+ * or a new address in 127.0.0.0/8 (addr, or the next free one). */
+static int rebind(struct har_netsim *ns, int new_address, const char *addr, char *err,
+		  size_t errlen)
+{
+	struct in_addr want = {0};
+	char a[LH_ADDR_STRLEN], b[LH_ADDR_STRLEN];
+	if (addr && (inet_pton(AF_INET, addr, &want) != 1 || !har_nat_is_loopback(want.s_addr))) {
+		snprintf(err, errlen, "rebind address \"%s\" is not in 127.0.0.0/8", addr);
+		return -1;
+	}
+	if (ns->nat.n == 0) {
+		snprintf(err, errlen, "nothing to rebind: the client has sent nothing yet");
+		return -1;
+	}
+	for (size_t i = 0; i < ns->nat.n; i++) {
+		struct har_nat_flow *f = &ns->nat.flows[i];
+		struct sockaddr_in out = f->outside, old = f->outside;
+		out.sin_port = 0;
+		if (new_address)
+			out.sin_addr.s_addr =
+			    addr ? want.s_addr
+				 : har_nat_next_address(&ns->nat, old.sin_addr.s_addr);
+		int fd = udp_bind(&out);
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot bind a socket for the rebind: %s",
+				 strerror(errno));
+			return -1;
+		}
+		close(har_nat_rebind(f, fd, &out));
+		note_change(ns, "rebind",
+			    json_pack("{s:I, s:s, s:s, s:s}", "flow", (json_int_t)f->id, "kind",
+				      new_address ? "address" : "port", "old", addr_text(&old, a),
+				      "new", addr_text(&out, b)));
+	}
+	return 0;
+}
+
+/* Closes or reopens the front socket: while closed the kernel answers the
+ * client's datagrams with ICMP port unreachable (ECONNREFUSED for it). */
+static int set_port_closed(struct har_netsim *ns, int closed, char *err, size_t errlen)
+{
+	if (closed == ns->port_closed)
+		return 0;
+	if (closed) {
+		close(ns->front_fd);
+		ns->front_fd = -1;
+	} else {
+		struct sockaddr_in a = ns->front;
+		if ((ns->front_fd = udp_bind(&a)) < 0) {
+			snprintf(err, errlen, "cannot reopen the relay port: %s", strerror(errno));
+			return -1;
+		}
+	}
+	ns->port_closed = closed;
+	note_change(ns, "port_closed", json_pack("{s:b}", "on", closed));
+	return 0;
+}
+
+/* Sets the impairment fields present in change for one direction. */
+static void set_profile(struct har_ns_profile *p, const json_t *c)
+{
+	json_t *v;
+	if ((v = json_object_get(c, "loss")))
+		p->loss = json_number_value(v);
+	if ((v = json_object_get(c, "dup")))
+		p->dup = json_number_value(v);
+	if ((v = json_object_get(c, "reorder")))
+		p->reorder = json_number_value(v);
+	if ((v = json_object_get(c, "delay_ms")))
+		p->delay_ms = (int)json_integer_value(v);
+	if ((v = json_object_get(c, "jitter_ms")))
+		p->jitter_ms = (int)json_integer_value(v);
+	if ((v = json_object_get(c, "mtu")))
+		p->mtu = (int)json_integer_value(v);
+}
+
+int har_netsim_apply(struct har_netsim *ns, const json_t *change, char *err, size_t errlen)
+{
+	const char *rb = json_string_value(json_object_get(change, "rebind"));
+	const char *dir = json_string_value(json_object_get(change, "direction"));
+	const json_t *v;
+	if (rb && rebind(ns, strcmp(rb, "address") == 0,
+			 json_string_value(json_object_get(change, "address")), err, errlen) != 0)
+		return -1;
+	if (!dir || strcmp(dir, "s2c") != 0)
+		set_profile(&ns->prof[HAR_NS_C2S], change);
+	if (!dir || strcmp(dir, "c2s") != 0)
+		set_profile(&ns->prof[HAR_NS_S2C], change);
+	if ((v = json_object_get(change, "blackhole")) && json_is_true(v) != ns->blackhole) {
+		ns->blackhole = json_is_true(v);
+		note_change(ns, "blackhole", json_pack("{s:b}", "on", ns->blackhole));
+	}
+	if ((v = json_object_get(change, "port_closed")) &&
+	    set_port_closed(ns, json_is_true(v), err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+void har_netsim_close(struct har_netsim *ns)
+{
+	if (ns->front_fd >= 0)
+		close(ns->front_fd);
+	ns->front_fd = -1;
+	for (size_t i = 0; i < ns->nat.n; i++)
+		if (ns->nat.flows[i].fd >= 0)
+			close(ns->nat.flows[i].fd);
+	ns->nat.n = 0;
+	for (size_t i = 0; i < ns->nq; i++)
+		free(ns->queue[i].data);
+	ns->nq = 0;
+	har_pcap_close(ns->pcap);
+	ns->pcap = NULL;
+}

@@ -1,0 +1,520 @@
+#include "emu_config.h"
+
+#include <mbedtls/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh_hex.h"
+
+void emu_config_defaults(struct emu_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->bind, sizeof(cfg->bind), "0.0.0.0");
+	cfg->coap_port = 5683;
+	cfg->dtls_port = 5684;
+	cfg->tls_port = EMU_PORT_OFF;
+	cfg->cookies = 1;
+	cfg->cid_enabled = 0;
+	cfg->cid_length = 8;
+	cfg->hs_min_ms = 1000;
+	cfg->hs_max_ms = 60000;
+	cfg->mtu = 1400;
+	cfg->session_cache = 1;
+	cfg->session_tickets = 1;
+	cfg->min_lifetime = 1;
+	cfg->max_lifetime = 86400;
+}
+
+void emu_config_free(struct emu_config *cfg)
+{
+	free(cfg->psk);
+	free(cfg->events);
+	free(cfg->keylog);
+	free(cfg->control);
+	free(cfg->state);
+	cfg->state = NULL;
+	free(cfg->state);
+	cfg->state = NULL;
+	free(cfg->cert_file);
+	free(cfg->key_file);
+	free(cfg->ca_file);
+	cfg->psk = NULL;
+	cfg->events = cfg->keylog = cfg->control = NULL;
+	cfg->cert_file = cfg->key_file = cfg->ca_file = NULL;
+	cfg->psk_count = 0;
+}
+
+/* Rejects keys the schema does not know: a typo must not silently do nothing. */
+static int check_keys(const json_t *obj, const char *path, const char *const *allowed, char *err,
+		      size_t err_size)
+{
+	const char *key;
+	json_t *val;
+	json_object_foreach((json_t *)obj, key, val)
+	{
+		size_t i;
+		for (i = 0; allowed[i]; i++)
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		if (!allowed[i]) {
+			snprintf(err, err_size, "%s.%s: unknown key", path, key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads an optional integer within [min, max]; absent leaves *out as is. */
+static int get_int(const json_t *obj, const char *key, const char *path, long long min,
+		   long long max, long long *out, char *err, size_t err_size)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		snprintf(err, err_size, "%s.%s: expected integer %lld..%lld", path, key, min, max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* Reads an optional boolean; absent leaves *out as is. */
+static int get_bool(const json_t *obj, const char *key, const char *path, int *out, char *err,
+		    size_t err_size)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, err_size, "%s.%s: expected true or false", path, key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Reads an optional object; absent gives NULL and success. */
+static int get_object(const json_t *obj, const char *key, const char *path, const json_t **out,
+		      char *err, size_t err_size)
+{
+	*out = json_object_get(obj, key);
+	if (*out && !json_is_object(*out)) {
+		snprintf(err, err_size, "%s.%s: expected an object", path, key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Replaces *dst with a copy of an optional string member. */
+static int get_string(const json_t *obj, const char *key, const char *path, char **dst, char *err,
+		      size_t err_size)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		snprintf(err, err_size, "%s.%s: expected a non-empty string", path, key);
+		return -1;
+	}
+	char *copy = strdup(json_string_value(v));
+	if (!copy) {
+		snprintf(err, err_size, "%s.%s: out of memory", path, key);
+		return -1;
+	}
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* A port is an integer 0..65535 (0 = any free port) or "off". */
+static int get_port(const json_t *obj, const char *key, int *out, char *err, size_t err_size)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (json_is_string(v) && strcmp(json_string_value(v), "off") == 0) {
+		*out = EMU_PORT_OFF;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535) {
+		snprintf(err, err_size, "$.ports.%s: expected integer 0..65535 or \"off\"", key);
+		return -1;
+	}
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+/* Appends one PSK after checking identity length and key size. */
+static int add_psk(struct emu_config *cfg, const char *identity, const char *hex, const char *where,
+		   char *err, size_t err_size)
+{
+	struct emu_psk p;
+	memset(&p, 0, sizeof(p));
+	size_t ilen = strlen(identity);
+	if (ilen == 0 || ilen > EMU_PSK_IDENTITY_MAX) {
+		snprintf(err, err_size, "%s: identity must be 1..%d bytes", where,
+			 EMU_PSK_IDENTITY_MAX);
+		return -1;
+	}
+	int klen = lh_hex_decode(hex, p.key, sizeof(p.key));
+	if (klen <= 0) {
+		snprintf(err, err_size, "%s: key must be 1..%d bytes of hex (got \"%s\")", where,
+			 EMU_PSK_KEY_MAX, hex);
+		return -1;
+	}
+	memcpy(p.identity, identity, ilen);
+	p.key_len = (size_t)klen;
+	struct emu_psk *grown = realloc(cfg->psk, (cfg->psk_count + 1) * sizeof(*grown));
+	if (!grown) {
+		snprintf(err, err_size, "%s: out of memory", where);
+		return -1;
+	}
+	cfg->psk = grown;
+	cfg->psk[cfg->psk_count++] = p;
+	return 0;
+}
+
+/* $.psk: an array of {identity, key_hex}. */
+static int apply_psk(struct emu_config *cfg, const json_t *arr, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"identity", "key_hex", NULL};
+	size_t i;
+	const json_t *item;
+	if (!json_is_array(arr)) {
+		snprintf(err, err_size, "$.psk: expected an array of {identity, key_hex}");
+		return -1;
+	}
+	json_array_foreach(arr, i, item)
+	{
+		char path[48];
+		snprintf(path, sizeof(path), "$.psk[%zu]", i);
+		if (!json_is_object(item)) {
+			snprintf(err, err_size, "%s: expected an object", path);
+			return -1;
+		}
+		if (check_keys(item, path, keys, err, err_size) < 0)
+			return -1;
+		const json_t *id = json_object_get(item, "identity");
+		const json_t *key = json_object_get(item, "key_hex");
+		if (!json_is_string(id) || !json_is_string(key)) {
+			snprintf(err, err_size, "%s: identity and key_hex must both be strings",
+				 path);
+			return -1;
+		}
+		if (add_psk(cfg, json_string_value(id), json_string_value(key), path, err,
+			    err_size) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* $.dtls.ciphersuites: Mbed TLS suite names, e.g. TLS-PSK-WITH-AES-128-CCM-8. */
+static int apply_suites(struct emu_config *cfg, const json_t *arr, char *err, size_t err_size)
+{
+	size_t i;
+	const json_t *item;
+	if (!json_is_array(arr) || json_array_size(arr) > EMU_CIPHERSUITES_MAX) {
+		snprintf(err, err_size,
+			 "$.dtls.ciphersuites: expected an array of at most %d names",
+			 EMU_CIPHERSUITES_MAX);
+		return -1;
+	}
+	json_array_foreach(arr, i, item)
+	{
+		int id = json_is_string(item)
+			     ? mbedtls_ssl_get_ciphersuite_id(json_string_value(item))
+			     : 0;
+		if (id == 0) {
+			snprintf(err, err_size,
+				 "$.dtls.ciphersuites[%zu]: not a ciphersuite this Mbed TLS knows "
+				 "(use names like \"TLS-PSK-WITH-AES-128-CCM-8\")",
+				 i);
+			return -1;
+		}
+		cfg->ciphersuites[i] = id;
+	}
+	cfg->ciphersuites[json_array_size(arr)] = 0;
+	return 0;
+}
+
+/* $.dtls.cid: {enabled, length}. */
+static int apply_cid(struct emu_config *cfg, const json_t *cid, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"enabled", "length", NULL};
+	long long len = cfg->cid_length;
+	if (check_keys(cid, "$.dtls.cid", keys, err, err_size) < 0 ||
+	    get_bool(cid, "enabled", "$.dtls.cid", &cfg->cid_enabled, err, err_size) < 0 ||
+	    get_int(cid, "length", "$.dtls.cid", 0, EMU_CID_MAX, &len, err, err_size) < 0)
+		return -1;
+	cfg->cid_length = (int)len;
+	return 0;
+}
+
+/* $.dtls.handshake_timeout_ms: {min, max}. */
+static int apply_hs_timeout(struct emu_config *cfg, const json_t *t, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"min", "max", NULL};
+	const char *path = "$.dtls.handshake_timeout_ms";
+	long long min = cfg->hs_min_ms, max = cfg->hs_max_ms;
+	if (check_keys(t, path, keys, err, err_size) < 0 ||
+	    get_int(t, "min", path, 1, 3600000, &min, err, err_size) < 0 ||
+	    get_int(t, "max", path, 1, 3600000, &max, err, err_size) < 0)
+		return -1;
+	cfg->hs_min_ms = (uint32_t)min;
+	cfg->hs_max_ms = (uint32_t)max;
+	return 0;
+}
+
+/* $.dtls: cookies, cid, timeouts, suites, mtu. */
+static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"cookies",	   "cid", "handshake_timeout_ms",
+					   "ciphersuites", "mtu", NULL};
+	const json_t *cid, *hs, *suites = json_object_get(d, "ciphersuites");
+	long long mtu = cfg->mtu;
+	if (check_keys(d, "$.dtls", keys, err, err_size) < 0 ||
+	    get_bool(d, "cookies", "$.dtls", &cfg->cookies, err, err_size) < 0 ||
+	    get_object(d, "cid", "$.dtls", &cid, err, err_size) < 0 ||
+	    get_object(d, "handshake_timeout_ms", "$.dtls", &hs, err, err_size) < 0 ||
+	    get_int(d, "mtu", "$.dtls", 64, 65535, &mtu, err, err_size) < 0)
+		return -1;
+	cfg->mtu = (int)mtu;
+	if (cid && apply_cid(cfg, cid, err, err_size) < 0)
+		return -1;
+	if (hs && apply_hs_timeout(cfg, hs, err, err_size) < 0)
+		return -1;
+	if (suites && apply_suites(cfg, suites, err, err_size) < 0)
+		return -1;
+	return 0;
+}
+
+/* $.lwm2m: lifetime bounds a Register's lt must respect. */
+static int apply_lwm2m(struct emu_config *cfg, const json_t *l, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"min_lifetime", "max_lifetime", NULL};
+	long long min = cfg->min_lifetime, max = cfg->max_lifetime;
+	if (check_keys(l, "$.lwm2m", keys, err, err_size) < 0 ||
+	    get_int(l, "min_lifetime", "$.lwm2m", 1, 0xffffffffLL, &min, err, err_size) < 0 ||
+	    get_int(l, "max_lifetime", "$.lwm2m", 1, 0xffffffffLL, &max, err, err_size) < 0)
+		return -1;
+	cfg->min_lifetime = (uint32_t)min;
+	cfg->max_lifetime = (uint32_t)max;
+	return 0;
+}
+
+/* "none" / "optional" / "required" into 0 / 1 / 2. */
+int emu_config_client_auth(const char *text)
+{
+	static const char *const names[] = {"none", "optional", "required"};
+	for (int i = 0; i < 3; i++)
+		if (text && strcmp(text, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* $.certificate: {cert, key, ca, client_auth}. */
+static int apply_certificate(struct emu_config *cfg, const json_t *c, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"cert", "key", "ca", "client_auth", NULL};
+	const char *p = "$.certificate";
+	const json_t *auth = json_object_get(c, "client_auth");
+	if (check_keys(c, p, keys, err, err_size) < 0 ||
+	    get_string(c, "cert", p, &cfg->cert_file, err, err_size) < 0 ||
+	    get_string(c, "key", p, &cfg->key_file, err, err_size) < 0 ||
+	    get_string(c, "ca", p, &cfg->ca_file, err, err_size) < 0)
+		return -1;
+	if (auth && (cfg->client_auth = emu_config_client_auth(json_string_value(auth))) < 0) {
+		snprintf(err, err_size,
+			 "%s.client_auth: expected \"none\", \"optional\" or "
+			 "\"required\"",
+			 p);
+		return -1;
+	}
+	return 0;
+}
+
+/* $.resumption: {cache, tickets}. */
+static int apply_resumption(struct emu_config *cfg, const json_t *r, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"cache", "tickets", NULL};
+	if (check_keys(r, "$.resumption", keys, err, err_size) < 0 ||
+	    get_bool(r, "cache", "$.resumption", &cfg->session_cache, err, err_size) < 0 ||
+	    get_bool(r, "tickets", "$.resumption", &cfg->session_tickets, err, err_size) < 0)
+		return -1;
+	return 0;
+}
+
+/* $.ports: coap, dtls, tls. */
+static int apply_ports(struct emu_config *cfg, const json_t *p, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"coap", "dtls", "tls", NULL};
+	if (check_keys(p, "$.ports", keys, err, err_size) < 0 ||
+	    get_port(p, "coap", &cfg->coap_port, err, err_size) < 0 ||
+	    get_port(p, "dtls", &cfg->dtls_port, err, err_size) < 0 ||
+	    get_port(p, "tls", &cfg->tls_port, err, err_size) < 0)
+		return -1;
+	return 0;
+}
+
+/* $.bind: a numeric address only, so no DNS happens behind the user's back. */
+static int apply_bind(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
+{
+	const json_t *v = json_object_get(root, "bind");
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) >= sizeof(cfg->bind) ||
+	    json_string_length(v) == 0) {
+		snprintf(err, err_size, "$.bind: expected a numeric IPv4 or IPv6 address");
+		return -1;
+	}
+	snprintf(cfg->bind, sizeof(cfg->bind), "%s", json_string_value(v));
+	return 0;
+}
+
+int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"bind",	 "ports",  "psk",	  "dtls",
+					   "lwm2m",	 "events", "keylog",	  "control",
+					   "resumption", "state",  "certificate", NULL};
+	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert;
+	if (!json_is_object(root)) {
+		snprintf(err, err_size, "$: expected a JSON object");
+		return -1;
+	}
+	if (check_keys(root, "$", keys, err, err_size) < 0 ||
+	    apply_bind(cfg, root, err, err_size) < 0 ||
+	    get_object(root, "ports", "$", &ports, err, err_size) < 0 ||
+	    get_object(root, "dtls", "$", &dtls, err, err_size) < 0 ||
+	    get_object(root, "lwm2m", "$", &lwm2m, err, err_size) < 0 ||
+	    get_object(root, "resumption", "$", &resumption, err, err_size) < 0 ||
+	    get_object(root, "certificate", "$", &cert, err, err_size) < 0 ||
+	    get_string(root, "events", "$", &cfg->events, err, err_size) < 0 ||
+	    get_string(root, "keylog", "$", &cfg->keylog, err, err_size) < 0 ||
+	    get_string(root, "control", "$", &cfg->control, err, err_size) < 0 ||
+	    get_string(root, "state", "$", &cfg->state, err, err_size) < 0)
+		return -1;
+	if (ports && apply_ports(cfg, ports, err, err_size) < 0)
+		return -1;
+	if (dtls && apply_dtls(cfg, dtls, err, err_size) < 0)
+		return -1;
+	if (lwm2m && apply_lwm2m(cfg, lwm2m, err, err_size) < 0)
+		return -1;
+	if (resumption && apply_resumption(cfg, resumption, err, err_size) < 0)
+		return -1;
+	if (cert && apply_certificate(cfg, cert, err, err_size) < 0)
+		return -1;
+	psk = json_object_get(root, "psk");
+	if (psk && apply_psk(cfg, psk, err, err_size) < 0)
+		return -1;
+	return 0;
+}
+
+int emu_config_load_file(struct emu_config *cfg, const char *path, char *err, size_t err_size)
+{
+	json_error_t jerr;
+	char inner[256];
+	int ret = -1;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, err_size, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		goto exit;
+	}
+	if (emu_config_apply_json(cfg, root, inner, sizeof(inner)) < 0) {
+		snprintf(err, err_size, "%s: %s", path, inner);
+		goto exit;
+	}
+	ret = 0;
+exit:
+	json_decref(root);
+	return ret;
+}
+
+int emu_config_add_psk_text(struct emu_config *cfg, const char *text, char *err, size_t err_size)
+{
+	const char *colon = strrchr(text, ':');
+	char identity[EMU_PSK_IDENTITY_MAX + 2];
+	if (!colon || colon == text || (size_t)(colon - text) > EMU_PSK_IDENTITY_MAX) {
+		snprintf(err, err_size,
+			 "--psk %s: expected IDENTITY:HEXKEY, e.g. --psk "
+			 "dev1:000102030405060708090a0b0c0d0e0f",
+			 text);
+		return -1;
+	}
+	memcpy(identity, text, (size_t)(colon - text));
+	identity[colon - text] = '\0';
+	return add_psk(cfg, identity, colon + 1, "--psk", err, err_size);
+}
+
+/* Cross-field rules and the default PSK, applied once everything is read. */
+int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
+{
+	if (cfg->psk_count == 0 && add_psk(cfg, EMU_DEFAULT_PSK_IDENTITY, EMU_DEFAULT_PSK_HEX,
+					   "default", err, err_size) < 0)
+		return -1;
+	if (!cfg->cert_file != !cfg->key_file) {
+		snprintf(err, err_size,
+			 "$.certificate: cert and key go together (--cert with --key)");
+		return -1;
+	}
+	if (cfg->client_auth == 2 && !cfg->ca_file) {
+		snprintf(err, err_size,
+			 "$.certificate.client_auth \"required\" needs a CA set (--ca FILE)");
+		return -1;
+	}
+	if (cfg->hs_min_ms > cfg->hs_max_ms) {
+		snprintf(err, err_size, "$.dtls.handshake_timeout_ms: min (%u) is above max (%u)",
+			 cfg->hs_min_ms, cfg->hs_max_ms);
+		return -1;
+	}
+	if (cfg->min_lifetime > cfg->max_lifetime) {
+		snprintf(err, err_size, "$.lwm2m: min_lifetime (%u) is above max_lifetime (%u)",
+			 cfg->min_lifetime, cfg->max_lifetime);
+		return -1;
+	}
+	if (cfg->tls_port != EMU_PORT_OFF) {
+		snprintf(err, err_size,
+			 "TLS over TCP is not available in this build yet: use --tls-port off");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->psk_count; i++)
+		for (size_t j = i + 1; j < cfg->psk_count; j++)
+			if (strcmp(cfg->psk[i].identity, cfg->psk[j].identity) == 0) {
+				snprintf(err, err_size, "PSK identity \"%s\" is given twice",
+					 cfg->psk[i].identity);
+				return -1;
+			}
+	return 0;
+}
+
+/* A port as JSON: its number, or "off". */
+static json_t *port_json(int port)
+{
+	return port == EMU_PORT_OFF ? json_string("off") : json_integer(port);
+}
+
+json_t *emu_config_to_json(const struct emu_config *cfg)
+{
+	json_t *psk = json_array();
+	json_t *suites = json_array();
+	for (size_t i = 0; i < cfg->psk_count; i++) {
+		char hex[2 * EMU_PSK_KEY_MAX + 1];
+		lh_hex_encode(cfg->psk[i].key, cfg->psk[i].key_len, hex);
+		json_array_append_new(
+		    psk, json_pack("{s:s, s:s}", "identity", cfg->psk[i].identity, "key_hex", hex));
+	}
+	for (size_t i = 0; cfg->ciphersuites[i]; i++)
+		json_array_append_new(
+		    suites, json_string(mbedtls_ssl_get_ciphersuite_name(cfg->ciphersuites[i])));
+	return json_pack(
+	    "{s:s, s:{s:o, s:o, s:o}, s:o, s:{s:b, s:{s:b, s:i}, s:{s:I, s:I}, s:o, "
+	    "s:i}, s:{s:b, s:b}, s:{s:s?, s:s?, s:s?, s:s}, s:{s:I, s:I}, s:s?, s:s?, s:s?}",
+	    "bind", cfg->bind, "ports", "coap", port_json(cfg->coap_port), "dtls",
+	    port_json(cfg->dtls_port), "tls", port_json(cfg->tls_port), "psk", psk, "dtls",
+	    "cookies", cfg->cookies, "cid", "enabled", cfg->cid_enabled, "length", cfg->cid_length,
+	    "handshake_timeout_ms", "min", (json_int_t)cfg->hs_min_ms, "max",
+	    (json_int_t)cfg->hs_max_ms, "ciphersuites", suites, "mtu", cfg->mtu, "resumption",
+	    "cache", cfg->session_cache, "tickets", cfg->session_tickets, "lwm2m", "min_lifetime",
+	    (json_int_t)cfg->min_lifetime, "max_lifetime", (json_int_t)cfg->max_lifetime, "events",
+	    cfg->events, "keylog", cfg->keylog, "control", cfg->control);
+}

@@ -1,0 +1,75 @@
+#ifndef EMU_CONFIG_H
+#define EMU_CONFIG_H
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The emulator's settings: built-in defaults, then the JSON config file, then
+ * command-line flags (docs/protocol.md). Validation is strict: an unknown key
+ * or a wrong type is an error naming the JSON path or the flag. */
+
+#define EMU_PORT_OFF (-1)
+#define EMU_PSK_KEY_MAX 64
+#define EMU_PSK_IDENTITY_MAX 128
+#define EMU_CID_MAX 32
+#define EMU_CIPHERSUITES_MAX 32
+
+#define EMU_DEFAULT_PSK_IDENTITY "lwm2m-emulator"
+/* ASCII "lwm2m-secret-key": printable so text-only clients can type it. */
+#define EMU_DEFAULT_PSK_HEX "6c776d326d2d7365637265742d6b6579"
+
+struct emu_psk {
+	char identity[EMU_PSK_IDENTITY_MAX + 1];
+	unsigned char key[EMU_PSK_KEY_MAX];
+	size_t key_len;
+};
+
+struct emu_config {
+	char bind[64];
+	int coap_port, dtls_port, tls_port; /* EMU_PORT_OFF, 0 = ephemeral */
+	struct emu_psk *psk;
+	size_t psk_count;
+	int cookies;
+	int cid_enabled;
+	int cid_length;
+	uint32_t hs_min_ms, hs_max_ms;
+	int ciphersuites[EMU_CIPHERSUITES_MAX + 1]; /* 0-terminated; empty = all */
+	int mtu;
+	int session_cache, session_tickets;
+	uint32_t min_lifetime, max_lifetime;
+	char *events;			      /* NULL: human lines on stdout; "-": JSON on stdout */
+	char *keylog;			      /* NULL: off */
+	char *control;			      /* NULL: no control socket */
+	char *state;			      /* NULL: a restart loses everything */
+	char *cert_file, *key_file, *ca_file; /* NULL cert: generate one */
+	int client_auth;		      /* 0 none, 1 optional, 2 required */
+	int print_config;
+};
+
+enum emu_args_result { EMU_ARGS_RUN, EMU_ARGS_EXIT_OK, EMU_ARGS_ERROR };
+
+/* Fills in the built-in defaults (no PSK yet: see emu_config_finish). */
+void emu_config_defaults(struct emu_config *cfg);
+/* Releases what the config owns. */
+void emu_config_free(struct emu_config *cfg);
+/* Applies a parsed JSON config object. Returns 0, or -1 with err naming the
+ * JSON path and what was expected. */
+int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size);
+/* Reads and applies a config file; errors include the file name and, for
+ * JSON syntax errors, line and column. */
+int emu_config_load_file(struct emu_config *cfg, const char *path, char *err, size_t err_size);
+/* Parses the command line (config file first, then flags over it). Prints
+ * --help/--version to out. */
+enum emu_args_result emu_config_parse_args(struct emu_config *cfg, int argc, char **argv, FILE *out,
+					   char *err, size_t err_size);
+/* Adds a PSK from "IDENTITY:HEXKEY" text. Returns 0 or -1 with err. */
+int emu_config_add_psk_text(struct emu_config *cfg, const char *text, char *err, size_t err_size);
+/* Adds the default PSK when none was configured; checks cross-field rules. */
+int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size);
+/* "none"/"optional"/"required" -> 0/1/2, or -1. */
+int emu_config_client_auth(const char *text);
+/* The effective configuration as JSON (for --print-config and status). */
+json_t *emu_config_to_json(const struct emu_config *cfg);
+
+#endif

@@ -1,0 +1,339 @@
+/* The control commands: status and listings, and the faults a scenario
+ * needs (forget sessions, rotate cookie secret, drop/delay records, send an
+ * alert, close silently, stop answering, reload). */
+#include "emu_control_cmd.h"
+
+#include <mbedtls/ssl.h>
+#include <string.h>
+
+#include "emu_server.h"
+#include "lh_addr.h"
+#include "lh_hex.h"
+#include "lh_time.h"
+
+typedef json_t *(*cmd_fn)(struct emu_server *srv, const json_t *req, char *err, size_t size);
+
+/* Checks req has only the given argument keys (plus cmd and id). */
+static int check_args(const json_t *req, const char *const *allowed, char *err, size_t size)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)req, key, v)
+	{
+		int ok = !strcmp(key, "cmd") || !strcmp(key, "id");
+		for (size_t i = 0; allowed && allowed[i] && !ok; i++)
+			ok = !strcmp(key, allowed[i]);
+		if (!ok) {
+			snprintf(err, size, "unknown argument \"%s\"", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads an integer argument within [min, max], with a default when absent
+ * (def < 0 makes it required). */
+static int arg_int(const json_t *req, const char *key, long long def, long long min, long long max,
+		   long long *out, char *err, size_t size)
+{
+	const json_t *v = json_object_get(req, key);
+	if (!v && def >= 0) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		snprintf(err, size, "\"%s\": expected integer %lld..%lld", key, min, max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* The session named by the "session" argument. */
+static struct emu_session *arg_session(struct emu_server *srv, const json_t *req, char *err,
+				       size_t size)
+{
+	long long id;
+	if (arg_int(req, "session", -1, 1, 0x00ffffffffffffffLL, &id, err, size) < 0)
+		return NULL;
+	struct emu_session *s = emu_sessions_by_id(&srv->sessions, (uint64_t)id);
+	if (!s)
+		snprintf(err, size, "no session %lld (see the \"sessions\" command)", id);
+	return s;
+}
+
+/* Directions from "in", "out" or "both" (default both). */
+static int arg_dirs(const json_t *req, int dirs[2], char *err, size_t size)
+{
+	const json_t *v = json_object_get(req, "direction");
+	const char *d = v ? json_string_value(v) : "both";
+	if (!d || (strcmp(d, "in") && strcmp(d, "out") && strcmp(d, "both"))) {
+		snprintf(err, size, "\"direction\": expected \"in\", \"out\" or \"both\"");
+		return -1;
+	}
+	dirs[EMU_DIR_IN] = strcmp(d, "out") != 0;
+	dirs[EMU_DIR_OUT] = strcmp(d, "in") != 0;
+	return 0;
+}
+
+static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	const struct emu_stats *st = &srv->stats;
+	if (check_args(req, NULL, err, size) < 0)
+		return NULL;
+	return json_pack(
+	    "{s:I, s:I, s:I, s:i, s:i, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	    "uptime_ms", (json_int_t)(lh_time_mono_ms() - srv->started_ms), "sessions",
+	    (json_int_t)srv->sessions.count, "registrations", (json_int_t)srv->registry.count,
+	    "dtls_port", srv->dtls_port_bound, "coap_port", srv->coap_port_bound, "stopped",
+	    srv->faults.stopped, "counters", "datagrams_in", (json_int_t)st->datagrams_in,
+	    "hello_verify_sent", (json_int_t)st->hello_verify_sent, "handshakes_done",
+	    (json_int_t)st->handshakes_done, "handshakes_failed", (json_int_t)st->handshakes_failed,
+	    "records_dropped", (json_int_t)st->records_dropped, "bytes_held",
+	    (json_int_t)st->bytes_held, "registrations", (json_int_t)st->registrations,
+	    "peer_address_changes", (json_int_t)st->peer_address_changes, "faults_applied",
+	    (json_int_t)srv->faults.applied);
+}
+
+/* One session as JSON for the listing. */
+static json_t *session_json(const struct emu_session *s)
+{
+	char peer[LH_ADDR_STRLEN], cid[2 * EMU_CID_MAX + 1] = "";
+	lh_hex_encode(s->cid, s->cid_len, cid);
+	return json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:b, s:I}", "session", (json_int_t)s->id,
+			 "peer",
+			 lh_addr_format((const struct sockaddr *)&s->peer, peer, sizeof(peer)),
+			 "state", s->state == EMU_SESS_OPEN ? "open" : "handshake", "identity",
+			 s->identity[0] ? s->identity : NULL, "own_cid",
+			 s->cid_indexed ? cid : NULL, "cookie_verified", s->cookie_verified,
+			 "age_ms", (json_int_t)(lh_time_mono_ms() - s->started_ms));
+}
+
+static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	struct emu_session *s, *tmp;
+	json_t *arr = json_array();
+	if (check_args(req, NULL, err, size) < 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
+	json_array_append_new(arr, session_json(s));
+	return json_pack("{s:o}", "sessions", arr);
+}
+
+static json_t *cmd_clients(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	struct emu_reg *r, *tmp;
+	json_t *arr = json_array();
+	int64_t now = lh_time_mono_ms();
+	if (check_args(req, NULL, err, size) < 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	HASH_ITER(hh_loc, srv->registry.by_loc, r, tmp)
+	json_array_append_new(arr,
+			      json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:O}",
+					"endpoint", r->endpoint, "location", r->location,
+					"lifetime", (json_int_t)r->lifetime, "expires_in_ms",
+					(json_int_t)(r->expires_ms - now), "session",
+					(json_int_t)r->session, "identity", r->identity, "lwm2m",
+					r->lwm2m, "binding", r->binding, "links", r->links));
+	return json_pack("{s:o}", "clients", arr);
+}
+
+static json_t *cmd_rotate_cookie_secret(struct emu_server *srv, const json_t *req, char *err,
+					size_t size)
+{
+	if (check_args(req, NULL, err, size) < 0)
+		return NULL;
+	/* A fresh key: every cookie handed out so far stops verifying. */
+	mbedtls_ssl_cookie_free(&srv->cookie);
+	mbedtls_ssl_cookie_init(&srv->cookie);
+	if (mbedtls_ssl_cookie_setup(&srv->cookie, mbedtls_ctr_drbg_random, &srv->drbg) != 0) {
+		snprintf(err, size, "Mbed TLS could not set up a new cookie key");
+		return NULL;
+	}
+	return json_object();
+}
+
+static json_t *cmd_forget_sessions(struct emu_server *srv, const json_t *req, char *err,
+				   size_t size)
+{
+	if (check_args(req, NULL, err, size) < 0)
+		return NULL;
+	return emu_resume_forget(srv);
+}
+
+/* drop/delay: arm a fault for the next N datagrams. */
+static json_t *arm_fault(struct emu_server *srv, const json_t *req, int delay, char *err,
+			 size_t size)
+{
+	static const char *const drop_args[] = {"direction", "count", NULL};
+	static const char *const delay_args[] = {"direction", "count", "ms", NULL};
+	int dirs[2];
+	long long count, ms = 0;
+	if (check_args(req, delay ? delay_args : drop_args, err, size) < 0 ||
+	    arg_dirs(req, dirs, err, size) < 0 ||
+	    arg_int(req, "count", 1, 0, 1000000, &count, err, size) < 0 ||
+	    (delay && arg_int(req, "ms", -1, 0, 600000, &ms, err, size) < 0))
+		return NULL;
+	for (int d = 0; d < 2; d++) {
+		if (!dirs[d])
+			continue;
+		if (delay) {
+			srv->faults.delay[d] = (uint32_t)count;
+			srv->faults.delay_ms[d] = (uint32_t)ms;
+		} else {
+			srv->faults.drop[d] = (uint32_t)count;
+		}
+	}
+	return json_pack("{s:I, s:I}", "in", (json_int_t)(dirs[0] ? count : 0), "out",
+			 (json_int_t)(dirs[1] ? count : 0));
+}
+
+static json_t *cmd_drop(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	return arm_fault(srv, req, 0, err, size);
+}
+
+static json_t *cmd_delay(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	return arm_fault(srv, req, 1, err, size);
+}
+
+static json_t *cmd_send_alert(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	static const char *const args[] = {"session", "level", "description", NULL};
+	long long level, desc;
+	struct emu_session *s;
+	if (check_args(req, args, err, size) < 0 || !(s = arg_session(srv, req, err, size)) ||
+	    arg_int(req, "level", 2, 1, 2, &level, err, size) < 0 ||
+	    arg_int(req, "description", -1, 0, 255, &desc, err, size) < 0)
+		return NULL;
+	int ret =
+	    mbedtls_ssl_send_alert_message(&s->ssl, (unsigned char)level, (unsigned char)desc);
+	if (ret != 0) {
+		snprintf(err, size, "Mbed TLS refused to send the alert (%d)", ret);
+		return NULL;
+	}
+	/* After a fatal alert a real server forgets the connection. */
+	if (level == 2)
+		emu_dtls_close(s, "fatal_alert_sent");
+	return json_pack("{s:I, s:i, s:i}", "session", (json_int_t)s->id, "level", (int)level,
+			 "description", (int)desc);
+}
+
+static json_t *cmd_close_session(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	static const char *const args[] = {"session", "silent", NULL};
+	struct emu_session *s;
+	const json_t *silent = json_object_get(req, "silent");
+	if (check_args(req, args, err, size) < 0 || !(s = arg_session(srv, req, err, size)))
+		return NULL;
+	if (silent && !json_is_boolean(silent)) {
+		snprintf(err, size, "\"silent\": expected true or false");
+		return NULL;
+	}
+	int quiet = !silent || json_is_true(silent);
+	uint64_t id = s->id;
+	if (!quiet && s->state == EMU_SESS_OPEN)
+		mbedtls_ssl_close_notify(&s->ssl);
+	emu_dtls_close(s, quiet ? "closed_silently" : "closed_with_notify");
+	return json_pack("{s:I, s:b}", "session", (json_int_t)id, "silent", quiet);
+}
+
+/* stop_answering and resume. */
+static json_t *set_stopped(struct emu_server *srv, const json_t *req, int stopped, char *err,
+			   size_t size)
+{
+	if (check_args(req, NULL, err, size) < 0)
+		return NULL;
+	srv->faults.stopped = stopped;
+	return json_pack("{s:b}", "stopped", stopped);
+}
+
+static json_t *cmd_stop(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	return set_stopped(srv, req, 1, err, size);
+}
+
+static json_t *cmd_resume(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	return set_stopped(srv, req, 0, err, size);
+}
+
+static json_t *cmd_reload(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	if (check_args(req, NULL, err, size) < 0 || emu_server_reload(srv, err, size) < 0)
+		return NULL;
+	return json_pack("{s:I}", "psk_identities", (json_int_t)HASH_CNT(hh, srv->psk_table));
+}
+
+static const struct {
+	const char *name;
+	cmd_fn fn;
+	const char *help;
+} commands[] = {
+    {"status", cmd_status, "counters, ports, uptime"},
+    {"sessions", cmd_sessions, "list DTLS sessions"},
+    {"clients", cmd_clients, "list LwM2M registrations"},
+    {"forget_sessions", cmd_forget_sessions, "drop the session cache and ticket keys"},
+    {"rotate_cookie_secret", cmd_rotate_cookie_secret, "new HelloVerifyRequest cookie key"},
+    {"drop", cmd_drop, "drop next N datagrams: direction in|out|both, count"},
+    {"delay", cmd_delay, "delay next N datagrams: direction, count, ms"},
+    {"send_alert", cmd_send_alert, "send a TLS alert: session, level (2), description"},
+    {"close_session", cmd_close_session, "forget a session: session, silent (true)"},
+    {"stop_answering", cmd_stop, "read and discard every datagram"},
+    {"resume", cmd_resume, "undo stop_answering"},
+    {"reload", cmd_reload, "re-read the config: PSKs apply to new handshakes"},
+    {"subscribe", NULL, "stream every event on this connection"},
+};
+
+/* The list of commands, for an unknown command's error and for "help". */
+static json_t *command_list(void)
+{
+	json_t *obj = json_object();
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		json_object_set_new(obj, commands[i].name, json_string(commands[i].help));
+	return obj;
+}
+
+/* Wraps a result (or an error) into the reply object. */
+static json_t *reply(const json_t *req, json_t *result, const char *err)
+{
+	json_t *r =
+	    json_pack("{s:b, s:O?}", "ok", result != NULL, "cmd", json_object_get(req, "cmd"));
+	if (json_object_get(req, "id"))
+		json_object_set(r, "id", json_object_get(req, "id"));
+	if (result) {
+		json_object_update(r, result);
+		json_decref(result);
+	} else {
+		json_object_set_new(r, "error", json_string("EINVAL"));
+		json_object_set_new(r, "message", json_string(err));
+	}
+	return r;
+}
+
+json_t *emu_control_run(struct emu_server *srv, const json_t *req, int *subscribed)
+{
+	char err[256] = "";
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	if (!cmd)
+		return reply(req, NULL, "missing \"cmd\" (a string); try {\"cmd\":\"help\"}");
+	if (!strcmp(cmd, "help"))
+		return reply(req, json_pack("{s:o}", "commands", command_list()), NULL);
+	if (!strcmp(cmd, "subscribe")) {
+		*subscribed = 1;
+		return reply(req, json_object(), NULL);
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].fn && !strcmp(cmd, commands[i].name)) {
+			json_t *result = commands[i].fn(srv, req, err, sizeof(err));
+			return reply(req, result, err);
+		}
+	}
+	snprintf(err, sizeof(err), "unknown command \"%s\"; try {\"cmd\":\"help\"}", cmd);
+	return reply(req, NULL, err);
+}

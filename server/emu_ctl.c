@@ -1,0 +1,174 @@
+/* The control socket's command-line client: builds one JSON request from
+ * the arguments, prints the reply (or, for `subscribe`, the event stream). */
+#include "emu_ctl.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define EMU_CTL_TIMEOUT_MS 5000
+
+/* Usage text for `ctl`. */
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: lwm2m-emulator ctl --control PATH COMMAND [key=value ...]\n"
+		     "       lwm2m-emulator ctl --control PATH --json '{\"cmd\":\"status\"}'\n"
+		     "\n"
+		     "Commands: status, sessions, clients, forget_sessions, rotate_cookie_secret,\n"
+		     "  drop direction=in|out|both count=N, delay direction=.. count=N ms=M,\n"
+		     "  send_alert session=N [level=2] description=D, close_session session=N\n"
+		     "  [silent=true|false], stop_answering, resume, reload, subscribe, help.\n"
+		     "Values that look like integers or true/false are sent as such.\n");
+}
+
+/* "key=value" into the request, typed as integer, boolean or string. */
+static int add_arg(json_t *req, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char *end;
+	if (!eq || eq == arg)
+		return -1;
+	char key[128];
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	const char *v = eq + 1;
+	long long n = strtoll(v, &end, 10);
+	json_t *val;
+	if (*v && !*end)
+		val = json_integer(n);
+	else if (!strcmp(v, "true") || !strcmp(v, "false"))
+		val = json_boolean(!strcmp(v, "true"));
+	else
+		val = json_string(v);
+	return json_object_set_new(req, key, val);
+}
+
+/* Connects to the control socket at path. */
+static int connect_ctl(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+		goto err;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto err;
+	return fd;
+err:
+	fprintf(stderr,
+		"lwm2m-emulator ctl: cannot connect to %s: %s (is the emulator running "
+		"with --control %s?)\n",
+		path, strerror(errno), path);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Prints reply lines; stops after the first unless streaming. Returns the
+ * exit status from the first reply's "ok". */
+static int read_replies(int fd, int stream)
+{
+	char buf[65536];
+	size_t len = 0;
+	int status = 1, first = 1;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, stream ? -1 : EMU_CTL_TIMEOUT_MS) <= 0) {
+			fprintf(stderr, "lwm2m-emulator ctl: no reply within %d ms\n",
+				EMU_CTL_TIMEOUT_MS);
+			return 1;
+		}
+		ssize_t n = recv(fd, buf + len, sizeof(buf) - len - 1, 0);
+		if (n <= 0)
+			return first ? 1 : status;
+		len += (size_t)n;
+		char *nl;
+		while ((nl = memchr(buf, '\n', len)) != NULL) {
+			*nl = '\0';
+			printf("%s\n", buf);
+			fflush(stdout);
+			if (first) {
+				json_t *r = json_loads(buf, 0, NULL);
+				status = json_is_true(json_object_get(r, "ok")) ? 0 : 1;
+				json_decref(r);
+				first = 0;
+				if (!stream || status != 0)
+					return status;
+			}
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len);
+		}
+		if (len == sizeof(buf) - 1)
+			return 1;
+	}
+}
+
+/* Builds the request from --json or COMMAND key=value...; NULL on misuse. */
+static json_t *build_request(int argc, char **argv, int i)
+{
+	json_error_t jerr;
+	if (i < argc && !strcmp(argv[i], "--json")) {
+		json_t *req = i + 1 < argc ? json_loads(argv[i + 1], 0, &jerr) : NULL;
+		if (!json_is_object(req)) {
+			fprintf(stderr, "lwm2m-emulator ctl: --json needs a JSON object%s%s\n",
+				req ? "" : ": ", req ? "" : jerr.text);
+			json_decref(req);
+			return NULL;
+		}
+		return req;
+	}
+	if (i >= argc)
+		return NULL;
+	json_t *req = json_pack("{s:s}", "cmd", argv[i]);
+	for (int k = i + 1; k < argc; k++) {
+		if (add_arg(req, argv[k]) < 0) {
+			fprintf(stderr, "lwm2m-emulator ctl: %s: expected key=value\n", argv[k]);
+			json_decref(req);
+			return NULL;
+		}
+	}
+	return req;
+}
+
+int emu_ctl_main(int argc, char **argv)
+{
+	const char *path = NULL;
+	int i = 0, ret = 2, fd = -1;
+	json_t *req = NULL;
+	char *line = NULL;
+	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (i + 1 < argc && !strcmp(argv[i], "--control")) {
+		path = argv[i + 1];
+		i += 2;
+	}
+	req = path ? build_request(argc, argv, i) : NULL;
+	if (!req) {
+		usage(stderr);
+		goto exit;
+	}
+	ret = 1;
+	fd = connect_ctl(path);
+	line = json_dumps(req, JSON_COMPACT);
+	if (fd < 0 || !line)
+		goto exit;
+	size_t len = strlen(line);
+	line[len] = '\n';
+	if (send(fd, line, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
+		goto exit;
+	ret = read_replies(
+	    fd, !strcmp(json_string_value(json_object_get(req, "cmd")) ?: "", "subscribe"));
+exit:
+	free(line);
+	json_decref(req);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}

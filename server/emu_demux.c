@@ -1,0 +1,96 @@
+/* The public UDP socket: every datagram is routed in O(1) to its session by
+ * CID (record type 25) or by peer address; the rest goes to the stateless
+ * cookie exchange, which allocates nothing. */
+#include "emu_server.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "emu_record.h"
+#include "lh_addr.h"
+#include "lh_event.h"
+
+#define EMU_DGRAM_MAX 16384
+#define EMU_READS_PER_WAKEUP 64
+
+void emu_demux_drop(struct emu_server *srv, const struct sockaddr *peer, const char *reason,
+		    size_t bytes)
+{
+	char addr[LH_ADDR_STRLEN];
+	srv->stats.records_dropped++;
+	lh_event_emitf("record_dropped", "{s:s, s:s, s:I}", "peer",
+		       lh_addr_format(peer, addr, sizeof(addr)), "reason", reason, "bytes",
+		       (json_int_t)bytes);
+}
+
+/* True when the datagram starts with an epoch-0 ClientHello. */
+static int is_client_hello(const uint8_t *buf, size_t len)
+{
+	struct emu_record rec;
+	struct emu_client_hello ch;
+	return emu_record_parse(buf, len, 0, &rec) == 0 && emu_record_client_hello(&rec, &ch) == 0;
+}
+
+/* A tls12_cid record: find the session by the CID this server assigned. */
+static void dispatch_cid(struct emu_server *srv, const uint8_t *buf, size_t len,
+			 const struct sockaddr *from, socklen_t from_len)
+{
+	size_t cid_len = (size_t)srv->cfg->cid_length;
+	struct emu_session *s;
+	if (len < EMU_RECORD_HDR_LEN + cid_len) {
+		emu_demux_drop(srv, from, "truncated_record", len);
+		return;
+	}
+	s = emu_sessions_by_cid(&srv->sessions, buf + 11, cid_len);
+	if (!s) {
+		emu_demux_drop(srv, from, "unknown_cid", len);
+		return;
+	}
+	uint8_t key[EMU_ADDR_KEY_MAX];
+	size_t klen = emu_addr_key(from, key);
+	if (klen == s->addr_key_len && memcmp(key, s->addr_key, klen) == 0)
+		emu_dtls_input(s, buf, len);
+	else
+		emu_dtls_input_moved(s, buf, len, from, from_len);
+}
+
+void emu_demux_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
+			const struct sockaddr *from, socklen_t from_len)
+{
+	if (len > 0 && buf[0] == EMU_CT_TLS12_CID && srv->cfg->cid_enabled &&
+	    srv->cfg->cid_length > 0) {
+		dispatch_cid(srv, buf, len, from, from_len);
+		return;
+	}
+	struct emu_session *s = emu_sessions_by_addr(&srv->sessions, from);
+	/* A fresh ClientHello on an established session's address is a client
+	 * that restarted (RFC 6347 §4.2.8): it goes through the cookie again. */
+	if (s && !(s->state == EMU_SESS_OPEN && is_client_hello(buf, len))) {
+		emu_dtls_input(s, buf, len);
+		return;
+	}
+	emu_dtls_new_peer(srv, buf, len, from, from_len);
+}
+
+void emu_demux_readable(struct emu_server *srv)
+{
+	static uint8_t buf[EMU_DGRAM_MAX];
+	for (int i = 0; i < EMU_READS_PER_WAKEUP; i++) {
+		struct sockaddr_storage from;
+		socklen_t from_len = sizeof(from);
+		ssize_t n = recvfrom(srv->dtls_fd, buf, sizeof(buf), MSG_TRUNC,
+				     (struct sockaddr *)&from, &from_len);
+		if (n < 0)
+			return;
+		srv->stats.datagrams_in++;
+		if ((size_t)n > sizeof(buf)) {
+			emu_demux_drop(srv, (struct sockaddr *)&from, "oversized_datagram",
+				       (size_t)n);
+			continue;
+		}
+		if (emu_faults_filter(srv, EMU_DIR_IN, buf, (size_t)n, (struct sockaddr *)&from,
+				      from_len))
+			continue;
+		emu_demux_dispatch(srv, buf, (size_t)n, (struct sockaddr *)&from, from_len);
+	}
+}

@@ -1,0 +1,632 @@
+/* The Mbed TLS side of the emulator: one shared mbedtls_ssl_config, the
+ * stateless cookie exchange, and one mbedtls_ssl_context per session fed
+ * through in-memory bio callbacks by the demux. */
+#include "emu_server.h"
+
+#include <errno.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <psa/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_keylog.h"
+#include "emu_record.h"
+#include "lh_addr.h"
+#include "lh_event.h"
+#include "lh_hex.h"
+#include "lh_time.h"
+
+#define EMU_DGRAM_MAX 16384
+
+/* Copies a PSK identity into printable text for events (bytes outside
+ * printable ASCII become '?', so the JSON is always valid). */
+static void copy_identity(char *dst, size_t size, const unsigned char *id, size_t len)
+{
+	size_t n = len < size - 1 ? len : size - 1;
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (id[i] >= 0x20 && id[i] < 0x7f) ? (char)id[i] : '?';
+	dst[n] = '\0';
+}
+
+/* Mbed TLS asks for the key of the identity the client sent; an unknown
+ * identity makes it send unknown_psk_identity. */
+static int psk_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *id, size_t id_len)
+{
+	struct emu_server *srv = p;
+	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
+	struct emu_psk_entry *e = NULL;
+	if (s)
+		copy_identity(s->identity, sizeof(s->identity), id, id_len);
+	HASH_FIND(hh, srv->psk_table, id, id_len, e);
+	if (!e)
+		return -1;
+	return mbedtls_ssl_set_hs_psk(ssl, e->psk.key, e->psk.key_len);
+}
+
+/* Frees an identity -> key table. */
+static void free_psk_table(struct emu_psk_entry **table)
+{
+	struct emu_psk_entry *e, *tmp;
+	HASH_ITER(hh, *table, e, tmp)
+	{
+		HASH_DEL(*table, e);
+		free(e);
+	}
+}
+
+/* Builds the identity -> key table from cfg (O(1) lookups) and swaps it in
+ * only when complete, so a reload never leaves half a table. */
+int emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg)
+{
+	struct emu_psk_entry *table = NULL;
+	for (size_t i = 0; i < cfg->psk_count; i++) {
+		struct emu_psk_entry *e = calloc(1, sizeof(*e));
+		if (!e) {
+			free_psk_table(&table);
+			return -1;
+		}
+		e->psk = cfg->psk[i];
+		HASH_ADD_KEYPTR(hh, table, e->psk.identity, strlen(e->psk.identity), e);
+	}
+	free_psk_table(&srv->psk_table);
+	srv->psk_table = table;
+	return 0;
+}
+
+/* Applies the DTLS knobs of the config to the shared mbedtls_ssl_config. */
+static int setup_conf(struct emu_server *srv)
+{
+	const struct emu_config *cfg = srv->cfg;
+	mbedtls_ssl_config *conf = &srv->conf;
+	int ret =
+	    mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+					MBEDTLS_SSL_PRESET_DEFAULT);
+	if (ret != 0)
+		return ret;
+	mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &srv->drbg);
+	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+	mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+	mbedtls_ssl_conf_psk_cb(conf, psk_cb, srv);
+	/* Mbed TLS's default cookie callbacks refuse everyone: NULL disables. */
+	if (cfg->cookies)
+		mbedtls_ssl_conf_dtls_cookies(conf, mbedtls_ssl_cookie_write,
+					      mbedtls_ssl_cookie_check, &srv->cookie);
+	else
+		mbedtls_ssl_conf_dtls_cookies(conf, NULL, NULL, NULL);
+	mbedtls_ssl_conf_handshake_timeout(conf, cfg->hs_min_ms, cfg->hs_max_ms);
+	mbedtls_ssl_conf_dtls_anti_replay(conf, MBEDTLS_SSL_ANTI_REPLAY_ENABLED);
+	if (cfg->ciphersuites[0])
+		mbedtls_ssl_conf_ciphersuites(conf, cfg->ciphersuites);
+	if (cfg->cid_enabled) {
+		ret = mbedtls_ssl_conf_cid(conf, (size_t)cfg->cid_length,
+					   MBEDTLS_SSL_UNEXPECTED_CID_IGNORE);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+int emu_dtls_init(struct emu_server *srv)
+{
+	static const char pers[] = "lwm2m-emulator";
+	int ret = -1;
+	char msg[128];
+	mbedtls_entropy_init(&srv->entropy);
+	mbedtls_ctr_drbg_init(&srv->drbg);
+	mbedtls_ssl_cookie_init(&srv->cookie);
+	mbedtls_ssl_config_init(&srv->conf);
+	if (psa_crypto_init() != PSA_SUCCESS) {
+		fprintf(stderr, "lwm2m-emulator: psa_crypto_init failed\n");
+		goto exit;
+	}
+	ret = mbedtls_ctr_drbg_seed(&srv->drbg, mbedtls_entropy_func, &srv->entropy,
+				    (const unsigned char *)pers, sizeof(pers) - 1);
+	if (ret == 0)
+		ret = mbedtls_ssl_cookie_setup(&srv->cookie, mbedtls_ctr_drbg_random, &srv->drbg);
+	if (ret == 0)
+		ret = setup_conf(srv);
+	if (ret == 0 && (emu_resume_init(srv) < 0 || emu_x509_init(srv) < 0))
+		ret = -1;
+	if (ret != 0) {
+		mbedtls_strerror(ret, msg, sizeof(msg));
+		fprintf(stderr, "lwm2m-emulator: Mbed TLS setup failed: %s (%d)\n", msg, ret);
+		goto exit;
+	}
+	ret = emu_dtls_load_psks(srv, srv->cfg);
+	if (ret != 0)
+		fprintf(stderr, "lwm2m-emulator: out of memory building the PSK table\n");
+exit:
+	return ret == 0 ? 0 : -1;
+}
+
+void emu_dtls_fini(struct emu_server *srv)
+{
+	free_psk_table(&srv->psk_table);
+	emu_resume_fini(srv);
+	emu_x509_fini(srv);
+	mbedtls_ssl_config_free(&srv->conf);
+	mbedtls_ssl_cookie_free(&srv->cookie);
+	mbedtls_ctr_drbg_free(&srv->drbg);
+	mbedtls_entropy_free(&srv->entropy);
+}
+
+/* Remembers the first plaintext alert among the records of a datagram, in
+ * either direction, for handshake_failed. */
+static void note_alert(const uint8_t *buf, size_t len, int alert[2])
+{
+	struct emu_record rec;
+	while (len > 0 && emu_record_parse(buf, len, 0, &rec) == 0) {
+		int level, desc;
+		if (alert[0] == 0 && emu_record_alert(&rec, &level, &desc) == 0) {
+			alert[0] = level;
+			alert[1] = desc;
+		}
+		buf += rec.total_len;
+		len -= rec.total_len;
+	}
+}
+
+/* Mbed TLS's output: straight to the peer through the public socket. Before
+ * the address is validated (cookies off) at most 3x the bytes received go
+ * out (RFC 9147 §5.1); the rest is held back and counted. */
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct emu_session *s = ctx;
+	struct emu_server *srv = s->srv;
+	char peer[LH_ADDR_STRLEN];
+	note_alert(buf, len, s->alert_sent);
+	if (!s->cookie_verified && s->state == EMU_SESS_HANDSHAKE &&
+	    s->bytes_out + len > 3 * s->bytes_in) {
+		s->bytes_held += len;
+		srv->stats.bytes_held += len;
+		lh_event_emitf("amplification_limited", "{s:I, s:s, s:I, s:I, s:I}", "session",
+			       (json_int_t)s->id, "peer",
+			       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
+			       "bytes", (json_int_t)len, "bytes_in", (json_int_t)s->bytes_in,
+			       "bytes_out", (json_int_t)s->bytes_out);
+		return (int)len;
+	}
+	if (emu_faults_filter(srv, EMU_DIR_OUT, buf, len, (struct sockaddr *)&s->peer, s->peer_len))
+		return (int)len;
+	ssize_t n = sendto(srv->dtls_fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peer_len);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	if (n < 0)
+		return MBEDTLS_ERR_NET_SEND_FAILED;
+	s->bytes_out += (uint64_t)n;
+	return (int)n;
+}
+
+/* Mbed TLS's input: the one datagram the demux is currently delivering. */
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct emu_session *s = ctx;
+	if (!s->in_buf)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	size_t n = s->in_len < len ? s->in_len : len;
+	memcpy(buf, s->in_buf, n);
+	s->in_buf = NULL;
+	s->in_len = 0;
+	return (int)n;
+}
+
+/* Mbed TLS's retransmission timer, backed by the loop's timer heap. */
+static void timer_set(void *ctx, uint32_t int_ms, uint32_t fin_ms)
+{
+	struct emu_session *s = ctx;
+	int64_t now = lh_time_mono_ms();
+	s->timer_gen++;
+	if (fin_ms == 0) {
+		s->timer_int = s->timer_fin = 0;
+		return;
+	}
+	s->timer_int = now + int_ms;
+	s->timer_fin = now + fin_ms;
+	if (emu_timers_push(&s->srv->timers, s->timer_fin, s->id, s->timer_gen) < 0)
+		fprintf(stderr, "lwm2m-emulator: out of memory for a timer (session %llu)\n",
+			(unsigned long long)s->id);
+}
+
+/* The matching getter, in Mbed TLS's convention (-1, 0, 1, 2). */
+static int timer_get(void *ctx)
+{
+	struct emu_session *s = ctx;
+	int64_t now = lh_time_mono_ms();
+	if (s->timer_fin == 0)
+		return -1;
+	if (now >= s->timer_fin)
+		return 2;
+	return now >= s->timer_int ? 1 : 0;
+}
+
+/* Sends a HelloVerifyRequest without keeping any state for the peer. */
+static void send_hvr(struct emu_server *srv, const struct emu_record *rec,
+		     const struct sockaddr *peer, socklen_t peer_len, const uint8_t *key,
+		     size_t klen, int rejected)
+{
+	uint8_t cookie[EMU_COOKIE_MAX], out[512];
+	unsigned char *p = cookie;
+	char addr[LH_ADDR_STRLEN];
+	if (mbedtls_ssl_cookie_write(&srv->cookie, &p, cookie + sizeof(cookie), key, klen) != 0)
+		return;
+	size_t n = emu_record_write_hvr(out, sizeof(out), rec->seq, cookie, (size_t)(p - cookie));
+	if (n == 0 || emu_faults_filter(srv, EMU_DIR_OUT, out, n, peer, peer_len) ||
+	    sendto(srv->dtls_fd, out, n, 0, peer, peer_len) < 0)
+		return;
+	srv->stats.hello_verify_sent++;
+	lh_event_emitf("hello_verify_sent", "{s:s, s:b}", "peer",
+		       lh_addr_format(peer, addr, sizeof(addr)), "cookie_rejected", rejected);
+}
+
+/* Picks a random CID not used by another session. */
+static void choose_cid(struct emu_server *srv, struct emu_session *s)
+{
+	s->cid_len = (size_t)srv->cfg->cid_length;
+	if (s->cid_len == 0)
+		return;
+	do {
+		mbedtls_ctr_drbg_random(&srv->drbg, s->cid, s->cid_len);
+	} while (emu_sessions_by_cid(&srv->sessions, s->cid, s->cid_len));
+}
+
+/* Allocates a session and sets up its Mbed TLS context with this server's
+ * callbacks; it is not indexed yet. */
+static struct emu_session *session_alloc(struct emu_server *srv, const struct sockaddr *peer,
+					 socklen_t peer_len)
+{
+	struct emu_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->srv = srv;
+	s->bridge_fd = -1;
+	memcpy(&s->peer, peer, peer_len);
+	s->peer_len = peer_len;
+	s->addr_key_len = emu_addr_key(peer, s->addr_key);
+	s->started_ms = lh_time_mono_ms();
+	mbedtls_ssl_init(&s->ssl);
+	if (mbedtls_ssl_setup(&s->ssl, &srv->conf) != 0 ||
+	    mbedtls_ssl_set_client_transport_id(&s->ssl, s->addr_key, s->addr_key_len) != 0) {
+		mbedtls_ssl_free(&s->ssl);
+		free(s);
+		return NULL;
+	}
+	mbedtls_ssl_set_user_data_p(&s->ssl, s);
+	mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
+	mbedtls_ssl_set_timer_cb(&s->ssl, s, timer_set, timer_get);
+	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)srv->cfg->mtu);
+	emu_keylog_attach(&s->ssl);
+	return s;
+}
+
+/* The per-peer state of a new handshake: only ever created once the cookie
+ * checked out (or when cookies are off). */
+static struct emu_session *session_new(struct emu_server *srv, const struct sockaddr *peer,
+				       socklen_t peer_len, int verified)
+{
+	struct emu_session *s = session_alloc(srv, peer, peer_len);
+	if (!s)
+		return NULL;
+	s->cookie_verified = verified;
+	if (srv->cfg->cid_enabled) {
+		choose_cid(srv, s);
+		if (mbedtls_ssl_set_cid(&s->ssl, MBEDTLS_SSL_CID_ENABLED, s->cid, s->cid_len) !=
+		    0) {
+			mbedtls_ssl_free(&s->ssl);
+			free(s);
+			return NULL;
+		}
+	}
+	emu_sessions_add(&srv->sessions, s);
+	emu_sessions_index_cid(&srv->sessions, s);
+	return s;
+}
+
+struct emu_session *emu_dtls_restore(struct emu_server *srv, const struct sockaddr *peer,
+				     socklen_t peer_len, const uint8_t *blob, size_t len, char *err,
+				     size_t err_size)
+{
+	struct emu_session *s = session_alloc(srv, peer, peer_len);
+	unsigned char cid[MBEDTLS_SSL_CID_OUT_LEN_MAX];
+	size_t cid_len = 0;
+	int enabled = MBEDTLS_SSL_CID_DISABLED;
+	if (!s) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	int ret = mbedtls_ssl_context_load(&s->ssl, blob, len);
+	if (ret != 0) {
+		/* context_load already freed the context on error. */
+		snprintf(err, err_size, "mbedtls_ssl_context_load failed (%d)", ret);
+		free(s);
+		return NULL;
+	}
+	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)srv->cfg->mtu);
+	/* The CID this server assigned is the one peers put in their records. */
+	if (mbedtls_ssl_get_own_cid(&s->ssl, &enabled, cid, &cid_len) == 0 &&
+	    enabled == MBEDTLS_SSL_CID_ENABLED && cid_len <= sizeof(s->cid)) {
+		memcpy(s->cid, cid, cid_len);
+		s->cid_len = cid_len;
+	}
+	s->state = EMU_SESS_OPEN;
+	s->cookie_verified = 1;
+	emu_sessions_add(&srv->sessions, s);
+	emu_sessions_index_cid(&srv->sessions, s);
+	if (emu_bridge_open(s) < 0) {
+		emu_dtls_close(s, "bridge_failed");
+		snprintf(err, err_size, "cannot open a bridge socket");
+		return NULL;
+	}
+	return s;
+}
+
+void emu_dtls_close(struct emu_session *s, const char *reason)
+{
+	struct emu_server *srv = s->srv;
+	char peer[LH_ADDR_STRLEN];
+	lh_event_emitf("session_closed", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
+		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "reason",
+		       reason);
+	emu_bridge_close(s);
+	emu_sessions_remove(&srv->sessions, s);
+	mbedtls_ssl_free(&s->ssl);
+	free(s);
+}
+
+/* A stable short reason for a failed handshake, from Mbed TLS's error. */
+static const char *failure_reason(int err)
+{
+	switch (err) {
+	case MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY:
+		return "unknown_psk_identity";
+	case MBEDTLS_ERR_SSL_INVALID_MAC:
+		return "bad_record_mac";
+	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
+		return "alert_received";
+	case MBEDTLS_ERR_SSL_TIMEOUT:
+		return "timeout";
+	case MBEDTLS_ERR_SSL_HANDSHAKE_FAILURE:
+		return "handshake_failure";
+	case MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION:
+		return "protocol_version";
+	case MBEDTLS_ERR_SSL_DECODE_ERROR:
+		return "decode_error";
+	case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
+		return "certificate_verify_failed";
+	case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+		return "no_client_certificate";
+	case MBEDTLS_ERR_SSL_BAD_CERTIFICATE:
+		return "bad_certificate";
+	case MBEDTLS_ERR_SSL_UNRECOGNIZED_NAME:
+		return "unrecognized_name";
+	default:
+		return "error";
+	}
+}
+
+/* Reports a failed handshake with everything known about why. */
+static void handshake_failed(struct emu_session *s, int err)
+{
+	char peer[LH_ADDR_STRLEN], text[128];
+	mbedtls_strerror(err, text, sizeof(text));
+	s->srv->stats.handshakes_failed++;
+	lh_event_emitf("handshake_failed", "{s:I, s:s, s:s, s:i, s:s, s:o, s:o, s:s?}", "session",
+		       (json_int_t)s->id, "peer",
+		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "reason",
+		       failure_reason(err), "mbedtls_error", err, "mbedtls_error_text", text,
+		       "alert_sent", emu_alert_json(s->alert_sent[0], s->alert_sent[1]),
+		       "alert_received", emu_alert_json(s->alert_recv[0], s->alert_recv[1]),
+		       "identity", s->identity[0] ? s->identity : NULL);
+}
+
+/* Adds the client certificate's subject and verification flags, if any. */
+static void add_peer_cert(json_t *ev, struct emu_session *s)
+{
+	const mbedtls_ssl_context *ssl = &s->ssl;
+	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(ssl);
+	char subject[256];
+	if (!peer)
+		return;
+	if (mbedtls_x509_dn_gets(subject, sizeof(subject), &peer->subject) < 0)
+		subject[0] = '\0';
+	json_object_set_new(ev, "subject", json_string(subject));
+	snprintf(s->subject, sizeof(s->subject), "%s", subject);
+	json_object_set_new(ev, "verify_flags", json_integer(mbedtls_ssl_get_verify_result(ssl)));
+}
+
+/* Reports the established session: suite, CIDs, identity or subject. */
+static void handshake_done(struct emu_session *s)
+{
+	char peer[LH_ADDR_STRLEN], own[2 * EMU_CID_MAX + 1] = "", theirs[2 * EMU_CID_MAX + 1] = "";
+	unsigned char peer_cid[MBEDTLS_SSL_CID_OUT_LEN_MAX];
+	size_t peer_cid_len = 0;
+	int enabled = MBEDTLS_SSL_CID_DISABLED;
+	if (mbedtls_ssl_get_peer_cid(&s->ssl, &enabled, peer_cid, &peer_cid_len) != 0)
+		enabled = MBEDTLS_SSL_CID_DISABLED;
+	int cid = enabled == MBEDTLS_SSL_CID_ENABLED;
+	if (cid) {
+		lh_hex_encode(s->cid, s->cid_len, own);
+		lh_hex_encode(peer_cid, peer_cid_len, theirs);
+	}
+	s->srv->stats.handshakes_done++;
+	json_t *ev = json_pack(
+	    "{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:b, s:b, s:s?, s:s?, s:s?}", "session",
+	    (json_int_t)s->id, "peer",
+	    lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "cipher",
+	    mbedtls_ssl_get_ciphersuite(&s->ssl), "version", mbedtls_ssl_get_version(&s->ssl),
+	    "sni", "vhost", "default", "resumed", s->resumed, "cookie_verified", s->cookie_verified,
+	    "cid_negotiated", cid, "own_cid", cid ? own : NULL, "peer_cid", cid ? theirs : NULL,
+	    "identity", s->identity[0] ? s->identity : NULL);
+	add_peer_cert(ev, s);
+	lh_event_emit("handshake_done", ev);
+	/* Without a negotiated CID the session must never be found by one. */
+	if (!cid && s->cid_indexed) {
+		HASH_DELETE(hh_cid, s->srv->sessions.by_cid, s);
+		s->cid_indexed = 0;
+	}
+}
+
+/* Reads every record Mbed TLS holds and relays the plaintext to libcoap.
+ * Returns 0, or -1 when the session was closed (and freed). */
+static int app_read(struct emu_session *s)
+{
+	uint8_t buf[EMU_DGRAM_MAX];
+	char reason[64];
+	for (;;) {
+		int ret = mbedtls_ssl_read(&s->ssl, buf, sizeof(buf));
+		if (ret > 0) {
+			if (s->pending_order > s->last_order)
+				s->last_order = s->pending_order;
+			emu_bridge_forward(s, buf, (size_t)ret);
+			continue;
+		}
+		if (ret == 0 || ret == MBEDTLS_ERR_SSL_WANT_READ ||
+		    ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+			return 0;
+		if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+			snprintf(reason, sizeof(reason), "close_notify");
+		else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)
+			snprintf(reason, sizeof(reason), "fatal_alert_received");
+		else
+			snprintf(reason, sizeof(reason), "mbedtls_error %d", ret);
+		emu_dtls_close(s, reason);
+		return -1;
+	}
+}
+
+/* Drives the handshake one step with whatever input is pending. Returns 0,
+ * or -1 when the session was closed (and freed). */
+static int handshake_step(struct emu_session *s)
+{
+	s->srv->current = s;
+	int ret = mbedtls_ssl_handshake(&s->ssl);
+	s->srv->current = NULL;
+	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return 0;
+	if (ret != 0) {
+		handshake_failed(s, ret);
+		emu_dtls_close(s, "handshake_failed");
+		return -1;
+	}
+	s->state = EMU_SESS_OPEN;
+	handshake_done(s);
+	if (emu_bridge_open(s) < 0) {
+		emu_dtls_close(s, "bridge_failed");
+		return -1;
+	}
+	return app_read(s);
+}
+
+void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
+		       const struct sockaddr *peer, socklen_t peer_len)
+{
+	struct emu_record rec;
+	struct emu_client_hello ch;
+	uint8_t key[EMU_ADDR_KEY_MAX];
+	char addr[LH_ADDR_STRLEN];
+	if (emu_record_parse(buf, len, 0, &rec) < 0) {
+		emu_demux_drop(srv, peer, "not_dtls", len);
+		return;
+	}
+	if (emu_record_client_hello(&rec, &ch) < 0) {
+		emu_demux_drop(srv, peer,
+			       rec.type == EMU_CT_TLS12_CID ? "unknown_cid" : "unknown_peer", len);
+		return;
+	}
+	if (ch.fragmented) {
+		emu_demux_drop(srv, peer, "fragmented_client_hello", len);
+		return;
+	}
+	size_t klen = emu_addr_key(peer, key);
+	int verified = 0;
+	if (srv->cfg->cookies) {
+		if (ch.cookie_len == 0 || mbedtls_ssl_cookie_check(&srv->cookie, ch.cookie,
+								   ch.cookie_len, key, klen) != 0) {
+			send_hvr(srv, &rec, peer, peer_len, key, klen, ch.cookie_len != 0);
+			return;
+		}
+		verified = 1;
+	}
+	struct emu_session *old = emu_sessions_by_addr(&srv->sessions, peer);
+	if (old)
+		emu_dtls_close(old, "client_reconnect");
+	struct emu_session *s = session_new(srv, peer, peer_len, verified);
+	if (!s) {
+		emu_demux_drop(srv, peer, "out_of_memory", len);
+		return;
+	}
+	lh_event_emitf("handshake_started", "{s:I, s:s, s:b}", "session", (json_int_t)s->id, "peer",
+		       lh_addr_format(peer, addr, sizeof(addr)), "cookie_verified", verified);
+	emu_dtls_input(s, buf, len);
+}
+
+void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
+{
+	struct emu_record rec;
+	s->bytes_in += len;
+	if (s->state == EMU_SESS_HANDSHAKE)
+		note_alert(buf, len, s->alert_recv);
+	s->pending_order = 0;
+	if (emu_record_parse(buf, len, s->cid_len, &rec) == 0)
+		s->pending_order = emu_record_order(&rec);
+	s->in_buf = buf;
+	s->in_len = len;
+	int closed = s->state == EMU_SESS_HANDSHAKE ? handshake_step(s) : app_read(s);
+	if (!closed) {
+		/* Never leave a pointer to the caller's buffer behind. */
+		s->in_buf = NULL;
+		s->in_len = 0;
+	}
+}
+
+void emu_dtls_timer(struct emu_session *s)
+{
+	if (s->state == EMU_SESS_HANDSHAKE)
+		handshake_step(s);
+	else
+		app_read(s);
+}
+
+/* RFC 9146 §6: a record from a new address moves the session only when it
+ * authenticates (checked on a copy, without touching the session) and is
+ * newer than the newest record accepted so far. */
+void emu_dtls_input_moved(struct emu_session *s, const uint8_t *buf, size_t len,
+			  const struct sockaddr *from, socklen_t from_len)
+{
+	struct emu_server *srv = s->srv;
+	struct emu_record rec;
+	uint8_t copy[EMU_DGRAM_MAX];
+	char old_peer[LH_ADDR_STRLEN], new_peer[LH_ADDR_STRLEN];
+	if (s->state != EMU_SESS_OPEN || emu_record_parse(buf, len, s->cid_len, &rec) < 0 ||
+	    rec.total_len > sizeof(copy)) {
+		emu_demux_drop(srv, from, "address_change_before_handshake_done", len);
+		return;
+	}
+	memcpy(copy, buf, rec.total_len);
+	if (mbedtls_ssl_check_record(&s->ssl, copy, rec.total_len) != 0) {
+		emu_demux_drop(srv, from, "address_change_unauthenticated", len);
+		return;
+	}
+	if (emu_record_order(&rec) <= s->last_order) {
+		emu_demux_drop(srv, from, "address_change_not_newer", len);
+		return;
+	}
+	lh_addr_format((struct sockaddr *)&s->peer, old_peer, sizeof(old_peer));
+	emu_sessions_move(&srv->sessions, s, from, from_len);
+	srv->stats.peer_address_changes++;
+	lh_event_emitf("peer_address_changed", "{s:I, s:s, s:s, s:s}", "session", (json_int_t)s->id,
+		       "old_peer", old_peer, "new_peer",
+		       lh_addr_format(from, new_peer, sizeof(new_peer)), "peer", new_peer);
+	emu_dtls_input(s, buf, len);
+}
+
+void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len)
+{
+	int ret = mbedtls_ssl_write(&s->ssl, buf, len);
+	if (ret < 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
+		char text[128];
+		mbedtls_strerror(ret, text, sizeof(text));
+		fprintf(stderr, "lwm2m-emulator: session %llu: write failed: %s\n",
+			(unsigned long long)s->id, text);
+	}
+}

@@ -1,0 +1,34 @@
+#ifndef EMU_FAULTS_H
+#define EMU_FAULTS_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Fault injection driven by the control socket: drop or delay the next N
+ * datagrams in either direction, or stop answering altogether. Every fault
+ * that fires emits `fault_applied`. */
+
+struct emu_server;
+struct emu_delayed;
+
+enum emu_dir { EMU_DIR_IN = 0, EMU_DIR_OUT = 1 };
+
+struct emu_faults {
+	uint32_t drop[2];  /* datagrams left to drop, per direction */
+	uint32_t delay[2]; /* datagrams left to delay */
+	uint32_t delay_ms[2];
+	int stopped;		   /* read and discard everything */
+	struct emu_delayed *queue; /* delayed datagrams, in due order */
+	uint64_t applied;
+};
+
+/* Decides the fate of one datagram: 0 = pass on now, 1 = consumed (dropped
+ * or queued for later). */
+int emu_faults_filter(struct emu_server *srv, enum emu_dir dir, const uint8_t *buf, size_t len,
+		      const struct sockaddr *peer, socklen_t peer_len);
+/* Delivers delayed datagrams that are due; returns ms until the next one, or -1. */
+int64_t emu_faults_run(struct emu_server *srv, int64_t now);
+/* Frees queued datagrams. */
+void emu_faults_fini(struct emu_server *srv);
+
+#endif

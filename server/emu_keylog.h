@@ -1,0 +1,15 @@
+#ifndef EMU_KEYLOG_H
+#define EMU_KEYLOG_H
+#include <mbedtls/ssl.h>
+
+/* NSS key-log export ("CLIENT_RANDOM <random> <master secret>"), so that
+ * Wireshark can decrypt a capture. Off unless --keylog is given; opening it
+ * prints a loud warning, because the file decrypts every session. */
+
+/* Opens (appends to) path. Returns 0 or -1 with a message on stderr. */
+int emu_keylog_open(const char *path);
+void emu_keylog_close(void);
+/* Hooks ssl so its TLS 1.2 master secret is logged (no-op when off). */
+void emu_keylog_attach(mbedtls_ssl_context *ssl);
+
+#endif

@@ -1,0 +1,89 @@
+/* lwm2m-emulator: flags and config, event sinks, then the server loop. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_config.h"
+#include "emu_ctl.h"
+#include "emu_server.h"
+#include "lh_event.h"
+
+/* Points the JSON and human event streams where the flags say. */
+static int setup_events(const struct emu_config *cfg, FILE **file)
+{
+	*file = NULL;
+	if (!cfg->events) {
+		lh_event_init(NULL, "emulator", stdout, emu_events_human);
+		return 0;
+	}
+	if (strcmp(cfg->events, "-") == 0) {
+		lh_event_init(stdout, "emulator", stderr, emu_events_human);
+		return 0;
+	}
+	*file = fopen(cfg->events, "a");
+	if (!*file) {
+		fprintf(stderr, "lwm2m-emulator: --events %s: cannot open for writing\n",
+			cfg->events);
+		return -1;
+	}
+	lh_event_init(*file, "emulator", stdout, emu_events_human);
+	return 0;
+}
+
+/* Tells the person at the terminal which PSKs work. */
+static void print_credentials(const struct emu_config *cfg)
+{
+	FILE *out = cfg->events && strcmp(cfg->events, "-") == 0 ? stderr : stdout;
+	for (size_t i = 0; i < cfg->psk_count; i++) {
+		fprintf(out, "psk identity \"%s\" key hex ", cfg->psk[i].identity);
+		for (size_t j = 0; j < cfg->psk[i].key_len; j++)
+			fprintf(out, "%02x", cfg->psk[i].key[j]);
+		fputc('\n', out);
+	}
+	fflush(out);
+}
+
+int main(int argc, char **argv)
+{
+	struct emu_config cfg;
+	struct emu_server srv;
+	char err[512];
+	FILE *events = NULL;
+	int ret = 2;
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return emu_ctl_main(argc - 2, argv + 2);
+	emu_config_defaults(&cfg);
+	switch (emu_config_parse_args(&cfg, argc, argv, stdout, err, sizeof(err))) {
+	case EMU_ARGS_EXIT_OK:
+		ret = 0;
+		goto exit;
+	case EMU_ARGS_ERROR:
+		fprintf(stderr, "lwm2m-emulator: %s\n", err);
+		goto exit;
+	case EMU_ARGS_RUN:
+		break;
+	}
+	if (cfg.print_config) {
+		json_dumpf(emu_config_to_json(&cfg), stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		ret = 0;
+		goto exit;
+	}
+	if (setup_events(&cfg, &events) < 0)
+		goto exit;
+	signal(SIGPIPE, SIG_IGN);
+	ret = 1;
+	if (emu_server_init(&srv, &cfg) == 0) {
+		srv.argc = argc; /* for reload (SIGHUP, ctl reload) */
+		srv.argv = argv;
+		print_credentials(&cfg);
+		if (emu_server_run(&srv) == 0)
+			ret = 0;
+	}
+	emu_server_fini(&srv);
+exit:
+	if (events)
+		fclose(events);
+	emu_config_free(&cfg);
+	return ret;
+}

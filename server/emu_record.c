@@ -1,0 +1,138 @@
+#include "emu_record.h"
+
+#include <string.h>
+
+/* Big-endian reads; the wire format is network order throughout. */
+static uint32_t get_be(const uint8_t *p, size_t n)
+{
+	uint32_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Big-endian writes, mirror of get_be. */
+static void put_be(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[n - 1 - i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Record header (RFC 6347 §4.1) with the optional CID of RFC 9146 §4. */
+int emu_record_parse(const uint8_t *buf, size_t len, size_t cid_len, struct emu_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < EMU_RECORD_HDR_LEN)
+		return -1;
+	out->type = buf[0];
+	out->version = (uint16_t)get_be(buf + 1, 2);
+	if (out->version != 0xfeff && out->version != 0xfefd)
+		return -1;
+	out->epoch = (uint16_t)get_be(buf + 3, 2);
+	out->seq = ((uint64_t)get_be(buf + 5, 2) << 32) | get_be(buf + 7, 4);
+	size_t off = 11;
+	if (out->type == EMU_CT_TLS12_CID) {
+		if (len < EMU_RECORD_HDR_LEN + cid_len)
+			return -1;
+		out->cid = buf + off;
+		out->cid_len = cid_len;
+		off += cid_len;
+	}
+	size_t body_len = get_be(buf + off, 2);
+	off += 2;
+	if (body_len > len - off)
+		return -1;
+	out->body = buf + off;
+	out->body_len = body_len;
+	out->total_len = off + body_len;
+	return 0;
+}
+
+/* Skips an opaque vector with a length prefix of n bytes; NULL if truncated. */
+static const uint8_t *skip_vec(const uint8_t *p, const uint8_t *end, size_t n)
+{
+	if ((size_t)(end - p) < n)
+		return NULL;
+	size_t l = get_be(p, n);
+	p += n;
+	if ((size_t)(end - p) < l)
+		return NULL;
+	return p + l;
+}
+
+/* ClientHello (RFC 6347 §4.2.1): version, random, session_id, cookie, ... */
+int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hello *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (rec->type != EMU_CT_HANDSHAKE || rec->epoch != 0 || rec->body_len < EMU_HS_HDR_LEN)
+		return -1;
+	const uint8_t *h = rec->body;
+	if (h[0] != EMU_HS_CLIENT_HELLO)
+		return -1;
+	size_t msg_len = get_be(h + 1, 3);
+	size_t frag_off = get_be(h + 6, 3);
+	size_t frag_len = get_be(h + 9, 3);
+	out->msg_seq = (uint16_t)get_be(h + 4, 2);
+	if (frag_len > rec->body_len - EMU_HS_HDR_LEN || frag_off + frag_len > msg_len)
+		return -1;
+	out->fragmented = frag_off != 0 || frag_len != msg_len;
+	const uint8_t *p = h + EMU_HS_HDR_LEN;
+	const uint8_t *end = p + frag_len;
+	/* The cookie sits in the first 2+32+1+32+1+255 bytes: parse what is here. */
+	if (end - p < 34)
+		return -1;
+	p += 34;
+	p = skip_vec(p, end, 1);
+	if (!p || p >= end)
+		return -1;
+	size_t clen = *p++;
+	if ((size_t)(end - p) < clen)
+		return -1;
+	out->cookie = p;
+	out->cookie_len = clen;
+	return 0;
+}
+
+/* HelloVerifyRequest: the record echoes the ClientHello's record sequence
+ * number (RFC 6347 §4.2.1) and carries DTLS 1.0 as the spec recommends. */
+size_t emu_record_write_hvr(uint8_t *out, size_t size, uint64_t rec_seq, const uint8_t *cookie,
+			    size_t cookie_len)
+{
+	size_t body = 3 + cookie_len;
+	size_t total = EMU_RECORD_HDR_LEN + EMU_HS_HDR_LEN + body;
+	if (cookie_len > EMU_COOKIE_MAX || size < total)
+		return 0;
+	uint8_t *p = out;
+	p[0] = EMU_CT_HANDSHAKE;
+	put_be(p + 1, 0xfeff, 2);
+	put_be(p + 3, 0, 2);
+	put_be(p + 5, rec_seq & 0xffffffffffffULL, 6);
+	put_be(p + 11, EMU_HS_HDR_LEN + body, 2);
+	p += EMU_RECORD_HDR_LEN;
+	p[0] = EMU_HS_HELLO_VERIFY_REQUEST;
+	put_be(p + 1, body, 3);
+	put_be(p + 4, 0, 2);
+	put_be(p + 6, 0, 3);
+	put_be(p + 9, body, 3);
+	p += EMU_HS_HDR_LEN;
+	put_be(p, 0xfeff, 2);
+	p[2] = (uint8_t)cookie_len;
+	memcpy(p + 3, cookie, cookie_len);
+	return total;
+}
+
+/* Alerts are readable only before encryption starts (epoch 0). */
+int emu_record_alert(const struct emu_record *rec, int *level, int *description)
+{
+	if (rec->type != EMU_CT_ALERT || rec->epoch != 0 || rec->body_len != 2)
+		return -1;
+	*level = rec->body[0];
+	*description = rec->body[1];
+	return 0;
+}
+
+/* One comparable number, so "newer than the last accepted" is a plain <. */
+uint64_t emu_record_order(const struct emu_record *rec)
+{
+	return ((uint64_t)rec->epoch << 48) | rec->seq;
+}

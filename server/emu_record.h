@@ -1,0 +1,59 @@
+#ifndef EMU_RECORD_H
+#define EMU_RECORD_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* DTLS 1.2 record and handshake framing, parsed by hand where the demux must
+ * look at a datagram before any per-peer state exists (RFC 6347 §4.1, §4.2.1;
+ * RFC 9146 §4 for the tls12_cid record). Pure functions, no allocation. */
+
+#define EMU_CT_CHANGE_CIPHER_SPEC 20
+#define EMU_CT_ALERT 21
+#define EMU_CT_HANDSHAKE 22
+#define EMU_CT_APPLICATION_DATA 23
+#define EMU_CT_TLS12_CID 25
+
+#define EMU_HS_CLIENT_HELLO 1
+#define EMU_HS_HELLO_VERIFY_REQUEST 3
+
+#define EMU_RECORD_HDR_LEN 13
+#define EMU_HS_HDR_LEN 12
+#define EMU_COOKIE_MAX 255
+
+struct emu_record {
+	uint8_t type;
+	uint16_t version;
+	uint16_t epoch;
+	uint64_t seq;	    /* 48-bit sequence number */
+	const uint8_t *cid; /* inside the datagram; NULL when not type 25 */
+	size_t cid_len;
+	const uint8_t *body; /* fragment (ciphertext from epoch 1 on) */
+	size_t body_len;
+	size_t total_len; /* header + body: where the next record starts */
+};
+
+struct emu_client_hello {
+	uint16_t msg_seq;
+	int fragmented; /* 1 when the record holds only part of it */
+	const uint8_t *cookie;
+	size_t cookie_len;
+};
+
+/* Parses the record at buf. cid_len is the CID length this server assigns
+ * (only used for type 25). Returns 0, or -1 when the record is truncated or
+ * not DTLS (version must be 0xfeff or 0xfefd). */
+int emu_record_parse(const uint8_t *buf, size_t len, size_t cid_len, struct emu_record *out);
+/* Parses an epoch-0 handshake record holding a ClientHello; returns 0, or -1
+ * when it is not one or is malformed. */
+int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hello *out);
+/* Writes a HelloVerifyRequest record answering a ClientHello whose record had
+ * sequence number rec_seq. Returns its length, or 0 when out is too small. */
+size_t emu_record_write_hvr(uint8_t *out, size_t size, uint64_t rec_seq, const uint8_t *cookie,
+			    size_t cookie_len);
+/* Reads a plaintext (epoch 0) alert record: level and description. Returns 0,
+ * or -1 when rec is not a readable alert. */
+int emu_record_alert(const struct emu_record *rec, int *level, int *description);
+/* The epoch and sequence number as one ordered 64-bit value (epoch << 48 | seq). */
+uint64_t emu_record_order(const struct emu_record *rec);
+
+#endif

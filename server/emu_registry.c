@@ -1,0 +1,132 @@
+#include "emu_registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void emu_registry_init(struct emu_registry *reg, uint32_t seed)
+{
+	memset(reg, 0, sizeof(*reg));
+	reg->next_id = seed;
+}
+
+/* Frees a registration's strings and itself. */
+void emu_reg_free(struct emu_reg *r)
+{
+	if (!r)
+		return;
+	free(r->endpoint);
+	free(r->identity);
+	free(r->lwm2m);
+	free(r->binding);
+	json_decref(r->links);
+	free(r);
+}
+
+void emu_registry_fini(struct emu_registry *reg)
+{
+	struct emu_reg *r, *tmp;
+	HASH_ITER(hh_loc, reg->by_loc, r, tmp)
+	{
+		emu_registry_remove(reg, r);
+		emu_reg_free(r);
+	}
+}
+
+/* strdup that keeps NULL as NULL. */
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* Picks the next unused location; the loop only repeats after a wrap. */
+static void next_location(struct emu_registry *reg, struct emu_reg *r)
+{
+	do {
+		snprintf(r->location, sizeof(r->location), "/rd/%x", reg->next_id++);
+	} while (emu_registry_find(reg, r->location));
+}
+
+struct emu_reg *emu_registry_add(struct emu_registry *reg, const char *endpoint,
+				 const char *identity, json_t *links, struct emu_reg **replaced)
+{
+	struct emu_reg *r = calloc(1, sizeof(*r));
+	*replaced = NULL;
+	if (!r)
+		return NULL;
+	r->endpoint = strdup(endpoint);
+	r->identity = dup_or_null(identity);
+	if (!r->endpoint || (identity && !r->identity)) {
+		emu_reg_free(r);
+		return NULL;
+	}
+	r->links = json_incref(links);
+	struct emu_reg *old = emu_registry_find_ep(reg, endpoint);
+	if (old) {
+		emu_registry_remove(reg, old);
+		*replaced = old;
+	}
+	next_location(reg, r);
+	size_t llen = strlen(r->location);
+	HASH_ADD_KEYPTR(hh_loc, reg->by_loc, r->location, llen, r);
+	HASH_ADD_KEYPTR(hh_ep, reg->by_ep, r->endpoint, strlen(r->endpoint), r);
+	reg->count++;
+	return r;
+}
+
+struct emu_reg *emu_registry_restore(struct emu_registry *reg, const char *location,
+				     const char *endpoint, const char *identity, json_t *links)
+{
+	if (strlen(location) >= EMU_LOCATION_MAX || strncmp(location, "/rd/", 4) != 0 ||
+	    emu_registry_find(reg, location) || emu_registry_find_ep(reg, endpoint))
+		return NULL;
+	struct emu_reg *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->endpoint = strdup(endpoint);
+	r->identity = dup_or_null(identity);
+	if (!r->endpoint || (identity && !r->identity)) {
+		emu_reg_free(r);
+		return NULL;
+	}
+	r->links = json_incref(links);
+	snprintf(r->location, sizeof(r->location), "%s", location);
+	HASH_ADD_KEYPTR(hh_loc, reg->by_loc, r->location, strlen(r->location), r);
+	HASH_ADD_KEYPTR(hh_ep, reg->by_ep, r->endpoint, strlen(r->endpoint), r);
+	reg->count++;
+	return r;
+}
+
+struct emu_reg *emu_registry_find(struct emu_registry *reg, const char *location)
+{
+	struct emu_reg *r = NULL;
+	HASH_FIND(hh_loc, reg->by_loc, location, strlen(location), r);
+	return r;
+}
+
+struct emu_reg *emu_registry_find_ep(struct emu_registry *reg, const char *endpoint)
+{
+	struct emu_reg *r = NULL;
+	HASH_FIND(hh_ep, reg->by_ep, endpoint, strlen(endpoint), r);
+	return r;
+}
+
+void emu_registry_remove(struct emu_registry *reg, struct emu_reg *r)
+{
+	HASH_DELETE(hh_loc, reg->by_loc, r);
+	HASH_DELETE(hh_ep, reg->by_ep, r);
+	reg->count--;
+}
+
+/* A linear scan: registrations are few next to sessions, and the loop calls
+ * this about once a second. */
+struct emu_reg *emu_registry_expired(struct emu_registry *reg, int64_t now_ms)
+{
+	struct emu_reg *r, *tmp, *best = NULL;
+	HASH_ITER(hh_loc, reg->by_loc, r, tmp)
+	{
+		if (r->expires_ms <= now_ms && (!best || r->expires_ms < best->expires_ms))
+			best = r;
+	}
+	return best;
+}

@@ -1,0 +1,62 @@
+#ifndef EMU_REGISTRY_H
+#define EMU_REGISTRY_H
+#include <jansson.h>
+#include <stdint.h>
+#include <uthash.h>
+
+/* LwM2M registrations, found by location (/rd/{id}) or by endpoint name in
+ * O(1). A new Register from an endpoint that is already registered replaces
+ * the old registration, as LwM2M servers do. */
+
+#define EMU_LOCATION_MAX 32
+
+struct emu_reg {
+	char location[EMU_LOCATION_MAX]; /* "/rd/5a3f" */
+	char *endpoint;
+	char *identity; /* PSK identity or cert subject; NULL for plain CoAP */
+	char *lwm2m;	/* version as sent, NULL if absent */
+	char *binding;	/* "U", NULL if absent */
+	json_t *links;	/* array of link-value strings */
+	uint32_t lifetime;
+	uint64_t session;   /* DTLS session id, 0 for plain CoAP */
+	int64_t expires_ms; /* monotonic */
+	void *resource;	    /* the libcoap resource serving the location */
+	UT_hash_handle hh_loc;
+	UT_hash_handle hh_ep;
+};
+
+struct emu_registry {
+	struct emu_reg *by_loc;
+	struct emu_reg *by_ep;
+	uint32_t next_id;
+	size_t count;
+};
+
+/* Starts empty; ids are hex counters starting at seed, so they differ across
+ * runs but never collide within one. */
+void emu_registry_init(struct emu_registry *reg, uint32_t seed);
+/* Frees every registration. */
+void emu_registry_fini(struct emu_registry *reg);
+/* Creates a registration (taking a reference on links) and gives it a new
+ * location. *replaced receives the older registration of the same endpoint,
+ * which is unlinked but not freed (the caller tears down its resource).
+ * Returns NULL on allocation failure. */
+struct emu_reg *emu_registry_add(struct emu_registry *reg, const char *endpoint,
+				 const char *identity, json_t *links, struct emu_reg **replaced);
+/* Re-creates a registration at a known location (graceful restart).
+ * Returns NULL when the location or endpoint is taken or on allocation
+ * failure. */
+struct emu_reg *emu_registry_restore(struct emu_registry *reg, const char *location,
+				     const char *endpoint, const char *identity, json_t *links);
+/* Finds by location text ("/rd/5a3f"), or NULL. */
+struct emu_reg *emu_registry_find(struct emu_registry *reg, const char *location);
+/* Finds by endpoint name, or NULL. */
+struct emu_reg *emu_registry_find_ep(struct emu_registry *reg, const char *endpoint);
+/* Unlinks r from both tables (does not free). */
+void emu_registry_remove(struct emu_registry *reg, struct emu_reg *r);
+/* Frees an unlinked registration. */
+void emu_reg_free(struct emu_reg *r);
+/* The earliest-expiring registration at or before now_ms, or NULL. */
+struct emu_reg *emu_registry_expired(struct emu_registry *reg, int64_t now_ms);
+
+#endif

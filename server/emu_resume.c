@@ -1,0 +1,191 @@
+/* Session resumption: Mbed TLS's session cache (by session ID) and session
+ * tickets, each switched on or off by the config, and forgotten on command
+ * so that the next resumption attempt falls back to a full handshake. */
+#include "emu_server.h"
+
+#include <mbedtls/sha256.h>
+#include <mbedtls/ssl_cache.h>
+#include <mbedtls/ssl_ticket.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Ticket keys live a day; rotation happens only on command. */
+#define EMU_TICKET_LIFETIME_S 86400
+
+/* Mbed TLS sessions do not carry the PSK identity, yet a resumed session
+ * must still say who it is: remember it per session ID / ticket digest. */
+#define EMU_RESUME_IDS_MAX 65536
+
+struct emu_resume_id {
+	uint8_t key[32];
+	char identity[EMU_PSK_IDENTITY_MAX + 1];
+	UT_hash_handle hh;
+};
+
+static struct emu_resume_id *ids;
+static size_t ids_count;
+
+/* Digest of a session ID or ticket, the key of the identity memory. */
+static void id_key(const unsigned char *b, size_t len, uint8_t key[32])
+{
+	mbedtls_sha256(b, len, key, 0);
+}
+
+/* Drops every remembered identity. */
+static void ids_clear(void)
+{
+	struct emu_resume_id *e, *tmp;
+	HASH_ITER(hh, ids, e, tmp)
+	{
+		HASH_DEL(ids, e);
+		free(e);
+	}
+	ids_count = 0;
+}
+
+/* Evicts beyond the bound; uthash iterates in insertion order, so the
+ * first entry is the oldest. */
+static void ids_trim(void)
+{
+	while (ids_count > EMU_RESUME_IDS_MAX) {
+		struct emu_resume_id *oldest = ids;
+		if (!oldest)
+			return;
+		HASH_DEL(ids, oldest);
+		free(oldest);
+		ids_count--;
+	}
+}
+
+/* Remembers the identity of the session being handshaken under b. */
+static void ids_put(struct emu_server *srv, const unsigned char *b, size_t len)
+{
+	struct emu_resume_id *e = NULL;
+	uint8_t key[32];
+	if (!srv->current || !srv->current->identity[0])
+		return;
+	id_key(b, len, key);
+	HASH_FIND(hh, ids, key, sizeof(key), e);
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+		memcpy(e->key, key, sizeof(key));
+		HASH_ADD(hh, ids, key, sizeof(e->key), e);
+		ids_count++;
+		ids_trim();
+	}
+	snprintf(e->identity, sizeof(e->identity), "%s", srv->current->identity);
+}
+
+/* Restores the identity remembered under b onto the current session. */
+static void ids_get(struct emu_server *srv, const unsigned char *b, size_t len)
+{
+	struct emu_resume_id *e = NULL;
+	uint8_t key[32];
+	if (!srv->current)
+		return;
+	id_key(b, len, key);
+	HASH_FIND(hh, ids, key, sizeof(key), e);
+	if (e)
+		snprintf(srv->current->identity, sizeof(srv->current->identity), "%s", e->identity);
+}
+
+/* Cache lookup: notes the resumption on the session being handshaken, since
+ * Mbed TLS gives no public "was resumed" flag. */
+static int cache_get(void *data, unsigned char const *id, size_t id_len,
+		     mbedtls_ssl_session *session)
+{
+	struct emu_server *srv = data;
+	int ret = mbedtls_ssl_cache_get(&srv->cache, id, id_len, session);
+	if (ret == 0 && srv->current) {
+		srv->current->resumed = 1;
+		ids_get(srv, id, id_len);
+	}
+	return ret;
+}
+
+/* Cache store, straight to Mbed TLS's cache. */
+static int cache_set(void *data, unsigned char const *id, size_t id_len,
+		     const mbedtls_ssl_session *session)
+{
+	struct emu_server *srv = data;
+	ids_put(srv, id, id_len);
+	return mbedtls_ssl_cache_set(&srv->cache, id, id_len, session);
+}
+
+/* Ticket parse: a ticket that decrypts means an abbreviated handshake. */
+static int ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+	struct emu_server *srv = p;
+	uint8_t key[32];
+	/* Parsing decrypts in place: take the digest of the ticket as sent. */
+	id_key(buf, len, key);
+	int ret = mbedtls_ssl_ticket_parse(&srv->ticket, session, buf, len);
+	if (ret == 0 && srv->current) {
+		struct emu_resume_id *e = NULL;
+		srv->current->resumed = 1;
+		HASH_FIND(hh, ids, key, sizeof(key), e);
+		if (e)
+			snprintf(srv->current->identity, sizeof(srv->current->identity), "%s",
+				 e->identity);
+	}
+	return ret;
+}
+
+/* Ticket write, straight to Mbed TLS. */
+static int ticket_write(void *p, const mbedtls_ssl_session *session, unsigned char *start,
+			const unsigned char *end, size_t *tlen, uint32_t *lifetime)
+{
+	struct emu_server *srv = p;
+	int ret = mbedtls_ssl_ticket_write(&srv->ticket, session, start, end, tlen, lifetime);
+	if (ret == 0)
+		ids_put(srv, start, *tlen);
+	return ret;
+}
+
+/* (Re)creates the ticket key; old tickets stop decrypting. */
+static int ticket_key(struct emu_server *srv)
+{
+	mbedtls_ssl_ticket_free(&srv->ticket);
+	mbedtls_ssl_ticket_init(&srv->ticket);
+	return mbedtls_ssl_ticket_setup(&srv->ticket, mbedtls_ctr_drbg_random, &srv->drbg,
+					MBEDTLS_CIPHER_AES_256_GCM, EMU_TICKET_LIFETIME_S);
+}
+
+int emu_resume_init(struct emu_server *srv)
+{
+	mbedtls_ssl_cache_init(&srv->cache);
+	mbedtls_ssl_ticket_init(&srv->ticket);
+	if (srv->cfg->session_cache)
+		mbedtls_ssl_conf_session_cache(&srv->conf, srv, cache_get, cache_set);
+	if (srv->cfg->session_tickets) {
+		if (ticket_key(srv) != 0) {
+			fprintf(stderr, "lwm2m-emulator: cannot set up session tickets\n");
+			return -1;
+		}
+		mbedtls_ssl_conf_session_tickets_cb(&srv->conf, ticket_write, ticket_parse, srv);
+	} else {
+		mbedtls_ssl_conf_session_tickets(&srv->conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+	}
+	return 0;
+}
+
+void emu_resume_fini(struct emu_server *srv)
+{
+	mbedtls_ssl_cache_free(&srv->cache);
+	mbedtls_ssl_ticket_free(&srv->ticket);
+	ids_clear();
+}
+
+json_t *emu_resume_forget(struct emu_server *srv)
+{
+	int tickets_ok = 1;
+	mbedtls_ssl_cache_free(&srv->cache);
+	mbedtls_ssl_cache_init(&srv->cache);
+	ids_clear();
+	if (srv->cfg->session_tickets)
+		tickets_ok = ticket_key(srv) == 0;
+	return json_pack("{s:b, s:b}", "cache_cleared", srv->cfg->session_cache,
+			 "ticket_key_rotated", srv->cfg->session_tickets && tickets_ok);
+}

@@ -1,0 +1,238 @@
+/* The emulator's event loop: epoll over the public DTLS socket, libcoap's
+ * epoll fd, the bridge sockets and a signalfd; a timer heap for Mbed TLS
+ * retransmissions; housekeeping once a second. */
+#include "emu_server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "emu_keylog.h"
+#include "emu_state.h"
+#include "lh_addr.h"
+#include "lh_event.h"
+#include "lh_time.h"
+
+#define EMU_MAX_EVENTS 64
+
+/* Opens the public UDP socket for DTLS on bind:port; returns the port. */
+static int open_dtls_socket(struct emu_server *srv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EMU_FD_TAG(EMU_FD_DTLS, 0)};
+	if (lh_addr_parse(srv->cfg->bind, srv->cfg->dtls_port, &ss, &len) < 0)
+		return -1;
+	srv->dtls_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (srv->dtls_fd < 0 || bind(srv->dtls_fd, (struct sockaddr *)&ss, len) < 0 ||
+	    getsockname(srv->dtls_fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->dtls_fd, &ev) < 0) {
+		fprintf(stderr, "lwm2m-emulator: cannot listen for DTLS on %s port %d: %s\n",
+			srv->cfg->bind, srv->cfg->dtls_port, strerror(errno));
+		return -1;
+	}
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* SIGTERM/SIGINT/SIGHUP arrive as readable data in the loop. */
+static int open_signalfd(struct emu_server *srv)
+{
+	sigset_t set;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EMU_FD_TAG(EMU_FD_SIGNAL, 0)};
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	srv->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (srv->sigfd < 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->sigfd, &ev) < 0)
+		return -1;
+	return 0;
+}
+
+/* Formats bind:port for the listening event. */
+static void emit_listening(struct emu_server *srv, const char *proto, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char addr[LH_ADDR_STRLEN];
+	if (lh_addr_parse(srv->cfg->bind, port, &ss, &len) < 0)
+		return;
+	lh_event_emitf("listening", "{s:s, s:s}", "proto", proto, "addr",
+		       lh_addr_format((struct sockaddr *)&ss, addr, sizeof(addr)));
+}
+
+int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->cfg = cfg;
+	srv->dtls_fd = srv->sigfd = srv->ctl_fd = srv->epfd = -1;
+	srv->started_ms = lh_time_mono_ms();
+	emu_sessions_init(&srv->sessions);
+	emu_timers_init(&srv->timers);
+	uint32_t seed = (uint32_t)(lh_time_wall() * 1000.0) & 0xfffff;
+	emu_registry_init(&srv->registry, seed | 0x100000);
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->epfd < 0 || open_signalfd(srv) < 0) {
+		fprintf(stderr, "lwm2m-emulator: epoll/signalfd: %s\n", strerror(errno));
+		return -1;
+	}
+	if (cfg->keylog && emu_keylog_open(cfg->keylog) < 0)
+		return -1;
+	if (emu_dtls_init(srv) < 0 || emu_coap_init(srv) < 0)
+		return -1;
+	if (cfg->dtls_port != EMU_PORT_OFF) {
+		srv->dtls_port_bound = open_dtls_socket(srv);
+		if (srv->dtls_port_bound < 0)
+			return -1;
+	}
+	if (cfg->control && emu_control_open(srv, cfg->control) < 0)
+		return -1;
+	if (cfg->state && emu_state_load(srv, cfg->state) < 0)
+		return -1;
+	if (cfg->coap_port != EMU_PORT_OFF)
+		emit_listening(srv, "coap", srv->coap_port_bound);
+	if (cfg->dtls_port != EMU_PORT_OFF)
+		emit_listening(srv, "dtls", srv->dtls_port_bound);
+	if (cfg->control)
+		lh_event_emitf("control_ready", "{s:s}", "path", cfg->control);
+	srv->running = 1;
+	return 0;
+}
+
+int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
+{
+	struct emu_config fresh;
+	int ret = -1;
+	emu_config_defaults(&fresh);
+	if (!srv->argv) {
+		snprintf(err, err_size, "no command line to reload from");
+		goto exit;
+	}
+	if (emu_config_parse_args(&fresh, srv->argc, srv->argv, stderr, err, err_size) !=
+	    EMU_ARGS_RUN)
+		goto exit;
+	if (emu_dtls_load_psks(srv, &fresh) < 0) {
+		snprintf(err, err_size, "out of memory building the PSK table");
+		goto exit;
+	}
+	srv->cfg->min_lifetime = fresh.min_lifetime;
+	srv->cfg->max_lifetime = fresh.max_lifetime;
+	lh_event_emitf("config_reloaded", "{s:I}", "psk_identities", (json_int_t)fresh.psk_count);
+	ret = 0;
+exit:
+	emu_config_free(&fresh);
+	return ret;
+}
+
+/* Reads pending signals: TERM/INT stop the loop, HUP reloads credentials. */
+static void handle_signals(struct emu_server *srv)
+{
+	struct signalfd_siginfo si;
+	char err[256];
+	while (read(srv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP && emu_server_reload(srv, err, sizeof(err)) < 0)
+			lh_event_emitf("config_reload_failed", "{s:s}", "message", err);
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			lh_event_emitf("shutdown", "{s:s}", "signal",
+				       si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			srv->running = 0;
+		}
+	}
+}
+
+/* Pops due timers; stale entries (re-armed or cancelled timers) are skipped. */
+static void run_timers(struct emu_server *srv, int64_t now)
+{
+	struct emu_timer_entry e;
+	while (emu_timers_pop_due(&srv->timers, now, &e)) {
+		struct emu_session *s = emu_sessions_by_id(&srv->sessions, e.session);
+		if (s && e.gen == s->timer_gen && s->timer_fin != 0)
+			emu_dtls_timer(s);
+	}
+}
+
+/* Dispatches one epoll event by the kind tagged on it. */
+static void dispatch(struct emu_server *srv, uint64_t tag)
+{
+	switch (EMU_FD_KIND(tag)) {
+	case EMU_FD_DTLS:
+		emu_demux_readable(srv);
+		break;
+	case EMU_FD_COAP:
+		emu_coap_process(srv);
+		break;
+	case EMU_FD_BRIDGE:
+		emu_bridge_readable(srv, EMU_FD_ID(tag));
+		break;
+	case EMU_FD_SIGNAL:
+		handle_signals(srv);
+		break;
+	case EMU_FD_CONTROL:
+		emu_control_accept(srv);
+		break;
+	case EMU_FD_CONTROL_CLIENT:
+		emu_control_readable(srv, EMU_FD_ID(tag));
+		break;
+	default:
+		break;
+	}
+}
+
+int emu_server_run(struct emu_server *srv)
+{
+	struct epoll_event evs[EMU_MAX_EVENTS];
+	srv->ran = 1;
+	while (srv->running) {
+		int64_t now = lh_time_mono_ms();
+		int64_t wait = emu_timers_next_in(&srv->timers, now);
+		int64_t delayed = emu_faults_run(srv, now);
+		if (wait < 0 || wait > 1000)
+			wait = 1000;
+		if (delayed >= 0 && delayed < wait)
+			wait = delayed;
+		int n = epoll_wait(srv->epfd, evs, EMU_MAX_EVENTS, (int)wait);
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "lwm2m-emulator: epoll_wait: %s\n", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			dispatch(srv, evs[i].data.u64);
+		now = lh_time_mono_ms();
+		run_timers(srv, now);
+		if (now >= srv->next_expiry_check) {
+			emu_coap_housekeeping(srv, now);
+			emu_control_sweep(srv);
+			srv->next_expiry_check = now + 1000;
+		}
+	}
+	return 0;
+}
+
+void emu_server_fini(struct emu_server *srv)
+{
+	struct emu_session *s, *tmp;
+	if (srv->ran && srv->cfg->state)
+		emu_state_save(srv, srv->cfg->state);
+	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
+	emu_dtls_close(s, "shutdown");
+	emu_control_close(srv);
+	emu_faults_fini(srv);
+	emu_keylog_close();
+	emu_registry_fini(&srv->registry);
+	if (srv->coap)
+		emu_coap_fini(srv);
+	emu_dtls_fini(srv);
+	emu_timers_fini(&srv->timers);
+	if (srv->dtls_fd >= 0)
+		close(srv->dtls_fd);
+	if (srv->sigfd >= 0)
+		close(srv->sigfd);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+}

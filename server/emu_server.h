@@ -1,0 +1,170 @@
+#ifndef EMU_SERVER_H
+#define EMU_SERVER_H
+#include <coap3/coap.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_cache.h>
+#include <mbedtls/ssl_cookie.h>
+#include <mbedtls/ssl_ticket.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "emu_config.h"
+#include "emu_faults.h"
+#include "emu_registry.h"
+#include "emu_session.h"
+#include "emu_timer.h"
+#include "emu_x509.h"
+
+/* The emulator process: one thread, one epoll loop. Public UDP socket ->
+ * demux -> DTLS session -> bridge socket -> libcoap (same process) -> LwM2M
+ * handlers -> registry + events. */
+
+/* What an epoll event's u64 points at: the kind in the top byte, an id below. */
+enum emu_fd_kind {
+	EMU_FD_DTLS = 1,
+	EMU_FD_COAP = 2,
+	EMU_FD_BRIDGE = 3,
+	EMU_FD_SIGNAL = 4,
+	EMU_FD_CONTROL = 5,
+	EMU_FD_CONTROL_CLIENT = 6,
+};
+#define EMU_FD_TAG(kind, id) (((uint64_t)(kind) << 56) | (uint64_t)(id))
+#define EMU_FD_KIND(tag) ((int)((tag) >> 56))
+#define EMU_FD_ID(tag) ((tag)&0x00ffffffffffffffULL)
+
+struct emu_psk_entry {
+	struct emu_psk psk;
+	UT_hash_handle hh;
+};
+
+struct emu_stats {
+	uint64_t datagrams_in, hello_verify_sent, handshakes_done, handshakes_failed;
+	uint64_t records_dropped, bytes_held, registrations, peer_address_changes;
+};
+
+struct emu_tombstone;
+
+struct emu_server {
+	struct emu_config *cfg;
+	int epfd, sigfd, dtls_fd;
+	int running;
+	int ran; /* the loop ran: shutdown may save state */
+	/* Mbed TLS: one config shared by every session. */
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_cookie_ctx cookie;
+	mbedtls_ssl_config conf;
+	struct emu_x509 x509;
+	mbedtls_ssl_cache_context cache;
+	mbedtls_ssl_ticket_context ticket;
+	struct emu_session *current; /* the session Mbed TLS is working on */
+	struct emu_psk_entry *psk_table;
+	/* libcoap: bridge endpoint (loopback) and the plain CoAP endpoint. */
+	coap_context_t *coap;
+	struct sockaddr_in bridge_addr;
+	int coap_port_bound, dtls_port_bound;
+	struct emu_sessions sessions;
+	struct emu_timers timers;
+	struct emu_registry registry;
+	struct emu_tombstone *tombstones;
+	size_t tombstone_count;
+	struct emu_stats stats;
+	struct emu_faults faults;
+	int64_t next_expiry_check;
+	int64_t started_ms;
+	/* Control socket (NULL path: none). */
+	int ctl_fd;
+	struct emu_ctl_client *ctl_clients;
+	uint64_t ctl_next_id;
+	int argc; /* the command line, re-read on reload */
+	char **argv;
+};
+
+/* Re-reads the command line and config file into a fresh config, checks
+ * it, and swaps in the PSK table (for new handshakes) and lifetime bounds. */
+int emu_server_reload(struct emu_server *srv, char *err, size_t err_size);
+/* Sets everything up and binds the ports. Returns 0, or -1 after printing
+ * what failed to stderr. */
+int emu_server_init(struct emu_server *srv, struct emu_config *cfg);
+/* Runs the loop until SIGTERM/SIGINT. Returns 0, or -1 on a fatal error. */
+int emu_server_run(struct emu_server *srv);
+/* Closes every session (emitting session_closed) and frees everything. */
+void emu_server_fini(struct emu_server *srv);
+
+/* emu_dtls.c: the Mbed TLS side. */
+int emu_dtls_init(struct emu_server *srv);
+void emu_dtls_fini(struct emu_server *srv);
+/* Replaces the PSK table with cfg's (established sessions are unaffected). */
+int emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg);
+/* Handles a datagram that is not for a known session: answers a ClientHello
+ * statelessly with a HelloVerifyRequest, or creates the session once the
+ * cookie checks out; anything else is dropped and counted. */
+void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
+		       const struct sockaddr *peer, socklen_t peer_len);
+/* Feeds one datagram to an existing session (handshake or application data). */
+void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len);
+/* Feeds a datagram that reached s by its CID from another address. */
+void emu_dtls_input_moved(struct emu_session *s, const uint8_t *buf, size_t len,
+			  const struct sockaddr *from, socklen_t from_len);
+/* Called when the session's timer entry pops. */
+void emu_dtls_timer(struct emu_session *s);
+/* Encrypts and sends plaintext from the bridge to the peer. */
+void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len);
+/* Recreates an established session from mbedtls_ssl_context_save output
+ * (graceful restart). Returns it indexed and bridged, or NULL with err. */
+struct emu_session *emu_dtls_restore(struct emu_server *srv, const struct sockaddr *peer,
+				     socklen_t peer_len, const uint8_t *blob, size_t len, char *err,
+				     size_t err_size);
+/* Frees a session, emitting session_closed with reason. */
+void emu_dtls_close(struct emu_session *s, const char *reason);
+
+/* emu_resume.c: session cache and tickets. */
+int emu_resume_init(struct emu_server *srv);
+void emu_resume_fini(struct emu_server *srv);
+/* Clears the cache and rotates the ticket key; returns what was done. */
+json_t *emu_resume_forget(struct emu_server *srv);
+
+/* emu_demux.c: the public UDP socket. */
+void emu_demux_readable(struct emu_server *srv);
+/* Routes one datagram (after faults): by CID, by address, or to the cookie
+ * exchange. */
+void emu_demux_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
+			const struct sockaddr *from, socklen_t from_len);
+/* Emits record_dropped and counts it. */
+void emu_demux_drop(struct emu_server *srv, const struct sockaddr *peer, const char *reason,
+		    size_t bytes);
+
+/* emu_bridge.c: the loopback relay between a DTLS session and libcoap. */
+int emu_bridge_open(struct emu_session *s);
+void emu_bridge_close(struct emu_session *s);
+void emu_bridge_readable(struct emu_server *srv, uint64_t session_id);
+/* Passes decrypted CoAP to libcoap (after emu_lwm2m_prepare). */
+void emu_bridge_forward(struct emu_session *s, const uint8_t *buf, size_t len);
+
+/* emu_coap.c: libcoap context and LwM2M resources. */
+int emu_coap_init(struct emu_server *srv);
+void emu_coap_fini(struct emu_server *srv);
+void emu_coap_process(struct emu_server *srv);
+/* Retires a resource: its handlers answer 4.04 until housekeeping deletes it. */
+void emu_coap_bury(struct emu_server *srv, coap_resource_t *res);
+/* Expires registrations and frees old tombstones; called about once a second. */
+void emu_coap_housekeeping(struct emu_server *srv, int64_t now);
+
+/* emu_control.c: the control Unix socket (JSON lines). */
+int emu_control_open(struct emu_server *srv, const char *path);
+void emu_control_close(struct emu_server *srv);
+void emu_control_accept(struct emu_server *srv);
+void emu_control_readable(struct emu_server *srv, uint64_t client_id);
+/* Closes control clients that failed a write. */
+void emu_control_sweep(struct emu_server *srv);
+/* Sends an event line to every subscribed control client. */
+void emu_control_publish(const json_t *event);
+
+/* emu_events.c: helpers shared by the emitters. */
+json_t *emu_alert_json(int level, int description);
+const char *emu_alert_name(int description);
+void emu_events_human(FILE *out, const json_t *event);
+
+#endif

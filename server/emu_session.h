@@ -1,0 +1,82 @@
+#ifndef EMU_SESSION_H
+#define EMU_SESSION_H
+#include <mbedtls/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uthash.h>
+
+#include "emu_config.h"
+
+/* One DTLS peer, created only after its ClientHello carried a valid cookie
+ * (or at once when cookies are off). Found in O(1) by peer address, by the
+ * CID this server assigned, by id (events, control) and by the local port of
+ * its bridge socket (what libcoap sees as the CoAP peer). */
+
+enum emu_sess_state { EMU_SESS_HANDSHAKE, EMU_SESS_OPEN };
+
+/* Peer address as hash key and DTLS client transport id: IP bytes + port. */
+#define EMU_ADDR_KEY_MAX 18
+
+struct emu_server;
+
+struct emu_session {
+	uint64_t id;
+	struct emu_server *srv;
+	enum emu_sess_state state;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	uint8_t addr_key[EMU_ADDR_KEY_MAX];
+	size_t addr_key_len;
+	uint8_t cid[EMU_CID_MAX]; /* the CID this server assigned */
+	size_t cid_len;
+	int cid_indexed;
+	mbedtls_ssl_context ssl;
+	/* The datagram being fed to Mbed TLS through the in-memory bio. */
+	const uint8_t *in_buf;
+	size_t in_len;
+	/* Mbed TLS handshake timer (absolute monotonic ms); 0 = stopped. */
+	int64_t timer_int, timer_fin;
+	uint32_t timer_gen;
+	int bridge_fd;
+	uint16_t bridge_port;
+	int cookie_verified;
+	int resumed;
+	char identity[EMU_PSK_IDENTITY_MAX + 1];
+	char subject[256];		  /* client certificate subject, "" if none */
+	int alert_sent[2], alert_recv[2]; /* level, description; level 0 = none */
+	uint64_t last_order;		  /* newest epoch/seq accepted */
+	uint64_t pending_order;		  /* epoch/seq of the datagram being read */
+	uint64_t bytes_in, bytes_out, bytes_held;
+	int64_t started_ms;
+	UT_hash_handle hh_addr, hh_cid, hh_id, hh_port;
+};
+
+struct emu_sessions {
+	struct emu_session *by_addr, *by_cid, *by_id, *by_port;
+	uint64_t next_id;
+	size_t count;
+};
+
+/* Builds the address key of sa into key; returns its length (0: not IP). */
+size_t emu_addr_key(const struct sockaddr *sa, uint8_t key[EMU_ADDR_KEY_MAX]);
+
+void emu_sessions_init(struct emu_sessions *t);
+/* Gives s an id and indexes it by address (and CID when cid_len > 0 or
+ * cid_indexed is requested). */
+void emu_sessions_add(struct emu_sessions *t, struct emu_session *s);
+/* Removes s from every index. */
+void emu_sessions_remove(struct emu_sessions *t, struct emu_session *s);
+/* Indexes s by its own CID (after it was chosen). */
+void emu_sessions_index_cid(struct emu_sessions *t, struct emu_session *s);
+/* Indexes s by bridge port (after its bridge socket exists). */
+void emu_sessions_index_port(struct emu_sessions *t, struct emu_session *s);
+/* Moves s to a new peer address (re-keys the address index). */
+void emu_sessions_move(struct emu_sessions *t, struct emu_session *s, const struct sockaddr *sa,
+		       socklen_t len);
+struct emu_session *emu_sessions_by_addr(struct emu_sessions *t, const struct sockaddr *sa);
+struct emu_session *emu_sessions_by_cid(struct emu_sessions *t, const uint8_t *cid, size_t len);
+struct emu_session *emu_sessions_by_id(struct emu_sessions *t, uint64_t id);
+struct emu_session *emu_sessions_by_port(struct emu_sessions *t, uint16_t port);
+
+#endif

@@ -1,0 +1,76 @@
+#include "emu_timer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void emu_timers_init(struct emu_timers *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void emu_timers_fini(struct emu_timers *t)
+{
+	free(t->heap);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Swaps two heap slots. */
+static void swap(struct emu_timer_entry *a, struct emu_timer_entry *b)
+{
+	struct emu_timer_entry tmp = *a;
+	*a = *b;
+	*b = tmp;
+}
+
+int emu_timers_push(struct emu_timers *t, int64_t due, uint64_t session, uint32_t gen)
+{
+	if (t->count == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct emu_timer_entry *h = realloc(t->heap, cap * sizeof(*h));
+		if (!h)
+			return -1;
+		t->heap = h;
+		t->cap = cap;
+	}
+	size_t i = t->count++;
+	t->heap[i] = (struct emu_timer_entry){due, session, gen};
+	while (i > 0 && t->heap[(i - 1) / 2].due > t->heap[i].due) {
+		swap(&t->heap[(i - 1) / 2], &t->heap[i]);
+		i = (i - 1) / 2;
+	}
+	return 0;
+}
+
+/* Restores the heap order from the root down after a pop. */
+static void sift_down(struct emu_timers *t)
+{
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < t->count && t->heap[l].due < t->heap[m].due)
+			m = l;
+		if (r < t->count && t->heap[r].due < t->heap[m].due)
+			m = r;
+		if (m == i)
+			return;
+		swap(&t->heap[i], &t->heap[m]);
+		i = m;
+	}
+}
+
+int emu_timers_pop_due(struct emu_timers *t, int64_t now, struct emu_timer_entry *out)
+{
+	if (t->count == 0 || t->heap[0].due > now)
+		return 0;
+	*out = t->heap[0];
+	t->heap[0] = t->heap[--t->count];
+	sift_down(t);
+	return 1;
+}
+
+int64_t emu_timers_next_in(const struct emu_timers *t, int64_t now)
+{
+	if (t->count == 0)
+		return -1;
+	return t->heap[0].due > now ? t->heap[0].due - now : 0;
+}

@@ -1,0 +1,31 @@
+#ifndef EMU_TIMER_H
+#define EMU_TIMER_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* A binary min-heap of deadlines. Entries name a session by id and carry the
+ * generation of the timer they were set for, so cancelling is free: a stale
+ * entry is recognised and skipped when it pops (lazy deletion). */
+
+struct emu_timer_entry {
+	int64_t due; /* monotonic ms */
+	uint64_t session;
+	uint32_t gen;
+};
+
+struct emu_timers {
+	struct emu_timer_entry *heap;
+	size_t count, cap;
+};
+
+void emu_timers_init(struct emu_timers *t);
+void emu_timers_fini(struct emu_timers *t);
+/* Adds an entry; returns 0 or -1 when out of memory. */
+int emu_timers_push(struct emu_timers *t, int64_t due, uint64_t session, uint32_t gen);
+/* Pops the earliest entry due at or before now into *out; returns 1 if one
+ * was popped, 0 if none is due. */
+int emu_timers_pop_due(struct emu_timers *t, int64_t now, struct emu_timer_entry *out);
+/* Milliseconds until the earliest entry (0 if overdue), or -1 when empty. */
+int64_t emu_timers_next_in(const struct emu_timers *t, int64_t now);
+
+#endif

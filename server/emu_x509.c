@@ -1,0 +1,159 @@
+#include "emu_x509.h"
+
+#include <mbedtls/error.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/x509_crt.h>
+#include <string.h>
+#include <time.h>
+
+#include "emu_server.h"
+#include "lh_event.h"
+#include "lh_hex.h"
+
+#define EMU_CERT_DER_MAX 2048
+
+void emu_x509_fingerprint(const unsigned char *der, size_t len, char out[65])
+{
+	unsigned char digest[32];
+	mbedtls_sha256(der, len, digest, 0);
+	lh_hex_encode(digest, sizeof(digest), out);
+}
+
+/* Prints one Mbed TLS failure with the file involved. */
+static int fail(const char *what, const char *path, int err)
+{
+	char text[128];
+	mbedtls_strerror(err, text, sizeof(text));
+	fprintf(stderr, "lwm2m-emulator: %s %s: %s (%d)\n", what, path ? path : "", text, err);
+	return -1;
+}
+
+/* "YYYYMMDDhhmmss" for t (UTC), as x509write wants validity dates. */
+static void x509_time(time_t t, char out[16])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
+}
+
+/* Writes the self-signed certificate for key into der; returns its length. */
+static int write_self_signed(struct emu_server *srv, mbedtls_pk_context *key, unsigned char *buf,
+			     size_t size, const unsigned char **der)
+{
+	mbedtls_x509write_cert w;
+	mbedtls_x509_san_list san = {.node = {.type = MBEDTLS_X509_SAN_DNS_NAME}};
+	unsigned char serial[16];
+	char from[16], to[16];
+	time_t now = time(NULL);
+	int ret;
+	san.node.san.unstructured_name.p = (unsigned char *)"localhost";
+	san.node.san.unstructured_name.len = strlen("localhost");
+	x509_time(now - 86400, from);
+	x509_time(now + 10L * 365 * 86400, to);
+	mbedtls_ctr_drbg_random(&srv->drbg, serial, sizeof(serial));
+	serial[0] &= 0x7f; /* positive */
+	mbedtls_x509write_crt_init(&w);
+	mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
+	mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(&w, key);
+	mbedtls_x509write_crt_set_issuer_key(&w, key);
+	if ((ret =
+		 mbedtls_x509write_crt_set_subject_name(&w, "CN=lwm2m-emulator,O=lwm2m-harness")) ||
+	    (ret =
+		 mbedtls_x509write_crt_set_issuer_name(&w, "CN=lwm2m-emulator,O=lwm2m-harness")) ||
+	    (ret = mbedtls_x509write_crt_set_serial_raw(&w, serial, sizeof(serial))) ||
+	    (ret = mbedtls_x509write_crt_set_validity(&w, from, to)) ||
+	    (ret = mbedtls_x509write_crt_set_basic_constraints(&w, 0, -1)) ||
+	    (ret = mbedtls_x509write_crt_set_subject_alternative_name(&w, &san)))
+		goto exit;
+	ret = mbedtls_x509write_crt_der(&w, buf, size, mbedtls_ctr_drbg_random, &srv->drbg);
+	if (ret > 0)
+		*der = buf + size - ret; /* written at the end of buf */
+exit:
+	mbedtls_x509write_crt_free(&w);
+	return ret;
+}
+
+/* Generates an EC P-256 key and a self-signed certificate for it. */
+static int generate(struct emu_server *srv)
+{
+	struct emu_x509 *x = &srv->x509;
+	unsigned char buf[EMU_CERT_DER_MAX];
+	const unsigned char *der = NULL;
+	int ret = mbedtls_pk_setup(&x->key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+	if (ret == 0)
+		ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(x->key),
+					  mbedtls_ctr_drbg_random, &srv->drbg);
+	if (ret == 0)
+		ret = write_self_signed(srv, &x->key, buf, sizeof(buf), &der);
+	if (ret > 0)
+		ret = mbedtls_x509_crt_parse_der(&x->chain, der, (size_t)ret);
+	if (ret != 0)
+		return fail("cannot generate the self-signed certificate", NULL, ret);
+	x->generated = 1;
+	return 0;
+}
+
+/* Loads the configured chain, key and CA set. */
+static int load(struct emu_server *srv)
+{
+	const struct emu_config *cfg = srv->cfg;
+	struct emu_x509 *x = &srv->x509;
+	int ret = mbedtls_x509_crt_parse_file(&x->chain, cfg->cert_file);
+	if (ret != 0)
+		return fail("cannot read certificate chain", cfg->cert_file, ret);
+	ret = mbedtls_pk_parse_keyfile(&x->key, cfg->key_file, NULL, mbedtls_ctr_drbg_random,
+				       &srv->drbg);
+	if (ret != 0)
+		return fail("cannot read private key", cfg->key_file, ret);
+	if (mbedtls_pk_check_pair(&x->chain.pk, &x->key, mbedtls_ctr_drbg_random, &srv->drbg))
+		return fail("private key does not match the certificate in", cfg->cert_file, 0);
+	return 0;
+}
+
+/* Reads the CA set for client authentication, if one is configured. */
+static int load_ca(struct emu_server *srv)
+{
+	const char *path = srv->cfg->ca_file;
+	if (!path)
+		return 0;
+	int ret = mbedtls_x509_crt_parse_file(&srv->x509.ca, path);
+	if (ret != 0)
+		return fail("cannot read CA certificates", path, ret);
+	srv->x509.have_ca = 1;
+	return 0;
+}
+
+int emu_x509_init(struct emu_server *srv)
+{
+	struct emu_x509 *x = &srv->x509;
+	static const int modes[] = {MBEDTLS_SSL_VERIFY_NONE, MBEDTLS_SSL_VERIFY_OPTIONAL,
+				    MBEDTLS_SSL_VERIFY_REQUIRED};
+	mbedtls_x509_crt_init(&x->chain);
+	mbedtls_x509_crt_init(&x->ca);
+	mbedtls_pk_init(&x->key);
+	if ((srv->cfg->cert_file ? load(srv) : generate(srv)) < 0 || load_ca(srv) < 0)
+		return -1;
+	int ret = mbedtls_ssl_conf_own_cert(&srv->conf, &x->chain, &x->key);
+	if (ret != 0)
+		return fail("Mbed TLS refused the certificate", srv->cfg->cert_file, ret);
+	if (x->have_ca)
+		mbedtls_ssl_conf_ca_chain(&srv->conf, &x->ca, NULL);
+	mbedtls_ssl_conf_authmode(&srv->conf, modes[srv->cfg->client_auth]);
+	mbedtls_x509_dn_gets(x->subject, sizeof(x->subject), &x->chain.subject);
+	emu_x509_fingerprint(x->chain.raw.p, x->chain.raw.len, x->fingerprint);
+	lh_event_emitf("certificate", "{s:s, s:s, s:b, s:s, s:s?}", "subject", x->subject, "sha256",
+		       x->fingerprint, "self_signed", x->generated, "client_auth",
+		       srv->cfg->client_auth == 2   ? "required"
+		       : srv->cfg->client_auth == 1 ? "optional"
+						    : "none",
+		       "ca", srv->cfg->ca_file);
+	return 0;
+}
+
+void emu_x509_fini(struct emu_server *srv)
+{
+	mbedtls_x509_crt_free(&srv->x509.chain);
+	mbedtls_x509_crt_free(&srv->x509.ca);
+	mbedtls_pk_free(&srv->x509.key);
+}

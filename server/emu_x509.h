@@ -1,0 +1,29 @@
+#ifndef EMU_X509_H
+#define EMU_X509_H
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+
+struct emu_server;
+
+/* The server's X.509 identity: a configured chain + key, or, when none is
+ * configured, a self-signed EC P-256 certificate generated in memory at
+ * start (its SHA-256 fingerprint is what a device pins for usage 3), plus
+ * the CA set that client certificates are checked against. */
+struct emu_x509 {
+	mbedtls_x509_crt chain;
+	mbedtls_pk_context key;
+	mbedtls_x509_crt ca;
+	int have_ca;
+	int generated;
+	char subject[256];
+	char fingerprint[65]; /* SHA-256 of the leaf's DER, lower-case hex */
+};
+
+/* Loads or generates the certificate, then configures srv->conf with it,
+ * the CA set and the client-auth mode. Returns 0 or -1 (message printed). */
+int emu_x509_init(struct emu_server *srv);
+void emu_x509_fini(struct emu_server *srv);
+/* SHA-256 of der as lower-case hex (65 bytes with NUL). */
+void emu_x509_fingerprint(const unsigned char *der, size_t len, char out[65]);
+
+#endif

@@ -1,0 +1,126 @@
+/* End-to-end test of the emulator's DTLS Connection ID handling, with the
+ * real server (in a child process, real sockets on 127.0.0.1) and a real
+ * Mbed TLS client that asks for a zero-length CID of its own (as Anjay
+ * does). Checks: Register works, a rebound client keeps its session (RFC
+ * 9146 §6, peer_address_changed), and a replayed or forged record from a
+ * third address does not move the session. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_emu_dtls.h"
+
+/* The server assigns 4-byte CIDs. */
+static void cid_on(struct emu_config *cfg)
+{
+	cfg->cid_enabled = 1;
+	cfg->cid_length = 4;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	start_server(cid_on);
+	return 0;
+}
+
+/* A clean SIGTERM shutdown exits 0. */
+static int teardown(void **state)
+{
+	(void)state;
+	return stop_server();
+}
+
+static void rebinding_with_cid(void **state)
+{
+	(void)state;
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	struct client c = {0};
+	char loc[64], own_cid_seen[64];
+	int port = server_port();
+	static const unsigned char key[] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					    0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+	assert_true(port > 0);
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_init(&ssl);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
+	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
+						     MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+						     MBEDTLS_SSL_PRESET_DEFAULT),
+			 0);
+	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+	assert_int_equal(
+	    mbedtls_ssl_conf_psk(&conf, key, sizeof(key), (const unsigned char *)"cid-dev", 7), 0);
+	assert_int_equal(mbedtls_ssl_conf_cid(&conf, 0, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE), 0);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	assert_int_equal(mbedtls_ssl_set_cid(&ssl, MBEDTLS_SSL_CID_ENABLED, NULL, 0), 0);
+	c.fd = new_socket(port);
+	mbedtls_ssl_set_bio(&ssl, &c, c_send, NULL, c_recv);
+	mbedtls_ssl_set_timer_cb(&ssl, &c, c_set_timer, c_get_timer);
+	mbedtls_ssl_conf_read_timeout(&conf, 2000);
+
+	int ret;
+	int64_t end = lh_time_mono_ms() + WAIT_MS;
+	while ((ret = mbedtls_ssl_handshake(&ssl)) != 0 && lh_time_mono_ms() < end)
+		assert_true(ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_TIMEOUT);
+	assert_int_equal(ret, 0);
+	assert_true(events_have("\"cid_negotiated\":true", 1));
+	assert_true(events_have("\"peer_cid\":\"\"", 1)); /* zero-length client CID */
+	assert_true(events_have("\"cookie_verified\":true", 1));
+
+	assert_int_equal(coap_request(&ssl, 0x02, "rd", "ep=cid-test&lt=60", loc, sizeof(loc)),
+			 0x41);
+	assert_int_equal(strncmp(loc, "rd/", 3), 0);
+	snprintf(own_cid_seen, sizeof(own_cid_seen), "\"endpoint\":\"cid-test\"");
+	assert_true(events_have(own_cid_seen, 1));
+
+	/* NAT rebinding: same session, new source port. */
+	int old_fd = c.fd;
+	c.fd = new_socket(port);
+	assert_int_equal(coap_request(&ssl, 0x02, loc, NULL, NULL, 0), 0x44);
+	assert_true(events_have("\"peer_address_changed\"", 1));
+
+	/* A replay of that record from a third address must not move it. */
+	int third = new_socket(port);
+	assert_int_equal(send(third, c.last_out, c.last_out_len, 0), (ssize_t)c.last_out_len);
+	assert_true(events_have("address_change_unauthenticated", 1));
+	/* Nor may a forged record carrying the right CID. */
+	uint8_t forged[64];
+	memcpy(forged, c.last_out, 16);
+	memset(forged + 16, 0x42, sizeof(forged) - 16);
+	forged[8] = 0x7f; /* a higher sequence number */
+	forged[15] = 0;
+	forged[16] = sizeof(forged) - 17;
+	assert_int_equal(send(third, forged, sizeof(forged), 0), (ssize_t)sizeof(forged));
+	assert_true(events_have("address_change_unauthenticated", 2));
+	/* The session still answers at the second address only. */
+	assert_int_equal(coap_request(&ssl, 0x02, loc, NULL, NULL, 0), 0x44);
+	assert_int_equal(events_have("\"peer_address_changed\"", 1), 1);
+	/* Deregister, then the location is gone: 4.04. */
+	assert_int_equal(coap_request(&ssl, 0x04, loc, NULL, NULL, 0), 0x42);
+	assert_int_equal(coap_request(&ssl, 0x02, loc, NULL, NULL, 0), 0x84);
+
+	close(third);
+	close(old_fd);
+	close(c.fd);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(rebinding_with_cid),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

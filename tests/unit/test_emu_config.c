@@ -1,0 +1,195 @@
+/* Unit tests for the emulator's config: strict JSON (unknown keys and wrong
+ * types name the JSON path), flags over the file, defaults and --psk text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/emu_config.h"
+
+/* Applies JSON text to a fresh default config; returns the result. */
+static int apply(const char *text, struct emu_config *cfg, char *err, size_t size)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr);
+	assert_non_null(root);
+	emu_config_defaults(cfg);
+	int ret = emu_config_apply_json(cfg, root, err, size);
+	json_decref(root);
+	return ret;
+}
+
+static void full_config_is_applied(void **state)
+{
+	(void)state;
+	struct emu_config cfg;
+	char err[256] = "";
+	assert_int_equal(
+	    apply("{\"bind\":\"127.0.0.1\",\"ports\":{\"coap\":0,\"dtls\":6000,\"tls\":\"off\"},"
+		  "\"psk\":[{\"identity\":\"dev1\",\"key_hex\":\"000102\"}],"
+		  "\"dtls\":{\"cookies\":false,\"cid\":{\"enabled\":true,\"length\":0},"
+		  "\"handshake_timeout_ms\":{\"min\":500,\"max\":4000},"
+		  "\"ciphersuites\":[\"TLS-PSK-WITH-AES-128-CCM-8\"],\"mtu\":1200},"
+		  "\"lwm2m\":{\"min_lifetime\":10,\"max_lifetime\":600}}",
+		  &cfg, err, sizeof(err)),
+	    0);
+	assert_string_equal(cfg.bind, "127.0.0.1");
+	assert_int_equal(cfg.coap_port, 0);
+	assert_int_equal(cfg.dtls_port, 6000);
+	assert_int_equal(cfg.tls_port, EMU_PORT_OFF);
+	assert_int_equal(cfg.psk_count, 1);
+	assert_string_equal(cfg.psk[0].identity, "dev1");
+	assert_int_equal(cfg.psk[0].key_len, 3);
+	assert_false(cfg.cookies);
+	assert_true(cfg.cid_enabled);
+	assert_int_equal(cfg.cid_length, 0);
+	assert_int_equal(cfg.hs_min_ms, 500);
+	assert_int_equal(cfg.hs_max_ms, 4000);
+	assert_int_not_equal(cfg.ciphersuites[0], 0);
+	assert_int_equal(cfg.ciphersuites[1], 0);
+	assert_int_equal(cfg.mtu, 1200);
+	assert_int_equal(cfg.min_lifetime, 10);
+	assert_int_equal(cfg.max_lifetime, 600);
+	emu_config_free(&cfg);
+}
+
+/* Each bad document must fail with an error naming the exact path. */
+static void errors_name_the_json_path(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *json, *expect;
+	} cases[] = {
+	    {"{\"colour\":1}", "$.colour: unknown key"},
+	    {"{\"dtls\":{\"cid\":{\"length\":33}}}", "$.dtls.cid.length: expected integer 0..32"},
+	    {"{\"dtls\":{\"cid\":{\"length\":\"8\"}}}", "$.dtls.cid.length: expected integer"},
+	    {"{\"dtls\":{\"cookies\":1}}", "$.dtls.cookies: expected true or false"},
+	    {"{\"dtls\":{\"cid\":{\"enabeld\":true}}}", "$.dtls.cid.enabeld: unknown key"},
+	    {"{\"ports\":{\"dtls\":70000}}", "$.ports.dtls: expected integer 0..65535"},
+	    {"{\"psk\":[{\"identity\":\"a\",\"key_hex\":\"xyz\"}]}", "$.psk[0]: key must be"},
+	    {"{\"psk\":[{\"identity\":\"a\",\"key\":\"00\"}]}", "$.psk[0].key: unknown key"},
+	    {"{\"psk\":{}}", "$.psk: expected an array"},
+	    {"{\"dtls\":{\"ciphersuites\":[\"NOPE\"]}}", "$.dtls.ciphersuites[0]: not a"},
+	    {"{\"lwm2m\":{\"max_lifetime\":0}}", "$.lwm2m.max_lifetime: expected integer"},
+	    {"[]", "$: expected a JSON object"},
+	    {"{\"dtls\":[]}", "$.dtls: expected an object"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct emu_config cfg;
+		char err[256] = "";
+		assert_int_equal(apply(cases[i].json, &cfg, err, sizeof(err)), -1);
+		if (strncmp(err, cases[i].expect, strlen(cases[i].expect)) != 0)
+			fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, err,
+				 cases[i].expect);
+		emu_config_free(&cfg);
+	}
+}
+
+/* Writes text to a temporary file and returns its path. */
+static void write_file(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void flags_override_file_and_default_psk(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_emu_config_XXXXXX";
+	char err[256] = "";
+	write_file(path, "{\"ports\":{\"dtls\":7000},\"dtls\":{\"cookies\":false}}");
+	char *argv[] = {"lwm2m-emulator", "--dtls-port", "0", "--config", path, "--cid", "4", NULL};
+	struct emu_config cfg;
+	emu_config_defaults(&cfg);
+	FILE *out = fopen("/dev/null", "w");
+	assert_int_equal(emu_config_parse_args(&cfg, 7, argv, out, err, sizeof(err)), EMU_ARGS_RUN);
+	fclose(out);
+	unlink(path);
+	assert_int_equal(cfg.dtls_port, 0); /* the flag wins though it came first */
+	assert_false(cfg.cookies);	    /* from the file */
+	assert_true(cfg.cid_enabled);
+	assert_int_equal(cfg.cid_length, 4);
+	assert_int_equal(cfg.psk_count, 1); /* the documented default */
+	assert_string_equal(cfg.psk[0].identity, EMU_DEFAULT_PSK_IDENTITY);
+	assert_memory_equal(cfg.psk[0].key, "lwm2m-secret-key", 16);
+	emu_config_free(&cfg);
+}
+
+static void bad_flags_and_files_are_refused(void **state)
+{
+	(void)state;
+	static char *bad[][3] = {
+	    {"--cid", "33", "--cid 33"},
+	    {"--cookies", "maybe", "--cookies maybe"},
+	    {"--dtls-port", "x", "--dtls-port x"},
+	    {"--psk", "nohexkey", "--psk nohexkey"},
+	    {"--psk", "id:zz", "--psk: key"},
+	    {"--bind", "localhost", "--bind localhost"},
+	    {"--config", "/nonexistent.json", "/nonexistent.json"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct emu_config cfg;
+		char err[256] = "";
+		char *argv[] = {"lwm2m-emulator", bad[i][0], bad[i][1], NULL};
+		emu_config_defaults(&cfg);
+		assert_int_equal(emu_config_parse_args(&cfg, 3, argv, stderr, err, sizeof(err)),
+				 EMU_ARGS_ERROR);
+		if (!strstr(err, bad[i][2]))
+			fail_msg("case %zu: \"%s\" does not mention \"%s\"", i, err, bad[i][2]);
+		emu_config_free(&cfg);
+	}
+}
+
+static void syntax_errors_give_line_and_column(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_emu_config_XXXXXX";
+	char err[256] = "";
+	struct emu_config cfg;
+	write_file(path, "{\n  \"bind\": \"127.0.0.1\",\n  oops\n}");
+	emu_config_defaults(&cfg);
+	assert_int_equal(emu_config_load_file(&cfg, path, err, sizeof(err)), -1);
+	unlink(path);
+	assert_non_null(strstr(err, ":3:"));
+	emu_config_free(&cfg);
+}
+
+static void cross_field_rules(void **state)
+{
+	(void)state;
+	struct emu_config cfg;
+	char err[256] = "";
+	assert_int_equal(apply("{\"dtls\":{\"handshake_timeout_ms\":{\"min\":5000,\"max\":100}}}",
+			       &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(emu_config_finish(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "$.dtls.handshake_timeout_ms"));
+	emu_config_free(&cfg);
+	assert_int_equal(apply("{\"psk\":[{\"identity\":\"a\",\"key_hex\":\"00\"},"
+			       "{\"identity\":\"a\",\"key_hex\":\"01\"}]}",
+			       &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(emu_config_finish(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "given twice"));
+	emu_config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(full_config_is_applied),
+	    cmocka_unit_test(errors_name_the_json_path),
+	    cmocka_unit_test(flags_override_file_and_default_psk),
+	    cmocka_unit_test(bad_flags_and_files_are_refused),
+	    cmocka_unit_test(syntax_errors_give_line_and_column),
+	    cmocka_unit_test(cross_field_rules),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,132 @@
+/* Unit tests for the emulator's O(1) session indexes (peer address, CID,
+ * id, bridge port), address moves, and the timer heap with lazy deletion. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/lh_addr.h"
+#include "server/emu_session.h"
+#include "server/emu_timer.h"
+
+/* A session at text address addr with an optional CID. */
+static struct emu_session *mk(struct emu_sessions *t, const char *addr, const char *cid)
+{
+	struct emu_session *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	assert_int_equal(lh_addr_parse(addr, 0, &s->peer, &s->peer_len), 0);
+	s->addr_key_len = emu_addr_key((struct sockaddr *)&s->peer, s->addr_key);
+	s->cid_len = strlen(cid);
+	memcpy(s->cid, cid, s->cid_len);
+	emu_sessions_add(t, s);
+	emu_sessions_index_cid(t, s);
+	return s;
+}
+
+/* Looks a session up by address text. */
+static struct emu_session *at(struct emu_sessions *t, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	assert_int_equal(lh_addr_parse(addr, 0, &ss, &len), 0);
+	return emu_sessions_by_addr(t, (struct sockaddr *)&ss);
+}
+
+static void lookups_by_every_key(void **state)
+{
+	(void)state;
+	struct emu_sessions t;
+	emu_sessions_init(&t);
+	struct emu_session *a = mk(&t, "127.0.0.1:1000", "AAAA");
+	struct emu_session *b = mk(&t, "127.0.0.1:1001", "BBBB");
+	struct emu_session *c = mk(&t, "[::1]:1000", "");
+	assert_ptr_equal(at(&t, "127.0.0.1:1000"), a);
+	assert_ptr_equal(at(&t, "127.0.0.1:1001"), b);
+	assert_ptr_equal(at(&t, "[::1]:1000"), c);
+	assert_null(at(&t, "127.0.0.2:1000"));
+	assert_ptr_equal(emu_sessions_by_cid(&t, (const uint8_t *)"BBBB", 4), b);
+	assert_null(emu_sessions_by_cid(&t, (const uint8_t *)"CCCC", 4));
+	assert_ptr_equal(emu_sessions_by_id(&t, b->id), b);
+	assert_int_not_equal(a->id, b->id);
+	b->bridge_port = 40000;
+	emu_sessions_index_port(&t, b);
+	assert_ptr_equal(emu_sessions_by_port(&t, 40000), b);
+	emu_sessions_remove(&t, b);
+	assert_null(at(&t, "127.0.0.1:1001"));
+	assert_null(emu_sessions_by_cid(&t, (const uint8_t *)"BBBB", 4));
+	assert_null(emu_sessions_by_port(&t, 40000));
+	assert_int_equal(t.count, 2);
+	free(b);
+	emu_sessions_remove(&t, a);
+	emu_sessions_remove(&t, c);
+	free(a);
+	free(c);
+}
+
+static void move_rekeys_and_displaces(void **state)
+{
+	(void)state;
+	struct emu_sessions t;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	emu_sessions_init(&t);
+	struct emu_session *a = mk(&t, "127.0.0.1:1000", "AAAA");
+	struct emu_session *b = mk(&t, "127.0.0.1:2000", "BBBB");
+	/* a moves to a fresh address. */
+	assert_int_equal(lh_addr_parse("127.0.0.5:3000", 0, &ss, &len), 0);
+	emu_sessions_move(&t, a, (struct sockaddr *)&ss, len);
+	assert_null(at(&t, "127.0.0.1:1000"));
+	assert_ptr_equal(at(&t, "127.0.0.5:3000"), a);
+	/* a moves onto b's old address (NAT reuse): a owns it, b stays by CID. */
+	assert_int_equal(lh_addr_parse("127.0.0.1:2000", 0, &ss, &len), 0);
+	emu_sessions_move(&t, a, (struct sockaddr *)&ss, len);
+	assert_ptr_equal(at(&t, "127.0.0.1:2000"), a);
+	assert_ptr_equal(emu_sessions_by_cid(&t, (const uint8_t *)"BBBB", 4), b);
+	emu_sessions_remove(&t, a);
+	emu_sessions_remove(&t, b);
+	assert_int_equal(t.count, 0);
+	free(a);
+	free(b);
+}
+
+static void timer_heap_orders_and_skips(void **state)
+{
+	(void)state;
+	struct emu_timers t;
+	struct emu_timer_entry e;
+	emu_timers_init(&t);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(emu_timers_push(&t, (i * 37) % 200, (uint64_t)i, 0), 0);
+	assert_int_equal(emu_timers_next_in(&t, 0), 0);
+	assert_int_equal(emu_timers_pop_due(&t, -1, &e), 0);
+	int64_t last = -1;
+	int n = 0;
+	while (emu_timers_pop_due(&t, 1000, &e)) {
+		assert_true(e.due >= last);
+		last = e.due;
+		n++;
+	}
+	assert_int_equal(n, 200);
+	assert_int_equal(emu_timers_next_in(&t, 0), -1);
+	emu_timers_push(&t, 500, 1, 7);
+	assert_int_equal(emu_timers_next_in(&t, 100), 400);
+	assert_int_equal(emu_timers_pop_due(&t, 499, &e), 0);
+	assert_int_equal(emu_timers_pop_due(&t, 500, &e), 1);
+	assert_int_equal(e.gen, 7);
+	emu_timers_fini(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(lookups_by_every_key),
+	    cmocka_unit_test(move_rekeys_and_displaces),
+	    cmocka_unit_test(timer_heap_orders_and_skips),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,124 @@
+/* End-to-end test of session resumption against the real emulator: with the
+ * session cache (tickets off) and with tickets (cache off) a saved session
+ * resumes ("resumed":true); after `forget_sessions` on the control socket
+ * the same saved session must fall back to a full handshake. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/un.h>
+
+#include "test_emu_dtls.h"
+
+static char ctl_path[64];
+
+/* Session cache only, with a control socket. */
+static void cache_only(struct emu_config *cfg)
+{
+	cfg->session_cache = 1;
+	cfg->session_tickets = 0;
+	cfg->control = strdup(ctl_path);
+}
+
+/* Session tickets only, with a control socket. */
+static void tickets_only(struct emu_config *cfg)
+{
+	cfg->session_cache = 0;
+	cfg->session_tickets = 1;
+	cfg->control = strdup(ctl_path);
+}
+
+/* Sends one control command and checks the reply says ok. */
+static void control(const char *line)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char reply[1024] = "";
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl_path);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(send(fd, line, strlen(line), 0), (ssize_t)strlen(line));
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+	assert_true(recv(fd, reply, sizeof(reply) - 1, 0) > 0);
+	close(fd);
+	if (!strstr(reply, "\"ok\":true"))
+		fail_msg("control %s -> %s", line, reply);
+}
+
+/* One handshake, optionally offering a saved session; saves the new one. */
+static void connect_once(mbedtls_ssl_config *conf, mbedtls_ssl_session *saved, int offer, int port)
+{
+	mbedtls_ssl_context ssl;
+	struct client c = {0};
+	mbedtls_ssl_init(&ssl);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, conf), 0);
+	if (offer)
+		assert_int_equal(mbedtls_ssl_set_session(&ssl, saved), 0);
+	assert_int_equal(client_handshake(&ssl, &c, port), 0);
+	mbedtls_ssl_session_free(saved);
+	mbedtls_ssl_session_init(saved);
+	assert_int_equal(mbedtls_ssl_get_session(&ssl, saved), 0);
+	mbedtls_ssl_close_notify(&ssl);
+	close(c.fd);
+	mbedtls_ssl_free(&ssl);
+}
+
+/* full, resumed, forget, full again. */
+static void resume_then_forget(test_emu_tweak_fn tweak)
+{
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_session saved;
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/test_emu_resume_%d.ctl", (int)getpid());
+	start_server(tweak);
+	int port = server_port();
+	assert_true(port > 0);
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_session_init(&saved);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
+	client_conf(&conf, &drbg);
+
+	connect_once(&conf, &saved, 0, port);
+	assert_true(events_have("\"resumed\":false", 1));
+	connect_once(&conf, &saved, 1, port);
+	assert_true(events_have("\"resumed\":true", 1));
+	assert_true(events_have("\"resumed\":true,\"cookie_verified\":true,\"cid_negotiated\":false,\"own_cid\":null,\"peer_cid\":null,\"identity\":\"cid-dev\"", 1));
+	control("{\"cmd\":\"forget_sessions\"}\n");
+	connect_once(&conf, &saved, 1, port);
+	assert_true(events_have("\"resumed\":false", 2));
+	assert_int_equal(events_have("\"resumed\":true", 1), 1);
+
+	mbedtls_ssl_session_free(&saved);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+	assert_int_equal(stop_server(), 0);
+}
+
+static void cache_resumption(void **state)
+{
+	(void)state;
+	resume_then_forget(cache_only);
+}
+
+static void ticket_resumption(void **state)
+{
+	(void)state;
+	resume_then_forget(tickets_only);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(cache_resumption),
+	    cmocka_unit_test(ticket_resumption),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,165 @@
+/* Unit tests for the shim's client config and option handling: strict
+ * parsing with JSON paths in errors, defaults, and option name/JSON mapping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "client_shim/shim_config.h"
+#include "client_shim/shim_option.h"
+#include "client_shim/shim_prompt.h"
+
+static shim_config_t cfg;
+static char msg[256];
+
+/* Parses text as the config object; returns shim_config_parse's result. */
+static int parse(const char *text)
+{
+	json_error_t jerr;
+	json_t *o = json_loads(text, 0, &jerr);
+	int ret;
+
+	assert_non_null(o);
+	msg[0] = 0;
+	ret = shim_config_parse(o, &cfg, msg, sizeof(msg));
+	json_decref(o);
+	return ret;
+}
+
+#define PSK "\"security\":{\"mode\":\"psk\",\"identity\":\"dev1\",\"key_hex\":\"0011aA\"}"
+
+static void minimal_psk_config_gets_defaults(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("{\"server\":\"127.0.0.1:5684\",\"endpoint\":\"ep\"," PSK "}"), 0);
+	assert_string_equal(cfg.host, "127.0.0.1");
+	assert_string_equal(cfg.port, "5684");
+	assert_int_equal(cfg.transport, SL_TRANSPORT_DTLS);
+	assert_int_equal(cfg.key_len, 3);
+	assert_memory_equal(cfg.key, "\x00\x11\xaa", 3);
+	assert_int_equal(cfg.lifetime, 60);
+	assert_int_equal(cfg.hs.min_ms, 1000);
+	assert_int_equal(cfg.hs.max_ms, 8000);
+	assert_int_equal(cfg.request_timeout_ms, 5000);
+	assert_false(cfg.use_cid);
+	assert_false(cfg.has_sni);
+}
+
+static void full_config(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("{\"server\":\"[::1]:7\",\"endpoint\":\"ep\"," PSK
+			       ",\"transport\":\"tls\",\"use_connection_id\":true,"
+			       "\"own_cid_hex\":\"a1b2\",\"sni\":\"srv\",\"ciphersuites\":[49320,"
+			       "\"TLS-PSK-WITH-AES-128-CBC-SHA256\"],\"handshake_timeout_ms\":"
+			       "{\"min\":10,\"max\":20},\"lifetime\":5,\"dane\":[{\"usage\":3,"
+			       "\"selector\":1,\"matching\":1,\"data_hex\":\"00ff\"}]}"),
+			 0);
+	assert_string_equal(cfg.host, "::1");
+	assert_string_equal(cfg.port, "7");
+	assert_int_equal(cfg.transport, SL_TRANSPORT_TLS);
+	assert_int_equal(cfg.own_cid_len, 2);
+	assert_true(cfg.has_sni);
+	assert_int_equal(cfg.n_suites, 2);
+	assert_int_equal(cfg.suites[0], 0xC0A8);
+	assert_int_equal(cfg.suites[1], 0x00AE);
+	assert_int_equal(cfg.hs.min_ms, 10);
+	assert_int_equal(cfg.n_dane, 1);
+	assert_int_equal(cfg.dane[0].usage, SL_DANE_DOMAIN_ISSUED_CERT);
+	assert_int_equal(cfg.dane[0].data_len, 2);
+}
+
+static void errors_name_the_json_path(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("{\"server\":\"127.0.0.1:5684\",\"endpoint\":\"e\",\"security\":"
+			       "{\"mode\":\"psk\",\"identity\":\"d\",\"key_hex\":\"0g\"}}"),
+			 -1);
+	assert_non_null(strstr(msg, "$.config.security.key_hex"));
+	assert_int_equal(parse("{\"server\":\"127.0.0.1\",\"endpoint\":\"e\"," PSK "}"), -1);
+	assert_non_null(strstr(msg, "$.config.server"));
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK ",\"x\":1}"),
+			 -1);
+	assert_string_equal(msg, "$.config.x: unknown key");
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK
+			       ",\"ciphersuites\":[\"NOPE\"]}"),
+			 -1);
+	assert_non_null(strstr(msg, "$.config.ciphersuites[0]"));
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK
+			       ",\"handshake_timeout_ms\":{\"min\":9,\"max\":3}}"),
+			 -1);
+	assert_non_null(strstr(msg, "min 9 is above max 3"));
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK
+			       ",\"dane\":[{\"usage\":5,\"data_hex\":\"00\"}]}"),
+			 -1);
+	assert_non_null(strstr(msg, "$.config.dane[0].usage"));
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"}"), -1);
+	assert_non_null(strstr(msg, "$.config.security"));
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\",\"security\":"
+			       "{\"mode\":\"rpk\"}}"),
+			 -1);
+	assert_non_null(strstr(msg, "$.config.security.mode"));
+}
+
+static void options_by_name_and_json(void **state)
+{
+	sl_option_value_t v;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(shim_option_from_name("inner_mtu"), SL_OPT_INNER_MTU);
+	assert_int_equal(shim_option_from_name("nope"), -1);
+	assert_string_equal(shim_option_name(SL_OPT_HAS_BUFFERED_DATA), "has_buffered_data");
+	j = json_integer(250);
+	assert_int_equal(shim_option_from_json(SL_OPT_RECV_TIMEOUT, j, &v, msg, sizeof(msg)), 0);
+	assert_int_equal(v.i64, 250);
+	assert_int_equal(shim_option_from_json(SL_OPT_INNER_MTU, j, &v, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "read-only"));
+	json_decref(j);
+	j = json_pack("{s:i,s:i}", "min", 500, "max", 100);
+	assert_int_equal(
+	    shim_option_from_json(SL_OPT_DTLS_HANDSHAKE_TIMEOUTS, j, &v, msg, sizeof(msg)), -1);
+	json_decref(j);
+	memset(&v, 0, sizeof(v));
+	v.cid.negotiated = 1;
+	v.cid.peer_len = 2;
+	v.cid.peer[0] = 0xab;
+	v.cid.peer[1] = 0x01;
+	j = shim_option_to_json(SL_OPT_CONNECTION_ID, &v);
+	assert_string_equal(json_string_value(json_object_get(j, "own")), "");
+	assert_string_equal(json_string_value(json_object_get(j, "peer")), "ab01");
+	json_decref(j);
+}
+
+static void prompt_lines_become_commands(void **state)
+{
+	json_t *c;
+
+	(void)state;
+	c = shim_prompt_parse("get_option inner_mtu", msg, sizeof(msg));
+	assert_string_equal(json_string_value(json_object_get(c, "option")), "inner_mtu");
+	json_decref(c);
+	c = shim_prompt_parse("idle 250", msg, sizeof(msg));
+	assert_int_equal(json_integer_value(json_object_get(c, "ms")), 250);
+	json_decref(c);
+	c = shim_prompt_parse("connect {\"id\":4}", msg, sizeof(msg));
+	assert_int_equal(json_integer_value(json_object_get(c, "id")), 4);
+	json_decref(c);
+	assert_null(shim_prompt_parse("connect now", msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "takes no word argument"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(minimal_psk_config_gets_defaults),
+	    cmocka_unit_test(full_config),
+	    cmocka_unit_test(errors_name_the_json_path),
+	    cmocka_unit_test(options_by_name_and_json),
+	    cmocka_unit_test(prompt_lines_become_commands),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
