@@ -65,6 +65,8 @@ include client_shim/module.mk
 include harness/module.mk
 include certs/module.mk
 include tests/module.mk
+# Optional parts own their fragments: tests/mutants/, fuzz/, bench/, ...
+include $(sort $(wildcard tests/*/module.mk fuzz/module.mk bench/module.mk))
 
 programs: $(PROGRAMS) $(SHLIBS)
 
@@ -99,9 +101,16 @@ test: deps
 	@$(MAKE) --no-print-directory all certs unit-tests-bin
 	@bash scripts/run-tests.sh
 
-asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+# Everything built with ASan+UBSan into build/asan, then the scenario suite
+# run with those programs: any sanitizer report makes a process exit non-zero,
+# which fails its scenario.
+ASAN_BUILD := build/asan
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all certs
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(ASAN_BUILD)/bin/lwm2m-harness run --jobs $(JOBS) --results results/asan scenarios
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lwm2m-harness

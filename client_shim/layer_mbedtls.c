@@ -90,7 +90,10 @@ static int prepare_ssl(sl_socket_t *s, const char *host, sl_error_t *err)
 	mbedtls_ssl_set_timer_cb(&s->ssl, &s->timer, mbedtls_timing_set_delay,
 				 mbedtls_timing_get_delay);
 	snprintf(s->host_name, sizeof(s->host_name), "%s", name ? name : "");
-	if (name && *name && (ret = mbedtls_ssl_set_hostname(&s->ssl, name)))
+	/* No name (an IP literal and no SNI): Mbed TLS >= 3.6.3 would refuse to
+	 * verify; an explicit NULL says the chain is checked, the name is not. */
+	ret = mbedtls_ssl_set_hostname(&s->ssl, name && *name ? name : NULL);
+	if (ret)
 		return layer_err_from_mbedtls(s, err, ret, "bad SNI/host name");
 	if (s->keylog_file)
 		mbedtls_ssl_set_export_keys_cb(&s->ssl, layer_keylog_cb, s);

@@ -55,11 +55,16 @@ static void set_defaults(struct har_cli *cli)
 	cli->results = "results";
 	cli->repeat = 1;
 	cli->shard_k = cli->shard_n = 1;
-	ssize_t len = readlink("/proc/self/exe", cli->exe_dir, sizeof(cli->exe_dir) - 1);
-	if (len <= 0)
+	/* readlink does not terminate, and dirname works in place: copy back
+	 * through a separate buffer (snprintf from its own target is undefined). */
+	char exe[sizeof(cli->exe_dir)] = "";
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0) {
 		snprintf(cli->exe_dir, sizeof(cli->exe_dir), ".");
-	else
-		snprintf(cli->exe_dir, sizeof(cli->exe_dir), "%s", dirname(cli->exe_dir));
+	} else {
+		exe[len] = '\0';
+		snprintf(cli->exe_dir, sizeof(cli->exe_dir), "%s", dirname(exe));
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cli->seed = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid()) %

@@ -18,8 +18,11 @@ struct har_ctx {
 	struct har_proc shim;
 	struct har_netsim ns; /* the relay between shim and emulator */
 	int ns_open;
+	int64_t timeout_ms; /* the scenario's timeout_ms */
 	int64_t deadline;   /* the scenario's deadline, monotonic ms */
 	char dtls_addr[64]; /* from the emulator's listening event */
+	char tls_addr[64];  /* the same for TLS/TCP, when the scenario uses it */
+	int use_tls;	    /* client transport "tls" */
 	json_t *reply;	    /* the reply being waited for, once it came */
 	long waiting_id;    /* id of the command whose reply is awaited */
 	long next_id;

@@ -23,7 +23,7 @@
 static int have_dtls_addr(struct har_ctx *c, void *arg)
 {
 	(void)arg;
-	return c->dtls_addr[0] != '\0';
+	return c->dtls_addr[0] != '\0' && (!c->use_tls || c->tls_addr[0] != '\0');
 }
 
 /* Writes the emulator config: the scenario's, bound to loopback, on
@@ -31,11 +31,9 @@ static int have_dtls_addr(struct har_ctx *c, void *arg)
 static int write_config(struct har_ctx *c, const char *path)
 {
 	json_t *cfg = json_deep_copy(c->sc->emulator);
-	const char *transport =
-	    json_string_value(json_object_get(json_object_get(c->sc->root, "client"), "transport"));
 	json_t *ports = json_pack("{s:i, s:i}", "coap", 0, "dtls", c->emu_dtls_port);
 	/* TLS/TCP only when the scenario uses it (an emulator may not offer it). */
-	if (transport && strcmp(transport, "tls") == 0)
+	if (c->use_tls)
 		json_object_set_new(ports, "tls", json_integer(0));
 	json_object_set_new(cfg, "bind", json_string("127.0.0.1"));
 	json_object_set_new(cfg, "ports", ports);
@@ -72,7 +70,7 @@ int har_emulator_start(struct har_ctx *c, int generation)
 		return -1;
 	char *argv[] = {
 	    (char *)c->o->emulator_bin, "--config", cfg, "--events", "-", "--keylog", keylog, NULL};
-	c->dtls_addr[0] = '\0';
+	c->dtls_addr[0] = c->tls_addr[0] = '\0';
 	if (har_proc_spawn(&c->emu, "emulator", argv, out, err, 0, why, sizeof(why)) != 0) {
 		har_ctx_failf(c, "%s (use --emulator PATH)", why);
 		return -1;
@@ -80,9 +78,9 @@ int har_emulator_start(struct har_ctx *c, int generation)
 	int r = har_ctx_wait(c, lh_time_mono_ms() + LISTEN_TIMEOUT_MS, have_dtls_addr, NULL);
 	if (r == 0)
 		har_ctx_failf(c,
-			      "the emulator printed no \"listening\" event with proto \"dtls\" "
+			      "the emulator printed no \"listening\" event with proto \"%s\" "
 			      "within %d ms; see %s",
-			      LISTEN_TIMEOUT_MS, err);
+			      c->dtls_addr[0] ? "tls" : "dtls", LISTEN_TIMEOUT_MS, err);
 	if (r != 1)
 		return -1;
 	keep_port(c);

@@ -29,12 +29,14 @@ struct counts {
 };
 
 /* Runs in the worker: the scenario, then its result as result.json. */
-static void worker_main(struct har_item *it, const struct har_run_opts *base)
+static void worker_main(struct har_item *it, const struct har_run_opts *base, pid_t parent)
 {
 	struct har_run_opts ro = *base;
 	struct har_result res;
 	char path[2048];
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(4);
 	ro.out_dir = it->dir;
 	ro.seed = it->res.seed;
 	har_run_scenario(it->sc, &ro, &res);
@@ -123,6 +125,7 @@ static int start(struct slot *s, struct har_item *items, size_t i, const struct 
 {
 	const json_t *t = json_object_get(items[i].sc->root, "timeout_ms");
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		items[i].res.verdict = HAR_FAIL;
@@ -132,7 +135,7 @@ static int start(struct slot *s, struct har_item *items, size_t i, const struct 
 		return -1;
 	}
 	if (pid == 0)
-		worker_main(&items[i], o->base);
+		worker_main(&items[i], o->base, parent);
 	s->pid = pid;
 	s->item = i;
 	s->killed = 0;

@@ -19,11 +19,15 @@
 
 /* Runs in the child between fork and exec: only async-signal-safe calls.
  * Reports an exec failure's errno through the close-on-exec pipe. */
-static void child_exec(char *const argv[], int in_fd, int out_fd, int err_fd, int report_fd)
+static void child_exec(char *const argv[], int in_fd, int out_fd, int err_fd, int report_fd,
+		       pid_t parent)
 {
 	int e;
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The parent may have died before the line above took effect. */
+	if (getppid() != parent)
+		_exit(127);
 	signal(SIGPIPE, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
@@ -82,13 +86,14 @@ int har_proc_spawn(struct har_proc *p, const char *name, char *const argv[], con
 			 strerror(errno));
 		goto exit;
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork for the %s: %s", name, strerror(errno));
 		goto exit;
 	}
 	if (pid == 0)
-		child_exec(argv, in[0], out[1], errfd, rep[1]);
+		child_exec(argv, in[0], out[1], errfd, rep[1], parent);
 	setpgid(pid, pid);
 	p->pid = pid;
 	close_fd(&rep[1]);

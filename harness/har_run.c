@@ -48,6 +48,8 @@ static void note_listening(struct har_ctx *c, const json_t *ev)
 	const char *addr = json_string_value(json_object_get(ev, "addr"));
 	if (proto && addr && strcmp(proto, "dtls") == 0)
 		snprintf(c->dtls_addr, sizeof(c->dtls_addr), "%s", addr);
+	if (proto && addr && strcmp(proto, "tls") == 0)
+		snprintf(c->tls_addr, sizeof(c->tls_addr), "%s", addr);
 }
 
 /* Every line a process prints goes into the timeline; a line that is not a
@@ -144,7 +146,8 @@ static int pump(struct har_ctx *c, int timeout_ms)
 int har_ctx_wait(struct har_ctx *c, int64_t ms_deadline, int (*stop)(struct har_ctx *, void *),
 		 void *arg)
 {
-	if (ms_deadline > c->deadline)
+	int capped = ms_deadline > c->deadline;
+	if (capped)
 		ms_deadline = c->deadline;
 	for (;;) {
 		if (stop && stop(c, arg))
@@ -152,6 +155,9 @@ int har_ctx_wait(struct har_ctx *c, int64_t ms_deadline, int (*stop)(struct har_
 		if (c->fail && !c->stopping)
 			return -1;
 		int64_t left = ms_deadline - lh_time_mono_ms();
+		if (left <= 0 && capped && !c->stopping)
+			har_ctx_failf(c, "the scenario ran out of time (timeout_ms %lld)",
+				      (long long)c->timeout_ms);
 		if (left <= 0)
 			return 0;
 		if (pump(c, left > 100 ? 100 : (int)left) < 0 && !c->stopping)
@@ -181,10 +187,7 @@ int har_ctx_command(struct har_ctx *c, json_t *cmd, int timeout_ms)
 		har_ctx_failf(c, "cannot write to the shim's stdin (it exited or stopped reading)");
 		return -1;
 	}
-	int r = har_ctx_wait(c, lh_time_mono_ms() + timeout_ms, reply_arrived, NULL);
-	if (r == 0 && lh_time_mono_ms() >= c->deadline)
-		har_ctx_failf(c, "the scenario's deadline passed while waiting for a reply");
-	return r;
+	return har_ctx_wait(c, lh_time_mono_ms() + timeout_ms, reply_arrived, NULL);
 }
 
 /* The shim's configure object: the scenario's client config minus the
@@ -195,7 +198,8 @@ static json_t *client_config(struct har_ctx *c)
 	json_object_del(cfg, "layer");
 	char front[64];
 	har_netsim_front_text(&c->ns, front, sizeof(front));
-	json_object_set_new(cfg, "server", json_string(front));
+	/* The simulator relays UDP only: a TLS client goes straight to the server. */
+	json_object_set_new(cfg, "server", json_string(c->use_tls ? c->tls_addr : front));
 	/* The client's secrets: with wire.pcap, Wireshark decrypts the session. */
 	char keylog[1100];
 	snprintf(keylog, sizeof(keylog), "%s/keylog.txt", c->o->out_dir);
@@ -386,7 +390,11 @@ int har_run_scenario(const struct har_scenario *sc, const struct har_run_opts *o
 	c.sc = sc;
 	c.o = o;
 	c.emu.out_fd = c.emu.in_fd = c.shim.out_fd = c.shim.in_fd = c.watch_fd = -1;
-	c.deadline = t0 + (tmo ? json_integer_value(tmo) : DEFAULT_SCENARIO_TIMEOUT_MS);
+	const char *transport =
+	    json_string_value(json_object_get(json_object_get(sc->root, "client"), "transport"));
+	c.use_tls = transport && strcmp(transport, "tls") == 0;
+	c.timeout_ms = tmo ? json_integer_value(tmo) : DEFAULT_SCENARIO_TIMEOUT_MS;
+	c.deadline = t0 + c.timeout_ms;
 	snprintf(c.where, sizeof(c.where), "setup");
 	snprintf(c.timeline_path, sizeof(c.timeline_path), "%s/timeline.jsonl", o->out_dir);
 	memset(res, 0, sizeof(*res));

@@ -120,13 +120,7 @@ exit:
 static int step_wait(struct har_ctx *c, const json_t *item)
 {
 	int64_t ms = json_integer_value(json_object_get(item, "wait_ms"));
-	int64_t until = lh_time_mono_ms() + ms;
-	if (until > c->deadline) {
-		har_ctx_failf(c, "waiting %lld ms would pass the scenario's deadline",
-			      (long long)ms);
-		return -1;
-	}
-	return har_ctx_wait(c, until, NULL, NULL) < 0 ? -1 : 0;
+	return har_ctx_wait(c, lh_time_mono_ms() + ms, NULL, NULL) < 0 || c->fail ? -1 : 0;
 }
 
 /* {"network": {...}}: rebind, impair, blackhole or close the path. */
@@ -134,6 +128,11 @@ static int step_network(struct har_ctx *c, const json_t *item)
 {
 	char err[512];
 	c->action_mark = c->tl.n;
+	if (c->use_tls) {
+		har_ctx_failf(c, "the network simulator relays UDP only; a TLS scenario cannot use "
+				 "network steps yet");
+		return -1;
+	}
 	if (har_netsim_apply(&c->ns, json_object_get(item, "network"), err, sizeof(err)) != 0) {
 		har_ctx_failf(c, "%s", err);
 		return -1;
