@@ -3,6 +3,7 @@
 #include "client_shim/layer_mbedtls.h"
 
 #include <arpa/inet.h>
+#include <mbedtls/net_sockets.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -87,8 +88,13 @@ static int prepare_ssl(sl_socket_t *s, const char *host, sl_error_t *err)
 		return layer_err_from_mbedtls(s, err, ret, "cannot set up the TLS context");
 	s->ssl_ready = 1;
 	mbedtls_ssl_set_bio(&s->ssl, s, layer_net_send, NULL, layer_net_recv_timeout);
-	mbedtls_ssl_set_timer_cb(&s->ssl, &s->timer, mbedtls_timing_set_delay,
-				 mbedtls_timing_get_delay);
+	/* The retransmission timer is DTLS's; over TCP an expired one would make
+	 * every later read fail with a timeout without reading (seen with 1.3). */
+	if (s->cfg.transport == SL_TRANSPORT_DTLS)
+		mbedtls_ssl_set_timer_cb(&s->ssl, &s->timer, mbedtls_timing_set_delay,
+					 mbedtls_timing_get_delay);
+	else
+		mbedtls_ssl_set_timer_cb(&s->ssl, NULL, NULL, NULL);
 	snprintf(s->host_name, sizeof(s->host_name), "%s", name ? name : "");
 	/* No name (an IP literal and no SNI): Mbed TLS >= 3.6.3 would refuse to
 	 * verify; an explicit NULL says the chain is checked, the name is not. */
@@ -117,7 +123,8 @@ static void apply_mtu(sl_socket_t *s)
 
 /* Runs the handshake step by step so an abbreviated one can be told apart:
  * a full (D)TLS 1.2 handshake passes through ClientKeyExchange, a resumed one
- * goes from ServerHello straight to the server's ChangeCipherSpec. */
+ * goes from ServerHello straight to the server's ChangeCipherSpec; a full
+ * TLS 1.3 certificate handshake passes through CertificateRequest. */
 static int run_handshake(sl_socket_t *s, sl_error_t *err)
 {
 	int ret = 0, full = 0;
@@ -129,10 +136,14 @@ static int run_handshake(sl_socket_t *s, sl_error_t *err)
 			continue;
 		if (ret)
 			return layer_err_from_mbedtls(s, err, ret, "handshake failed");
-		if (s->ssl.state == MBEDTLS_SSL_CLIENT_KEY_EXCHANGE)
+		if (s->ssl.state == MBEDTLS_SSL_CLIENT_KEY_EXCHANGE ||
+		    s->ssl.state == MBEDTLS_SSL_CERTIFICATE_REQUEST)
 			full = 1;
 	}
-	s->session_resumed = !full && s->ssl.tls_version == MBEDTLS_SSL_VERSION_TLS1_2;
+	/* TLS 1.3 with an external PSK never asks for certificates either: only
+	 * certificate mode can tell a ticket resumption from a full handshake. */
+	s->session_resumed = !full && (s->ssl.tls_version == MBEDTLS_SSL_VERSION_TLS1_2 ||
+				       s->cfg.mode == SL_SECURITY_CERTIFICATE);
 	return 0;
 }
 
@@ -178,6 +189,8 @@ static int layer_connect(sl_socket_t *s, const char *host, const char *port, sl_
 	if ((ret = check_trust(s, err)))
 		return ret;
 	memset(&s->last_alert, 0, sizeof(s->last_alert));
+	s->dead = 0;
+	s->records_in = 0;
 	s->session_resumed = 0;
 	s->cid_resumed = 0;
 	ret = layer_net_open(s, host, port, err);
@@ -210,6 +223,17 @@ err:
 	return ret;
 }
 
+/* Remembers how a connection died: a peer's close keeps the session, a
+ * fatal error ends it (RFC 5246 7.2.2: no resumption after a fatal alert).
+ * Socket errors such as ICMP port unreachable leave the session alone. */
+static void note_failure(sl_socket_t *s, int ret)
+{
+	if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_NET_CONN_RESET)
+		s->dead = LAYER_DEAD_CLOSED;
+	else if (ret != MBEDTLS_ERR_NET_RECV_FAILED && ret != MBEDTLS_ERR_NET_SEND_FAILED)
+		s->dead = LAYER_DEAD_FATAL;
+}
+
 /* Sends one datagram; larger than INNER_MTU is EMSGSIZE, as on a device. */
 static int layer_send(sl_socket_t *s, const void *buf, size_t len, sl_error_t *err)
 {
@@ -225,8 +249,10 @@ static int layer_send(sl_socket_t *s, const void *buf, size_t len, sl_error_t *e
 		ret = mbedtls_ssl_write(&s->ssl, (const unsigned char *)buf + done, len - done);
 		if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ)
 			continue;
-		if (ret < 0)
+		if (ret < 0) {
+			note_failure(s, ret);
 			return layer_err_from_mbedtls(s, err, ret, "send failed");
+		}
 		done += (size_t)ret;
 	}
 	return 0;
@@ -264,17 +290,28 @@ static int layer_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len
 						: s->recv_timeout_ms == 0
 						    ? 1
 						    : (uint32_t)s->recv_timeout_ms);
-	do
+	for (;;) {
 		ret = mbedtls_ssl_read(&s->ssl, buf, size);
-	while (ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+		if (ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+			continue;
+		if (ret != MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+			break;
+		/* TLS 1.3: a ticket arrived after the handshake; keep it. */
+		layer_resume_after_handshake(s);
+	}
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_TIMEOUT)
 		return layer_err_set(err, ETIMEDOUT, ret, "no data within %lld ms",
 				     (long long)s->recv_timeout_ms);
-	if (ret == 0)
+	if (ret == 0) {
+		s->dead = LAYER_DEAD_CLOSED;
 		return layer_err_set(err, ECONNRESET, 0, "connection closed by the peer");
-	if (ret < 0)
+	}
+	if (ret < 0) {
+		note_failure(s, ret);
 		return layer_err_from_mbedtls(s, err, ret, "receive failed");
+	}
 	*out_len = (size_t)ret;
+	s->records_in++;
 	if (s->cfg.transport == SL_TRANSPORT_DTLS && mbedtls_ssl_get_bytes_avail(&s->ssl) > 0) {
 		discard_rest(s);
 		return layer_err_set(err, EMSGSIZE, 0, "datagram larger than the %zu-byte buffer",
@@ -284,14 +321,19 @@ static int layer_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len
 }
 
 /* Ends the connection but keeps what resumption needs: with a CID the whole
- * context goes to the buffer (no close_notify: the session lives on). */
+ * context goes to the buffer (no close_notify: the session lives on). A
+ * connection the peer closed keeps only its session; a fatal one nothing. */
 static int layer_close(sl_socket_t *s)
 {
 	int kept_context = 0;
 
-	if (s->connected)
+	/* A restored context the server never answered on may be one it has
+	 * forgotten (restart, eviction): do not keep offering it. */
+	if (s->connected && !s->dead && !(s->cid_resumed && !s->records_in))
 		kept_context = layer_resume_at_close(s) == LAYER_RESUME_CONTEXT;
-	if (s->connected && !kept_context)
+	if (s->dead == LAYER_DEAD_FATAL)
+		layer_resume_forget(s);
+	if (s->connected && !kept_context && !s->dead)
 		mbedtls_ssl_close_notify(&s->ssl);
 	s->connected = 0;
 	layer_net_close(s);
@@ -330,8 +372,8 @@ static const sl_vtable_t layer_vtable = {
     .set_option = layer_opt_set,
 };
 
-/* The entry point a loader looks up with dlsym(SL_ENTRY_SYMBOL). */
-const sl_vtable_t *sl_layer_entry(void)
+/* The reference vtable, for the entry point and for layers built on it. */
+const sl_vtable_t *layer_mbedtls_vtable(void)
 {
 	return &layer_vtable;
 }

@@ -16,6 +16,8 @@
 #include "client_shim/include/sl_layer.h"
 
 #define LAYER_DANE_MAX 8
+#define LAYER_DEAD_CLOSED 1 /* the peer closed it: the session may be resumed */
+#define LAYER_DEAD_FATAL 2  /* fatal alert or error: nothing may be resumed */
 #define LAYER_DANE_DATA_MAX 1024
 
 /* One DANE record with its own copy of the data. */
@@ -39,8 +41,10 @@ struct sl_socket {
 	int net_errno; /* errno of the last failed socket call */
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
-	int connected; /* handshake done (or context restored) */
-	int ssl_ready; /* ssl/conf set up */
+	int connected;	     /* handshake done (or context restored) */
+	int dead;	     /* LAYER_DEAD_*: how the connection ended, 0 while alive */
+	uint64_t records_in; /* application records received on this connection */
+	int ssl_ready;	     /* ssl/conf set up */
 
 	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
@@ -65,7 +69,11 @@ struct sl_socket {
 	layer_dane_copy_t dane[LAYER_DANE_MAX];
 	size_t dane_count;
 	uint32_t dane_upper_flags; /* PKIX flags of the chain above the end entity */
+	int dane_ca_matched;	   /* a usage-0 record matched a CA of the built path */
 };
+
+/* layer_mbedtls.c */
+const sl_vtable_t *layer_mbedtls_vtable(void);
 
 /* layer_mbedtls_err.c */
 int layer_err_set(sl_error_t *err, int code, int lib_error, const char *fmt, ...)
@@ -95,6 +103,8 @@ int layer_resume_unpack(const unsigned char *buf, size_t size, const unsigned ch
 			size_t *blob_len);
 int layer_resume_after_handshake(sl_socket_t *s);
 int layer_resume_at_close(sl_socket_t *s);
+/* Forgets the session and empties the buffer (after a fatal error). */
+void layer_resume_forget(sl_socket_t *s);
 int layer_resume_apply(sl_socket_t *s, int *restored_context);
 
 /* layer_mbedtls_opt.c */

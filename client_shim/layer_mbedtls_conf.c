@@ -96,6 +96,9 @@ static int check_config(const sl_config_t *cfg, sl_error_t *err)
 	if (cfg->use_connection_id && cfg->own_cid_len > SL_CID_MAX)
 		return layer_err_set(err, EINVAL, 0, "own CID is %zu bytes; at most %d",
 				     cfg->own_cid_len, SL_CID_MAX);
+	if (cfg->min_version == SL_VERSION_TLS1_3 && cfg->transport == SL_TRANSPORT_DTLS)
+		return layer_err_set(err, EINVAL, 0,
+				     "DTLS 1.3 is not available in Mbed TLS; use 1.2 or TLS");
 	if (cfg->use_connection_id && cfg->transport != SL_TRANSPORT_DTLS)
 		return layer_err_set(err, EINVAL, 0, "a Connection ID needs DTLS");
 	if (cfg->handshake_timeouts.min_ms > cfg->handshake_timeouts.max_ms)
@@ -203,16 +206,14 @@ static int conf_security(sl_socket_t *s, const sl_config_t *in, sl_error_t *err)
 /* Versions, suites, CID and timeouts: the parts that do not depend on mode. */
 static int conf_protocol(sl_socket_t *s, sl_error_t *err)
 {
+	mbedtls_ssl_protocol_version version;
 	int ret;
 
-	mbedtls_ssl_conf_min_tls_version(&s->conf, s->cfg.min_version == SL_VERSION_TLS1_3
-						       ? MBEDTLS_SSL_VERSION_TLS1_3
-						       : MBEDTLS_SSL_VERSION_TLS1_2);
-	if (s->cfg.transport == SL_TRANSPORT_DTLS || s->cfg.mode == SL_SECURITY_PSK ||
-	    s->cfg.min_version != SL_VERSION_TLS1_3)
-		mbedtls_ssl_conf_max_tls_version(&s->conf, s->cfg.min_version == SL_VERSION_TLS1_3
-							       ? MBEDTLS_SSL_VERSION_TLS1_3
-							       : MBEDTLS_SSL_VERSION_TLS1_2);
+	/* 1.2 unless 1.3 is asked for (TLS only): one version, never a downgrade. */
+	version = s->cfg.min_version == SL_VERSION_TLS1_3 ? MBEDTLS_SSL_VERSION_TLS1_3
+							  : MBEDTLS_SSL_VERSION_TLS1_2;
+	mbedtls_ssl_conf_min_tls_version(&s->conf, version);
+	mbedtls_ssl_conf_max_tls_version(&s->conf, version);
 	if (s->suites)
 		mbedtls_ssl_conf_ciphersuites(&s->conf, s->suites);
 	mbedtls_ssl_conf_handshake_timeout(&s->conf, s->hs_timeouts.min_ms, s->hs_timeouts.max_ms);

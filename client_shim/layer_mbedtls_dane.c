@@ -99,6 +99,8 @@ static int record_ok(sl_socket_t *s, const sl_dane_tlsa_t *rec, mbedtls_x509_crt
 	case SL_DANE_SERVICE_CERT_CONSTRAINT:
 		return pkix_ok && match_crt(rec, ee);
 	case SL_DANE_CA_CONSTRAINT:
+		if (pkix_ok && s->dane_ca_matched)
+			return 1;
 		for (c = ee->next; pkix_ok && c; c = c->next)
 			if (match_crt(rec, c))
 				return 1;
@@ -121,6 +123,11 @@ int layer_dane_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *
 	if (!s->dane_count)
 		return 0;
 	if (depth > 0) {
+		/* The path Mbed TLS built may hold CAs the server did not send. */
+		for (i = 0; i < s->dane_count; i++)
+			if (s->dane[i].rec.usage == SL_DANE_CA_CONSTRAINT &&
+			    match_crt(&s->dane[i].rec, crt))
+				s->dane_ca_matched = 1;
 		s->dane_upper_flags |= *flags;
 		*flags = 0;
 		return 0;
@@ -128,10 +135,12 @@ int layer_dane_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *
 	pkix_ok = s->ca.raw.p && (s->dane_upper_flags | *flags) == 0;
 	s->dane_upper_flags = 0;
 	for (i = 0; i < s->dane_count; i++)
-		if (record_ok(s, &s->dane[i].rec, crt, pkix_ok)) {
-			*flags = 0;
-			return 0;
-		}
-	*flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
+		if (record_ok(s, &s->dane[i].rec, crt, pkix_ok))
+			break;
+	s->dane_ca_matched = 0;
+	if (i < s->dane_count)
+		*flags = 0;
+	else
+		*flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include "client_shim/layer_mbedtls.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +13,30 @@
 
 #include <mbedtls/net_sockets.h>
 
+/* connect() bounded by the maximum handshake time: a TCP peer that never
+ * answers must not hold the caller for the kernel's two minutes. */
+static int connect_bounded(int fd, const struct addrinfo *ai, uint32_t timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+	int flags = fcntl(fd, F_GETFL), soerr = 0, pr;
+	socklen_t len = sizeof(soerr);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return errno;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)
+		return errno;
+	do
+		pr = poll(&pfd, 1, (int)timeout_ms);
+	while (pr < 0 && errno == EINTR);
+	if (pr == 0)
+		return ETIMEDOUT;
+	if (pr < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+		return errno;
+	if (soerr)
+		return soerr;
+	return fcntl(fd, F_SETFL, flags) < 0 ? errno : 0;
+}
+
 /* Connects a socket of the transport's type to the first address that works. */
 static int try_connect(sl_socket_t *s, struct addrinfo *ai)
 {
@@ -20,10 +45,13 @@ static int try_connect(sl_socket_t *s, struct addrinfo *ai)
 	if (fd < 0)
 		return -1;
 	/* TLS records are small and latency matters more than segment count. */
-	if (ai->ai_socktype == SOCK_STREAM)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+	if (ai->ai_socktype == SOCK_STREAM &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		s->net_errno = errno;
+	s->net_errno = ai->ai_socktype == SOCK_STREAM
+			   ? connect_bounded(fd, ai, s->hs_timeouts.max_ms)
+			   : (connect(fd, ai->ai_addr, ai->ai_addrlen) ? errno : 0);
+	if (s->net_errno) {
 		close(fd);
 		return -1;
 	}

@@ -144,6 +144,15 @@ int layer_resume_at_close(sl_socket_t *s)
 	return LAYER_RESUME_NONE;
 }
 
+/* After a fatal error neither the session nor a context may be reused. */
+void layer_resume_forget(sl_socket_t *s)
+{
+	wipe_buffer(s);
+	mbedtls_ssl_session_free(&s->saved);
+	mbedtls_ssl_session_init(&s->saved);
+	s->have_saved = 0;
+}
+
 /* Loads a saved context; on failure Mbed TLS has freed ssl, so it is
  * re-initialised and the caller prepares it again (full handshake). */
 static int apply_context(sl_socket_t *s, const unsigned char *blob, size_t len, int *restored)

@@ -289,7 +289,9 @@ static void layer_to_relay(shim_client_t *c)
 	sl_option_value_t v = {.i64 = 0};
 	int i;
 
-	c->vt->set_option(c->sock, SL_OPT_RECV_TIMEOUT, &v);
+	/* Never block here: poll() said readable, or the layer holds data. */
+	if (c->vt->set_option(c->sock, SL_OPT_RECV_TIMEOUT, &v))
+		return;
 	if (layer_receive_one(c))
 		return;
 	for (i = 0; i < 256 && layer_buffered(c); i++)
@@ -339,7 +341,8 @@ static void pump_once(shim_client_t *c, int wait_ms)
 	}
 	if (c->connected && layer_buffered(c))
 		layer_to_relay(c);
-	coap_io_process(c->ctx, COAP_IO_NO_WAIT);
+	if (coap_io_process(c->ctx, COAP_IO_NO_WAIT) < 0)
+		lh_event_emitf("coap_error", "{s:s}", "message", "libcoap I/O processing failed");
 }
 
 /* Runs the loop until done(c) or the timeout. */

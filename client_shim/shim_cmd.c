@@ -54,8 +54,9 @@ static int cmd_configure(shim_cmd_state_t *st, const json_t *cmd, json_t *fields
 	if ((ret = check_caps(&st->client, &cfg, err)))
 		return ret;
 	if (cfg.keylog[0])
-		fprintf(stderr, "lwm2m-client-shim: WARNING: TLS secrets are written to %s; "
-				"anyone with that file can decrypt the traffic\n",
+		fprintf(stderr,
+			"lwm2m-client-shim: WARNING: TLS secrets are written to %s; "
+			"anyone with that file can decrypt the traffic\n",
 			cfg.keylog);
 	return shim_client_configure(&st->client, &cfg, err);
 }
@@ -119,6 +120,7 @@ static int cmd_reconnect(shim_cmd_state_t *st, const json_t *cmd, json_t *fields
 	return cmd_connect(st, cmd, fields, err);
 }
 
+/* register: POST /rd with the endpoint's parameters and object links. */
 static int cmd_register(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
 	(void)cmd;
@@ -141,6 +143,7 @@ static int take_location(shim_client_t *c, const json_t *cmd, sl_error_t *err)
 	return 0;
 }
 
+/* update: POST to the (given or remembered) registration location. */
 static int cmd_update(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
 	int ret = take_location(&st->client, cmd, err);
@@ -148,6 +151,7 @@ static int cmd_update(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_err
 	return ret ? ret : shim_lwm2m_update(&st->client, f, err);
 }
 
+/* deregister: DELETE the (given or remembered) registration location. */
 static int cmd_deregister(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
 	int ret = take_location(&st->client, cmd, err);
@@ -155,6 +159,7 @@ static int cmd_deregister(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl
 	return ret ? ret : shim_lwm2m_deregister(&st->client, f, err);
 }
 
+/* quit: the main loop closes the connection and exits 0. */
 static int cmd_quit(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
 	(void)cmd;
@@ -352,11 +357,13 @@ static int cmd_send_datagram(shim_cmd_state_t *st, const json_t *cmd, json_t *f,
 		return shim_reply_err_set(err, ENOTCONN, "not connected: send connect first");
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
-	c->vt->get_option(c->sock, SL_OPT_BYTES_SENT, &before);
+	if (c->vt->get_option(c->sock, SL_OPT_BYTES_SENT, &before))
+		return shim_reply_err_set(err, ENOTSUP, "this layer does not count bytes sent");
 	ret = c->vt->send(c->sock, buf, (size_t)size, err);
-	c->vt->get_option(c->sock, SL_OPT_BYTES_SENT, &after);
 	json_object_set_new(f, "size", json_integer(size));
-	json_object_set_new(f, "wire_bytes", json_integer((json_int_t)(after.u64 - before.u64)));
+	if (!c->vt->get_option(c->sock, SL_OPT_BYTES_SENT, &after))
+		json_object_set_new(f, "wire_bytes",
+				    json_integer((json_int_t)(after.u64 - before.u64)));
 	return ret;
 }
 
@@ -379,6 +386,7 @@ static int cmd_info(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error
 	return 0;
 }
 
+/* help: the command list, also for the human prompt. */
 static int cmd_help(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
 	(void)st;

@@ -264,12 +264,14 @@ static void set_defaults(shim_config_t *cfg)
 static int parse_main(const json_t *obj, shim_config_t *cfg, perr_t *e)
 {
 	const char *p = "$.config";
-	char server[300] = "", transport[8] = "dtls", cid[2 * SL_CID_MAX + 1] = "";
+	char server[300] = "", transport[8] = "dtls", cid[2 * SL_CID_MAX + 1] = "",
+	     version[8] = "1.2";
 	long rsize = (long)cfg->resumption_size, mtu = 0;
 	const json_t *v;
 
 	if (get_str(obj, p, "server", server, sizeof(server), 1, e) < 0 ||
 	    get_str(obj, p, "transport", transport, sizeof(transport), 0, e) < 0 ||
+	    get_str(obj, p, "min_version", version, sizeof(version), 0, e) < 0 ||
 	    get_str(obj, p, "endpoint", cfg->endpoint, sizeof(cfg->endpoint), 1, e) < 0 ||
 	    get_str(obj, p, "binding", cfg->binding, sizeof(cfg->binding), 0, e) < 0 ||
 	    get_str(obj, p, "keylog", cfg->keylog, sizeof(cfg->keylog), 0, e) < 0 ||
@@ -284,6 +286,9 @@ static int parse_main(const json_t *obj, shim_config_t *cfg, perr_t *e)
 			    server);
 	if (strcmp(transport, "dtls") && strcmp(transport, "tls"))
 		return fail(e, "%s.transport: expected \"dtls\" or \"tls\"", p);
+	if (strcmp(version, "1.2") && strcmp(version, "1.3"))
+		return fail(e, "%s.min_version: expected \"1.2\" or \"1.3\"", p);
+	cfg->min_version = strcmp(version, "1.3") ? SL_VERSION_TLS1_2 : SL_VERSION_TLS1_3;
 	cfg->transport = strcmp(transport, "tls") ? SL_TRANSPORT_DTLS : SL_TRANSPORT_TLS;
 	cfg->resumption_size = (size_t)rsize;
 	cfg->mtu = (uint32_t)mtu;
@@ -320,6 +325,7 @@ int shim_config_parse(const json_t *obj, shim_config_t *cfg, char *msg, size_t m
 					   "resumption_buffer_size",
 					   "mtu",
 					   "dane",
+					   "min_version",
 					   NULL};
 	perr_t e = {msg, msg_size};
 	const json_t *v;
@@ -348,6 +354,7 @@ void shim_config_to_layer(const shim_config_t *cfg, sl_config_t *out, unsigned c
 {
 	memset(out, 0, sizeof(*out));
 	out->transport = cfg->transport;
+	out->min_version = cfg->min_version;
 	out->mode = cfg->mode;
 	out->psk.identity = cfg->identity;
 	out->psk.key = cfg->key;

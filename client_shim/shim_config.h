@@ -14,6 +14,7 @@ typedef struct {
 	char host[256];
 	char port[8];
 	sl_transport_t transport;
+	sl_version_t min_version;
 	sl_security_mode_t mode;
 	char identity[256];
 	unsigned char key[64];

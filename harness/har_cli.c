@@ -132,6 +132,7 @@ bad:
 	return -1;
 }
 
+/* Parses and checks everything up front, so a run never starts half-configured. */
 int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -180,6 +181,7 @@ int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* A missing program is a usage error for the whole run, said once, not per scenario. */
 int har_cli_check_programs(const struct har_cli *cli)
 {
 	int ret = 0;
@@ -207,6 +209,7 @@ int har_cli_check_programs(const struct har_cli *cli)
 	return ret;
 }
 
+/* Seeds are reported and reusable, so one failing run can be replayed. */
 uint64_t har_cli_item_seed(const struct har_cli *cli, const char *name, int repeat)
 {
 	if (cli->seed_given)
@@ -217,6 +220,7 @@ uint64_t har_cli_item_seed(const struct har_cli *cli, const char *name, int repe
 	return mix64(cli->seed ^ h ^ (uint64_t)repeat) % 1000000000ULL;
 }
 
+/* Releases the program paths parsing allocated. */
 void har_cli_free(struct har_cli *cli)
 {
 	free(cli->emulator);

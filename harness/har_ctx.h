@@ -26,11 +26,12 @@ struct har_ctx {
 	json_t *reply;	    /* the reply being waited for, once it came */
 	long waiting_id;    /* id of the command whose reply is awaited */
 	long next_id;
-	int watch_fd;		/* another fd a wait should wake up for, or -1 */
-	int garbage;		/* lines that were not JSON objects */
-	size_t action_mark;	/* timeline size when the last action step began */
-	int stopping;		/* teardown: exits are expected now */
-	int emu_dtls_port;	/* kept across restarts */
+	int watch_fd;	    /* another fd a wait should wake up for, or -1 */
+	int garbage;	    /* lines that were not JSON objects */
+	size_t action_mark; /* timeline size when the last action step began */
+	int stopping;	    /* teardown: exits are expected now */
+	int emu_dtls_port;  /* kept across restarts */
+	int emu_tls_port;
 	int shim_generation;	/* 0, then 1, 2, ... after each client reboot */
 	int emu_generation;	/* 0, then 1, 2, ... after each restart */
 	char emu_ctl_path[108]; /* its control socket */

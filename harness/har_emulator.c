@@ -34,7 +34,7 @@ static int write_config(struct har_ctx *c, const char *path)
 	json_t *ports = json_pack("{s:i, s:i}", "coap", 0, "dtls", c->emu_dtls_port);
 	/* TLS/TCP only when the scenario uses it (an emulator may not offer it). */
 	if (c->use_tls)
-		json_object_set_new(ports, "tls", json_integer(0));
+		json_object_set_new(ports, "tls", json_integer(c->emu_tls_port));
 	json_object_set_new(cfg, "bind", json_string("127.0.0.1"));
 	json_object_set_new(cfg, "ports", ports);
 	json_object_set_new(cfg, "control", json_string(c->emu_ctl_path));
@@ -45,14 +45,21 @@ static int write_config(struct har_ctx *c, const char *path)
 	return rc;
 }
 
-/* Remembers the DTLS port so that a restart comes back on it. */
-static void keep_port(struct har_ctx *c)
+/* The port of "host:port", or 0. */
+static int port_of(const char *addr)
 {
-	const char *colon = strrchr(c->dtls_addr, ':');
-	if (colon)
-		c->emu_dtls_port = atoi(colon + 1);
+	const char *colon = strrchr(addr, ':');
+	return colon ? atoi(colon + 1) : 0;
 }
 
+/* Remembers the ports so that a restart comes back on them. */
+static void keep_port(struct har_ctx *c)
+{
+	c->emu_dtls_port = port_of(c->dtls_addr);
+	c->emu_tls_port = port_of(c->tls_addr);
+}
+
+/* Every start learns its ports from the listening event, never from guesses. */
 int har_emulator_start(struct har_ctx *c, int generation)
 {
 	char cfg[1100], out[1100], err[1100], keylog[1100], why[1400], gen[16] = "";
@@ -222,6 +229,7 @@ exit:
 	return ret;
 }
 
+/* Dispatches the emulator steps; each one is an action (resets the scope). */
 int har_emulator_step(struct har_ctx *c, const json_t *item)
 {
 	const json_t *what = json_object_get(item, "emulator");
@@ -238,6 +246,7 @@ int har_emulator_step(struct har_ctx *c, const json_t *item)
 	return start_again(c);
 }
 
+/* The control socket lives in /tmp (path length limit): never leave it behind. */
 void har_emulator_cleanup(struct har_ctx *c)
 {
 	if (c->emu_ctl_path[0])

@@ -15,11 +15,13 @@
 static const char *const kinds[] = {"expect_event", "expect_absent", "expect_count", "expect_order",
 				    NULL};
 
+/* Lets the step runner tell expectations from actions. */
 int har_expect_is(const json_t *item)
 {
 	return har_expect_kind(item) != NULL;
 }
 
+/* The kind names the expectation in failure messages. */
 const char *har_expect_kind(const json_t *item)
 {
 	for (size_t i = 0; kinds[i]; i++)
@@ -31,6 +33,7 @@ const char *har_expect_kind(const json_t *item)
 /* Appends to buf, never past its end. */
 static void append(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Messages are built piecewise; this never writes past the buffer. */
 static void append(char *buf, size_t size, const char *fmt, ...)
 {
 	size_t len = strlen(buf);
@@ -158,6 +161,7 @@ static int expect_absent(struct har_ctx *c, const json_t *item, int final)
 	return -1;
 }
 
+/* Says the expected count the way a person reads it. */
 void har_expect_count_text(const json_t *count, char *out, size_t size)
 {
 	const json_t *min = json_object_get(count, "min"), *max = json_object_get(count, "max");
@@ -174,6 +178,7 @@ void har_expect_count_text(const json_t *count, char *out, size_t size)
 		snprintf(out, size, "any number of");
 }
 
+/* An exact count or a range, as the schema allows. */
 int har_expect_count_ok(const json_t *count, size_t n)
 {
 	const json_t *min = json_object_get(count, "min"), *max = json_object_get(count, "max");
@@ -276,6 +281,7 @@ static int expect_order(struct har_ctx *c, const json_t *item, int final)
 	return -1;
 }
 
+/* One entry point per expectation, for steps and final checks alike. */
 int har_expect_run(struct har_ctx *c, const json_t *item, int final)
 {
 	const char *kind = har_expect_kind(item);

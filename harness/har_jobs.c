@@ -184,6 +184,7 @@ static void enforce_deadlines(struct slot *slots, int nslots)
 	}
 }
 
+/* Workers isolate scenarios from each other and from the harness: a crash stays one failure. */
 void har_jobs_run(struct har_item *items, size_t n, const struct har_jobs_opts *o)
 {
 	int nslots = o->jobs > 0 ? o->jobs : 1;

@@ -53,6 +53,24 @@ static void print_errors(const char *file, const struct har_errs *errs)
 		fprintf(stderr, "%s: %s: %s\n", file, errs->v[i].path, errs->v[i].msg);
 }
 
+/* Two files with one name would share a results folder and confuse
+ * reports: refused like any other invalid scenario. Returns how many. */
+static int duplicate_names(const struct har_scenario *scs, size_t n)
+{
+	int bad = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(scs[i].name, scs[j].name) == 0) {
+				fprintf(
+				    stderr,
+				    "%s: $.name: \"%s\" is already the name of %s; scenario names "
+				    "must be unique\n",
+				    scs[i].file, scs[i].name, scs[j].file);
+				bad++;
+			}
+	return bad;
+}
+
 /* Loads the schema and every scenario under the paths; any invalid file
  * stops everything (exit status 2) before anything runs. */
 static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout)
@@ -88,15 +106,8 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 			bad++;
 		}
 	}
-	for (size_t i = 0; scs && !bad && i < nfiles; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(scs[i].name, scs[j].name) == 0) {
-				fprintf(stderr,
-					"%s: $.name: \"%s\" is already the name of %s; "
-					"scenario names must be unique\n",
-					scs[i].file, scs[i].name, scs[j].file);
-				bad++;
-			}
+	if (scs && !bad)
+		bad = duplicate_names(scs, nfiles);
 	if (bad)
 		fprintf(stderr,
 			"lwm2m-harness: %d of %zu scenario files are invalid; nothing was run\n",
@@ -227,6 +238,7 @@ exit:
 	return ret;
 }
 
+/* Validates every scenario before anything runs, then runs, reports, and exits 0/1/2. */
 int main(int argc, char **argv)
 {
 	struct har_cli cli;

@@ -103,6 +103,7 @@ static int array_match(const json_t *want, const json_t *have)
 	return 1;
 }
 
+/* The one rule set for events and replies alike. */
 int har_match_value(const json_t *want, const json_t *have)
 {
 	if (json_is_object(want))
@@ -116,6 +117,7 @@ int har_match_value(const json_t *want, const json_t *have)
 	return json_equal((json_t *)want, (json_t *)have);
 }
 
+/* src and event select the kind; fields then match as a subset. */
 int har_match_event(const json_t *match, const json_t *event)
 {
 	const json_t *src = json_object_get(match, "src");
@@ -161,6 +163,7 @@ static int explain_at(const json_t *want, const json_t *have, char *path, char *
 	return 1;
 }
 
+/* Names the first differing field, the most useful line of a failure. */
 int har_match_explain(const json_t *want, const json_t *have, char *out, size_t size)
 {
 	char path[MATCH_PATH_MAX] = "";
@@ -196,6 +199,7 @@ static void check_op(const char *op, const json_t *arg, const char *path, struct
 	}
 }
 
+/* Bad operators and regexes are scenario errors, found before running. */
 size_t har_match_check(const json_t *want, const char *path, struct har_errs *errs)
 {
 	size_t before = errs->n;
@@ -223,6 +227,7 @@ size_t har_match_check(const json_t *want, const char *path, struct har_errs *er
 	return errs->n - before;
 }
 
+/* Failure messages quote the matcher exactly as written. */
 char *har_match_text(const json_t *match)
 {
 	return json_dumps(match, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+/* A fresh table per scenario: flows never leak between runs. */
 void har_nat_init(struct har_nat *nat)
 {
 	memset(nat, 0, sizeof(*nat));
@@ -17,6 +18,7 @@ static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
 	return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
 }
 
+/* Client datagrams find their flow by the address they come from. */
 struct har_nat_flow *har_nat_by_client(struct har_nat *nat, const struct sockaddr_in *client)
 {
 	for (size_t i = 0; i < nat->n; i++)
@@ -25,6 +27,7 @@ struct har_nat_flow *har_nat_by_client(struct har_nat *nat, const struct sockadd
 	return NULL;
 }
 
+/* Server datagrams find their flow by the socket they arrive on. */
 struct har_nat_flow *har_nat_by_fd(struct har_nat *nat, int fd)
 {
 	for (size_t i = 0; fd >= 0 && i < nat->n; i++)
@@ -33,6 +36,7 @@ struct har_nat_flow *har_nat_by_fd(struct har_nat *nat, int fd)
 	return NULL;
 }
 
+/* Bounded table: a flood of client ports cannot exhaust sockets. */
 struct har_nat_flow *har_nat_add(struct har_nat *nat, const struct sockaddr_in *client, int fd,
 				 const struct sockaddr_in *outside)
 {
@@ -47,6 +51,7 @@ struct har_nat_flow *har_nat_add(struct har_nat *nat, const struct sockaddr_in *
 	return f;
 }
 
+/* The flow keeps its client side; only what the server sees changes. */
 int har_nat_rebind(struct har_nat_flow *flow, int fd, const struct sockaddr_in *outside)
 {
 	int old = flow->fd;
@@ -56,6 +61,7 @@ int har_nat_rebind(struct har_nat_flow *flow, int fd, const struct sockaddr_in *
 	return old;
 }
 
+/* Keeps the table dense so lookups stay simple. */
 int har_nat_remove(struct har_nat *nat, struct har_nat_flow *flow)
 {
 	size_t i = (size_t)(flow - nat->flows);
@@ -68,6 +74,7 @@ int har_nat_remove(struct har_nat *nat, struct har_nat_flow *flow)
 	return fd;
 }
 
+/* Rotates through 127.0.0.0/8 so each address rebind is a new source. */
 in_addr_t har_nat_next_address(struct har_nat *nat, in_addr_t avoid)
 {
 	for (int tries = 0; tries < 2; tries++) {
@@ -80,6 +87,7 @@ in_addr_t har_nat_next_address(struct har_nat *nat, in_addr_t avoid)
 	return htonl((127u << 24) | 2u);
 }
 
+/* Traffic must stay on 127.0.0.0/8. */
 int har_nat_is_loopback(in_addr_t addr)
 {
 	return (ntohl(addr) >> 24) == 127;

@@ -87,6 +87,7 @@ static int udp_bind(struct sockaddr_in *addr)
 	return fd;
 }
 
+/* The relay starts before the shim, so the client only ever knows its address. */
 int har_netsim_open(struct har_netsim *ns, const char *server, uint64_t seed, const char *pcap_path,
 		    struct har_timeline *tl, char *err, size_t errlen)
 {
@@ -110,6 +111,7 @@ int har_netsim_open(struct har_netsim *ns, const char *server, uint64_t seed, co
 	return 0;
 }
 
+/* After an emulator restart the relay forwards to its address again. */
 int har_netsim_set_server(struct har_netsim *ns, const char *server, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -122,12 +124,24 @@ int har_netsim_set_server(struct har_netsim *ns, const char *server, char *err, 
 	return 0;
 }
 
+/* TLS clients use the same host:port as DTLS ones, just over TCP. */
+int har_netsim_open_tcp(struct har_netsim *ns, const char *tls_server, char *err, size_t errlen)
+{
+	if (har_tcprelay_open(&ns->tcp, ntohs(ns->front.sin_port), tls_server, ns->tl, ns->pcap,
+			      err, errlen) != 0)
+		return -1;
+	ns->tcp_open = 1;
+	return 0;
+}
+
+/* The shim is configured with this as its server address. */
 void har_netsim_front_text(const struct har_netsim *ns, char *out, size_t size)
 {
 	char buf[LH_ADDR_STRLEN];
 	snprintf(out, size, "%s", addr_text(&ns->front, buf));
 }
 
+/* The runner polls the relay together with the processes' pipes. */
 int har_netsim_pollfds(const struct har_netsim *ns, struct pollfd *fds, int max)
 {
 	int n = 0;
@@ -135,6 +149,8 @@ int har_netsim_pollfds(const struct har_netsim *ns, struct pollfd *fds, int max)
 		fds[n++] = (struct pollfd){ns->front_fd, POLLIN, 0};
 	for (size_t i = 0; i < ns->nat.n && n < max; i++)
 		fds[n++] = (struct pollfd){ns->nat.flows[i].fd, POLLIN, 0};
+	if (ns->tcp_open)
+		n += har_tcprelay_pollfds(&ns->tcp, fds + n, max - n);
 	return n;
 }
 
@@ -315,10 +331,14 @@ static void read_outside(struct har_netsim *ns, int fd)
 	}
 }
 
+/* Dispatches readable sockets to the UDP or the TCP side. */
 void har_netsim_ready(struct har_netsim *ns, const struct pollfd *fds, int n)
 {
+	if (ns->tcp_open)
+		har_tcprelay_ready(&ns->tcp, fds, n);
 	for (int i = 0; i < n; i++) {
-		if (!(fds[i].revents & (POLLIN | POLLERR)))
+		if (!(fds[i].revents & (POLLIN | POLLERR)) ||
+		    (ns->tcp_open && har_tcprelay_owns(&ns->tcp, fds[i].fd)))
 			continue;
 		if (fds[i].fd == ns->front_fd)
 			read_front(ns);
@@ -327,6 +347,7 @@ void har_netsim_ready(struct har_netsim *ns, const struct pollfd *fds, int n)
 	}
 }
 
+/* Delayed datagrams bound the runner's poll timeout. */
 int har_netsim_next_due(const struct har_netsim *ns)
 {
 	int64_t now = lh_time_mono_ms(), best = -1;
@@ -338,6 +359,7 @@ int har_netsim_next_due(const struct har_netsim *ns)
 	return (int)best;
 }
 
+/* Releases delayed datagrams on time, and what they held back. */
 void har_netsim_run_due(struct har_netsim *ns)
 {
 	int64_t now = lh_time_mono_ms();
@@ -365,10 +387,7 @@ static int rebind(struct har_netsim *ns, int new_address, const char *addr, char
 		snprintf(err, errlen, "rebind address \"%s\" is not in 127.0.0.0/8", addr);
 		return -1;
 	}
-	if (ns->nat.n == 0) {
-		snprintf(err, errlen, "nothing to rebind: the client has sent nothing yet");
-		return -1;
-	}
+
 	for (size_t i = 0; i < ns->nat.n; i++) {
 		struct har_nat_flow *f = &ns->nat.flows[i];
 		struct sockaddr_in out = f->outside, old = f->outside;
@@ -431,30 +450,40 @@ static void set_profile(struct har_ns_profile *p, const json_t *c)
 		p->mtu = (int)json_integer_value(v);
 }
 
+/* Network steps and the initial profile go through the same code. */
 int har_netsim_apply(struct har_netsim *ns, const json_t *change, char *err, size_t errlen)
 {
 	const char *rb = json_string_value(json_object_get(change, "rebind"));
 	const char *dir = json_string_value(json_object_get(change, "direction"));
 	const json_t *v;
-	if (rb && rebind(ns, strcmp(rb, "address") == 0,
-			 json_string_value(json_object_get(change, "address")), err, errlen) != 0)
+	if (rb && ns->tcp_open)
+		har_tcprelay_reset_all(&ns->tcp, "nat_rebind");
+	if (rb && ns->nat.n > 0 &&
+	    rebind(ns, strcmp(rb, "address") == 0,
+		   json_string_value(json_object_get(change, "address")), err, errlen) != 0)
 		return -1;
 	if (!dir || strcmp(dir, "s2c") != 0)
 		set_profile(&ns->prof[HAR_NS_C2S], change);
 	if (!dir || strcmp(dir, "c2s") != 0)
 		set_profile(&ns->prof[HAR_NS_S2C], change);
 	if ((v = json_object_get(change, "blackhole")) && json_is_true(v) != ns->blackhole) {
-		ns->blackhole = json_is_true(v);
+		ns->blackhole = ns->tcp.blackhole = json_is_true(v);
 		note_change(ns, "blackhole", json_pack("{s:b}", "on", ns->blackhole));
 	}
 	if ((v = json_object_get(change, "port_closed")) &&
-	    set_port_closed(ns, json_is_true(v), err, errlen) != 0)
+	    (set_port_closed(ns, json_is_true(v), err, errlen) != 0 ||
+	     (ns->tcp_open &&
+	      har_tcprelay_port_closed(&ns->tcp, json_is_true(v), err, errlen) != 0)))
 		return -1;
 	return 0;
 }
 
+/* Teardown frees every socket and queued datagram. */
 void har_netsim_close(struct har_netsim *ns)
 {
+	if (ns->tcp_open)
+		har_tcprelay_close(&ns->tcp);
+	ns->tcp_open = 0;
 	if (ns->front_fd >= 0)
 		close(ns->front_fd);
 	ns->front_fd = -1;

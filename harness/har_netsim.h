@@ -9,6 +9,7 @@
 #include "har_nat.h"
 #include "har_pcap.h"
 #include "har_rng.h"
+#include "har_tcprelay.h"
 #include "har_timeline.h"
 
 /* The network simulator: a UDP relay on loopback between the client shim
@@ -52,13 +53,21 @@ struct har_netsim {
 	size_t nq;
 	struct har_pcap *pcap;
 	struct har_timeline *tl;
+	struct har_tcprelay tcp; /* TLS over TCP, on the same port number */
+	int tcp_open;
 };
+
+/* The most sockets har_netsim_pollfds fills in. */
+#define HAR_NETSIM_MAX_FDS (1 + HAR_NAT_MAX_FLOWS + 1 + 2 * HAR_TCP_MAX_CONNS)
 
 /* Opens the front socket on 127.0.0.1 (ephemeral port) toward server
  * ("127.0.0.1:port"), seeds the generator and creates the pcap file (NULL:
  * none). Returns 0, or -1 with err filled. */
 int har_netsim_open(struct har_netsim *ns, const char *server, uint64_t seed, const char *pcap_path,
 		    struct har_timeline *tl, char *err, size_t errlen);
+/* Adds the TCP relay on the front's port number towards tls_server.
+ * Returns 0, or -1 with err filled. */
+int har_netsim_open_tcp(struct har_netsim *ns, const char *tls_server, char *err, size_t errlen);
 /* Points the relay at the server's (new) address "127.0.0.1:port".
  * Returns 0, or -1 with err filled. */
 int har_netsim_set_server(struct har_netsim *ns, const char *server, char *err, size_t errlen);

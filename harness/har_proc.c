@@ -66,6 +66,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Children get their own process group so the whole group can be killed. */
 int har_proc_spawn(struct har_proc *p, const char *name, char *const argv[], const char *stdout_log,
 		   const char *stderr_log, int want_stdin, char *err, size_t errlen)
 {
@@ -147,6 +148,7 @@ static void split_lines(struct har_proc *p, har_proc_line_fn fn, void *ctx, int 
 	}
 }
 
+/* Non-blocking and bounded: the caller's deadlines always get their turn. */
 int har_proc_read(struct har_proc *p, har_proc_line_fn fn, void *ctx)
 {
 	if (p->out_fd < 0)
@@ -179,6 +181,7 @@ int har_proc_read(struct har_proc *p, har_proc_line_fn fn, void *ctx)
 	return 0;
 }
 
+/* Never blocks: a child that stops reading is an error, not a hang. */
 int har_proc_send(struct har_proc *p, const char *line)
 {
 	int ret = -1;
@@ -203,6 +206,7 @@ exit:
 	return ret;
 }
 
+/* Polls for an exit without blocking the event loop. */
 int har_proc_check_exit(struct har_proc *p)
 {
 	if (p->reaped)
@@ -222,6 +226,7 @@ static void nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Always ends with SIGKILL to the group and a reap: nothing survives. */
 void har_proc_stop(struct har_proc *p, int grace_ms)
 {
 	if (p->pid > 0) {
@@ -239,6 +244,7 @@ void har_proc_stop(struct har_proc *p, int grace_ms)
 	close_fd(&p->in_fd);
 }
 
+/* Stops if needed, then frees the pipes and the log. */
 void har_proc_release(struct har_proc *p)
 {
 	har_proc_stop(p, 0);
@@ -249,6 +255,7 @@ void har_proc_release(struct har_proc *p)
 	}
 }
 
+/* Exit statuses in words for failure messages. */
 void har_proc_status_text(const struct har_proc *p, char *out, size_t size)
 {
 	if (!p->reaped)

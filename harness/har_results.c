@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Run folders never collide, even for runs started in the same second. */
 int har_results_make_run(const char *results_dir, char *run_id, size_t id_size, char *err,
 			 size_t errlen)
 {
@@ -46,6 +47,7 @@ static json_t *summary_item(const struct har_item *it)
 	return o;
 }
 
+/* The machine-readable verdicts, one entry per scenario run. */
 int har_results_write_summary(const char *run_dir, const char *run_id, uint64_t seed,
 			      const struct har_item *items, size_t n, double duration_s)
 {
@@ -67,6 +69,7 @@ int har_results_write_summary(const char *run_dir, const char *run_id, uint64_t 
 	return rc;
 }
 
+/* Failure messages contain JSON; JUnit XML must stay well-formed. */
 char *har_results_xml_escape(const char *text)
 {
 	size_t len = 0;
@@ -115,6 +118,7 @@ static void junit_case(FILE *f, const struct har_item *it)
 	free(msg);
 }
 
+/* What CI systems read: one testcase per scenario run. */
 int har_results_write_junit(const char *run_dir, const struct har_item *items, size_t n,
 			    double duration_s)
 {
@@ -139,6 +143,7 @@ int har_results_write_junit(const char *run_dir, const struct har_item *items, s
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* rename() makes the switch atomic for concurrent readers. */
 int har_results_link_latest(const char *results_dir, const char *run_id)
 {
 	char tmp[2048], link[2048];

@@ -1,10 +1,12 @@
 #include "har_rng.h"
 
+/* Same seed, same network behaviour. */
 void har_rng_seed(struct har_rng *r, uint64_t seed)
 {
 	r->state = seed;
 }
 
+/* splitmix64: small, fast and well mixed. */
 uint64_t har_rng_next(struct har_rng *r)
 {
 	uint64_t x = (r->state += 0x9e3779b97f4a7c15ULL);
@@ -13,6 +15,7 @@ uint64_t har_rng_next(struct har_rng *r)
 	return x ^ (x >> 31);
 }
 
+/* 53 random bits make a uniform double. */
 double har_rng_unit(struct har_rng *r)
 {
 	return (double)(har_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);

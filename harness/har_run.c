@@ -20,11 +20,13 @@
 #define SHIM_EXIT_GRACE_MS 1000
 #define DEFAULT_SCENARIO_TIMEOUT_MS 60000
 
+/* The words used in summaries and reports. */
 const char *har_verdict_name(enum har_verdict v)
 {
 	return v == HAR_PASS ? "pass" : v == HAR_SKIP ? "skip" : "fail";
 }
 
+/* The first failure is the cause; later ones are consequences and are dropped. */
 void har_ctx_failf(struct har_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -92,6 +94,25 @@ void har_ctx_on_line(void *ctx, struct har_proc *p, char *line)
 	har_timeline_add(&c->tl, ev);
 }
 
+/* The last non-empty line of a log (what a dying process said last). */
+static void last_line(const char *path, char *out, size_t size)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	out[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (buf[0]) {
+			size_t n = strlen(buf) < size - 1 ? strlen(buf) : size - 1;
+			memcpy(out, buf, n);
+			out[n] = '\0';
+		}
+	}
+	fclose(f);
+}
+
 /* A process whose stdout closed has exited (or is about to): record how. */
 static void note_exit(struct har_ctx *c, struct har_proc *p)
 {
@@ -101,9 +122,13 @@ static void note_exit(struct har_ctx *c, struct har_proc *p)
 	har_proc_status_text(p, status, sizeof(status));
 	har_timeline_note(&c->tl, "process_exited",
 			  json_pack("{s:s, s:s}", "process", p->name, "status", status));
-	if (!c->stopping && !p->expected_exit)
-		har_ctx_failf(c, "the %s stopped unexpectedly (%s); see %s/%s.stderr.log", p->name,
-			      status, c->o->out_dir, p->name);
+	if (!c->stopping && !p->expected_exit) {
+		char path[1100], last[320];
+		snprintf(path, sizeof(path), "%s/%s.stderr.log", c->o->out_dir, p->name);
+		last_line(path, last, sizeof(last));
+		har_ctx_failf(c, "the %s stopped unexpectedly (%s)%s%s; see %s", p->name, status,
+			      last[0] ? ", its last words: " : "", last, path);
+	}
 }
 
 /* Reads a process's output; a closed stdout means it exited. */
@@ -119,13 +144,13 @@ static int read_proc(struct har_ctx *c, struct har_proc *p)
  * Returns -1 if a process died. */
 static int pump(struct har_ctx *c, int timeout_ms)
 {
-	struct pollfd fds[3 + 1 + HAR_NAT_MAX_FLOWS];
+	struct pollfd fds[3 + HAR_NETSIM_MAX_FDS];
 	int ret = 0, nns = 0;
 	fds[0] = (struct pollfd){c->emu.out_fd, POLLIN, 0};
 	fds[1] = (struct pollfd){c->shim.out_fd, POLLIN, 0};
 	fds[2] = (struct pollfd){c->watch_fd, POLLIN, 0};
 	if (c->ns_open) {
-		nns = har_netsim_pollfds(&c->ns, fds + 3, 1 + HAR_NAT_MAX_FLOWS);
+		nns = har_netsim_pollfds(&c->ns, fds + 3, HAR_NETSIM_MAX_FDS);
 		int due = har_netsim_next_due(&c->ns);
 		if (due >= 0 && due < timeout_ms)
 			timeout_ms = due;
@@ -143,6 +168,7 @@ static int pump(struct har_ctx *c, int timeout_ms)
 	return ret;
 }
 
+/* The only way the runner waits: input keeps flowing and deadlines hold. */
 int har_ctx_wait(struct har_ctx *c, int64_t ms_deadline, int (*stop)(struct har_ctx *, void *),
 		 void *arg)
 {
@@ -172,6 +198,7 @@ static int reply_arrived(struct har_ctx *c, void *arg)
 	return c->reply != NULL;
 }
 
+/* Commands and replies are matched by id, so stray replies are harmless. */
 int har_ctx_command(struct har_ctx *c, json_t *cmd, int timeout_ms)
 {
 	json_decref(c->reply);
@@ -198,8 +225,7 @@ static json_t *client_config(struct har_ctx *c)
 	json_object_del(cfg, "layer");
 	char front[64];
 	har_netsim_front_text(&c->ns, front, sizeof(front));
-	/* The simulator relays UDP only: a TLS client goes straight to the server. */
-	json_object_set_new(cfg, "server", json_string(c->use_tls ? c->tls_addr : front));
+	json_object_set_new(cfg, "server", json_string(front));
 	/* The client's secrets: with wire.pcap, Wireshark decrypts the session. */
 	char keylog[1100];
 	snprintf(keylog, sizeof(keylog), "%s/keylog.txt", c->o->out_dir);
@@ -221,6 +247,10 @@ static int start_netsim(struct har_ctx *c)
 		return -1;
 	}
 	c->ns_open = 1;
+	if (c->use_tls && har_netsim_open_tcp(&c->ns, c->tls_addr, err, sizeof(err)) != 0) {
+		har_ctx_failf(c, "network simulator: %s", err);
+		return -1;
+	}
 	if (net && har_netsim_apply(&c->ns, net, err, sizeof(err)) != 0) {
 		har_ctx_failf(c, "network profile: %s", err);
 		return -1;
@@ -255,7 +285,16 @@ static int start_shim(struct har_ctx *c, int generation)
 	if (json_is_true(json_object_get(c->reply, "ok")))
 		return 0;
 	char *text = json_dumps(c->reply, JSON_COMPACT);
-	har_ctx_failf(c, "the shim refused the client configuration: %s", text ? text : "?");
+	const char *e = json_string_value(json_object_get(c->reply, "error"));
+	if (e && strcmp(e, "UNSUPPORTED") == 0) {
+		/* The layer declared it cannot do what the scenario needs. */
+		if (asprintf(&c->skip, "the client layer cannot take this configuration: %s",
+			     text ? text : "?") < 0)
+			c->skip = NULL;
+	} else {
+		har_ctx_failf(c, "the shim refused the client configuration: %s",
+			      text ? text : "?");
+	}
 	free(text);
 	return -1;
 }
@@ -286,6 +325,7 @@ static int path_command(struct har_ctx *c, const char *name, const char *path)
 	return -1;
 }
 
+/* Models a device reboot with its persisted session, as the ABI allows. */
 int har_ctx_client_reboot(struct har_ctx *c)
 {
 	char path[1100], status[96];
@@ -380,6 +420,7 @@ static void fill_result(struct har_ctx *c, struct har_result *res, int64_t t0)
 	}
 }
 
+/* The whole life of one scenario; the processes never outlive it. */
 int har_run_scenario(const struct har_scenario *sc, const struct har_run_opts *o,
 		     struct har_result *res)
 {

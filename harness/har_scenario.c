@@ -73,6 +73,7 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A folder means every scenario below it, in a stable order. */
 int har_scenario_collect(char *const *paths, size_t npaths, char ***files, size_t *nfiles,
 			 struct har_errs *errs)
 {
@@ -101,6 +102,7 @@ int har_scenario_collect(char *const *paths, size_t npaths, char ***files, size_
 	return ret;
 }
 
+/* Frees the list har_scenario_collect built. */
 void har_scenario_files_free(char **files, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -115,6 +117,7 @@ static int file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The schema next to the scenarios wins, so a checkout validates itself. */
 char *har_scenario_find_schema(const char *first_path, const char *exe_dir)
 {
 	char dir[PATH_MAX], cand[PATH_MAX + 32];
@@ -264,6 +267,7 @@ static void resolve_layer(struct har_scenario *sc, struct har_errs *errs)
 	json_object_set_new(client, "layer", json_string(path));
 }
 
+/* Syntax, schema, then semantic checks: every problem of a file at once. */
 int har_scenario_load(const json_t *schema, const char *file, struct har_scenario *sc,
 		      struct har_errs *errs)
 {
@@ -290,6 +294,7 @@ int har_scenario_load(const json_t *schema, const char *file, struct har_scenari
 	return errs->n == before ? 0 : -1;
 }
 
+/* --tag selects scenarios by their tags. */
 int har_scenario_has_tag(const struct har_scenario *sc, const char *tag)
 {
 	size_t i;
@@ -302,6 +307,7 @@ int har_scenario_has_tag(const struct har_scenario *sc, const char *tag)
 	return 0;
 }
 
+/* Frees what loading allocated. */
 void har_scenario_free(struct har_scenario *sc)
 {
 	free(sc->file);

@@ -419,6 +419,7 @@ static void v_node(struct vctx *c, const json_t *sch, const json_t *inst, char *
 	json_array_foreach(json_object_get(sch, "allOf"), i, b) v_node(c, b, inst, path);
 }
 
+/* Entry point: collects every violation with its JSON path. */
 size_t har_schema_validate(const json_t *schema, const json_t *inst, struct har_errs *errs)
 {
 	char path[PATH_MAX_LEN] = "$";
@@ -506,6 +507,7 @@ static void check_node(const json_t *root, const json_t *sch, char *ptr, struct 
 		check_node(root, v, ptr, errs);
 }
 
+/* Entry point of the schema self-check. */
 size_t har_schema_check(const json_t *schema, struct har_errs *errs)
 {
 	char ptr[PATH_MAX_LEN] = "#";
@@ -514,6 +516,7 @@ size_t har_schema_check(const json_t *schema, struct har_errs *errs)
 	return errs->n - before;
 }
 
+/* The schema itself is checked, so a typo in it cannot pass everything. */
 json_t *har_schema_load(const char *file, struct har_errs *errs)
 {
 	json_error_t jerr;

@@ -38,6 +38,7 @@ void har_timeline_note(struct har_timeline *tl, const char *name, json_t *fields
 	har_timeline_add(tl, ev);
 }
 
+/* Expectations search forward from their scope's start. */
 long har_timeline_find(const struct har_timeline *tl, const json_t *match, size_t from)
 {
 	for (size_t i = from; i < tl->n; i++)
@@ -46,6 +47,7 @@ long har_timeline_find(const struct har_timeline *tl, const json_t *match, size_
 	return -1;
 }
 
+/* Count expectations and the unit tests use it. */
 size_t har_timeline_count(const struct har_timeline *tl, const json_t *match, size_t from)
 {
 	size_t n = 0;
@@ -69,6 +71,7 @@ static int ts_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : (x->idx > y->idx);
 }
 
+/* Written sorted by ts so a person reads one story. */
 int har_timeline_write(const struct har_timeline *tl, const char *path)
 {
 	int ret = -1;
@@ -96,6 +99,7 @@ exit:
 	return ret;
 }
 
+/* Frees every event. */
 void har_timeline_free(struct har_timeline *tl)
 {
 	for (size_t i = 0; i < tl->n; i++)

@@ -12,6 +12,10 @@ BUILD=${1:-${BUILD:-build}}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 passed=0 failed=0 skipped=0
 failures=()
+# Output goes through files, not pipes: a test that leaves a child behind
+# must not keep the runner waiting for EOF. Every test is bounded in time.
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 
 section() { printf '\n== %s\n' "$*"; }
 
@@ -19,7 +23,8 @@ run_unit() {
 	local t out p f
 	for t in "$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
-		out=$("$t" 2>&1)
+		timeout -k 5 300 "$t" >"$tmp" 2>&1 </dev/null
+		out=$(cat "$tmp")
 		printf '%s\n' "$out" | grep -E '^\[ *(OK|FAILED|ERROR|SKIPPED) *\]|^\[  (PASSED|FAILED)  \]' || true
 		p=$(printf '%s\n' "$out" | sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 		f=$(printf '%s\n' "$out" | sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
@@ -36,11 +41,12 @@ run_unit() {
 
 run_shell() {
 	local s out status ok nok
-	for s in tests/build/*.sh tests/certs/*.sh tests/interop/*.sh; do
+	for s in tests/build/*.sh tests/certs/*.sh tests/interop/*.sh tests/abuse/test-*.sh; do
 		[ -f "$s" ] || continue
 		printf -- '-- %s\n' "$s"
-		out=$(BUILD="$BUILD" timeout 600 bash "$s" 2>&1)
+		BUILD="$BUILD" timeout -k 5 600 bash "$s" >"$tmp" 2>&1 </dev/null
 		status=$?
+		out=$(cat "$tmp")
 		printf '%s\n' "$out"
 		ok=$(grep -cE '^ok ' <<<"$out")
 		nok=$(grep -cE '^not ok ' <<<"$out")
@@ -56,8 +62,9 @@ run_shell() {
 
 run_scenarios() {
 	local out status line p f s
-	out=$("$BUILD"/bin/lwm2m-harness run --jobs "$JOBS" scenarios 2>&1)
+	timeout -k 10 1200 "$BUILD"/bin/lwm2m-harness run --jobs "$JOBS" scenarios >"$tmp" 2>&1 </dev/null
 	status=$?
+	out=$(cat "$tmp")
 	printf '%s\n' "$out"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
 	p=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$line")

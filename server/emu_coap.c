@@ -55,7 +55,7 @@ int emu_coap_init(struct emu_server *srv)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EMU_FD_TAG(EMU_FD_COAP, 0)};
 	coap_startup();
-	coap_set_log_level(LOG_EMERG);
+	coap_set_log_level(getenv("EMU_DEBUG") ? LOG_DEBUG : LOG_EMERG);
 	srv->coap = coap_new_context(NULL);
 	if (!srv->coap)
 		goto err;

@@ -1,5 +1,6 @@
 #include "emu_config.h"
 
+#include <ctype.h>
 #include <mbedtls/ssl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,13 @@ void emu_config_free(struct emu_config *cfg)
 	cfg->psk = NULL;
 	cfg->events = cfg->keylog = cfg->control = NULL;
 	cfg->cert_file = cfg->key_file = cfg->ca_file = NULL;
+	for (size_t i = 0; i < cfg->vhost_count; i++) {
+		emu_config_free(cfg->vhosts[i].c);
+		free(cfg->vhosts[i].c);
+	}
+	free(cfg->vhosts);
+	cfg->vhosts = NULL;
+	cfg->vhost_count = 0;
 	cfg->psk_count = 0;
 }
 
@@ -176,19 +184,20 @@ static int add_psk(struct emu_config *cfg, const char *identity, const char *hex
 }
 
 /* $.psk: an array of {identity, key_hex}. */
-static int apply_psk(struct emu_config *cfg, const json_t *arr, char *err, size_t err_size)
+static int apply_psk(struct emu_config *cfg, const json_t *arr, const char *where, char *err,
+		     size_t err_size)
 {
 	static const char *const keys[] = {"identity", "key_hex", NULL};
 	size_t i;
 	const json_t *item;
 	if (!json_is_array(arr)) {
-		snprintf(err, err_size, "$.psk: expected an array of {identity, key_hex}");
+		snprintf(err, err_size, "%s: expected an array of {identity, key_hex}", where);
 		return -1;
 	}
 	json_array_foreach(arr, i, item)
 	{
-		char path[48];
-		snprintf(path, sizeof(path), "$.psk[%zu]", i);
+		char path[96];
+		snprintf(path, sizeof(path), "%s[%zu]", where, i);
 		if (!json_is_object(item)) {
 			snprintf(err, err_size, "%s: expected an object", path);
 			return -1;
@@ -210,13 +219,13 @@ static int apply_psk(struct emu_config *cfg, const json_t *arr, char *err, size_
 }
 
 /* $.dtls.ciphersuites: Mbed TLS suite names, e.g. TLS-PSK-WITH-AES-128-CCM-8. */
-static int apply_suites(struct emu_config *cfg, const json_t *arr, char *err, size_t err_size)
+static int apply_suites(struct emu_config *cfg, const json_t *arr, const char *where, char *err,
+			size_t err_size)
 {
 	size_t i;
 	const json_t *item;
 	if (!json_is_array(arr) || json_array_size(arr) > EMU_CIPHERSUITES_MAX) {
-		snprintf(err, err_size,
-			 "$.dtls.ciphersuites: expected an array of at most %d names",
+		snprintf(err, err_size, "%s: expected an array of at most %d names", where,
 			 EMU_CIPHERSUITES_MAX);
 		return -1;
 	}
@@ -227,9 +236,9 @@ static int apply_suites(struct emu_config *cfg, const json_t *arr, char *err, si
 			     : 0;
 		if (id == 0) {
 			snprintf(err, err_size,
-				 "$.dtls.ciphersuites[%zu]: not a ciphersuite this Mbed TLS knows "
+				 "%s[%zu]: not a ciphersuite this Mbed TLS knows "
 				 "(use names like \"TLS-PSK-WITH-AES-128-CCM-8\")",
-				 i);
+				 where, i);
 			return -1;
 		}
 		cfg->ciphersuites[i] = id;
@@ -284,7 +293,7 @@ static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t
 		return -1;
 	if (hs && apply_hs_timeout(cfg, hs, err, err_size) < 0)
 		return -1;
-	if (suites && apply_suites(cfg, suites, err, err_size) < 0)
+	if (suites && apply_suites(cfg, suites, "$.dtls.ciphersuites", err, err_size) < 0)
 		return -1;
 	return 0;
 }
@@ -314,10 +323,10 @@ int emu_config_client_auth(const char *text)
 }
 
 /* $.certificate: {cert, key, ca, client_auth}. */
-static int apply_certificate(struct emu_config *cfg, const json_t *c, char *err, size_t err_size)
+static int apply_certificate(struct emu_config *cfg, const json_t *c, const char *p, char *err,
+			     size_t err_size)
 {
 	static const char *const keys[] = {"cert", "key", "ca", "client_auth", NULL};
-	const char *p = "$.certificate";
 	const json_t *auth = json_object_get(c, "client_auth");
 	if (check_keys(c, p, keys, err, err_size) < 0 ||
 	    get_string(c, "cert", p, &cfg->cert_file, err, err_size) < 0 ||
@@ -342,6 +351,101 @@ static int apply_resumption(struct emu_config *cfg, const json_t *r, char *err, 
 	    get_bool(r, "cache", "$.resumption", &cfg->session_cache, err, err_size) < 0 ||
 	    get_bool(r, "tickets", "$.resumption", &cfg->session_tickets, err, err_size) < 0)
 		return -1;
+	return 0;
+}
+
+/* One $.vhosts[i]: name, psk, certificate, ciphersuites, cid.enabled. */
+static int apply_vhost(struct emu_vhost_cfg *v, const json_t *o, const char *p, char *err,
+		       size_t err_size)
+{
+	static const char *const keys[] = {"name",	   "psk", "certificate",
+					   "ciphersuites", "cid", NULL};
+	static const char *const cid_keys[] = {"enabled", NULL};
+	char sub[128];
+	const json_t *name = json_object_get(o, "name"), *cid = json_object_get(o, "cid"), *x;
+	if (!json_is_object(o) || check_keys(o, p, keys, err, err_size) < 0)
+		return json_is_object(o)
+			   ? -1
+			   : (snprintf(err, err_size, "%s: expected an object", p), -1);
+	if (!json_is_string(name) || json_string_length(name) == 0 ||
+	    json_string_length(name) >= sizeof(v->name)) {
+		snprintf(err, err_size, "%s.name: expected a host name (1..255 bytes)", p);
+		return -1;
+	}
+	for (size_t i = 0; i <= json_string_length(name); i++)
+		v->name[i] = (char)tolower((unsigned char)json_string_value(name)[i]);
+	snprintf(sub, sizeof(sub), "%s.psk", p);
+	if ((x = json_object_get(o, "psk")) && apply_psk(v->c, x, sub, err, err_size) < 0)
+		return -1;
+	snprintf(sub, sizeof(sub), "%s.certificate", p);
+	if ((x = json_object_get(o, "certificate")) &&
+	    (!json_is_object(x) || apply_certificate(v->c, x, sub, err, err_size) < 0))
+		return json_is_object(x)
+			   ? -1
+			   : (snprintf(err, err_size, "%s: expected an object", sub), -1);
+	snprintf(sub, sizeof(sub), "%s.ciphersuites", p);
+	if ((x = json_object_get(o, "ciphersuites")) &&
+	    apply_suites(v->c, x, sub, err, err_size) < 0)
+		return -1;
+	snprintf(sub, sizeof(sub), "%s.cid", p);
+	if (cid && (!json_is_object(cid) || check_keys(cid, sub, cid_keys, err, err_size) < 0 ||
+		    get_bool(cid, "enabled", sub, &v->c->cid_enabled, err, err_size) < 0))
+		return json_is_object(cid)
+			   ? -1
+			   : (snprintf(err, err_size, "%s: expected an object", sub), -1);
+	v->cid_set = cid && json_object_get(cid, "enabled");
+	return 0;
+}
+
+/* $.vhosts: an array of virtual hosts with distinct names. */
+static int apply_vhosts(struct emu_config *cfg, const json_t *arr, char *err, size_t err_size)
+{
+	size_t i;
+	const json_t *item;
+	if (!json_is_array(arr)) {
+		snprintf(err, err_size, "$.vhosts: expected an array of {name, ...}");
+		return -1;
+	}
+	json_array_foreach(arr, i, item)
+	{
+		char p[48];
+		struct emu_vhost_cfg *grown =
+		    realloc(cfg->vhosts, (cfg->vhost_count + 1) * sizeof(*grown));
+		if (!grown)
+			return -1;
+		cfg->vhosts = grown;
+		struct emu_vhost_cfg *v = &cfg->vhosts[cfg->vhost_count];
+		memset(v, 0, sizeof(*v));
+		v->c = calloc(1, sizeof(*v->c));
+		if (!v->c)
+			return -1;
+		cfg->vhost_count++;
+		snprintf(p, sizeof(p), "$.vhosts[%zu]", i);
+		if (apply_vhost(v, item, p, err, err_size) < 0)
+			return -1;
+		for (size_t j = 0; j + 1 < cfg->vhost_count; j++)
+			if (strcmp(cfg->vhosts[j].name, v->name) == 0) {
+				snprintf(err, err_size, "%s.name: \"%s\" is also $.vhosts[%zu]", p,
+					 v->name, j);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* $.sni: {"unknown": "reject" | "default"}. */
+static int apply_sni(struct emu_config *cfg, const json_t *o, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"unknown", NULL};
+	const char *u = json_string_value(json_object_get(o, "unknown"));
+	if (check_keys(o, "$.sni", keys, err, err_size) < 0)
+		return -1;
+	if (json_object_get(o, "unknown") &&
+	    (!u || (strcmp(u, "reject") && strcmp(u, "default")))) {
+		snprintf(err, err_size, "$.sni.unknown: expected \"reject\" or \"default\"");
+		return -1;
+	}
+	cfg->sni_reject_unknown = u && strcmp(u, "reject") == 0;
 	return 0;
 }
 
@@ -377,7 +481,7 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	static const char *const keys[] = {"bind",	 "ports",  "psk",	  "dtls",
 					   "lwm2m",	 "events", "keylog",	  "control",
 					   "resumption", "state",  "certificate", NULL};
-	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert;
+	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
 		return -1;
@@ -389,6 +493,7 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    get_object(root, "lwm2m", "$", &lwm2m, err, err_size) < 0 ||
 	    get_object(root, "resumption", "$", &resumption, err, err_size) < 0 ||
 	    get_object(root, "certificate", "$", &cert, err, err_size) < 0 ||
+	    get_object(root, "sni", "$", &sni, err, err_size) < 0 ||
 	    get_string(root, "events", "$", &cfg->events, err, err_size) < 0 ||
 	    get_string(root, "keylog", "$", &cfg->keylog, err, err_size) < 0 ||
 	    get_string(root, "control", "$", &cfg->control, err, err_size) < 0 ||
@@ -402,10 +507,15 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 		return -1;
 	if (resumption && apply_resumption(cfg, resumption, err, err_size) < 0)
 		return -1;
-	if (cert && apply_certificate(cfg, cert, err, err_size) < 0)
+	if (cert && apply_certificate(cfg, cert, "$.certificate", err, err_size) < 0)
 		return -1;
 	psk = json_object_get(root, "psk");
-	if (psk && apply_psk(cfg, psk, err, err_size) < 0)
+	if (psk && apply_psk(cfg, psk, "$.psk", err, err_size) < 0)
+		return -1;
+	if (sni && apply_sni(cfg, sni, err, err_size) < 0)
+		return -1;
+	vhosts = json_object_get(root, "vhosts");
+	if (vhosts && apply_vhosts(cfg, vhosts, err, err_size) < 0)
 		return -1;
 	return 0;
 }

@@ -25,6 +25,17 @@ struct emu_psk {
 	size_t key_len;
 };
 
+struct emu_config;
+
+/* A virtual host chosen by the ClientHello's SNI: its own PSK table,
+ * certificate (generated for its name when none is given), client CA set
+ * and auth mode, ciphersuites and CID on/off. */
+struct emu_vhost_cfg {
+	char name[256];	      /* lower case */
+	struct emu_config *c; /* only psk, certificate, ciphersuites, cid_enabled */
+	int cid_set;	      /* cid_enabled given (else inherited) */
+};
+
 struct emu_config {
 	char bind[64];
 	int coap_port, dtls_port, tls_port; /* EMU_PORT_OFF, 0 = ephemeral */
@@ -45,6 +56,9 @@ struct emu_config {
 	char *cert_file, *key_file, *ca_file; /* NULL cert: generate one */
 	int client_auth;		      /* 0 none, 1 optional, 2 required */
 	int print_config;
+	struct emu_vhost_cfg *vhosts;
+	size_t vhost_count;
+	int sni_reject_unknown; /* else unknown names get the default vhost */
 };
 
 enum emu_args_result { EMU_ARGS_RUN, EMU_ARGS_EXIT_OK, EMU_ARGS_ERROR };

@@ -211,16 +211,18 @@ static json_t *cmd_send_alert(struct emu_server *srv, const json_t *req, char *e
 	    arg_int(req, "level", 2, 1, 2, &level, err, size) < 0 ||
 	    arg_int(req, "description", -1, 0, 255, &desc, err, size) < 0)
 		return NULL;
+	uint64_t id = s->id;
 	int ret =
 	    mbedtls_ssl_send_alert_message(&s->ssl, (unsigned char)level, (unsigned char)desc);
 	if (ret != 0) {
 		snprintf(err, size, "Mbed TLS refused to send the alert (%d)", ret);
 		return NULL;
 	}
-	/* After a fatal alert a real server forgets the connection. */
+	/* After a fatal alert a real server forgets the connection (s is then
+	 * freed: only id is used below). */
 	if (level == 2)
 		emu_dtls_close(s, "fatal_alert_sent");
-	return json_pack("{s:I, s:i, s:i}", "session", (json_int_t)s->id, "level", (int)level,
+	return json_pack("{s:I, s:i, s:i}", "session", (json_int_t)id, "level", (int)level,
 			 "description", (int)desc);
 }
 

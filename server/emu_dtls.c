@@ -323,15 +323,12 @@ static struct emu_session *session_new(struct emu_server *srv, const struct sock
 }
 
 struct emu_session *emu_dtls_restore(struct emu_server *srv, const struct sockaddr *peer,
-				     socklen_t peer_len, const uint8_t *blob, size_t len, char *err,
-				     size_t err_size)
+				     socklen_t peer_len, const uint8_t *cid, size_t cid_len,
+				     const uint8_t *blob, size_t len, char *err, size_t err_size)
 {
-	struct emu_session *s = session_alloc(srv, peer, peer_len);
-	unsigned char cid[MBEDTLS_SSL_CID_OUT_LEN_MAX];
-	size_t cid_len = 0;
-	int enabled = MBEDTLS_SSL_CID_DISABLED;
+	struct emu_session *s = cid_len <= EMU_CID_MAX ? session_alloc(srv, peer, peer_len) : NULL;
 	if (!s) {
-		snprintf(err, err_size, "out of memory");
+		snprintf(err, err_size, "out of memory or CID too long");
 		return NULL;
 	}
 	int ret = mbedtls_ssl_context_load(&s->ssl, blob, len);
@@ -342,12 +339,10 @@ struct emu_session *emu_dtls_restore(struct emu_server *srv, const struct sockad
 		return NULL;
 	}
 	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)srv->cfg->mtu);
-	/* The CID this server assigned is the one peers put in their records. */
-	if (mbedtls_ssl_get_own_cid(&s->ssl, &enabled, cid, &cid_len) == 0 &&
-	    enabled == MBEDTLS_SSL_CID_ENABLED && cid_len <= sizeof(s->cid)) {
-		memcpy(s->cid, cid, cid_len);
-		s->cid_len = cid_len;
-	}
+	/* Mbed TLS does not serialize the CID it offered, only the one in
+	 * incoming records' transform: the state file carries it. */
+	memcpy(s->cid, cid, cid_len);
+	s->cid_len = cid_len;
 	s->state = EMU_SESS_OPEN;
 	s->cookie_verified = 1;
 	emu_sessions_add(&srv->sessions, s);

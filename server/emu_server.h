@@ -115,8 +115,8 @@ void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len);
 /* Recreates an established session from mbedtls_ssl_context_save output
  * (graceful restart). Returns it indexed and bridged, or NULL with err. */
 struct emu_session *emu_dtls_restore(struct emu_server *srv, const struct sockaddr *peer,
-				     socklen_t peer_len, const uint8_t *blob, size_t len, char *err,
-				     size_t err_size);
+				     socklen_t peer_len, const uint8_t *cid, size_t cid_len,
+				     const uint8_t *blob, size_t len, char *err, size_t err_size);
 /* Frees a session, emitting session_closed with reason. */
 void emu_dtls_close(struct emu_session *s, const char *reason);
 

@@ -12,6 +12,7 @@
 #include "emu_server.h"
 #include "lh_addr.h"
 #include "lh_event.h"
+#include "lh_hex.h"
 #include "lh_time.h"
 
 #define EMU_STATE_VERSION 1
@@ -22,7 +23,8 @@ static json_t *save_session(struct emu_session *s)
 {
 	unsigned char blob[EMU_CTX_MAX], b64[EMU_CTX_MAX * 2];
 	size_t blen = 0, b64len = 0;
-	char peer[LH_ADDR_STRLEN];
+	char peer[LH_ADDR_STRLEN], cid[2 * EMU_CID_MAX + 1] = "";
+	lh_hex_encode(s->cid, s->cid_indexed ? s->cid_len : 0, cid);
 	lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer));
 	int ret = mbedtls_ssl_context_save(&s->ssl, blob, sizeof(blob), &blen);
 	if (ret == 0)
@@ -33,9 +35,9 @@ static json_t *save_session(struct emu_session *s)
 		return NULL;
 	}
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s#}", "id", (json_int_t)s->id, "peer",
-			 peer, "identity", s->identity, "subject", s->subject, "kind",
-			 s->cid_len ? "cid" : "address", "last_order", (json_int_t)s->last_order,
-			 "context", (const char *)b64, b64len);
+			 peer, "identity", s->identity, "subject", s->subject, "own_cid", cid,
+			 "last_order", (json_int_t)s->last_order, "context", (const char *)b64,
+			 b64len);
 }
 
 /* One registration, with the time it has left. */
@@ -99,17 +101,19 @@ static uint64_t load_session(struct emu_server *srv, const json_t *js)
 {
 	const char *peer_text = json_string_value(json_object_get(js, "peer"));
 	const char *b64 = json_string_value(json_object_get(js, "context"));
-	unsigned char blob[EMU_CTX_MAX];
+	const char *cid_hex = json_string_value(json_object_get(js, "own_cid"));
+	unsigned char blob[EMU_CTX_MAX], cid[EMU_CID_MAX];
+	int cid_len = cid_hex ? lh_hex_decode(cid_hex, cid, sizeof(cid)) : -1;
 	size_t blen = 0;
 	struct sockaddr_storage peer;
 	socklen_t plen;
 	char err[128] = "malformed entry";
 	struct emu_session *s = NULL;
-	if (peer_text && b64 && lh_addr_parse(peer_text, 0, &peer, &plen) == 0 &&
+	if (peer_text && b64 && cid_len >= 0 && lh_addr_parse(peer_text, 0, &peer, &plen) == 0 &&
 	    mbedtls_base64_decode(blob, sizeof(blob), &blen, (const unsigned char *)b64,
 				  strlen(b64)) == 0)
-		s = emu_dtls_restore(srv, (struct sockaddr *)&peer, plen, blob, blen, err,
-				     sizeof(err));
+		s = emu_dtls_restore(srv, (struct sockaddr *)&peer, plen, cid, (size_t)cid_len,
+				     blob, blen, err, sizeof(err));
 	if (!s) {
 		lh_event_emitf("session_not_restored", "{s:O?, s:s}", "old_session",
 			       json_object_get(js, "id"), "reason", err);

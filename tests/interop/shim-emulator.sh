@@ -131,6 +131,22 @@ check 3 '.ok and .connection_id_resumed==false and .session_resumed==false' \
 	"truncated buffer: full handshake instead, no crash"
 check 4 '.ok and .code=="2.01"' "register after the fallback handshake"
 
+# A layer that lacks CID (build/lib/liblwm2m_layer_nocid.so): asking for a
+# CID is UNSUPPORTED with a reason (a skip for the harness), the rest works.
+NOCID=${NOCID:-$BUILD/lib/liblwm2m_layer_nocid.so}
+timeout 60 "$SHIM" --layer "$NOCID" >"$work/out" 2>"$work/err" <<EOF
+{"cmd":"info","id":1}
+{"cmd":"configure","id":2,"config":$(cfg dev1 $KEY ',"use_connection_id":true')}
+{"cmd":"configure","id":3,"config":$(cfg dev1 $KEY)}
+{"cmd":"connect","id":4}
+{"cmd":"register","id":5}
+EOF
+check 1 '.ok and .layer=="mbedtls-nocid" and (.lacks|test("cid"))' "--layer loads a layer that declares it lacks CID"
+check 2 '(.ok|not) and .error=="UNSUPPORTED" and (.reason|test("Connection ID"))' \
+	"CID asked of a layer without it: UNSUPPORTED with a reason"
+check 4 '.ok and .cid==null' "the CID-less layer connects"
+check 5 '.ok and .code=="2.01"' "and registers"
+
 # INNER_MTU measured: a payload of INNER_MTU bytes goes out in one datagram
 # no larger than MTU-28 (IPv4+UDP); one byte more is EMSGSIZE. Per suite,
 # with and without CID, at the default MTU and at 576.

@@ -43,8 +43,6 @@ static void rebinding_with_cid(void **state)
 	struct client c = {0};
 	char loc[64], own_cid_seen[64];
 	int port = server_port();
-	static const unsigned char key[] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-					    0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
 	assert_true(port > 0);
 	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
 	mbedtls_entropy_init(&ent);
@@ -52,26 +50,11 @@ static void rebinding_with_cid(void **state)
 	mbedtls_ssl_config_init(&conf);
 	mbedtls_ssl_init(&ssl);
 	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
-						     MBEDTLS_SSL_TRANSPORT_DATAGRAM,
-						     MBEDTLS_SSL_PRESET_DEFAULT),
-			 0);
-	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
-	assert_int_equal(
-	    mbedtls_ssl_conf_psk(&conf, key, sizeof(key), (const unsigned char *)"cid-dev", 7), 0);
+	client_conf(&conf, &drbg);
 	assert_int_equal(mbedtls_ssl_conf_cid(&conf, 0, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE), 0);
 	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
 	assert_int_equal(mbedtls_ssl_set_cid(&ssl, MBEDTLS_SSL_CID_ENABLED, NULL, 0), 0);
-	c.fd = new_socket(port);
-	mbedtls_ssl_set_bio(&ssl, &c, c_send, NULL, c_recv);
-	mbedtls_ssl_set_timer_cb(&ssl, &c, c_set_timer, c_get_timer);
-	mbedtls_ssl_conf_read_timeout(&conf, 2000);
-
-	int ret;
-	int64_t end = lh_time_mono_ms() + WAIT_MS;
-	while ((ret = mbedtls_ssl_handshake(&ssl)) != 0 && lh_time_mono_ms() < end)
-		assert_true(ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_TIMEOUT);
-	assert_int_equal(ret, 0);
+	assert_int_equal(client_handshake(&ssl, &c, port), 0);
 	assert_true(events_have("\"cid_negotiated\":true", 1));
 	assert_true(events_have("\"peer_cid\":\"\"", 1)); /* zero-length client CID */
 	assert_true(events_have("\"cookie_verified\":true", 1));

@@ -9,7 +9,9 @@
 #include <mbedtls/ssl.h>
 #include <poll.h>
 #include <psa/crypto.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,8 +172,12 @@ static inline int coap_request(mbedtls_ssl_context *ssl, uint8_t code, const cha
 	}
 	if (query) {
 		size_t l = strlen(query);
-		req[n++] = (uint8_t)(((15 - last) << 4) | 13);
-		req[n++] = (uint8_t)(l - 13);
+		if (l < 13) {
+			req[n++] = (uint8_t)(((15 - last) << 4) | l);
+		} else {
+			req[n++] = (uint8_t)(((15 - last) << 4) | 13);
+			req[n++] = (uint8_t)(l - 13);
+		}
 		memcpy(req + n, query, l);
 		n += l;
 	}
@@ -205,8 +211,21 @@ static inline void start_server(test_emu_tweak_fn tweak)
 	close(fd);
 	server_pid = fork();
 	assert_true(server_pid >= 0);
-	if (server_pid == 0)
+	if (server_pid == 0) {
+		/* Never outlive the test, nor hold its output pipes: a failed
+		 * assertion must not leave a server behind. */
+		int devnull = open("/dev/null", O_RDWR);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1 || devnull < 0)
+			_exit(4);
+		if (!getenv("EMU_DEBUG")) {
+			dup2(devnull, STDOUT_FILENO);
+			dup2(devnull, STDERR_FILENO);
+		}
+		close(devnull);
+		alarm(120);
 		run_server(tweak);
+	}
 }
 
 /* SIGTERMs the server; 0 when it exited cleanly with status 0. */
@@ -215,7 +234,9 @@ static inline int stop_server(void)
 	int status = -1;
 	kill(server_pid, SIGTERM);
 	waitpid(server_pid, &status, 0);
-	unlink(events_path);
+	/* TEST_EMU_KEEP_EVENTS=1 keeps the event logs for a post-mortem. */
+	if (!getenv("TEST_EMU_KEEP_EVENTS"))
+		unlink(events_path);
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
@@ -232,6 +253,11 @@ static inline void client_conf(mbedtls_ssl_config *conf, mbedtls_ctr_drbg_contex
 	assert_int_equal(
 	    mbedtls_ssl_conf_psk(conf, key, sizeof(key), (const unsigned char *)"cid-dev", 7), 0);
 	mbedtls_ssl_conf_read_timeout(conf, 2000);
+	/* A PSK device offers PSK suites only; offering certificate suites too
+	 * would let the server (which always has a certificate) pick one. */
+	static const int psk_suites[] = {MBEDTLS_TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256,
+					 MBEDTLS_TLS_PSK_WITH_AES_128_CCM_8, 0};
+	mbedtls_ssl_conf_ciphersuites(conf, psk_suites);
 }
 
 /* Binds ssl to client c on a fresh socket and runs the handshake. */

@@ -89,7 +89,9 @@ static void resume_then_forget(test_emu_tweak_fn tweak)
 	assert_true(events_have("\"resumed\":false", 1));
 	connect_once(&conf, &saved, 1, port);
 	assert_true(events_have("\"resumed\":true", 1));
-	assert_true(events_have("\"resumed\":true,\"cookie_verified\":true,\"cid_negotiated\":false,\"own_cid\":null,\"peer_cid\":null,\"identity\":\"cid-dev\"", 1));
+	assert_true(events_have("\"resumed\":true,\"cookie_verified\":true,\"cid_negotiated\":"
+				"false,\"own_cid\":null,\"peer_cid\":null,\"identity\":\"cid-dev\"",
+				1));
 	control("{\"cmd\":\"forget_sessions\"}\n");
 	connect_once(&conf, &saved, 1, port);
 	assert_true(events_have("\"resumed\":false", 2));

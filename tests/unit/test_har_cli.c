@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness/har_cli.h"
 #include "harness/har_expect.h"
@@ -116,12 +118,67 @@ static void xml_escaping(void **state)
 	free(s);
 }
 
+/* Reads a whole small file into buf. */
+static void slurp(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void reports_list_every_verdict(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/har-test-XXXXXX", path[256], buf[8192], run_id[64], err[128];
+	assert_non_null(mkdtemp(dir));
+	struct har_scenario sc[3] = {{.name = "a", .file = "x/a.json", .group = "x"},
+				     {.name = "b", .file = "x/b.json", .group = "x"},
+				     {.name = "c", .file = "x/c.json", .group = "x"}};
+	struct har_item items[3] = {
+	    {.sc = &sc[0], .res = {.verdict = HAR_PASS, .duration_s = 0.5, .seed = 1}},
+	    {.sc = &sc[1],
+	     .res = {.verdict = HAR_FAIL, .message = "step 1 <x> & \"y\"", .seed = 2}},
+	    {.sc = &sc[2], .res = {.verdict = HAR_SKIP, .message = "no CID", .seed = 3}},
+	};
+	assert_int_equal(har_results_make_run(dir, run_id, sizeof(run_id), err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, run_id);
+	assert_int_equal(har_results_write_junit(path, items, 3, 1.0), 0);
+	assert_int_equal(har_results_write_summary(path, run_id, 7, items, 3, 1.0), 0);
+	assert_int_equal(har_results_link_latest(dir, run_id), 0);
+	snprintf(path, sizeof(path), "%s/latest/junit.xml", dir);
+	slurp(path, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""));
+	assert_non_null(strstr(buf, "<failure message=\"step 1 &lt;x&gt; &amp; &quot;y&quot;\""));
+	assert_non_null(strstr(buf, "<skipped message=\"no CID\"/>"));
+	snprintf(path, sizeof(path), "%s/latest/summary.json", dir);
+	json_t *sum = json_load_file(path, 0, NULL);
+	assert_non_null(sum);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(sum, "counts"), "failed")), 1);
+	json_t *b = json_array_get(json_object_get(sum, "scenarios"), 1);
+	assert_string_equal(json_string_value(json_object_get(b, "verdict")), "fail");
+	assert_string_equal(json_string_value(json_object_get(b, "failure")), "step 1 <x> & \"y\"");
+	json_t *c = json_array_get(json_object_get(sum, "scenarios"), 2);
+	assert_string_equal(json_string_value(json_object_get(c, "skip_reason")), "no CID");
+	json_decref(sum);
+	const char *names[] = {"latest/junit.xml", "latest/summary.json", "latest"};
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, run_id);
+	rmdir(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(parses_run_options),   cmocka_unit_test(refuses_bad_values),
 	    cmocka_unit_test(derived_seeds_differ), cmocka_unit_test(count_expectations),
-	    cmocka_unit_test(xml_escaping),
+	    cmocka_unit_test(xml_escaping),	    cmocka_unit_test(reports_list_every_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,58 @@
+/* libFuzzer target: the emulator's config loader as `--config FILE` runs it
+ * (emu_config_load_file: JSON syntax, strict keys, types, ranges, PSKs,
+ * ciphersuite names), then the cross-field checks and --print-config. The
+ * input is written to a memfd so the real file path code is used. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "emu_config.h"
+
+static int g_fd = -1;
+static char g_path[64];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One in-memory file, rewritten for every input. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	g_fd = memfd_create("fuzz-config", MFD_CLOEXEC);
+	if (g_fd < 0)
+		abort();
+	snprintf(g_path, sizeof(g_path), "/proc/self/fd/%d", g_fd);
+	return 0;
+}
+
+/* Replaces the memfd's content with the input. */
+static int write_input(const uint8_t *data, size_t size)
+{
+	if (ftruncate(g_fd, 0) < 0)
+		return -1;
+	return pwrite(g_fd, data, size, 0) == (ssize_t)size ? 0 : -1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct emu_config cfg;
+	char err[512];
+	if (write_input(data, size) < 0)
+		abort();
+	emu_config_defaults(&cfg);
+	if (emu_config_load_file(&cfg, g_path, err, sizeof(err)) == 0 &&
+	    emu_config_finish(&cfg, err, sizeof(err)) == 0) {
+		json_t *out = emu_config_to_json(&cfg);
+		if (!out)
+			__builtin_trap(); /* every accepted config must print */
+		char *text = json_dumps(out, JSON_COMPACT);
+		free(text);
+		json_decref(out);
+	}
+	emu_config_free(&cfg);
+	return 0;
+}
