@@ -3,7 +3,7 @@
 # sources it exercises are compiled again with coverage, ASan and UBSan into
 # $(BUILD)/fuzz/ (the normal build is left alone).
 #
-#   make fuzz-smoke            each target for FUZZ_SMOKE_S seconds (CI), after
+#   make fuzz-smoke            each target for FUZZ_SMOKE_S (10) seconds (CI), after
 #                              replaying fuzz/regressions/<target>/; fails on a crash
 #   make fuzz T=record S=600   one target for S seconds (long runs)
 #   make fuzz-build            build the targets only
@@ -23,7 +23,7 @@ FUZZ_CFLAGS   = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
                 -fsanitize=fuzzer-no-link -MMD -MP -I. -Icommon -Iserver -Iharness \
                 $(MBEDTLS_CFLAGS) $(PKG_CFLAGS)
 FUZZ_LDFLAGS := $(FUZZ_SAN) -fsanitize=fuzzer
-FUZZ_SMOKE_S ?= 12
+FUZZ_SMOKE_S ?= 10
 FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 

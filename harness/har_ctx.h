@@ -27,6 +27,7 @@ struct har_ctx {
 	long waiting_id;    /* id of the command whose reply is awaited */
 	long next_id;
 	int watch_fd;	    /* another fd a wait should wake up for, or -1 */
+	char lacks[256];    /* what the shim's layer declared it lacks */
 	int garbage;	    /* lines that were not JSON objects */
 	size_t action_mark; /* timeline size when the last action step began */
 	int stopping;	    /* teardown: exits are expected now */

@@ -32,9 +32,9 @@ static int write_config(struct har_ctx *c, const char *path)
 {
 	json_t *cfg = json_deep_copy(c->sc->emulator);
 	json_t *ports = json_pack("{s:i, s:i}", "coap", 0, "dtls", c->emu_dtls_port);
-	/* TLS/TCP only when the scenario uses it (an emulator may not offer it). */
-	if (c->use_tls)
-		json_object_set_new(ports, "tls", json_integer(c->emu_tls_port));
+	/* TLS/TCP only when the scenario uses it; never on the default port. */
+	json_object_set_new(ports, "tls",
+			    c->use_tls ? json_integer(c->emu_tls_port) : json_string("off"));
 	json_object_set_new(cfg, "bind", json_string("127.0.0.1"));
 	json_object_set_new(cfg, "ports", ports);
 	json_object_set_new(cfg, "control", json_string(c->emu_ctl_path));

@@ -83,6 +83,10 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 	size_t nfiles = 0;
 	json_t *schema = NULL;
 	struct har_scenario *scs = NULL;
+	if (har_scenario_collect(cli->paths, cli->npaths, &files, &nfiles, &errs) != 0) {
+		print_errors("lwm2m-harness", &errs);
+		goto exit;
+	}
 	if (!schema_path) {
 		fprintf(stderr,
 			"lwm2m-harness: cannot find scenarios/schema.json near %s; "
@@ -92,10 +96,6 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 	}
 	if (!(schema = har_schema_load(schema_path, &errs))) {
 		print_errors(schema_path, &errs);
-		goto exit;
-	}
-	if (har_scenario_collect(cli->paths, cli->npaths, &files, &nfiles, &errs) != 0) {
-		print_errors("lwm2m-harness", &errs);
 		goto exit;
 	}
 	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
@@ -172,7 +172,9 @@ static struct har_item *plan(struct har_cli *cli, struct har_scenario *scs, size
 		for (int r = 0; r < cli->repeat; r++, k++) {
 			items[k].sc = &scs[i];
 			items[k].repeat = r;
-			items[k].res.seed = har_cli_item_seed(cli, scs[i].name, r);
+			const json_t *pinned = json_object_get(scs[i].root, "seed");
+			items[k].res.seed = pinned ? (uint64_t)json_integer_value(pinned)
+						   : har_cli_item_seed(cli, scs[i].name, r);
 			if (asprintf(&items[k].dir, r ? "%s/%s-r%d" : "%s/%s", run_dir, scs[i].name,
 				     r + 1) < 0)
 				items[k].dir = NULL;

@@ -56,6 +56,13 @@ static void note(struct har_netsim *ns, int dir, const char *action, unsigned fl
 		json_object_set_new(ev, "reason", json_string(reason));
 	if (delay_ms > 0)
 		json_object_set_new(ev, "delay_ms", json_integer(delay_ms));
+	/* The address the server sees for this flow, to match its "peer". */
+	for (size_t i = 0; i < ns->nat.n; i++) {
+		char a[LH_ADDR_STRLEN];
+		if (ns->nat.flows[i].id == flow)
+			json_object_set_new(ev, "outside",
+					    json_string(addr_text(&ns->nat.flows[i].outside, a)));
+	}
 	har_timeline_add(ns->tl, ev);
 }
 

@@ -217,6 +217,31 @@ int har_ctx_command(struct har_ctx *c, json_t *cmd, int timeout_ms)
 	return har_ctx_wait(c, lh_time_mono_ms() + timeout_ms, reply_arrived, NULL);
 }
 
+/* True when the layer's "info" listed cap among what it lacks. */
+static int lacks(const struct har_ctx *c, const char *cap)
+{
+	size_t n = strlen(cap);
+	for (const char *p = c->lacks; (p = strstr(p, cap)); p += n)
+		if ((p == c->lacks || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Asks the shim what its layer lacks, so the harness asks nothing of it
+ * that would turn a runnable scenario into a skip. */
+static int query_layer(struct har_ctx *c)
+{
+	int r = har_ctx_command(c, json_pack("{s:s}", "cmd", "info"), CONFIGURE_TIMEOUT_MS);
+	if (r == 0)
+		har_ctx_failf(c, "the shim did not reply to info within %d ms",
+			      CONFIGURE_TIMEOUT_MS);
+	if (r != 1)
+		return -1;
+	const char *l = json_string_value(json_object_get(c->reply, "lacks"));
+	snprintf(c->lacks, sizeof(c->lacks), "%s", l ? l : "");
+	return 0;
+}
+
 /* The shim's configure object: the scenario's client config minus the
  * harness-only "layer", plus the emulator's address. */
 static json_t *client_config(struct har_ctx *c)
@@ -229,7 +254,8 @@ static json_t *client_config(struct har_ctx *c)
 	/* The client's secrets: with wire.pcap, Wireshark decrypts the session. */
 	char keylog[1100];
 	snprintf(keylog, sizeof(keylog), "%s/keylog.txt", c->o->out_dir);
-	if (!json_object_get(cfg, "keylog"))
+	/* A layer that declared it cannot log keys would refuse the whole config. */
+	if (!json_object_get(cfg, "keylog") && !lacks(c, "keylog"))
 		json_object_set_new(cfg, "keylog", json_string(keylog));
 	return cfg;
 }
@@ -275,6 +301,8 @@ static int start_shim(struct har_ctx *c, int generation)
 		har_ctx_failf(c, "%s (use --shim PATH)", why);
 		return -1;
 	}
+	if (query_layer(c) != 0)
+		return -1;
 	json_t *cmd = json_pack("{s:s, s:o}", "cmd", "configure", "config", client_config(c));
 	int r = har_ctx_command(c, cmd, CONFIGURE_TIMEOUT_MS);
 	if (r == 0)

@@ -165,7 +165,8 @@ static int run_list(struct har_ctx *c, const char *key, int final)
 		snprintf(c->where, sizeof(c->where), "%s %zu of %zu ($.%s[%zu], %s)",
 			 final ? "final expectation" : "step", i + 1, n, key, i, kind);
 		har_timeline_note(&c->tl, final ? "expectation" : "step",
-				  json_pack("{s:I, s:s}", "index", (json_int_t)i, "kind", kind));
+				  json_pack("{s:I, s:s, s:O}", "index", (json_int_t)i, "kind", kind,
+					    "spec", item));
 		if (run_item(c, item, final) != 0 || c->fail || c->skip)
 			return -1;
 	}

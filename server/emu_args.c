@@ -71,7 +71,8 @@ static void print_help(FILE *out)
 	    "  --bind ADDR            listen address (default 0.0.0.0)\n"
 	    "  --coap-port N|off      plain CoAP over UDP (default 5683; 0 = any free port)\n"
 	    "  --dtls-port N|off      CoAP over DTLS (default 5684; 0 = any free port)\n"
-	    "  --tls-port N|off       CoAP over TLS/TCP (default off; not in this build yet)\n"
+	    "  --tls-port N|off       CoAP over TLS/TCP, RFC 8323 (default 5684; skipped\n"
+	    "                         with a warning when busy unless given)\n"
 	    "  --psk IDENTITY:HEXKEY  add a PSK identity (repeatable)\n"
 	    "  --cookies on|off       HelloVerifyRequest cookies (default on)\n"
 	    "  --cid LEN|off          DTLS Connection ID length 0..32 to assign (default off)\n"
@@ -182,6 +183,7 @@ static int apply_flag(struct emu_config *cfg, int opt, const char *arg, char *er
 	case OPT_DTLS_PORT:
 		return parse_port("--dtls-port", arg, &cfg->dtls_port, err, err_size);
 	case OPT_TLS_PORT:
+		cfg->tls_port_given = 1;
 		return parse_port("--tls-port", arg, &cfg->tls_port, err, err_size);
 	case OPT_PSK:
 		return emu_config_add_psk_text(cfg, arg, err, err_size);

@@ -42,6 +42,9 @@ err:
 
 void emu_bridge_close(struct emu_session *s)
 {
+	if (s->coap_session)
+		coap_session_release(s->coap_session);
+	s->coap_session = NULL;
 	if (s->bridge_fd < 0)
 		return;
 	epoll_ctl(s->srv->epfd, EPOLL_CTL_DEL, s->bridge_fd, NULL);

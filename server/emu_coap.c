@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "emu_bootstrap.h"
 #include "emu_lwm2m.h"
+#include "emu_request.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_time.h"
@@ -36,8 +38,8 @@ static int endpoint_port(const coap_endpoint_t *ep)
 	return port > 0 && port <= 65535 ? port : -1;
 }
 
-/* Creates a UDP endpoint on addr:port and returns the port it got. */
-static int add_endpoint(struct emu_server *srv, const char *addr, int port)
+/* Creates an endpoint on addr:port and returns the port it got. */
+static int add_endpoint(struct emu_server *srv, const char *addr, int port, coap_proto_t proto)
 {
 	coap_address_t a;
 	struct sockaddr_storage ss;
@@ -47,7 +49,7 @@ static int add_endpoint(struct emu_server *srv, const char *addr, int port)
 		return -1;
 	memcpy(&a.addr, &ss, len);
 	a.size = len;
-	coap_endpoint_t *ep = coap_new_endpoint(srv->coap, &a, COAP_PROTO_UDP);
+	coap_endpoint_t *ep = coap_new_endpoint(srv->coap, &a, proto);
 	return ep ? endpoint_port(ep) : -1;
 }
 
@@ -61,7 +63,7 @@ int emu_coap_init(struct emu_server *srv)
 		goto err;
 	coap_set_app_data(srv->coap, srv);
 	coap_context_set_block_mode(srv->coap, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
-	int bport = add_endpoint(srv, "127.0.0.1", 0);
+	int bport = add_endpoint(srv, "127.0.0.1", 0, COAP_PROTO_UDP);
 	if (bport < 0) {
 		fprintf(stderr, "lwm2m-emulator: cannot open the libcoap bridge endpoint\n");
 		goto err;
@@ -69,8 +71,20 @@ int emu_coap_init(struct emu_server *srv)
 	srv->bridge_addr.sin_family = AF_INET;
 	srv->bridge_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	srv->bridge_addr.sin_port = htons((uint16_t)bport);
+	if (srv->cfg->tls_port != EMU_PORT_OFF) {
+		int tport = add_endpoint(srv, "127.0.0.1", 0, COAP_PROTO_TCP);
+		if (tport < 0) {
+			fprintf(stderr, "lwm2m-emulator: cannot open the libcoap TCP bridge "
+					"endpoint\n");
+			goto err;
+		}
+		srv->tcp_bridge_addr.sin_family = AF_INET;
+		srv->tcp_bridge_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		srv->tcp_bridge_addr.sin_port = htons((uint16_t)tport);
+	}
 	if (srv->cfg->coap_port != EMU_PORT_OFF) {
-		srv->coap_port_bound = add_endpoint(srv, srv->cfg->bind, srv->cfg->coap_port);
+		srv->coap_port_bound =
+		    add_endpoint(srv, srv->cfg->bind, srv->cfg->coap_port, COAP_PROTO_UDP);
 		if (srv->coap_port_bound < 0) {
 			fprintf(stderr,
 				"lwm2m-emulator: cannot listen for CoAP on %s port %d (in use?)\n",
@@ -78,8 +92,12 @@ int emu_coap_init(struct emu_server *srv)
 			goto err;
 		}
 	}
-	if (emu_lwm2m_init(srv) < 0)
+	if (emu_lwm2m_init(srv) < 0 || emu_bootstrap_init(srv) < 0)
 		goto err;
+	emu_request_init(srv);
+	/* Bridge sessions live as long as their DTLS session, not libcoap's
+	 * idle timeout, so server-initiated requests can always be sent. */
+	coap_context_set_session_timeout(srv->coap, 24 * 3600);
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, coap_context_get_coap_fd(srv->coap), &ev) < 0)
 		goto err;
 	return 0;
@@ -96,6 +114,8 @@ void emu_coap_fini(struct emu_server *srv)
 		t = next;
 	}
 	srv->tombstones = NULL;
+	emu_request_fini(srv);
+	emu_bootstrap_fini(srv);
 	if (srv->coap)
 		coap_free_context(srv->coap);
 	srv->coap = NULL;
@@ -105,6 +125,7 @@ void emu_coap_fini(struct emu_server *srv)
 void emu_coap_process(struct emu_server *srv)
 {
 	coap_io_process(srv->coap, COAP_IO_NO_WAIT);
+	emu_bootstrap_run(srv);
 }
 
 void emu_coap_bury(struct emu_server *srv, coap_resource_t *res)

@@ -13,7 +13,7 @@ void emu_config_defaults(struct emu_config *cfg)
 	snprintf(cfg->bind, sizeof(cfg->bind), "0.0.0.0");
 	cfg->coap_port = 5683;
 	cfg->dtls_port = 5684;
-	cfg->tls_port = EMU_PORT_OFF;
+	cfg->tls_port = 5684; /* TCP */
 	cfg->cookies = 1;
 	cfg->cid_enabled = 0;
 	cfg->cid_length = 8;
@@ -48,6 +48,8 @@ void emu_config_free(struct emu_config *cfg)
 	}
 	free(cfg->vhosts);
 	cfg->vhosts = NULL;
+	json_decref(cfg->bootstrap);
+	cfg->bootstrap = NULL;
 	cfg->vhost_count = 0;
 	cfg->psk_count = 0;
 }
@@ -187,7 +189,7 @@ static int add_psk(struct emu_config *cfg, const char *identity, const char *hex
 static int apply_psk(struct emu_config *cfg, const json_t *arr, const char *where, char *err,
 		     size_t err_size)
 {
-	static const char *const keys[] = {"identity", "key_hex", NULL};
+	static const char *const keys[] = {"identity", "key_hex", "endpoint", NULL};
 	size_t i;
 	const json_t *item;
 	if (!json_is_array(arr)) {
@@ -214,6 +216,15 @@ static int apply_psk(struct emu_config *cfg, const json_t *arr, const char *wher
 		if (add_psk(cfg, json_string_value(id), json_string_value(key), path, err,
 			    err_size) < 0)
 			return -1;
+		const json_t *ep = json_object_get(item, "endpoint");
+		if (ep && (!json_is_string(ep) || json_string_length(ep) == 0 ||
+			   json_string_length(ep) >= sizeof(cfg->psk[0].endpoint))) {
+			snprintf(err, err_size, "%s.endpoint: expected an endpoint name", path);
+			return -1;
+		}
+		if (ep)
+			snprintf(cfg->psk[cfg->psk_count - 1].endpoint,
+				 sizeof(cfg->psk[0].endpoint), "%s", json_string_value(ep));
 	}
 	return 0;
 }
@@ -433,6 +444,61 @@ static int apply_vhosts(struct emu_config *cfg, const json_t *arr, char *err, si
 	return 0;
 }
 
+/* $.bootstrap.writes[i]: one operation the server performs after a
+ * Bootstrap-Request, before Bootstrap-Finish. */
+static int check_bs_op(const json_t *op, const char *p, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"method",  "path",	     "format",
+					   "payload", "payload_hex", NULL};
+	const char *m = json_string_value(json_object_get(op, "method"));
+	const char *path = json_string_value(json_object_get(op, "path"));
+	if (!json_is_object(op)) {
+		snprintf(err, err_size, "%s: expected an object {method, path, ...}", p);
+		return -1;
+	}
+	if (check_keys(op, p, keys, err, err_size) < 0)
+		return -1;
+	if (m && strcmp(m, "write") && strcmp(m, "delete") && strcmp(m, "write_partial") &&
+	    strcmp(m, "discover") && strcmp(m, "read")) {
+		snprintf(err, err_size,
+			 "%s.method: expected write, write_partial, delete, read or "
+			 "discover",
+			 p);
+		return -1;
+	}
+	if (!path || path[0] != '/') {
+		snprintf(err, err_size, "%s.path: expected a path such as \"/0/1\"", p);
+		return -1;
+	}
+	return 0;
+}
+
+/* $.bootstrap: {writes: [...], finish: bool}. */
+static int apply_bootstrap(struct emu_config *cfg, const json_t *b, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"writes", "finish", NULL};
+	const json_t *w = json_object_get(b, "writes"), *op;
+	int finish = 1;
+	size_t i;
+	if (check_keys(b, "$.bootstrap", keys, err, err_size) < 0 ||
+	    get_bool(b, "finish", "$.bootstrap", &finish, err, err_size) < 0)
+		return -1;
+	if (w && !json_is_array(w)) {
+		snprintf(err, err_size, "$.bootstrap.writes: expected an array");
+		return -1;
+	}
+	json_array_foreach(w, i, op)
+	{
+		char p[64];
+		snprintf(p, sizeof(p), "$.bootstrap.writes[%zu]", i);
+		if (check_bs_op(op, p, err, err_size) < 0)
+			return -1;
+	}
+	json_decref(cfg->bootstrap);
+	cfg->bootstrap = json_deep_copy(b);
+	return 0;
+}
+
 /* $.sni: {"unknown": "reject" | "default"}. */
 static int apply_sni(struct emu_config *cfg, const json_t *o, char *err, size_t err_size)
 {
@@ -458,6 +524,7 @@ static int apply_ports(struct emu_config *cfg, const json_t *p, char *err, size_
 	    get_port(p, "dtls", &cfg->dtls_port, err, err_size) < 0 ||
 	    get_port(p, "tls", &cfg->tls_port, err, err_size) < 0)
 		return -1;
+	cfg->tls_port_given |= json_object_get(p, "tls") != NULL;
 	return 0;
 }
 
@@ -478,9 +545,10 @@ static int apply_bind(struct emu_config *cfg, const json_t *root, char *err, siz
 
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"bind",	 "ports",  "psk",	  "dtls",
-					   "lwm2m",	 "events", "keylog",	  "control",
-					   "resumption", "state",  "certificate", NULL};
+	static const char *const keys[] = {"bind",	 "ports",     "psk",	     "dtls",
+					   "lwm2m",	 "events",    "keylog",	     "control",
+					   "resumption", "state",     "certificate", "vhosts",
+					   "sni",	 "bootstrap", NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -514,6 +582,12 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 		return -1;
 	if (sni && apply_sni(cfg, sni, err, err_size) < 0)
 		return -1;
+	if (json_object_get(root, "bootstrap") &&
+	    (!json_is_object(json_object_get(root, "bootstrap")) ||
+	     apply_bootstrap(cfg, json_object_get(root, "bootstrap"), err, err_size) < 0))
+		return json_is_object(json_object_get(root, "bootstrap"))
+			   ? -1
+			   : (snprintf(err, err_size, "$.bootstrap: expected an object"), -1);
 	vhosts = json_object_get(root, "vhosts");
 	if (vhosts && apply_vhosts(cfg, vhosts, err, err_size) < 0)
 		return -1;
@@ -582,11 +656,6 @@ int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 			 cfg->min_lifetime, cfg->max_lifetime);
 		return -1;
 	}
-	if (cfg->tls_port != EMU_PORT_OFF) {
-		snprintf(err, err_size,
-			 "TLS over TCP is not available in this build yet: use --tls-port off");
-		return -1;
-	}
 	for (size_t i = 0; i < cfg->psk_count; i++)
 		for (size_t j = i + 1; j < cfg->psk_count; j++)
 			if (strcmp(cfg->psk[i].identity, cfg->psk[j].identity) == 0) {
@@ -611,20 +680,46 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 		char hex[2 * EMU_PSK_KEY_MAX + 1];
 		lh_hex_encode(cfg->psk[i].key, cfg->psk[i].key_len, hex);
 		json_array_append_new(
-		    psk, json_pack("{s:s, s:s}", "identity", cfg->psk[i].identity, "key_hex", hex));
+		    psk,
+		    json_pack("{s:s, s:s, s:s*}", "identity", cfg->psk[i].identity, "key_hex", hex,
+			      "endpoint", cfg->psk[i].endpoint[0] ? cfg->psk[i].endpoint : NULL));
 	}
 	for (size_t i = 0; cfg->ciphersuites[i]; i++)
 		json_array_append_new(
 		    suites, json_string(mbedtls_ssl_get_ciphersuite_name(cfg->ciphersuites[i])));
-	return json_pack(
-	    "{s:s, s:{s:o, s:o, s:o}, s:o, s:{s:b, s:{s:b, s:i}, s:{s:I, s:I}, s:o, "
-	    "s:i}, s:{s:b, s:b}, s:{s:s?, s:s?, s:s?, s:s}, s:{s:I, s:I}, s:s?, s:s?, s:s?}",
-	    "bind", cfg->bind, "ports", "coap", port_json(cfg->coap_port), "dtls",
-	    port_json(cfg->dtls_port), "tls", port_json(cfg->tls_port), "psk", psk, "dtls",
-	    "cookies", cfg->cookies, "cid", "enabled", cfg->cid_enabled, "length", cfg->cid_length,
-	    "handshake_timeout_ms", "min", (json_int_t)cfg->hs_min_ms, "max",
-	    (json_int_t)cfg->hs_max_ms, "ciphersuites", suites, "mtu", cfg->mtu, "resumption",
-	    "cache", cfg->session_cache, "tickets", cfg->session_tickets, "lwm2m", "min_lifetime",
-	    (json_int_t)cfg->min_lifetime, "max_lifetime", (json_int_t)cfg->max_lifetime, "events",
-	    cfg->events, "keylog", cfg->keylog, "control", cfg->control);
+	static const char *const auth[] = {"none", "optional", "required"};
+	json_t *vhosts = json_array();
+	for (size_t i = 0; i < cfg->vhost_count; i++)
+		json_array_append_new(vhosts, json_pack("{s:s}", "name", cfg->vhosts[i].name));
+	json_t *o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:o}", "bind", cfg->bind, "ports", "coap",
+			      port_json(cfg->coap_port), "dtls", port_json(cfg->dtls_port), "tls",
+			      port_json(cfg->tls_port), "psk", psk);
+	json_object_set_new(o, "dtls",
+			    json_pack("{s:b, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}", "cookies",
+				      cfg->cookies, "cid", "enabled", cfg->cid_enabled, "length",
+				      cfg->cid_length, "handshake_timeout_ms", "min",
+				      (json_int_t)cfg->hs_min_ms, "max", (json_int_t)cfg->hs_max_ms,
+				      "ciphersuites", suites, "mtu", cfg->mtu));
+	json_object_set_new(
+	    o, "resumption",
+	    json_pack("{s:b, s:b}", "cache", cfg->session_cache, "tickets", cfg->session_tickets));
+	json_object_set_new(o, "certificate",
+			    json_pack("{s:s*, s:s*, s:s*, s:s}", "cert", cfg->cert_file, "key",
+				      cfg->key_file, "ca", cfg->ca_file, "client_auth",
+				      auth[cfg->client_auth]));
+	json_object_set_new(o, "lwm2m",
+			    json_pack("{s:I, s:I}", "min_lifetime", (json_int_t)cfg->min_lifetime,
+				      "max_lifetime", (json_int_t)cfg->max_lifetime));
+	json_object_set_new(o, "vhosts", vhosts);
+	json_object_set_new(
+	    o, "sni",
+	    json_pack("{s:s}", "unknown", cfg->sni_reject_unknown ? "reject" : "default"));
+	if (cfg->bootstrap)
+		json_object_set(o, "bootstrap", cfg->bootstrap);
+	/* Unset paths are left out, so the output is itself a valid config. */
+	json_t *paths = json_pack("{s:s*, s:s*, s:s*, s:s*}", "events", cfg->events, "keylog",
+				  cfg->keylog, "control", cfg->control, "state", cfg->state);
+	json_object_update(o, paths);
+	json_decref(paths);
+	return o;
 }

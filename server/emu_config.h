@@ -23,6 +23,7 @@ struct emu_psk {
 	char identity[EMU_PSK_IDENTITY_MAX + 1];
 	unsigned char key[EMU_PSK_KEY_MAX];
 	size_t key_len;
+	char endpoint[256]; /* bound endpoint name ("" = any): Register of another is 4.03 */
 };
 
 struct emu_config;
@@ -39,6 +40,7 @@ struct emu_vhost_cfg {
 struct emu_config {
 	char bind[64];
 	int coap_port, dtls_port, tls_port; /* EMU_PORT_OFF, 0 = ephemeral */
+	int tls_port_given;		    /* else the default: skipped if busy */
 	struct emu_psk *psk;
 	size_t psk_count;
 	int cookies;
@@ -59,6 +61,7 @@ struct emu_config {
 	struct emu_vhost_cfg *vhosts;
 	size_t vhost_count;
 	int sni_reject_unknown; /* else unknown names get the default vhost */
+	json_t *bootstrap;	/* {"writes": [...], "finish": bool}, NULL: defaults */
 };
 
 enum emu_args_result { EMU_ARGS_RUN, EMU_ARGS_EXIT_OK, EMU_ARGS_ERROR };

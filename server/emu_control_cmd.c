@@ -6,6 +6,7 @@
 #include <mbedtls/ssl.h>
 #include <string.h>
 
+#include "emu_request.h"
 #include "emu_server.h"
 #include "lh_addr.h"
 #include "lh_hex.h"
@@ -272,11 +273,23 @@ static json_t *cmd_reload(struct emu_server *srv, const json_t *req, char *err, 
 	return json_pack("{s:I}", "psk_identities", (json_int_t)HASH_CNT(hh, srv->psk_table));
 }
 
+static json_t *cmd_request(struct emu_server *srv, const json_t *req, char *err, size_t size)
+{
+	static const char *const args[] = {"endpoint", "method",  "path", "payload",
+					   "format",   "request", NULL};
+	if (check_args(req, args, err, size) < 0)
+		return NULL;
+	return emu_request_send(srv, req, err, size);
+}
+
 static const struct {
 	const char *name;
 	cmd_fn fn;
 	const char *help;
 } commands[] = {
+    {"request", cmd_request,
+     "LwM2M operation: endpoint, method (read|discover|observe|cancel|write|write_partial|"
+     "execute|create|delete), path, [payload], [format], [request (for cancel)]"},
     {"status", cmd_status, "counters, ports, uptime"},
     {"sessions", cmd_sessions, "list DTLS sessions"},
     {"clients", cmd_clients, "list LwM2M registrations"},

@@ -57,8 +57,7 @@ static void dispatch_cid(struct emu_server *srv, const uint8_t *buf, size_t len,
 void emu_demux_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 			const struct sockaddr *from, socklen_t from_len)
 {
-	if (len > 0 && buf[0] == EMU_CT_TLS12_CID && srv->cfg->cid_enabled &&
-	    srv->cfg->cid_length > 0) {
+	if (len > 0 && buf[0] == EMU_CT_TLS12_CID && srv->cid_any) {
 		dispatch_cid(srv, buf, len, from, from_len);
 		return;
 	}

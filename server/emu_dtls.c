@@ -9,6 +9,8 @@
 #include <psa/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "emu_keylog.h"
 #include "emu_record.h"
@@ -31,21 +33,23 @@ static void copy_identity(char *dst, size_t size, const unsigned char *id, size_
 
 /* Mbed TLS asks for the key of the identity the client sent; an unknown
  * identity makes it send unknown_psk_identity. */
-static int psk_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *id, size_t id_len)
+int emu_dtls_psk_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *id, size_t id_len)
 {
 	struct emu_server *srv = p;
 	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
 	struct emu_psk_entry *e = NULL;
+	struct emu_psk_entry *table =
+	    s && s->vhost && s->vhost->psk_table ? s->vhost->psk_table : srv->psk_table;
 	if (s)
 		copy_identity(s->identity, sizeof(s->identity), id, id_len);
-	HASH_FIND(hh, srv->psk_table, id, id_len, e);
+	HASH_FIND(hh, table, id, id_len, e);
 	if (!e)
 		return -1;
 	return mbedtls_ssl_set_hs_psk(ssl, e->psk.key, e->psk.key_len);
 }
 
 /* Frees an identity -> key table. */
-static void free_psk_table(struct emu_psk_entry **table)
+void emu_dtls_psk_table_free(struct emu_psk_entry **table)
 {
 	struct emu_psk_entry *e, *tmp;
 	HASH_ITER(hh, *table, e, tmp)
@@ -57,28 +61,33 @@ static void free_psk_table(struct emu_psk_entry **table)
 
 /* Builds the identity -> key table from cfg (O(1) lookups) and swaps it in
  * only when complete, so a reload never leaves half a table. */
-int emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg)
+int emu_dtls_psk_table(struct emu_psk_entry **out, const struct emu_config *cfg)
 {
 	struct emu_psk_entry *table = NULL;
 	for (size_t i = 0; i < cfg->psk_count; i++) {
 		struct emu_psk_entry *e = calloc(1, sizeof(*e));
 		if (!e) {
-			free_psk_table(&table);
+			emu_dtls_psk_table_free(&table);
 			return -1;
 		}
 		e->psk = cfg->psk[i];
 		HASH_ADD_KEYPTR(hh, table, e->psk.identity, strlen(e->psk.identity), e);
 	}
-	free_psk_table(&srv->psk_table);
-	srv->psk_table = table;
+	emu_dtls_psk_table_free(out);
+	*out = table;
 	return 0;
 }
 
+int emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg)
+{
+	return emu_dtls_psk_table(&srv->psk_table, cfg);
+}
+
 /* Applies the DTLS knobs of the config to the shared mbedtls_ssl_config. */
-static int setup_conf(struct emu_server *srv)
+int emu_dtls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
+			const struct emu_config *v, int cid_enabled)
 {
 	const struct emu_config *cfg = srv->cfg;
-	mbedtls_ssl_config *conf = &srv->conf;
 	int ret =
 	    mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_DATAGRAM,
 					MBEDTLS_SSL_PRESET_DEFAULT);
@@ -87,7 +96,7 @@ static int setup_conf(struct emu_server *srv)
 	mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &srv->drbg);
 	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
 	mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
-	mbedtls_ssl_conf_psk_cb(conf, psk_cb, srv);
+	mbedtls_ssl_conf_psk_cb(conf, emu_dtls_psk_cb, srv);
 	/* Mbed TLS's default cookie callbacks refuse everyone: NULL disables. */
 	if (cfg->cookies)
 		mbedtls_ssl_conf_dtls_cookies(conf, mbedtls_ssl_cookie_write,
@@ -96,9 +105,13 @@ static int setup_conf(struct emu_server *srv)
 		mbedtls_ssl_conf_dtls_cookies(conf, NULL, NULL, NULL);
 	mbedtls_ssl_conf_handshake_timeout(conf, cfg->hs_min_ms, cfg->hs_max_ms);
 	mbedtls_ssl_conf_dtls_anti_replay(conf, MBEDTLS_SSL_ANTI_REPLAY_ENABLED);
-	if (cfg->ciphersuites[0])
+	if (v->ciphersuites[0])
+		mbedtls_ssl_conf_ciphersuites(conf, v->ciphersuites);
+	else if (cfg->ciphersuites[0])
 		mbedtls_ssl_conf_ciphersuites(conf, cfg->ciphersuites);
-	if (cfg->cid_enabled) {
+	mbedtls_ssl_conf_sni(conf, emu_vhost_sni_cb, srv);
+	emu_resume_conf(srv, conf);
+	if (cid_enabled) {
 		ret = mbedtls_ssl_conf_cid(conf, (size_t)cfg->cid_length,
 					   MBEDTLS_SSL_UNEXPECTED_CID_IGNORE);
 		if (ret != 0)
@@ -124,9 +137,13 @@ int emu_dtls_init(struct emu_server *srv)
 				    (const unsigned char *)pers, sizeof(pers) - 1);
 	if (ret == 0)
 		ret = mbedtls_ssl_cookie_setup(&srv->cookie, mbedtls_ctr_drbg_random, &srv->drbg);
+	if (ret == 0 && emu_resume_init(srv) < 0)
+		ret = -1;
 	if (ret == 0)
-		ret = setup_conf(srv);
-	if (ret == 0 && (emu_resume_init(srv) < 0 || emu_x509_init(srv) < 0))
+		ret = emu_dtls_setup_conf(srv, &srv->conf, srv->cfg, srv->cfg->cid_enabled);
+	if (ret == 0 && (emu_x509_setup(srv, &srv->x509, &srv->conf, srv->cfg, "lwm2m-emulator",
+					"default") < 0 ||
+			 emu_vhosts_init(srv) < 0))
 		ret = -1;
 	if (ret != 0) {
 		mbedtls_strerror(ret, msg, sizeof(msg));
@@ -142,9 +159,10 @@ exit:
 
 void emu_dtls_fini(struct emu_server *srv)
 {
-	free_psk_table(&srv->psk_table);
+	emu_dtls_psk_table_free(&srv->psk_table);
+	emu_vhosts_fini(srv);
 	emu_resume_fini(srv);
-	emu_x509_fini(srv);
+	emu_x509_free(&srv->x509);
 	mbedtls_ssl_config_free(&srv->conf);
 	mbedtls_ssl_cookie_free(&srv->cookie);
 	mbedtls_ctr_drbg_free(&srv->drbg);
@@ -272,20 +290,22 @@ static void choose_cid(struct emu_server *srv, struct emu_session *s)
 
 /* Allocates a session and sets up its Mbed TLS context with this server's
  * callbacks; it is not indexed yet. */
-static struct emu_session *session_alloc(struct emu_server *srv, const struct sockaddr *peer,
-					 socklen_t peer_len)
+static struct emu_session *session_alloc(struct emu_server *srv, struct emu_vhost *vhost,
+					 const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct emu_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->srv = srv;
 	s->bridge_fd = -1;
+	s->tcp_fd = -1;
 	memcpy(&s->peer, peer, peer_len);
 	s->peer_len = peer_len;
 	s->addr_key_len = emu_addr_key(peer, s->addr_key);
 	s->started_ms = lh_time_mono_ms();
+	s->vhost = vhost;
 	mbedtls_ssl_init(&s->ssl);
-	if (mbedtls_ssl_setup(&s->ssl, &srv->conf) != 0 ||
+	if (mbedtls_ssl_setup(&s->ssl, vhost ? &vhost->conf : &srv->conf) != 0 ||
 	    mbedtls_ssl_set_client_transport_id(&s->ssl, s->addr_key, s->addr_key_len) != 0) {
 		mbedtls_ssl_free(&s->ssl);
 		free(s);
@@ -301,14 +321,15 @@ static struct emu_session *session_alloc(struct emu_server *srv, const struct so
 
 /* The per-peer state of a new handshake: only ever created once the cookie
  * checked out (or when cookies are off). */
-static struct emu_session *session_new(struct emu_server *srv, const struct sockaddr *peer,
-				       socklen_t peer_len, int verified)
+static struct emu_session *session_new(struct emu_server *srv, struct emu_vhost *vhost,
+				       const struct sockaddr *peer, socklen_t peer_len,
+				       int verified)
 {
-	struct emu_session *s = session_alloc(srv, peer, peer_len);
+	struct emu_session *s = session_alloc(srv, vhost, peer, peer_len);
 	if (!s)
 		return NULL;
 	s->cookie_verified = verified;
-	if (srv->cfg->cid_enabled) {
+	if (vhost ? vhost->cid_enabled : srv->cfg->cid_enabled) {
 		choose_cid(srv, s);
 		if (mbedtls_ssl_set_cid(&s->ssl, MBEDTLS_SSL_CID_ENABLED, s->cid, s->cid_len) !=
 		    0) {
@@ -322,11 +343,13 @@ static struct emu_session *session_new(struct emu_server *srv, const struct sock
 	return s;
 }
 
-struct emu_session *emu_dtls_restore(struct emu_server *srv, const struct sockaddr *peer,
-				     socklen_t peer_len, const uint8_t *cid, size_t cid_len,
-				     const uint8_t *blob, size_t len, char *err, size_t err_size)
+struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *vhost,
+				     const struct sockaddr *peer, socklen_t peer_len,
+				     const uint8_t *cid, size_t cid_len, const uint8_t *blob,
+				     size_t len, char *err, size_t err_size)
 {
-	struct emu_session *s = cid_len <= EMU_CID_MAX ? session_alloc(srv, peer, peer_len) : NULL;
+	struct emu_session *s =
+	    cid_len <= EMU_CID_MAX ? session_alloc(srv, vhost, peer, peer_len) : NULL;
 	if (!s) {
 		snprintf(err, err_size, "out of memory or CID too long");
 		return NULL;
@@ -363,6 +386,10 @@ void emu_dtls_close(struct emu_session *s, const char *reason)
 		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "reason",
 		       reason);
 	emu_bridge_close(s);
+	if (s->tcp_fd >= 0) {
+		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->tcp_fd, NULL);
+		close(s->tcp_fd);
+	}
 	emu_sessions_remove(&srv->sessions, s);
 	mbedtls_ssl_free(&s->ssl);
 	free(s);
@@ -400,7 +427,7 @@ static const char *failure_reason(int err)
 }
 
 /* Reports a failed handshake with everything known about why. */
-static void handshake_failed(struct emu_session *s, int err)
+void emu_dtls_report_failed(struct emu_session *s, int err)
 {
 	char peer[LH_ADDR_STRLEN], text[128];
 	mbedtls_strerror(err, text, sizeof(text));
@@ -429,8 +456,22 @@ static void add_peer_cert(json_t *ev, struct emu_session *s)
 	json_object_set_new(ev, "verify_flags", json_integer(mbedtls_ssl_get_verify_result(ssl)));
 }
 
+/* Adds the SNI as sent and, when the suite used a certificate, which one
+ * this server presented (the vhost's). */
+static void add_presented(json_t *ev, const struct emu_session *s)
+{
+	const char *suite = mbedtls_ssl_get_ciphersuite(&s->ssl);
+	const struct emu_x509 *x = s->vhost ? &s->vhost->x509 : &s->srv->x509;
+	if (s->sni[0])
+		json_object_set_new(ev, "sni", json_string(s->sni));
+	if (suite && !strstr(suite, "-PSK-"))
+		json_object_set_new(ev, "server_certificate",
+				    json_pack("{s:s, s:s, s:b}", "subject", x->subject, "sha256",
+					      x->fingerprint, "self_signed", x->generated));
+}
+
 /* Reports the established session: suite, CIDs, identity or subject. */
-static void handshake_done(struct emu_session *s)
+void emu_dtls_report_done(struct emu_session *s)
 {
 	char peer[LH_ADDR_STRLEN], own[2 * EMU_CID_MAX + 1] = "", theirs[2 * EMU_CID_MAX + 1] = "";
 	unsigned char peer_cid[MBEDTLS_SSL_CID_OUT_LEN_MAX];
@@ -444,15 +485,17 @@ static void handshake_done(struct emu_session *s)
 		lh_hex_encode(peer_cid, peer_cid_len, theirs);
 	}
 	s->srv->stats.handshakes_done++;
-	json_t *ev = json_pack(
-	    "{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:b, s:b, s:s?, s:s?, s:s?}", "session",
-	    (json_int_t)s->id, "peer",
-	    lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "cipher",
-	    mbedtls_ssl_get_ciphersuite(&s->ssl), "version", mbedtls_ssl_get_version(&s->ssl),
-	    "sni", "vhost", "default", "resumed", s->resumed, "cookie_verified", s->cookie_verified,
-	    "cid_negotiated", cid, "own_cid", cid ? own : NULL, "peer_cid", cid ? theirs : NULL,
-	    "identity", s->identity[0] ? s->identity : NULL);
+	json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:b, s:b, s:s?, s:s?, s:s?}",
+			       "session", (json_int_t)s->id, "peer",
+			       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
+			       "cipher", mbedtls_ssl_get_ciphersuite(&s->ssl), "version",
+			       mbedtls_ssl_get_version(&s->ssl), "sni", "vhost",
+			       s->vhost ? s->vhost->name : "default", "resumed", s->resumed,
+			       "cookie_verified", s->cookie_verified, "cid_negotiated", cid,
+			       "own_cid", cid ? own : NULL, "peer_cid", cid ? theirs : NULL,
+			       "identity", s->identity[0] ? s->identity : NULL);
 	add_peer_cert(ev, s);
+	add_presented(ev, s);
 	lh_event_emit("handshake_done", ev);
 	/* Without a negotiated CID the session must never be found by one. */
 	if (!cid && s->cid_indexed) {
@@ -499,12 +542,12 @@ static int handshake_step(struct emu_session *s)
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return 0;
 	if (ret != 0) {
-		handshake_failed(s, ret);
+		emu_dtls_report_failed(s, ret);
 		emu_dtls_close(s, "handshake_failed");
 		return -1;
 	}
 	s->state = EMU_SESS_OPEN;
-	handshake_done(s);
+	emu_dtls_report_done(s);
 	if (emu_bridge_open(s) < 0) {
 		emu_dtls_close(s, "bridge_failed");
 		return -1;
@@ -545,7 +588,8 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 	struct emu_session *old = emu_sessions_by_addr(&srv->sessions, peer);
 	if (old)
 		emu_dtls_close(old, "client_reconnect");
-	struct emu_session *s = session_new(srv, peer, peer_len, verified);
+	struct emu_vhost *vhost = ch.sni ? emu_vhost_find(srv, ch.sni, ch.sni_len) : NULL;
+	struct emu_session *s = session_new(srv, vhost, peer, peer_len, verified);
 	if (!s) {
 		emu_demux_drop(srv, peer, "out_of_memory", len);
 		return;

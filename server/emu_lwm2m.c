@@ -20,6 +20,7 @@ struct emu_origin {
 	char peer[LH_ADDR_STRLEN];
 	const char *identity;
 	const char *subject; /* client certificate, NULL if none */
+	struct emu_session *s;
 };
 
 /* Copies [v, v+n) into a fixed buffer; -1 when it does not fit or is empty. */
@@ -116,6 +117,18 @@ static void request_origin(struct emu_server *srv, coap_session_t *cs, struct em
 	    local->addr.sin.sin_port == srv->bridge_addr.sin_port &&
 	    local->addr.sin.sin_addr.s_addr == srv->bridge_addr.sin_addr.s_addr)
 		s = emu_sessions_by_port(&srv->sessions, ntohs(remote->addr.sin.sin_port));
+	else if (local && remote && local->addr.sa.sa_family == AF_INET &&
+		 srv->tcp_bridge_addr.sin_port &&
+		 local->addr.sin.sin_port == srv->tcp_bridge_addr.sin_port &&
+		 local->addr.sin.sin_addr.s_addr == srv->tcp_bridge_addr.sin_addr.s_addr)
+		s = emu_sessions_by_tport(&srv->sessions, ntohs(remote->addr.sin.sin_port));
+	if (s && s->coap_session != cs) {
+		/* Kept for server-initiated requests to this endpoint. */
+		if (s->coap_session)
+			coap_session_release(s->coap_session);
+		s->coap_session = coap_session_reference(cs);
+	}
+	o->s = s;
 	if (s) {
 		o->session = s->id;
 		o->identity = s->identity[0] ? s->identity : NULL;
@@ -139,16 +152,40 @@ static struct emu_server *server_of(coap_session_t *cs)
 	return coap_get_app_data(coap_session_get_context(cs));
 }
 
-/* Refuses a Register with 4.00 and says why in the event. */
+/* Refuses a Register with rc (4.00, 4.03) and says why in the event. */
+static void register_refused_code(coap_pdu_t *resp, const struct emu_origin *o, const char *ep,
+				  const char *reason, coap_pdu_code_t rc)
+{
+	char code[8];
+	coap_pdu_set_code(resp, rc);
+	lh_event_emitf("register", "{s:I, s:s, s:s?, s:s?, s:s, s:s}", "session",
+		       (json_int_t)o->session, "peer", o->peer, "identity", o->identity, "endpoint",
+		       ep, "code", code_text(rc, code), "reason", reason);
+}
+
+/* Refuses a malformed Register with 4.00. */
 static void register_refused(coap_pdu_t *resp, const struct emu_origin *o, const char *ep,
 			     const char *reason)
 {
-	char code[8];
-	coap_pdu_set_code(resp, COAP_RESPONSE_CODE_BAD_REQUEST);
-	lh_event_emitf("register", "{s:I, s:s, s:s?, s:s?, s:s, s:s}", "session",
-		       (json_int_t)o->session, "peer", o->peer, "identity", o->identity, "endpoint",
-		       ep, "code", code_text(COAP_RESPONSE_CODE_BAD_REQUEST, code), "reason",
-		       reason);
+	register_refused_code(resp, o, ep, reason, COAP_RESPONSE_CODE_BAD_REQUEST);
+}
+
+/* A PSK identity bound to an endpoint may register only that endpoint
+ * (4.03 otherwise). Returns 0 when allowed, -1 with err. */
+static int check_binding(struct emu_server *srv, const struct emu_origin *o, const char *ep,
+			 char *err, size_t size)
+{
+	struct emu_psk_entry *e = NULL;
+	struct emu_psk_entry *table =
+	    o->s && o->s->vhost && o->s->vhost->psk_table ? o->s->vhost->psk_table : srv->psk_table;
+	if (!o->identity)
+		return 0;
+	HASH_FIND(hh, table, o->identity, strlen(o->identity), e);
+	if (!e || !e->psk.endpoint[0] || strcmp(e->psk.endpoint, ep) == 0)
+		return 0;
+	snprintf(err, size, "PSK identity \"%s\" is bound to endpoint \"%s\"", o->identity,
+		 e->psk.endpoint);
+	return -1;
 }
 
 static void hnd_update(coap_resource_t *res, coap_session_t *cs, const coap_pdu_t *req,
@@ -258,7 +295,7 @@ static void hnd_register(coap_resource_t *res, coap_session_t *cs, const coap_pd
 	struct emu_server *srv = server_of(cs);
 	struct emu_origin o;
 	struct emu_rd_query q;
-	char err[160];
+	char err[512];
 	json_t *links = NULL;
 	(void)res;
 	request_origin(srv, cs, &o);
@@ -266,6 +303,10 @@ static void hnd_register(coap_resource_t *res, coap_session_t *cs, const coap_pd
 				  srv->cfg->min_lifetime, srv->cfg->max_lifetime, 1, &q, err,
 				  sizeof(err)) < 0) {
 		register_refused(resp, &o, q.has_ep ? q.ep : NULL, err);
+		goto exit;
+	}
+	if (check_binding(srv, &o, q.ep, err, sizeof(err)) < 0) {
+		register_refused_code(resp, &o, q.ep, err, COAP_RESPONSE_CODE_FORBIDDEN);
 		goto exit;
 	}
 	links = request_links(req, err, sizeof(err));

@@ -64,8 +64,10 @@ int main(int argc, char **argv)
 		break;
 	}
 	if (cfg.print_config) {
-		json_dumpf(emu_config_to_json(&cfg), stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_t *effective = emu_config_to_json(&cfg);
+		json_dumpf(effective, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
+		json_decref(effective);
 		ret = 0;
 		goto exit;
 	}

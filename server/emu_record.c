@@ -60,6 +60,49 @@ static const uint8_t *skip_vec(const uint8_t *p, const uint8_t *end, size_t n)
 	return p + l;
 }
 
+/* Reads the host_name out of a server_name extension body. */
+static void parse_server_name(const uint8_t *p, const uint8_t *end, struct emu_client_hello *out)
+{
+	if (end - p < 2 || (size_t)(end - p - 2) < get_be(p, 2))
+		return;
+	end = p + 2 + get_be(p, 2);
+	p += 2;
+	while (end - p >= 3) {
+		size_t len = get_be(p + 1, 2);
+		if ((size_t)(end - p - 3) < len)
+			return;
+		if (p[0] == 0) {
+			out->sni = p + 3;
+			out->sni_len = len;
+			return;
+		}
+		p += 3 + len;
+	}
+}
+
+/* Walks cipher_suites, compression_methods and the extensions after the
+ * cookie, looking for server_name (type 0). */
+static void find_sni(const uint8_t *p, const uint8_t *end, struct emu_client_hello *out)
+{
+	p = skip_vec(p, end, 2);
+	p = p ? skip_vec(p, end, 1) : NULL;
+	if (!p || end - p < 2)
+		return;
+	const uint8_t *ext_end = p + 2 + get_be(p, 2);
+	if (ext_end > end)
+		return;
+	for (p += 2; ext_end - p >= 4;) {
+		size_t type = get_be(p, 2), len = get_be(p + 2, 2);
+		if ((size_t)(ext_end - p - 4) < len)
+			return;
+		if (type == 0) {
+			parse_server_name(p + 4, p + 4 + len, out);
+			return;
+		}
+		p += 4 + len;
+	}
+}
+
 /* ClientHello (RFC 6347 §4.2.1): version, random, session_id, cookie, ... */
 int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hello *out)
 {
@@ -90,6 +133,8 @@ int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hell
 		return -1;
 	out->cookie = p;
 	out->cookie_len = clen;
+	/* Extensions are optional: a malformed tail only means "no SNI". */
+	find_sni(p + clen, end, out);
 	return 0;
 }
 

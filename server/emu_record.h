@@ -37,6 +37,8 @@ struct emu_client_hello {
 	int fragmented; /* 1 when the record holds only part of it */
 	const uint8_t *cookie;
 	size_t cookie_len;
+	const uint8_t *sni; /* first host_name of server_name (RFC 6066 §3), or NULL */
+	size_t sni_len;
 };
 
 /* Parses the record at buf. cid_len is the CID length this server assigns

@@ -157,18 +157,21 @@ int emu_resume_init(struct emu_server *srv)
 {
 	mbedtls_ssl_cache_init(&srv->cache);
 	mbedtls_ssl_ticket_init(&srv->ticket);
-	if (srv->cfg->session_cache)
-		mbedtls_ssl_conf_session_cache(&srv->conf, srv, cache_get, cache_set);
-	if (srv->cfg->session_tickets) {
-		if (ticket_key(srv) != 0) {
-			fprintf(stderr, "lwm2m-emulator: cannot set up session tickets\n");
-			return -1;
-		}
-		mbedtls_ssl_conf_session_tickets_cb(&srv->conf, ticket_write, ticket_parse, srv);
-	} else {
-		mbedtls_ssl_conf_session_tickets(&srv->conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+	if (srv->cfg->session_tickets && ticket_key(srv) != 0) {
+		fprintf(stderr, "lwm2m-emulator: cannot set up session tickets\n");
+		return -1;
 	}
 	return 0;
+}
+
+void emu_resume_conf(struct emu_server *srv, mbedtls_ssl_config *conf)
+{
+	if (srv->cfg->session_cache)
+		mbedtls_ssl_conf_session_cache(conf, srv, cache_get, cache_set);
+	if (srv->cfg->session_tickets)
+		mbedtls_ssl_conf_session_tickets_cb(conf, ticket_write, ticket_parse, srv);
+	else
+		mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
 }
 
 void emu_resume_fini(struct emu_server *srv)

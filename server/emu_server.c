@@ -71,7 +71,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = cfg;
-	srv->dtls_fd = srv->sigfd = srv->ctl_fd = srv->epfd = -1;
+	srv->dtls_fd = srv->sigfd = srv->ctl_fd = srv->epfd = srv->tls_fd = -1;
 	srv->started_ms = lh_time_mono_ms();
 	emu_sessions_init(&srv->sessions);
 	emu_timers_init(&srv->timers);
@@ -91,6 +91,8 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 		if (srv->dtls_port_bound < 0)
 			return -1;
 	}
+	if (emu_tls_init(srv) < 0)
+		return -1;
 	if (cfg->control && emu_control_open(srv, cfg->control) < 0)
 		return -1;
 	if (cfg->state && emu_state_load(srv, cfg->state) < 0)
@@ -99,6 +101,8 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 		emit_listening(srv, "coap", srv->coap_port_bound);
 	if (cfg->dtls_port != EMU_PORT_OFF)
 		emit_listening(srv, "dtls", srv->dtls_port_bound);
+	if (srv->tls_fd >= 0)
+		emit_listening(srv, "tls", srv->tls_port_bound);
 	if (cfg->control)
 		lh_event_emitf("control_ready", "{s:s}", "path", cfg->control);
 	srv->running = 1;
@@ -173,6 +177,12 @@ static void dispatch(struct emu_server *srv, uint64_t tag)
 	case EMU_FD_SIGNAL:
 		handle_signals(srv);
 		break;
+	case EMU_FD_TLS_LISTEN:
+		emu_tls_accept(srv);
+		break;
+	case EMU_FD_TLS_CONN:
+		emu_tls_readable(srv, EMU_FD_ID(tag));
+		break;
 	case EMU_FD_CONTROL:
 		emu_control_accept(srv);
 		break;
@@ -227,6 +237,7 @@ void emu_server_fini(struct emu_server *srv)
 	emu_registry_fini(&srv->registry);
 	if (srv->coap)
 		emu_coap_fini(srv);
+	emu_tls_fini(srv);
 	emu_dtls_fini(srv);
 	emu_timers_fini(&srv->timers);
 	if (srv->dtls_fd >= 0)

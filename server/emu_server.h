@@ -29,6 +29,8 @@ enum emu_fd_kind {
 	EMU_FD_SIGNAL = 4,
 	EMU_FD_CONTROL = 5,
 	EMU_FD_CONTROL_CLIENT = 6,
+	EMU_FD_TLS_LISTEN = 7,
+	EMU_FD_TLS_CONN = 8,
 };
 #define EMU_FD_TAG(kind, id) (((uint64_t)(kind) << 56) | (uint64_t)(id))
 #define EMU_FD_KIND(tag) ((int)((tag) >> 56))
@@ -36,6 +38,21 @@ enum emu_fd_kind {
 
 struct emu_psk_entry {
 	struct emu_psk psk;
+	UT_hash_handle hh;
+};
+
+/* A virtual host at run time: its own Mbed TLS config (suites, CID,
+ * certificate, CA, auth mode) and PSK table (NULL: the default's). The
+ * default vhost is the server's own conf/x509/psk_table. */
+struct emu_vhost {
+	char name[256];
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_config tls_conf; /* TLS over TCP (stream) */
+	int tls_fd, tls_port_bound;
+	struct sockaddr_in tcp_bridge_addr; /* libcoap's TCP endpoint */
+	struct emu_x509 x509;
+	struct emu_psk_entry *psk_table;
+	int cid_enabled;
 	UT_hash_handle hh;
 };
 
@@ -56,11 +73,16 @@ struct emu_server {
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_cookie_ctx cookie;
 	mbedtls_ssl_config conf;
+	mbedtls_ssl_config tls_conf; /* TLS over TCP (stream) */
+	int tls_fd, tls_port_bound;
+	struct sockaddr_in tcp_bridge_addr; /* libcoap's TCP endpoint */
 	struct emu_x509 x509;
 	mbedtls_ssl_cache_context cache;
 	mbedtls_ssl_ticket_context ticket;
 	struct emu_session *current; /* the session Mbed TLS is working on */
 	struct emu_psk_entry *psk_table;
+	struct emu_vhost *vhosts; /* by lower-case name */
+	int cid_any;		  /* some vhost assigns CIDs: the demux reads type 25 */
 	/* libcoap: bridge endpoint (loopback) and the plain CoAP endpoint. */
 	coap_context_t *coap;
 	struct sockaddr_in bridge_addr;
@@ -98,6 +120,22 @@ int emu_dtls_init(struct emu_server *srv);
 void emu_dtls_fini(struct emu_server *srv);
 /* Replaces the PSK table with cfg's (established sessions are unaffected). */
 int emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg);
+/* Builds a PSK table from cfg into *table (replacing it). */
+int emu_dtls_psk_table(struct emu_psk_entry **table, const struct emu_config *cfg);
+void emu_dtls_psk_table_free(struct emu_psk_entry **table);
+/* Fills conf with the DTLS settings: global ones from srv->cfg, suites from
+ * v (when it has any), CID when cid_enabled. Returns an Mbed TLS code. */
+int emu_dtls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
+			const struct emu_config *v, int cid_enabled);
+
+/* emu_vhost.c: SNI virtual hosts. */
+int emu_vhosts_init(struct emu_server *srv);
+void emu_vhosts_fini(struct emu_server *srv);
+/* Mbed TLS's SNI callback: records the name, refuses unknown ones when
+ * configured to (unrecognized_name alert). */
+int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len);
+/* The vhost for a ClientHello's SNI bytes, or NULL (default vhost). */
+struct emu_vhost *emu_vhost_find(struct emu_server *srv, const uint8_t *name, size_t len);
 /* Handles a datagram that is not for a known session: answers a ClientHello
  * statelessly with a HelloVerifyRequest, or creates the session once the
  * cookie checks out; anything else is dropped and counted. */
@@ -114,17 +152,31 @@ void emu_dtls_timer(struct emu_session *s);
 void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len);
 /* Recreates an established session from mbedtls_ssl_context_save output
  * (graceful restart). Returns it indexed and bridged, or NULL with err. */
-struct emu_session *emu_dtls_restore(struct emu_server *srv, const struct sockaddr *peer,
-				     socklen_t peer_len, const uint8_t *cid, size_t cid_len,
-				     const uint8_t *blob, size_t len, char *err, size_t err_size);
+struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *vhost,
+				     const struct sockaddr *peer, socklen_t peer_len,
+				     const uint8_t *cid, size_t cid_len, const uint8_t *blob,
+				     size_t len, char *err, size_t err_size);
+/* Shared with TLS/TCP (emu_tls.c): the PSK callback and the two
+ * handshake reports. */
+int emu_dtls_psk_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *id, size_t id_len);
+void emu_dtls_report_done(struct emu_session *s);
+void emu_dtls_report_failed(struct emu_session *s, int err);
 /* Frees a session, emitting session_closed with reason. */
 void emu_dtls_close(struct emu_session *s, const char *reason);
 
-/* emu_resume.c: session cache and tickets. */
+/* emu_resume.c: session cache and tickets (shared by every vhost). */
 int emu_resume_init(struct emu_server *srv);
+/* Hooks conf to the shared cache and ticket key, as configured. */
+void emu_resume_conf(struct emu_server *srv, mbedtls_ssl_config *conf);
 void emu_resume_fini(struct emu_server *srv);
 /* Clears the cache and rotates the ticket key; returns what was done. */
 json_t *emu_resume_forget(struct emu_server *srv);
+
+/* emu_tls.c: CoAP over TLS over TCP (RFC 8323). */
+int emu_tls_init(struct emu_server *srv);
+void emu_tls_fini(struct emu_server *srv);
+void emu_tls_accept(struct emu_server *srv);
+void emu_tls_readable(struct emu_server *srv, uint64_t session_id);
 
 /* emu_demux.c: the public UDP socket. */
 void emu_demux_readable(struct emu_server *srv);

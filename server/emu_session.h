@@ -16,9 +16,10 @@
 enum emu_sess_state { EMU_SESS_HANDSHAKE, EMU_SESS_OPEN };
 
 /* Peer address as hash key and DTLS client transport id: IP bytes + port. */
-#define EMU_ADDR_KEY_MAX 18
+#define EMU_ADDR_KEY_MAX 19
 
 struct emu_server;
+struct emu_vhost;
 
 struct emu_session {
 	uint64_t id;
@@ -40,8 +41,13 @@ struct emu_session {
 	uint32_t timer_gen;
 	int bridge_fd;
 	uint16_t bridge_port;
+	int tcp;	    /* TLS over TCP: tcp_fd is the client's connection */
+	int tcp_fd;	    /* -1 for DTLS */
+	void *coap_session; /* libcoap's session for the bridge (referenced) */
 	int cookie_verified;
 	int resumed;
+	struct emu_vhost *vhost; /* NULL: the default vhost */
+	char sni[256];		 /* as sent (sanitized), "" if none */
 	char identity[EMU_PSK_IDENTITY_MAX + 1];
 	char subject[256];		  /* client certificate subject, "" if none */
 	int alert_sent[2], alert_recv[2]; /* level, description; level 0 = none */
@@ -52,8 +58,12 @@ struct emu_session {
 	UT_hash_handle hh_addr, hh_cid, hh_id, hh_port;
 };
 
+/* TCP sessions' address keys carry this extra byte, so they never collide
+ * with a UDP peer of the same address. */
+#define EMU_ADDR_KEY_TCP_MARK 't'
+
 struct emu_sessions {
-	struct emu_session *by_addr, *by_cid, *by_id, *by_port;
+	struct emu_session *by_addr, *by_cid, *by_id, *by_port, *by_tport;
 	uint64_t next_id;
 	size_t count;
 };
@@ -78,5 +88,7 @@ struct emu_session *emu_sessions_by_addr(struct emu_sessions *t, const struct so
 struct emu_session *emu_sessions_by_cid(struct emu_sessions *t, const uint8_t *cid, size_t len);
 struct emu_session *emu_sessions_by_id(struct emu_sessions *t, uint64_t id);
 struct emu_session *emu_sessions_by_port(struct emu_sessions *t, uint16_t port);
+/* The TLS/TCP session whose TCP bridge socket has this local port. */
+struct emu_session *emu_sessions_by_tport(struct emu_sessions *t, uint16_t port);
 
 #endif

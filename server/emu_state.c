@@ -34,8 +34,9 @@ static json_t *save_session(struct emu_session *s)
 			       "peer", peer, "mbedtls_error", ret);
 		return NULL;
 	}
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s#}", "id", (json_int_t)s->id, "peer",
-			 peer, "identity", s->identity, "subject", s->subject, "own_cid", cid,
+	return json_pack("{s:s?, s:I, s:s, s:s, s:s, s:s, s:I, s:s#}", "vhost",
+			 s->vhost ? s->vhost->name : NULL, "id", (json_int_t)s->id, "peer", peer,
+			 "identity", s->identity, "subject", s->subject, "own_cid", cid,
 			 "last_order", (json_int_t)s->last_order, "context", (const char *)b64,
 			 b64len);
 }
@@ -111,9 +112,13 @@ static uint64_t load_session(struct emu_server *srv, const json_t *js)
 	struct emu_session *s = NULL;
 	if (peer_text && b64 && cid_len >= 0 && lh_addr_parse(peer_text, 0, &peer, &plen) == 0 &&
 	    mbedtls_base64_decode(blob, sizeof(blob), &blen, (const unsigned char *)b64,
-				  strlen(b64)) == 0)
-		s = emu_dtls_restore(srv, (struct sockaddr *)&peer, plen, cid, (size_t)cid_len,
+				  strlen(b64)) == 0) {
+		const char *vh = json_string_value(json_object_get(js, "vhost"));
+		struct emu_vhost *v =
+		    vh ? emu_vhost_find(srv, (const uint8_t *)vh, strlen(vh)) : NULL;
+		s = emu_dtls_restore(srv, v, (struct sockaddr *)&peer, plen, cid, (size_t)cid_len,
 				     blob, blen, err, sizeof(err));
+	}
 	if (!s) {
 		lh_event_emitf("session_not_restored", "{s:O?, s:s}", "old_session",
 			       json_object_get(js, "id"), "reason", err);

@@ -37,17 +37,18 @@ static void x509_time(time_t t, char out[16])
 }
 
 /* Writes the self-signed certificate for key into der; returns its length. */
-static int write_self_signed(struct emu_server *srv, mbedtls_pk_context *key, unsigned char *buf,
-			     size_t size, const unsigned char **der)
+static int write_self_signed(struct emu_server *srv, mbedtls_pk_context *key, const char *cn,
+			     unsigned char *buf, size_t size, const unsigned char **der)
 {
 	mbedtls_x509write_cert w;
 	mbedtls_x509_san_list san = {.node = {.type = MBEDTLS_X509_SAN_DNS_NAME}};
 	unsigned char serial[16];
-	char from[16], to[16];
+	char from[16], to[16], name[300];
 	time_t now = time(NULL);
 	int ret;
-	san.node.san.unstructured_name.p = (unsigned char *)"localhost";
-	san.node.san.unstructured_name.len = strlen("localhost");
+	snprintf(name, sizeof(name), "CN=%s,O=lwm2m-harness", cn);
+	san.node.san.unstructured_name.p = (unsigned char *)cn;
+	san.node.san.unstructured_name.len = strlen(cn);
 	x509_time(now - 86400, from);
 	x509_time(now + 10L * 365 * 86400, to);
 	mbedtls_ctr_drbg_random(&srv->drbg, serial, sizeof(serial));
@@ -57,10 +58,8 @@ static int write_self_signed(struct emu_server *srv, mbedtls_pk_context *key, un
 	mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
 	mbedtls_x509write_crt_set_subject_key(&w, key);
 	mbedtls_x509write_crt_set_issuer_key(&w, key);
-	if ((ret =
-		 mbedtls_x509write_crt_set_subject_name(&w, "CN=lwm2m-emulator,O=lwm2m-harness")) ||
-	    (ret =
-		 mbedtls_x509write_crt_set_issuer_name(&w, "CN=lwm2m-emulator,O=lwm2m-harness")) ||
+	if ((ret = mbedtls_x509write_crt_set_subject_name(&w, name)) ||
+	    (ret = mbedtls_x509write_crt_set_issuer_name(&w, name)) ||
 	    (ret = mbedtls_x509write_crt_set_serial_raw(&w, serial, sizeof(serial))) ||
 	    (ret = mbedtls_x509write_crt_set_validity(&w, from, to)) ||
 	    (ret = mbedtls_x509write_crt_set_basic_constraints(&w, 0, -1)) ||
@@ -75,9 +74,8 @@ exit:
 }
 
 /* Generates an EC P-256 key and a self-signed certificate for it. */
-static int generate(struct emu_server *srv)
+static int generate(struct emu_server *srv, struct emu_x509 *x, const char *cn)
 {
-	struct emu_x509 *x = &srv->x509;
 	unsigned char buf[EMU_CERT_DER_MAX];
 	const unsigned char *der = NULL;
 	int ret = mbedtls_pk_setup(&x->key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
@@ -85,7 +83,7 @@ static int generate(struct emu_server *srv)
 		ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(x->key),
 					  mbedtls_ctr_drbg_random, &srv->drbg);
 	if (ret == 0)
-		ret = write_self_signed(srv, &x->key, buf, sizeof(buf), &der);
+		ret = write_self_signed(srv, &x->key, cn, buf, sizeof(buf), &der);
 	if (ret > 0)
 		ret = mbedtls_x509_crt_parse_der(&x->chain, der, (size_t)ret);
 	if (ret != 0)
@@ -94,11 +92,9 @@ static int generate(struct emu_server *srv)
 	return 0;
 }
 
-/* Loads the configured chain, key and CA set. */
-static int load(struct emu_server *srv)
+/* Loads the configured chain and key. */
+static int load(struct emu_server *srv, struct emu_x509 *x, const struct emu_config *cfg)
 {
-	const struct emu_config *cfg = srv->cfg;
-	struct emu_x509 *x = &srv->x509;
 	int ret = mbedtls_x509_crt_parse_file(&x->chain, cfg->cert_file);
 	if (ret != 0)
 		return fail("cannot read certificate chain", cfg->cert_file, ret);
@@ -112,48 +108,46 @@ static int load(struct emu_server *srv)
 }
 
 /* Reads the CA set for client authentication, if one is configured. */
-static int load_ca(struct emu_server *srv)
+static int load_ca(struct emu_x509 *x, const char *path)
 {
-	const char *path = srv->cfg->ca_file;
 	if (!path)
 		return 0;
-	int ret = mbedtls_x509_crt_parse_file(&srv->x509.ca, path);
+	int ret = mbedtls_x509_crt_parse_file(&x->ca, path);
 	if (ret != 0)
 		return fail("cannot read CA certificates", path, ret);
-	srv->x509.have_ca = 1;
+	x->have_ca = 1;
 	return 0;
 }
 
-int emu_x509_init(struct emu_server *srv)
+int emu_x509_setup(struct emu_server *srv, struct emu_x509 *x, mbedtls_ssl_config *conf,
+		   const struct emu_config *c, const char *cn, const char *vhost)
 {
-	struct emu_x509 *x = &srv->x509;
 	static const int modes[] = {MBEDTLS_SSL_VERIFY_NONE, MBEDTLS_SSL_VERIFY_OPTIONAL,
 				    MBEDTLS_SSL_VERIFY_REQUIRED};
+	static const char *const names[] = {"none", "optional", "required"};
 	mbedtls_x509_crt_init(&x->chain);
 	mbedtls_x509_crt_init(&x->ca);
 	mbedtls_pk_init(&x->key);
-	if ((srv->cfg->cert_file ? load(srv) : generate(srv)) < 0 || load_ca(srv) < 0)
+	if ((c->cert_file ? load(srv, x, c) : generate(srv, x, cn)) < 0 ||
+	    load_ca(x, c->ca_file) < 0)
 		return -1;
-	int ret = mbedtls_ssl_conf_own_cert(&srv->conf, &x->chain, &x->key);
+	int ret = mbedtls_ssl_conf_own_cert(conf, &x->chain, &x->key);
 	if (ret != 0)
-		return fail("Mbed TLS refused the certificate", srv->cfg->cert_file, ret);
+		return fail("Mbed TLS refused the certificate", c->cert_file, ret);
 	if (x->have_ca)
-		mbedtls_ssl_conf_ca_chain(&srv->conf, &x->ca, NULL);
-	mbedtls_ssl_conf_authmode(&srv->conf, modes[srv->cfg->client_auth]);
+		mbedtls_ssl_conf_ca_chain(conf, &x->ca, NULL);
+	mbedtls_ssl_conf_authmode(conf, modes[c->client_auth]);
 	mbedtls_x509_dn_gets(x->subject, sizeof(x->subject), &x->chain.subject);
 	emu_x509_fingerprint(x->chain.raw.p, x->chain.raw.len, x->fingerprint);
-	lh_event_emitf("certificate", "{s:s, s:s, s:b, s:s, s:s?}", "subject", x->subject, "sha256",
-		       x->fingerprint, "self_signed", x->generated, "client_auth",
-		       srv->cfg->client_auth == 2   ? "required"
-		       : srv->cfg->client_auth == 1 ? "optional"
-						    : "none",
-		       "ca", srv->cfg->ca_file);
+	lh_event_emitf("certificate", "{s:s, s:s, s:s, s:b, s:s, s:s?}", "vhost", vhost, "subject",
+		       x->subject, "sha256", x->fingerprint, "self_signed", x->generated,
+		       "client_auth", names[c->client_auth], "ca", c->ca_file);
 	return 0;
 }
 
-void emu_x509_fini(struct emu_server *srv)
+void emu_x509_free(struct emu_x509 *x)
 {
-	mbedtls_x509_crt_free(&srv->x509.chain);
-	mbedtls_x509_crt_free(&srv->x509.ca);
-	mbedtls_pk_free(&srv->x509.key);
+	mbedtls_x509_crt_free(&x->chain);
+	mbedtls_x509_crt_free(&x->ca);
+	mbedtls_pk_free(&x->key);
 }

@@ -1,6 +1,7 @@
 #ifndef EMU_X509_H
 #define EMU_X509_H
 #include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
 struct emu_server;
@@ -19,10 +20,14 @@ struct emu_x509 {
 	char fingerprint[65]; /* SHA-256 of the leaf's DER, lower-case hex */
 };
 
-/* Loads or generates the certificate, then configures srv->conf with it,
- * the CA set and the client-auth mode. Returns 0 or -1 (message printed). */
-int emu_x509_init(struct emu_server *srv);
-void emu_x509_fini(struct emu_server *srv);
+struct emu_config;
+
+/* Loads c's certificate (or generates one for CN=cn), then configures conf
+ * with it, c's CA set and client-auth mode; emits `certificate`. Returns 0
+ * or -1 (message printed). */
+int emu_x509_setup(struct emu_server *srv, struct emu_x509 *x, mbedtls_ssl_config *conf,
+		   const struct emu_config *c, const char *cn, const char *vhost);
+void emu_x509_free(struct emu_x509 *x);
 /* SHA-256 of der as lower-case hex (65 bytes with NUL). */
 void emu_x509_fingerprint(const unsigned char *der, size_t len, char out[65]);
 

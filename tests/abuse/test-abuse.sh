@@ -68,13 +68,13 @@ done
 # JSON events in $TMP/NAME.jsonl and a control socket $TMP/NAME.sock (or
 # where --control says). Sets PORT; EMU_PIDS[NAME] is its pid.
 start_emu() {
-	local name=$1 i
+	local name=$1 _
 	shift
 	: >"$TMP/$name.jsonl"
 	timeout 120 "$EMU" --bind 127.0.0.1 --coap-port off --dtls-port 0 \
 		--events "$TMP/$name.jsonl" "$@" >/dev/null 2>"$TMP/$name.log" &
 	EMU_PIDS[$name]=$!
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		PORT=$(sed -n 's/.*"event":"listening","proto":"dtls","addr":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' \
 			"$TMP/$name.jsonl" | head -1)
 		[ -n "$PORT" ] && return 0
@@ -180,7 +180,7 @@ garbage_into_session() {
 	shim_cmd 1 '{"cmd":"configure","id":1,"config":'"$conf"'}' >/dev/null &&
 		r=$(shim_cmd 2 '{"cmd":"connect","id":2}') && [ "$(jq -r .ok <<<"$r")" = true ]
 	check $? "(c) client shim connects with a Connection ID"
-	cid=$(jq -r '.cid.peer // empty' <<<"${r:-{\}}")
+	cid=$(jq -r '.cid.peer // empty' <<<"${r:-null}")
 	r=$(shim_cmd 3 '{"cmd":"register","id":3}')
 	loc=$(jq -r '.location // empty' <<<"$r")
 	[ -n "$cid" ] && [ -n "$loc" ]

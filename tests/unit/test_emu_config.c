@@ -181,6 +181,35 @@ static void cross_field_rules(void **state)
 	emu_config_free(&cfg);
 }
 
+/* --print-config output is itself a valid config that means the same. */
+static void print_config_round_trips(void **state)
+{
+	(void)state;
+	struct emu_config a, b;
+	char err[256] = "";
+	assert_int_equal(
+	    apply("{\"ports\":{\"tls\":\"off\"},\"dtls\":{\"cid\":{\"enabled\":true,\"length\":3}},"
+		  "\"vhosts\":[{\"name\":\"x.example\"}],\"sni\":{\"unknown\":\"reject\"},"
+		  "\"bootstrap\":{\"writes\":[{\"path\":\"/0/1\"}]},\"certificate\":"
+		  "{\"ca\":\"/tmp/ca.pem\",\"client_auth\":\"optional\"},\"state\":\"/tmp/s\"}",
+		  &a, err, sizeof(err)),
+	    0);
+	assert_int_equal(emu_config_finish(&a, err, sizeof(err)), 0);
+	json_t *ja = emu_config_to_json(&a);
+	assert_non_null(ja);
+	emu_config_defaults(&b);
+	if (emu_config_apply_json(&b, ja, err, sizeof(err)) < 0)
+		fail_msg("print-config output refused: %s", err);
+	json_t *jb = emu_config_to_json(&b);
+	assert_true(json_equal(ja, jb));
+	assert_int_equal(b.client_auth, 1);
+	assert_int_equal(b.vhost_count, 1);
+	json_decref(ja);
+	json_decref(jb);
+	emu_config_free(&a);
+	emu_config_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +219,7 @@ int main(void)
 	    cmocka_unit_test(bad_flags_and_files_are_refused),
 	    cmocka_unit_test(syntax_errors_give_line_and_column),
 	    cmocka_unit_test(cross_field_rules),
+	    cmocka_unit_test(print_config_round_trips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,7 @@ static inline void run_server(test_emu_tweak_fn tweak)
 	emu_config_defaults(&cfg);
 	snprintf(cfg.bind, sizeof(cfg.bind), "127.0.0.1");
 	cfg.coap_port = EMU_PORT_OFF;
+	cfg.tls_port = EMU_PORT_OFF;
 	cfg.dtls_port = 0;
 	if (tweak)
 		tweak(&cfg);
@@ -240,8 +241,9 @@ static inline int stop_server(void)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-/* A PSK DTLS client config for identity "cid-dev" (the key run_server adds). */
-static inline void client_conf(mbedtls_ssl_config *conf, mbedtls_ctr_drbg_context *drbg)
+/* A PSK DTLS client config for identity (with the key run_server adds). */
+static inline void client_conf_id(mbedtls_ssl_config *conf, mbedtls_ctr_drbg_context *drbg,
+				  const char *identity)
 {
 	static const unsigned char key[] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 					    0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
@@ -250,14 +252,21 @@ static inline void client_conf(mbedtls_ssl_config *conf, mbedtls_ctr_drbg_contex
 						     MBEDTLS_SSL_PRESET_DEFAULT),
 			 0);
 	mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, drbg);
-	assert_int_equal(
-	    mbedtls_ssl_conf_psk(conf, key, sizeof(key), (const unsigned char *)"cid-dev", 7), 0);
+	assert_int_equal(mbedtls_ssl_conf_psk(conf, key, sizeof(key),
+					      (const unsigned char *)identity, strlen(identity)),
+			 0);
 	mbedtls_ssl_conf_read_timeout(conf, 2000);
 	/* A PSK device offers PSK suites only; offering certificate suites too
 	 * would let the server (which always has a certificate) pick one. */
 	static const int psk_suites[] = {MBEDTLS_TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256,
 					 MBEDTLS_TLS_PSK_WITH_AES_128_CCM_8, 0};
 	mbedtls_ssl_conf_ciphersuites(conf, psk_suites);
+}
+
+/* The usual client: identity "cid-dev". */
+static inline void client_conf(mbedtls_ssl_config *conf, mbedtls_ctr_drbg_context *drbg)
+{
+	client_conf_id(conf, drbg, "cid-dev");
 }
 
 /* Binds ssl to client c on a fresh socket and runs the handshake. */

@@ -1,0 +1,13 @@
+#ifndef EMU_SENML_H
+#define EMU_SENML_H
+#include <jansson.h>
+#include <stddef.h>
+
+/* SenML JSON (RFC 8428; LwM2M content-format 110) decoded for the event log:
+ * base names and base times resolved, one {"name", "value"[, "time"]} per
+ * record. */
+
+/* Returns the resolved records, or NULL with err naming the record and field. */
+json_t *emu_senml_decode(const char *buf, size_t len, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,108 @@
+/* SNI virtual hosts: the demux reads the server_name of a verified
+ * ClientHello and sets the session up with that vhost's Mbed TLS config;
+ * Mbed TLS's SNI callback then records the name and refuses unknown ones
+ * when the config says so. */
+#include "emu_server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh_event.h"
+
+/* Lower-cases a name into out (size bytes); -1 when it does not fit. */
+static int lower_name(const uint8_t *name, size_t len, char *out, size_t size)
+{
+	if (len == 0 || len >= size)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)tolower(name[i]);
+	out[len] = '\0';
+	return 0;
+}
+
+struct emu_vhost *emu_vhost_find(struct emu_server *srv, const uint8_t *name, size_t len)
+{
+	char key[256];
+	struct emu_vhost *v = NULL;
+	if (lower_name(name, len, key, sizeof(key)) == 0)
+		HASH_FIND_STR(srv->vhosts, key, v);
+	return v;
+}
+
+/* Sets up one vhost from its config. */
+static int vhost_open(struct emu_server *srv, const struct emu_vhost_cfg *vc)
+{
+	const struct emu_config *cfg = srv->cfg;
+	struct emu_vhost *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -1;
+	snprintf(v->name, sizeof(v->name), "%s", vc->name);
+	mbedtls_ssl_config_init(&v->conf);
+	HASH_ADD_STR(srv->vhosts, name, v);
+	v->cid_enabled = vc->cid_set ? vc->c->cid_enabled : cfg->cid_enabled;
+	if (emu_dtls_setup_conf(srv, &v->conf, vc->c, v->cid_enabled) != 0 ||
+	    emu_x509_setup(srv, &v->x509, &v->conf, vc->c, v->name, v->name) < 0 ||
+	    (vc->c->psk_count && emu_dtls_psk_table(&v->psk_table, vc->c) < 0)) {
+		fprintf(stderr, "lwm2m-emulator: cannot set up vhost \"%s\"\n", v->name);
+		return -1;
+	}
+	if (v->cid_enabled && cfg->cid_length > 0)
+		srv->cid_any = 1;
+	return 0;
+}
+
+int emu_vhosts_init(struct emu_server *srv)
+{
+	srv->cid_any = srv->cfg->cid_enabled && srv->cfg->cid_length > 0;
+	for (size_t i = 0; i < srv->cfg->vhost_count; i++)
+		if (vhost_open(srv, &srv->cfg->vhosts[i]) < 0)
+			return -1;
+	return 0;
+}
+
+void emu_vhosts_fini(struct emu_server *srv)
+{
+	struct emu_vhost *v, *tmp;
+	HASH_ITER(hh, srv->vhosts, v, tmp)
+	{
+		HASH_DEL(srv->vhosts, v);
+		mbedtls_ssl_config_free(&v->conf);
+		emu_x509_free(&v->x509);
+		emu_dtls_psk_table_free(&v->psk_table);
+		free(v);
+	}
+}
+
+/* RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted", and
+ * the name has no trailing dot. Returns the violation or NULL. */
+static const char *sni_violation(const char *name)
+{
+	unsigned char buf[16];
+	size_t len = strlen(name);
+	if (inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1)
+		return "ip_literal";
+	if (len > 0 && name[len - 1] == '.')
+		return "trailing_dot";
+	return NULL;
+}
+
+int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len)
+{
+	struct emu_server *srv = p;
+	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
+	size_t n = len < 255 ? len : 255;
+	if (s) {
+		for (size_t i = 0; i < n; i++)
+			s->sni[i] = name[i] >= 0x20 && name[i] < 0x7f ? (char)name[i] : '?';
+		s->sni[n] = '\0';
+		const char *bad = sni_violation(s->sni);
+		if (bad)
+			lh_event_emitf("sni_violation", "{s:I, s:s, s:s}", "session",
+				       (json_int_t)s->id, "sni", s->sni, "violation", bad);
+	}
+	if (!emu_vhost_find(srv, name, len) && srv->cfg->sni_reject_unknown)
+		return -1; /* Mbed TLS answers with unrecognized_name */
+	return 0;
+}

@@ -1,0 +1,85 @@
+/* End-to-end test of SNI virtual hosts against the real emulator: the SNI
+ * picks the vhost (its own PSK table), an unknown name is refused with
+ * unrecognized_name when configured so, no SNI means the default vhost, and
+ * an IP literal as SNI is flagged as an RFC 6066 violation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_emu_dtls.h"
+
+/* One vhost with its own PSK (same key bytes, identity "a-dev"); unknown
+ * names rejected. */
+static void vhosts(struct emu_config *cfg)
+{
+	char err[256];
+	json_t *j =
+	    json_loads("{\"sni\":{\"unknown\":\"reject\"},\"vhosts\":[{\"name\":\"A.example\","
+		       "\"psk\":[{\"identity\":\"a-dev\",\"key_hex\":"
+		       "\"00112233445566778899aabbccddeeff\"}]}]}",
+		       0, NULL);
+	if (!j || emu_config_apply_json(cfg, j, err, sizeof(err)) < 0)
+		_exit(5);
+	json_decref(j);
+}
+
+/* One handshake with the given SNI (NULL: none) and PSK identity. */
+static int handshake(int port, const char *sni, const char *identity)
+{
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	struct client c = {0};
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_init(&ssl);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
+	client_conf_id(&conf, &drbg, identity);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	if (sni)
+		assert_int_equal(mbedtls_ssl_set_hostname(&ssl, sni), 0);
+	int ret = client_handshake(&ssl, &c, port);
+	close(c.fd);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+	return ret;
+}
+
+static void sni_selects_vhost(void **state)
+{
+	(void)state;
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	start_server(vhosts);
+	int port = server_port();
+	assert_true(port > 0);
+	/* The vhost's own identity works there, case-insensitively. */
+	assert_int_equal(handshake(port, "a.EXAMPLE", "a-dev"), 0);
+	assert_true(events_have("\"sni\":\"a.EXAMPLE\",\"vhost\":\"a.example\"", 1));
+	/* The default vhost's identity does not. */
+	assert_int_not_equal(handshake(port, "a.example", "cid-dev"), 0);
+	assert_true(events_have("\"name\":\"unknown_psk_identity\"", 1));
+	/* No SNI: the default vhost and its table. */
+	assert_int_equal(handshake(port, NULL, "cid-dev"), 0);
+	assert_true(events_have("\"vhost\":\"default\"", 1));
+	/* Unknown name: refused with unrecognized_name (112). */
+	assert_int_not_equal(handshake(port, "b.example", "cid-dev"), 0);
+	assert_true(events_have("\"description\":112,\"name\":\"unrecognized_name\"", 1));
+	/* An IP literal is not a valid SNI (RFC 6066 §3): flagged. */
+	assert_int_not_equal(handshake(port, "127.0.0.1", "cid-dev"), 0);
+	assert_true(events_have("\"violation\":\"ip_literal\"", 1));
+	assert_int_equal(stop_server(), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(sni_selects_vhost),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
