@@ -29,18 +29,34 @@ static int open_session(shim_client_t *c)
 					     c->relay_stream ? COAP_PROTO_TCP : COAP_PROTO_UDP);
 	if (!c->session)
 		return -1;
+	/* Only this session's datagrams are relayed from now on. */
+	if (!c->relay_stream) {
+		const coap_address_t *local = coap_session_get_addr_local(c->session);
+
+		if (!local || local->size == 0)
+			return -1;
+		shim_relay_set_coap(&c->relay, &local->addr, local->size);
+	}
 	/* The loopback hop never loses anything: retransmissions are for the
 	 * real link, so keep CoAP's defaults (ACK_TIMEOUT 2 s, 4 retries). */
 	return 0;
 }
 
-/* Drops the libcoap session (TLS: the next connection needs a fresh CSM). */
+/* Drops the libcoap session with every exchange it still has pending: a
+ * request we gave up on must never reach the server later, on this link or
+ * the next (libcoap's retransmit queue holds its own reference to the
+ * session, so a bare release would keep retransmitting). Whatever the old
+ * session already wrote to the relay goes too. TLS: the next connection
+ * needs a fresh CSM anyway. */
 static void close_session(shim_client_t *c)
 {
-	if (c->session)
+	if (c->session) {
+		coap_session_disconnected(c->session, COAP_NACK_NOT_DELIVERABLE);
 		coap_session_release(c->session);
+	}
 	c->session = NULL;
 	shim_relay_drop_conn(&c->relay);
+	shim_relay_discard(&c->relay);
 }
 
 /* Opens the relay of the right kind for the transport. */
@@ -194,6 +210,17 @@ int shim_client_connect(shim_client_t *c, sl_error_t *err)
 	return ret;
 }
 
+/* Forgets every exchange libcoap still has pending (the request the shim
+ * gave up on above all): connected, a fresh session carries on; not
+ * connected, the next connect opens one. */
+int shim_client_drop_exchanges(shim_client_t *c, sl_error_t *err)
+{
+	if (c->connected)
+		return shim_client_reset_coap(c, err);
+	close_session(c);
+	return 0;
+}
+
 /* Closes the layer connection (the layer keeps the session). */
 void shim_client_close(shim_client_t *c)
 {
@@ -221,14 +248,19 @@ static void link_error(shim_client_t *c, const char *what, const sl_error_t *err
 static void relay_to_layer(shim_client_t *c)
 {
 	static unsigned char buf[SHIM_DGRAM_MAX];
+	unsigned long stale;
 	sl_error_t err;
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < 64; i++) {
+		stale = c->relay.stale;
 		n = shim_relay_read(&c->relay, buf, sizeof(buf));
 		if (n < 0)
 			return;
+		if (c->relay.stale != stale)
+			lh_event_emitf("coap_dropped", "{s:s}", "reason",
+				       "from a dropped libcoap session");
 		if (n == 0)
 			continue;
 		if (!c->connected) {

@@ -55,6 +55,9 @@ int shim_client_configure(shim_client_t *c, const shim_config_t *cfg, sl_error_t
 int shim_client_connect(shim_client_t *c, sl_error_t *err);
 /* Replaces the libcoap session (pending requests are dropped). */
 int shim_client_reset_coap(shim_client_t *c, sl_error_t *err);
+/* Drops every pending libcoap exchange (the shim gave up on them): they are
+ * never sent again, on this connection or the next. */
+int shim_client_drop_exchanges(shim_client_t *c, sl_error_t *err);
 /* Layer close (keeps the session for resumption). */
 void shim_client_close(shim_client_t *c);
 /* Runs the loop for up to timeout_ms or until done(c) is true; returns 1 when

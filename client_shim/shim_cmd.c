@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client_shim/shim_device.h"
 #include "client_shim/shim_layer.h"
 #include "client_shim/shim_lwm2m.h"
 #include "client_shim/shim_option.h"
@@ -307,13 +308,27 @@ static int cmd_idle(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error
 	return 0;
 }
 
-/* notify: sends a notification of /3/0 to the server's observation. */
+/* notify: every observed resource of /3 changed (Current Time moves on
+ * anyway): libcoap sends a CON notification to each observer; the command
+ * returns once they are handed to the layer (the ACKs come later). */
 static int cmd_notify(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
+	json_t *paths = json_array();
+	int n;
+
 	(void)cmd;
-	if (!st->client.connected)
+	if (!st->client.connected) {
+		json_decref(paths);
 		return shim_reply_err_set(err, ENOTCONN, "not connected: send connect first");
-	json_object_set_new(f, "observers", json_integer(shim_lwm2m_notify(&st->client)));
+	}
+	n = shim_device_notify(&st->client, paths);
+	json_object_set_new(f, "observers", json_integer(n));
+	json_object_set_new(f, "paths", paths);
+	if (n && !shim_client_pump(&st->client, st->client.cfg.request_timeout_ms,
+				   shim_device_notified))
+		return shim_reply_err_set(err, ETIMEDOUT,
+					  "libcoap held the notifications back (a CON "
+					  "exchange still open?)");
 	shim_client_pump(&st->client, -1, NULL);
 	return 0;
 }
@@ -414,7 +429,7 @@ static const struct {
     {"set_option", cmd_set_option, "{\"option\":NAME,\"value\":V}"},
     {"wait_request", cmd_wait_request, "{\"timeout_ms\":N}  until the server asks something"},
     {"idle", cmd_idle, "{\"ms\":N}  serve the connection for N ms"},
-    {"notify", cmd_notify, "notify observers of /3/0"},
+    {"notify", cmd_notify, "notify the observers of /3, /3/0 and /3/0/N"},
     {"send", cmd_send, "{\"method\":M,\"path\":P,\"payload\":S}  raw CoAP request"},
     {"send_datagram", cmd_send_datagram, "{\"size\":N} or {\"hex\":H}  raw layer->send"},
     {"info", cmd_info, "layer name, contract version, lacking capabilities"},

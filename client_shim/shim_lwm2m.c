@@ -6,13 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_shim/shim_device.h"
 #include "client_shim/shim_reply.h"
 #include "lh_event.h"
-
-struct shim_obs {
-	coap_resource_t *device; /* /3/0 */
-	int notifications;
-};
 
 /* "2.01" from class*100+detail. */
 void shim_lwm2m_code_text(int code, char *buf, size_t size)
@@ -141,6 +137,7 @@ static int request_over(shim_client_t *c)
 static int transact(shim_client_t *c, coap_pdu_code_t method, const char *path,
 		    const char *const *queries, const char *payload, int format, sl_error_t *err)
 {
+	sl_error_t derr;
 	coap_pdu_t *pdu;
 
 	if (!c->configured)
@@ -161,9 +158,11 @@ static int transact(shim_client_t *c, coap_pdu_code_t method, const char *path,
 	c->req.active = 0;
 	if (c->req.done)
 		return 0;
-	/* We gave up on it: so must libcoap, or it blocks the next request. */
-	if (c->connected)
-		shim_client_reset_coap(c, NULL);
+	/* We gave up on it (the reply says so): libcoap must never send it
+	 * again, neither now nor after a reconnect, nor hold the next request
+	 * behind it (NSTART=1). */
+	if (shim_client_drop_exchanges(c, &derr))
+		lh_event_emitf("coap_error", "{s:s}", "message", derr.message);
 	if (c->link_failed) {
 		*err = c->link_err;
 		return err->code ? err->code : EIO;
@@ -265,74 +264,17 @@ int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path, const
 	return finish(c, fields, err);
 }
 
-/* The Device object instance as SenML JSON. */
-static char *device_senml(shim_client_t *c)
-{
-	json_t *a = json_pack("[{s:s,s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "bn", "/3/0/", "n",
-			      "0", "vs", "lwm2m-harness", "n", "1", "vs", "lwm2m-client-shim", "n",
-			      "2", "vs", c->cfg.endpoint, "n", "3", "vs", "1.0");
-	char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
-
-	json_decref(a);
-	return s;
-}
-
-/* GET /3/0 (and Observe, which libcoap tracks): answers SenML JSON. */
-static void on_device_get(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
-			  const coap_string_t *query, coap_pdu_t *response)
-{
-	shim_client_t *c = coap_get_app_data(coap_session_get_context(session));
-	char *body = device_senml(c);
-	coap_opt_iterator_t oi;
-	int observe = coap_check_option(request, COAP_OPTION_OBSERVE, &oi) != NULL;
-
-	c->server_requests++;
-	lh_event_emitf("server_request", "{s:s,s:s,s:b}", "method", "GET", "path", "/3/0",
-		       "observe", observe);
-	if (!body) {
-		coap_pdu_set_code(response, COAP_RESPONSE_CODE_INTERNAL_ERROR);
-		return;
-	}
-	coap_pdu_set_code(response, COAP_RESPONSE_CODE_CONTENT);
-	coap_add_data_large_response(r, session, request, response, query,
-				     COAP_MEDIATYPE_APPLICATION_SENML_JSON, -1, 0, strlen(body),
-				     (const uint8_t *)body, NULL, NULL);
-	free(body);
-}
-
-/* Installs handlers and the observable /3/0 resource. */
+/* Installs the response handlers and the Device object. */
 int shim_lwm2m_init(shim_client_t *c)
 {
-	coap_resource_t *r;
-
-	c->obs = calloc(1, sizeof(*c->obs));
-	if (!c->obs)
-		return -1;
 	coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP);
 	coap_register_response_handler(c->ctx, on_response);
 	coap_register_nack_handler(c->ctx, on_nack);
-	r = coap_resource_init(coap_make_str_const("3/0"), 0);
-	if (!r)
-		return -1;
-	coap_register_handler(r, COAP_REQUEST_GET, on_device_get);
-	coap_resource_set_get_observable(r, 1);
-	coap_add_resource(c->ctx, r);
-	c->obs->device = r;
-	return 0;
+	return shim_device_init(c);
 }
 
-/* Frees the Observe state (libcoap frees the resource with the context). */
+/* Frees the Device object's Observe state. */
 void shim_lwm2m_free(shim_client_t *c)
 {
-	free(c->obs);
-	c->obs = NULL;
-}
-
-/* Triggers a notification of /3/0 to its observers. */
-int shim_lwm2m_notify(shim_client_t *c)
-{
-	if (!c->obs || !c->obs->device)
-		return 0;
-	c->obs->notifications++;
-	return coap_resource_notify_observers(c->obs->device, NULL);
+	shim_device_free(c);
 }

@@ -1,12 +1,12 @@
 /* shim_lwm2m.h: the small LwM2M client: Register, Update, De-register and
- * the Device object instance /3/0 (Read, Observe, notifications). */
+ * the Device object (shim_device.c). */
 #ifndef SHIM_LWM2M_H
 #define SHIM_LWM2M_H
 #include <jansson.h>
 
 #include "client_shim/shim_client.h"
 
-/* Registers the libcoap handlers and the /3/0 resources. */
+/* Registers the libcoap handlers and the Device object. */
 int shim_lwm2m_init(shim_client_t *c);
 void shim_lwm2m_free(shim_client_t *c);
 /* Each sends one request and waits up to the config's request_timeout_ms.
@@ -19,8 +19,6 @@ int shim_lwm2m_deregister(shim_client_t *c, json_t *fields, sl_error_t *err);
 /* Sends a raw request (method GET/POST/PUT/DELETE, path, optional payload). */
 int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path, const char *payload,
 		   json_t *fields, sl_error_t *err);
-/* Notifies observers of /3/0; returns the number of observers notified. */
-int shim_lwm2m_notify(shim_client_t *c);
 
 /* "2.01" for 201. */
 void shim_lwm2m_code_text(int code, char *buf, size_t size);

@@ -52,10 +52,66 @@ void shim_relay_close(shim_relay_t *r)
 	r->fd = -1;
 }
 
+/* UDP: discards every datagram queued on the relay (they come from a
+ * libcoap session that was just dropped, and must not reach the server). */
+void shim_relay_discard(shim_relay_t *r)
+{
+	char b[1];
+	int i;
+
+	for (i = 0; !r->stream && r->fd >= 0 && i < 1024; i++)
+		if (recv(r->fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) < 0)
+			break;
+}
+
 /* UDP: the socket; TCP: the connection once accepted, else the listener. */
 int shim_relay_poll_fd(const shim_relay_t *r)
 {
 	return r->stream && r->conn_fd >= 0 ? r->conn_fd : r->fd;
+}
+
+/* Same IPv4/IPv6 address and port (sockaddr padding is not compared). */
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 && a6->sin6_port == b6->sin6_port &&
+	       !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+}
+
+/* One datagram from libcoap. Once the current session's address is known,
+ * a datagram from any other socket (a dropped session still retransmitting)
+ * is discarded: 0 is returned and stale counts it. */
+static ssize_t read_datagram(shim_relay_t *r, void *buf, size_t size)
+{
+	struct sockaddr_storage from;
+	socklen_t len = sizeof(from);
+	ssize_t n = recvfrom(r->fd, buf, size, MSG_DONTWAIT, (struct sockaddr *)&from, &len);
+
+	if (n < 0)
+		return n;
+	if (r->coap_len && !same_addr(&from, &r->coap)) {
+		r->stale++;
+		return 0;
+	}
+	memcpy(&r->coap, &from, len);
+	r->coap_len = len;
+	return n;
+}
+
+/* Sets the address of the current libcoap session (UDP): replies go there
+ * even before it has sent anything, and nothing else is relayed. */
+void shim_relay_set_coap(shim_relay_t *r, const void *addr, socklen_t len)
+{
+	memset(&r->coap, 0, sizeof(r->coap));
+	r->coap_len = len <= sizeof(r->coap) ? len : 0;
+	if (r->coap_len)
+		memcpy(&r->coap, addr, len);
 }
 
 /* Reads one datagram (learning libcoap's address) or a chunk of the stream. */
@@ -63,11 +119,8 @@ ssize_t shim_relay_read(shim_relay_t *r, void *buf, size_t size)
 {
 	ssize_t n;
 
-	if (!r->stream) {
-		r->coap_len = sizeof(r->coap);
-		return recvfrom(r->fd, buf, size, MSG_DONTWAIT, (struct sockaddr *)&r->coap,
-				&r->coap_len);
-	}
+	if (!r->stream)
+		return read_datagram(r, buf, size);
 	if (r->conn_fd < 0) {
 		r->conn_fd = accept4(r->fd, NULL, NULL, SOCK_CLOEXEC);
 		return r->conn_fd < 0 ? -1 : 0;

@@ -15,6 +15,7 @@ typedef struct {
 	socklen_t addr_len;
 	struct sockaddr_storage coap; /* libcoap's own address (UDP), learnt */
 	socklen_t coap_len;
+	unsigned long stale; /* datagrams discarded: not from the current session */
 } shim_relay_t;
 
 /* Opens the relay on 127.0.0.1, any port. Returns 0 or an errno value. */
@@ -22,6 +23,10 @@ int shim_relay_open(shim_relay_t *r, int stream);
 void shim_relay_close(shim_relay_t *r);
 /* Drops the accepted TCP connection (a new TLS connection needs a new CSM). */
 void shim_relay_drop_conn(shim_relay_t *r);
+/* UDP: the current libcoap session's address; only it is relayed. */
+void shim_relay_set_coap(shim_relay_t *r, const void *addr, socklen_t len);
+/* UDP: discards every queued datagram (from a session just dropped). */
+void shim_relay_discard(shim_relay_t *r);
 /* The descriptor that has libcoap's next bytes (or connection) to read. */
 int shim_relay_poll_fd(const shim_relay_t *r);
 /* Reads what libcoap sent: > 0 bytes, 0 nothing (accepted a connection or

@@ -37,6 +37,7 @@ struct har_ctx {
 	int emu_generation;	/* 0, then 1, 2, ... after each restart */
 	char emu_ctl_path[108]; /* its control socket */
 	char *fail;		/* first failure message, or NULL */
+	const char *fail_kind;	/* its type for junit.xml, or NULL */
 	char *skip;		/* skip reason, or NULL */
 	char where[192];	/* "step 2 of 5 ($.steps[1], client connect)" */
 	char timeline_path[1024];
@@ -52,6 +53,14 @@ int har_ctx_wait(struct har_ctx *c, int64_t ms_deadline, int (*stop)(struct har_
 int har_ctx_command(struct har_ctx *c, json_t *cmd, int timeout_ms);
 /* Records the first failure: "<scenario>: <where>: <message>. Timeline: ...". */
 void har_ctx_failf(struct har_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* har_ctx_failf with a failure type ("timeout", "sanitizer", ...). */
+void har_ctx_failk(struct har_ctx *c, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Judges how p ended (expected_signal: a deliberate kill, else 0) and its
+ * stderr for sanitizer reports; fails the scenario naming p and `when`
+ * (or adds to an earlier failure). Once per process. Returns 0 if clean. */
+int har_ctx_check_exit(struct har_ctx *c, struct har_proc *p, int expected_signal,
+		       const char *when);
 /* Handles one line a process printed (timeline, listening, replies). */
 void har_ctx_on_line(void *ctx, struct har_proc *p, char *line);
 /* Reads what a stopped process still had in its pipe. */

@@ -6,9 +6,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -59,6 +59,19 @@ static void keep_port(struct har_ctx *c)
 	c->emu_tls_port = port_of(c->tls_addr);
 }
 
+/* True when some step restarts or starts the emulator with keep_state. */
+static int uses_state(const struct har_ctx *c)
+{
+	size_t i;
+	const json_t *step;
+	json_array_foreach(json_object_get(c->sc->root, "steps"), i, step)
+	{
+		if (json_is_true(json_object_get(step, "keep_state")))
+			return 1;
+	}
+	return 0;
+}
+
 /* Every start learns its ports from the listening event, never from guesses. */
 int har_emulator_start(struct har_ctx *c, int generation)
 {
@@ -75,8 +88,13 @@ int har_emulator_start(struct har_ctx *c, int generation)
 	snprintf(keylog, sizeof(keylog), "%s/keylog-emulator%s.txt", dir, gen);
 	if (write_config(c, cfg) != 0)
 		return -1;
+	char state[1100];
+	snprintf(state, sizeof(state), "%s/emulator-state.json", dir);
+	/* --state only when a step asks to keep it: the emulator then saves on
+	 * SIGTERM and restores on start (a graceful restart). */
 	char *argv[] = {
-	    (char *)c->o->emulator_bin, "--config", cfg, "--events", "-", "--keylog", keylog, NULL};
+	    (char *)c->o->emulator_bin,	      "--config", cfg, "--events", "-", "--keylog", keylog,
+	    uses_state(c) ? "--state" : NULL, state,	  NULL};
 	c->dtls_addr[0] = c->tls_addr[0] = '\0';
 	if (har_proc_spawn(&c->emu, "emulator", argv, out, err, 0, why, sizeof(why)) != 0) {
 		har_ctx_failf(c, "%s (use --emulator PATH)", why);
@@ -95,8 +113,8 @@ int har_emulator_start(struct har_ctx *c, int generation)
 }
 
 /* Stops the emulator on purpose (SIGTERM, or SIGKILL at once) and keeps
- * what it printed last. */
-static void stop(struct har_ctx *c, int hard)
+ * what it printed last. Returns -1 if it did not end cleanly (c->fail). */
+static int stop(struct har_ctx *c, int hard)
 {
 	char status[96];
 	c->emu.expected_exit = 1;
@@ -105,18 +123,38 @@ static void stop(struct har_ctx *c, int hard)
 	har_proc_stop(&c->emu, c->o->grace_ms);
 	har_ctx_drain(c, &c->emu);
 	har_proc_status_text(&c->emu, status, sizeof(status));
+	/* SIGTERM asks for a clean exit (0); SIGKILL is the one expected death. */
+	int unclean = har_ctx_check_exit(c, &c->emu, hard ? SIGKILL : 0,
+					 hard ? "did not die by SIGKILL cleanly:"
+					      : "did not end cleanly after SIGTERM:");
 	har_proc_release(&c->emu);
 	har_timeline_note(
 	    &c->tl, "emulator_stopped",
 	    json_pack("{s:s, s:s}", "how", hard ? "SIGKILL" : "SIGTERM", "status", status));
+	return unclean;
 }
 
-/* Starts it again; the relay now forwards to its (same) DTLS address. */
-static int start_again(struct har_ctx *c)
+/* Starts it again; the relay now forwards to its (same) DTLS address.
+ * Without keep_state the saved state is deleted first: a cold start. */
+static int start_again(struct har_ctx *c, int keep_state)
 {
-	char err[256];
+	char err[256], state[1100];
+	struct stat st;
 	if (c->emu.pid > 0 && !c->emu.reaped) {
 		har_ctx_failf(c, "the emulator is already running");
+		return -1;
+	}
+	snprintf(state, sizeof(state), "%s/emulator-state.json", c->o->out_dir);
+	if (!keep_state && unlink(state) != 0 && errno != ENOENT) {
+		har_ctx_failf(c, "cannot remove %s: %s", state, strerror(errno));
+		return -1;
+	}
+	int have = stat(state, &st) == 0;
+	har_timeline_note(&c->tl, "emulator_state",
+			  json_pack("{s:b, s:b, s:I}", "keep_state", keep_state, "file_present",
+				    have, "bytes", have ? (json_int_t)st.st_size : (json_int_t)0));
+	if (keep_state && !have) {
+		har_ctx_failf(c, "keep_state: the emulator saved no state in %s", state);
 		return -1;
 	}
 	if (har_emulator_start(c, ++c->emu_generation) != 0)
@@ -237,13 +275,12 @@ int har_emulator_step(struct har_ctx *c, const json_t *item)
 	c->action_mark = c->tl.n;
 	if (!verb)
 		return ctl_step(c, item);
-	if (strcmp(verb, "stop") == 0 || strcmp(verb, "kill") == 0) {
-		stop(c, verb[0] == 'k');
-		return 0;
-	}
-	if (strcmp(verb, "restart") == 0)
-		stop(c, 0);
-	return start_again(c);
+	if (strcmp(verb, "stop") == 0 || strcmp(verb, "kill") == 0)
+		return stop(c, verb[0] == 'k');
+	/* An unclean stop is the failure: no new emulator to blur it. */
+	if (strcmp(verb, "restart") == 0 && stop(c, 0) != 0)
+		return -1;
+	return start_again(c, json_is_true(json_object_get(item, "keep_state")));
 }
 
 /* The control socket lives in /tmp (path length limit): never leave it behind. */

@@ -41,8 +41,9 @@ static void worker_main(struct har_item *it, const struct har_run_opts *base, pi
 	ro.seed = it->res.seed;
 	har_run_scenario(it->sc, &ro, &res);
 	json_t *doc =
-	    json_pack("{s:s, s:s?, s:f, s:I}", "verdict", har_verdict_name(res.verdict), "message",
-		      res.message, "duration_s", res.duration_s, "seed", (json_int_t)res.seed);
+	    json_pack("{s:s, s:s?, s:f, s:I, s:s?}", "verdict", har_verdict_name(res.verdict),
+		      "message", res.message, "duration_s", res.duration_s, "seed",
+		      (json_int_t)res.seed, "failure_type", res.kind[0] ? res.kind : NULL);
 	snprintf(path, sizeof(path), "%s/result.json", it->dir);
 	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2)) : -1;
 	json_decref(doc);
@@ -59,7 +60,11 @@ static void collect(struct har_item *it, const char *why_missing)
 	json_t *doc = json_load_file(path, 0, NULL);
 	const char *v = json_string_value(json_object_get(doc, "verdict"));
 	const char *msg = json_string_value(json_object_get(doc, "message"));
+	const char *kind = json_string_value(json_object_get(doc, "failure_type"));
+	snprintf(it->res.kind, sizeof(it->res.kind), "%s", kind ? kind : "");
 	if (!v) {
+		/* No result at all: the worker itself crashed or was killed. */
+		snprintf(it->res.kind, sizeof(it->res.kind), "harness_worker");
 		it->res.verdict = HAR_FAIL;
 		if (asprintf(&it->res.message, "%s: %s; see %s", it->sc->name, why_missing,
 			     it->dir) < 0)

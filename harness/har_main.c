@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "har_cli.h"
+#include "har_emucheck.h"
 #include "har_jobs.h"
 #include "har_results.h"
 #include "har_scenario.h"
@@ -101,7 +102,8 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
 	for (size_t i = 0; scs && i < nfiles; i++) {
 		har_errs_free(&errs);
-		if (har_scenario_load(schema, files[i], &scs[i], &errs) != 0) {
+		if (har_scenario_load(schema, files[i], &scs[i], &errs) != 0 ||
+		    har_emucheck_config(cli->emulator, scs[i].emulator, &errs) != 0) {
 			print_errors(files[i], &errs);
 			bad++;
 		}

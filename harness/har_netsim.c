@@ -76,6 +76,9 @@ static void note_change(struct har_netsim *ns, const char *event, json_t *fields
 	har_timeline_add(ns->tl, ev);
 }
 
+/* Ports tried for a UDP+TCP front pair before giving up. */
+#define OPEN_TCP_ATTEMPTS 32
+
 /* A non-blocking UDP socket bound to addr (port 0 = ephemeral); the bound
  * address is written back. Returns the fd or -1. */
 static int udp_bind(struct sockaddr_in *addr)
@@ -131,14 +134,33 @@ int har_netsim_set_server(struct har_netsim *ns, const char *server, char *err, 
 	return 0;
 }
 
-/* TLS clients use the same host:port as DTLS ones, just over TCP. */
+/* TLS clients use the same host:port as DTLS ones, just over TCP. The UDP
+ * port was free, but some TCP socket (another job's connection) may hold
+ * the same number: then the front moves to a new ephemeral UDP port and the
+ * pair is tried again. The shim is not configured yet, so nobody knows the
+ * old port. */
 int har_netsim_open_tcp(struct har_netsim *ns, const char *tls_server, char *err, size_t errlen)
 {
-	if (har_tcprelay_open(&ns->tcp, ntohs(ns->front.sin_port), tls_server, ns->tl, ns->pcap,
-			      err, errlen) != 0)
-		return -1;
-	ns->tcp_open = 1;
-	return 0;
+	for (int attempt = 0; attempt < OPEN_TCP_ATTEMPTS; attempt++) {
+		if (har_tcprelay_open(&ns->tcp, ntohs(ns->front.sin_port), tls_server, ns->tl,
+				      ns->pcap, err, errlen) == 0) {
+			ns->tcp_open = 1;
+			return 0;
+		}
+		if (errno != EADDRINUSE)
+			return -1;
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int fd = udp_bind(&a);
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot open the relay socket: %s", strerror(errno));
+			return -1;
+		}
+		close(ns->front_fd);
+		ns->front_fd = fd;
+		ns->front = a;
+	}
+	return -1;
 }
 
 /* The shim is configured with this as its server address. */

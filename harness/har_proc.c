@@ -75,6 +75,7 @@ int har_proc_spawn(struct har_proc *p, const char *name, char *const argv[], con
 	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->in_fd = p->out_fd = -1;
+	snprintf(p->err_log, sizeof(p->err_log), "%s", stderr_log);
 	if (access(argv[0], X_OK) != 0) {
 		snprintf(err, errlen, "cannot run the %s %s: %s", name, argv[0], strerror(errno));
 		goto exit;

@@ -11,15 +11,17 @@
  * straight into a log file and, optionally, its stdin on a pipe. */
 struct har_proc {
 	const char *name;
-	pid_t pid;	   /* process (and group) id; 0 once reaped */
-	int in_fd;	   /* write end of its stdin, or -1 */
-	int out_fd;	   /* read end of its stdout, or -1 after EOF */
-	FILE *out_log;	   /* raw copy of its stdout */
-	int reaped;	   /* waitpid collected the status below */
-	int expected_exit; /* stopped on purpose: its exit is no failure */
-	int status;	   /* waitpid status */
-	size_t len;	   /* bytes pending in buf (an incomplete line) */
-	size_t logged;	   /* bytes copied to out_log */
+	pid_t pid;	    /* process (and group) id; 0 once reaped */
+	int in_fd;	    /* write end of its stdin, or -1 */
+	int out_fd;	    /* read end of its stdout, or -1 after EOF */
+	FILE *out_log;	    /* raw copy of its stdout */
+	int reaped;	    /* waitpid collected the status below */
+	int expected_exit;  /* stopped on purpose: its exit is no failure */
+	int status;	    /* waitpid status */
+	int exit_checked;   /* its exit (and stderr) was judged already */
+	char err_log[1024]; /* its stderr log file */
+	size_t len;	    /* bytes pending in buf (an incomplete line) */
+	size_t logged;	    /* bytes copied to out_log */
 	char buf[HAR_PROC_LINE_MAX];
 };
 

@@ -44,6 +44,9 @@ static json_t *summary_item(const struct har_item *it)
 			      (json_int_t)it->res.seed, "dir", it->dir ? it->dir : "");
 	const char *key = it->res.verdict == HAR_SKIP ? "skip_reason" : "failure";
 	json_object_set_new(o, key, it->res.message ? json_string(it->res.message) : json_null());
+	if (it->res.verdict == HAR_FAIL)
+		json_object_set_new(o, "failure_type",
+				    json_string(it->res.kind[0] ? it->res.kind : "failure"));
 	return o;
 }
 
@@ -107,9 +110,10 @@ static void junit_case(FILE *f, const struct har_item *it)
 		snprintf(rep, sizeof(rep), " #%d", it->repeat + 1);
 	fprintf(f, "    <testcase classname=\"%s\" name=\"%s%s\" time=\"%.3f\">\n", cls ? cls : "",
 		name ? name : "", rep, it->res.duration_s);
+	/* type lets CI group failures: timeout, sanitizer, process_exit, ... */
 	if (it->res.verdict == HAR_FAIL)
-		fprintf(f, "      <failure message=\"%s\">%s</failure>\n", msg ? msg : "",
-			msg ? msg : "");
+		fprintf(f, "      <failure message=\"%s\" type=\"%s\">%s</failure>\n",
+			msg ? msg : "", it->res.kind[0] ? it->res.kind : "failure", msg ? msg : "");
 	else if (it->res.verdict == HAR_SKIP)
 		fprintf(f, "      <skipped message=\"%s\"/>\n", msg ? msg : "");
 	fprintf(f, "    </testcase>\n");

@@ -11,6 +11,7 @@
 
 #include "har_ctx.h"
 #include "har_emulator.h"
+#include "har_exit.h"
 #include "lh_time.h"
 
 #define CONFIGURE_TIMEOUT_MS 5000
@@ -27,20 +28,73 @@ const char *har_verdict_name(enum har_verdict v)
 }
 
 /* The first failure is the cause; later ones are consequences and are dropped. */
-void har_ctx_failf(struct har_ctx *c, const char *fmt, ...)
+static void vfail(struct har_ctx *c, const char *kind, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *msg = NULL;
 	if (c->fail)
 		return;
-	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	va_end(ap);
 	if (asprintf(&c->fail, "%s: %s: %s. Timeline: %s", c->sc->name, c->where,
 		     msg ? msg : "(no message)", c->timeline_path) < 0)
 		c->fail = NULL;
+	c->fail_kind = kind;
 	free(msg);
+}
+
+void har_ctx_failf(struct har_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(c, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* The same with a failure type for junit.xml ("timeout", "sanitizer", ...). */
+void har_ctx_failk(struct har_ctx *c, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(c, kind, fmt, ap);
+	va_end(ap);
+}
+
+/* A sanitizer report or a bad exit found after the scenario had already
+ * failed is still news (the first failure may be its consequence): it is
+ * added to the message rather than dropped. */
+static void fail_also(struct har_ctx *c, const char *kind, const char *text)
+{
+	char *more = NULL;
+	if (!c->fail) {
+		har_ctx_failk(c, kind, "%s", text);
+		return;
+	}
+	if (asprintf(&more, "%s Also: %s.", c->fail, text) < 0)
+		return;
+	free(c->fail);
+	c->fail = more;
+	if (strcmp(kind, "sanitizer") == 0)
+		c->fail_kind = kind;
+}
+
+/* Sanitizer builds report at exit: a process stopped on purpose must still
+ * exit cleanly (0, or the signal that was sent), with no report in stderr. */
+int har_ctx_check_exit(struct har_ctx *c, struct har_proc *p, int expected_signal, const char *when)
+{
+	char msg[1400], text[1600], report[8];
+	if (p->exit_checked || p->pid <= 0)
+		return 0;
+	p->exit_checked = 1;
+	if (har_exit_judge(p->reaped, p->status, expected_signal, p->err_log, msg, sizeof(msg)) ==
+	    0)
+		return 0;
+	int sanitizer = har_exit_sanitizer_line(p->err_log, report, sizeof(report));
+	snprintf(text, sizeof(text), "the %s %s %s", p->name, when, msg);
+	fail_also(c, sanitizer ? "sanitizer" : "process_exit", text);
+	har_timeline_note(
+	    &c->tl, "process_exit_unclean",
+	    json_pack("{s:s, s:s, s:s}", "process", p->name, "when", when, "what", msg));
+	return -1;
 }
 
 /* The emulator tells its ports only through "listening" events. */
@@ -123,11 +177,18 @@ static void note_exit(struct har_ctx *c, struct har_proc *p)
 	har_timeline_note(&c->tl, "process_exited",
 			  json_pack("{s:s, s:s}", "process", p->name, "status", status));
 	if (!c->stopping && !p->expected_exit) {
-		char path[1100], last[320];
-		snprintf(path, sizeof(path), "%s/%s.stderr.log", c->o->out_dir, p->name);
-		last_line(path, last, sizeof(last));
-		har_ctx_failf(c, "the %s stopped unexpectedly (%s)%s%s; see %s", p->name, status,
-			      last[0] ? ", its last words: " : "", last, path);
+		char last[320];
+		/* A sanitizer's first line says more than its closing "ABORTING". */
+		int sanitizer = har_exit_sanitizer_line(p->err_log, last, sizeof(last));
+		if (!sanitizer)
+			last_line(p->err_log, last, sizeof(last));
+		p->exit_checked = 1;
+		har_ctx_failk(c, sanitizer ? "sanitizer" : "process_exit",
+			      "the %s stopped unexpectedly (%s)%s%s; see %s", p->name, status,
+			      sanitizer ? ", first sanitizer report: "
+			      : last[0] ? ", its last words: "
+					: "",
+			      last, p->err_log);
 	}
 }
 
@@ -182,7 +243,8 @@ int har_ctx_wait(struct har_ctx *c, int64_t ms_deadline, int (*stop)(struct har_
 			return -1;
 		int64_t left = ms_deadline - lh_time_mono_ms();
 		if (left <= 0 && capped && !c->stopping)
-			har_ctx_failf(c, "the scenario ran out of time (timeout_ms %lld)",
+			har_ctx_failk(c, "timeout",
+				      "the scenario ran out of time (timeout_ms %lld)",
 				      (long long)c->timeout_ms);
 		if (left <= 0)
 			return 0;
@@ -375,6 +437,8 @@ int har_ctx_client_reboot(struct har_ctx *c)
 	har_proc_stop(&c->shim, 0);
 	har_ctx_drain(c, &c->shim);
 	har_proc_status_text(&c->shim, status, sizeof(status));
+	if (har_ctx_check_exit(c, &c->shim, SIGKILL, "did not die cleanly at the reboot:") != 0)
+		return -1;
 	har_proc_release(&c->shim);
 	har_timeline_note(&c->tl, "client_rebooted",
 			  json_pack("{s:s, s:s}", "status", status, "resumption", path));
@@ -407,6 +471,11 @@ static void teardown(struct har_ctx *c)
 	har_proc_stop(&c->emu, c->o->grace_ms);
 	har_ctx_drain(c, &c->shim);
 	har_ctx_drain(c, &c->emu);
+	/* The shim was asked to quit, the emulator got SIGTERM: both exit 0. */
+	if (!c->shim.expected_exit)
+		har_ctx_check_exit(c, &c->shim, 0, "did not end cleanly after quit:");
+	if (!c->emu.expected_exit)
+		har_ctx_check_exit(c, &c->emu, 0, "did not end cleanly after SIGTERM:");
 	har_proc_release(&c->shim);
 	har_proc_release(&c->emu);
 	if (c->ns_open)
@@ -435,6 +504,8 @@ static void fill_result(struct har_ctx *c, struct har_result *res, int64_t t0)
 	res->duration_s = (double)(lh_time_mono_ms() - t0) / 1000.0;
 	res->seed = c->o->seed;
 	if (c->fail) {
+		snprintf(res->kind, sizeof(res->kind), "%s",
+			 c->fail_kind ? c->fail_kind : "failure");
 		res->verdict = HAR_FAIL;
 		res->message = c->fail;
 		c->fail = NULL;

@@ -20,6 +20,7 @@ enum har_verdict { HAR_PASS, HAR_FAIL, HAR_SKIP };
 struct har_result {
 	enum har_verdict verdict;
 	char *message; /* failure message or skip reason (malloc'd), or NULL */
+	char kind[24]; /* a failure's type: timeout, sanitizer, process_exit, failure */
 	double duration_s;
 	uint64_t seed;
 };

@@ -75,8 +75,10 @@ int har_tcprelay_open(struct har_tcprelay *r, int port, const char *server, stru
 	r->front.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	r->front.sin_port = htons((uint16_t)port);
 	if ((r->lfd = tcp_socket(&r->front, 8)) < 0) {
+		int e = errno; /* the caller retries on EADDRINUSE */
 		snprintf(err, errlen, "cannot listen for TLS on 127.0.0.1:%d: %s", port,
-			 strerror(errno));
+			 strerror(e));
+		errno = e;
 		return -1;
 	}
 	return 0;

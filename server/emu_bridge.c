@@ -4,6 +4,8 @@
  * the LwM2M handlers find the session again by that socket's port. */
 #include "emu_server.h"
 #include "emu_lwm2m.h"
+#include "lh_event.h"
+#include "lh_time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +44,7 @@ err:
 
 void emu_bridge_close(struct emu_session *s)
 {
+	emu_dedup_free(&s->dedup);
 	if (s->coap_session)
 		coap_session_release(s->coap_session);
 	s->coap_session = NULL;
@@ -56,6 +59,20 @@ void emu_bridge_forward(struct emu_session *s, const uint8_t *buf, size_t len)
 {
 	if (s->bridge_fd < 0)
 		return;
+	const uint8_t *ack = NULL;
+	size_t ack_len = 0;
+	/* RFC 7252 §4.5: a retransmitted CON gets the same ACK, not a second run. */
+	enum emu_dedup_verdict v =
+	    s->tcp ? EMU_DEDUP_NEW
+		   : emu_dedup_request(&s->dedup, buf, len, lh_time_mono_ms(), &ack, &ack_len);
+	if (v != EMU_DEDUP_NEW) {
+		lh_event_emitf("coap_duplicate", "{s:I, s:i, s:b}", "session", (json_int_t)s->id,
+			       "mid", (int)(len >= 4 ? (buf[2] << 8 | buf[3]) : 0), "replayed",
+			       v == EMU_DEDUP_REPLAY);
+		if (v == EMU_DEDUP_REPLAY)
+			emu_dtls_send_app(s, ack, ack_len);
+		return;
+	}
 	emu_lwm2m_prepare(s->srv, buf, len);
 	if (send(s->bridge_fd, buf, len, 0) < 0)
 		fprintf(stderr, "lwm2m-emulator: session %llu: bridge send: %s\n",
@@ -72,6 +89,8 @@ void emu_bridge_readable(struct emu_server *srv, uint64_t session_id)
 		ssize_t n = recv(s->bridge_fd, buf, sizeof(buf), 0);
 		if (n <= 0)
 			return;
+		if (!s->tcp)
+			emu_dedup_response(&s->dedup, buf, (size_t)n);
 		emu_dtls_send_app(s, buf, (size_t)n);
 	}
 }

@@ -20,6 +20,7 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->hs_min_ms = 1000;
 	cfg->hs_max_ms = 60000;
 	cfg->mtu = 1400;
+	cfg->anti_replay = 1;
 	cfg->session_cache = 1;
 	cfg->session_tickets = 1;
 	cfg->min_lifetime = 1;
@@ -289,12 +290,13 @@ static int apply_hs_timeout(struct emu_config *cfg, const json_t *t, char *err, 
 /* $.dtls: cookies, cid, timeouts, suites, mtu. */
 static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"cookies",	   "cid", "handshake_timeout_ms",
-					   "ciphersuites", "mtu", NULL};
+	static const char *const keys[] = {
+	    "cookies", "cid", "handshake_timeout_ms", "ciphersuites", "mtu", "anti_replay", NULL};
 	const json_t *cid, *hs, *suites = json_object_get(d, "ciphersuites");
 	long long mtu = cfg->mtu;
 	if (check_keys(d, "$.dtls", keys, err, err_size) < 0 ||
 	    get_bool(d, "cookies", "$.dtls", &cfg->cookies, err, err_size) < 0 ||
+	    get_bool(d, "anti_replay", "$.dtls", &cfg->anti_replay, err, err_size) < 0 ||
 	    get_object(d, "cid", "$.dtls", &cid, err, err_size) < 0 ||
 	    get_object(d, "handshake_timeout_ms", "$.dtls", &hs, err, err_size) < 0 ||
 	    get_int(d, "mtu", "$.dtls", 64, 65535, &mtu, err, err_size) < 0)
@@ -694,12 +696,12 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 	json_t *o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:o}", "bind", cfg->bind, "ports", "coap",
 			      port_json(cfg->coap_port), "dtls", port_json(cfg->dtls_port), "tls",
 			      port_json(cfg->tls_port), "psk", psk);
-	json_object_set_new(o, "dtls",
-			    json_pack("{s:b, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}", "cookies",
-				      cfg->cookies, "cid", "enabled", cfg->cid_enabled, "length",
-				      cfg->cid_length, "handshake_timeout_ms", "min",
-				      (json_int_t)cfg->hs_min_ms, "max", (json_int_t)cfg->hs_max_ms,
-				      "ciphersuites", suites, "mtu", cfg->mtu));
+	json_object_set_new(
+	    o, "dtls",
+	    json_pack("{s:b, s:b, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}", "cookies", cfg->cookies,
+		      "anti_replay", cfg->anti_replay, "cid", "enabled", cfg->cid_enabled, "length",
+		      cfg->cid_length, "handshake_timeout_ms", "min", (json_int_t)cfg->hs_min_ms,
+		      "max", (json_int_t)cfg->hs_max_ms, "ciphersuites", suites, "mtu", cfg->mtu));
 	json_object_set_new(
 	    o, "resumption",
 	    json_pack("{s:b, s:b}", "cache", cfg->session_cache, "tickets", cfg->session_tickets));

@@ -49,6 +49,7 @@ struct emu_config {
 	uint32_t hs_min_ms, hs_max_ms;
 	int ciphersuites[EMU_CIPHERSUITES_MAX + 1]; /* 0-terminated; empty = all */
 	int mtu;
+	int anti_replay; /* DTLS replay window (default on) */
 	int session_cache, session_tickets;
 	uint32_t min_lifetime, max_lifetime;
 	char *events;			      /* NULL: human lines on stdout; "-": JSON on stdout */

@@ -104,7 +104,9 @@ int emu_dtls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
 	else
 		mbedtls_ssl_conf_dtls_cookies(conf, NULL, NULL, NULL);
 	mbedtls_ssl_conf_handshake_timeout(conf, cfg->hs_min_ms, cfg->hs_max_ms);
-	mbedtls_ssl_conf_dtls_anti_replay(conf, MBEDTLS_SSL_ANTI_REPLAY_ENABLED);
+	mbedtls_ssl_conf_dtls_anti_replay(conf, cfg->anti_replay
+						    ? MBEDTLS_SSL_ANTI_REPLAY_ENABLED
+						    : MBEDTLS_SSL_ANTI_REPLAY_DISABLED);
 	if (v->ciphersuites[0])
 		mbedtls_ssl_conf_ciphersuites(conf, v->ciphersuites);
 	else if (cfg->ciphersuites[0])

@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "emu_config.h"
+#include "emu_dedup.h"
 
 /* One DTLS peer, created only after its ClientHello carried a valid cookie
  * (or at once when cookies are off). Found in O(1) by peer address, by the
@@ -44,6 +45,7 @@ struct emu_session {
 	int tcp;	    /* TLS over TCP: tcp_fd is the client's connection */
 	int tcp_fd;	    /* -1 for DTLS */
 	void *coap_session; /* libcoap's session for the bridge (referenced) */
+	struct emu_dedup dedup;
 	int cookie_verified;
 	int resumed;
 	struct emu_vhost *vhost; /* NULL: the default vhost */

@@ -182,5 +182,149 @@ EOF
 		check 7 '(.ok|not) and .error=="EMSGSIZE"' "INNER_MTU+1 at MTU 576 is EMSGSIZE: $name cid=$cid"
 	done
 done
+# --- A long-lived shim fed through a FIFO, so the emulator can send it
+# requests (control socket `request`) between commands, as a server does.
+live_pid=
+live_start() {
+	rm -f "$work/in"
+	mkfifo "$work/in"
+	timeout 120 "$SHIM" <"$work/in" >"$work/out" 2>"$work/err" &
+	live_pid=$!
+	exec 7>"$work/in"
+}
+live_stop() {
+	echo '{"cmd":"quit","id":999}' >&7
+	exec 7>&-
+	wait "$live_pid" 2>/dev/null
+	live_pid=
+}
+# live ID JSON-TAIL: sends {"cmd":..,"id":ID,...} and waits (10 s) for its reply.
+live() {
+	printf '{"id":%s,%s}\n' "$1" "$2" >&7
+	for _ in $(seq 1 200); do
+		[ -n "$(reply "$1")" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+ctl() { "$EMULATOR" ctl --control "$work/ctl" "$@"; }
+# emu_wait JQ-COND: an emulator event matching it within 5 s; prints it.
+emu_wait() {
+	local ev
+	for _ in $(seq 1 100); do
+		ev=$(jq -c "select($1)" "$work/emu.ev" 2>/dev/null | tail -1)
+		[ -n "$ev" ] && { echo "$ev"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+# request METHOD PATH [k=v..]: a server request to dev1; prints its id.
+request() {
+	local m=$1 p=$2
+	shift 2
+	ctl request endpoint=dev1 method="$m" path="$p" "$@" | jq -r '.request // empty'
+}
+# answer ID: the response_received event of request ID (5 s).
+answer() { emu_wait ".event==\"response_received\" and .request==$1"; }
+# tap_jq NAME JSON JQ: passes when JQ holds on JSON.
+tap_jq() {
+	if [ -n "$2" ] && jq -e "$3" >/dev/null <<<"$2"; then tap OK "$1"; else tap FAIL "$1" "got: ${2:-nothing}"; fi
+}
+
+# Read, Observe, notifications and Cancel of the Device object, served by
+# the shim between commands (its main loop keeps the connection served).
+start_emulator --control "$work/ctl" || { tap FAIL "emulator with --control did not start"; exit 1; }
+live_start
+live 1 '"cmd":"configure","config":'"$(cfg dev1 $KEY)"
+live 2 '"cmd":"connect"'
+live 3 '"cmd":"register"'
+live 4 '"cmd":"info"'
+check 3 '.ok and .code=="2.01"' "register before the server's requests"
+layer=$(reply 4 | jq -r .layer)
+now=$(date +%s)
+r=$(request read /3/0)
+a=$(answer "${r:-0}")
+tap_jq "Read /3/0: 2.05 SenML JSON with every resource" "$a" \
+	'.code=="2.05" and .format==110 and ([.decoded[].name]==["/3/0/0","/3/0/1","/3/0/2","/3/0/3","/3/0/11/0","/3/0/13","/3/0/16"])'
+tap_jq "Read /3/0: serial = endpoint, firmware = layer, binding U, no error" "$a" \
+	"(.decoded|map({(.name):.value})|add) as \$v | \$v[\"/3/0/2\"]==\"dev1\" and \$v[\"/3/0/3\"]==\"$layer\" and \$v[\"/3/0/16\"]==\"U\" and \$v[\"/3/0/11/0\"]==0"
+tap_jq "Read /3/0: Current Time is the shim's clock" "$a" \
+	"(.decoded[]|select(.name==\"/3/0/13\")|.value) as \$t | \$t >= $now - 5 and \$t <= $now + 5"
+a=$(answer "$(request read /3/0/0)")
+tap_jq "Read /3/0/0: text/plain (format 0) Manufacturer" "$a" '.code=="2.05" and .format==0 and .decoded=="lwm2m-harness"'
+a=$(answer "$(request read /3/0/2)")
+tap_jq "Read /3/0/2: text Serial Number is the endpoint" "$a" '.code=="2.05" and .format==0 and .decoded=="dev1"'
+a=$(answer "$(request read /3/0/13)")
+tap_jq "Read /3/0/13: text Current Time" "$a" \
+	".code==\"2.05\" and .format==0 and (.decoded|tonumber) >= $now - 5 and (.decoded|tonumber) <= $now + 5"
+a=$(answer "$(request read /3/0/11)")
+tap_jq "Read /3/0/11 (multi-instance): SenML JSON" "$a" '.code=="2.05" and .format==110 and .decoded[0].name=="/3/0/11/0"'
+a=$(answer "$(request read /3)")
+tap_jq "Read /3: the object as SenML JSON" "$a" '.code=="2.05" and .format==110 and (.decoded|length)==7'
+a=$(answer "$(request read /3/0/99)")
+tap_jq "Read /3/0/99: 4.04" "$a" '.code=="4.04"'
+obs=$(request observe /3/0)
+a=$(answer "${obs:-0}")
+tap_jq "Observe /3/0: 2.05 with content" "$a" '.code=="2.05" and .format==110'
+live 10 '"cmd":"notify"'
+check 10 '.ok and .observers==1 and .paths==["/3/0"]' "notify: one observed resource"
+a=$(emu_wait ".event==\"notify\" and .request==${obs:-0}")
+tap_jq "the server gets the notification of /3/0" "$a" '.code=="2.05" and .format==110 and (.decoded|length)==7'
+sleep 1.1
+live 11 '"cmd":"notify"'
+emu_wait ".event==\"notify\" and .request==${obs:-0} and .ts > $(reply 11 | jq .ts) - 1" >/dev/null
+n_notify=$(emu_count ".event==\"notify\" and .request==${obs:-0}")
+[ "$n_notify" = 2 ] && tap OK "a second notify is a second notification" ||
+	tap FAIL "a second notify is a second notification" "notify events: $n_notify"
+cancel=$(request cancel /3/0 request="${obs:-0}")
+a=$(answer "${cancel:-0}")
+tap_jq "Cancel (GET Observe:1) is answered 2.05" "$a" '.code=="2.05"'
+live 12 '"cmd":"notify"'
+sleep 0.5
+obs_tok=$(jq -r "select(.event==\"server_request\" and .observe_value==0 and .path==\"/3/0\")|.token" "$work/out" | head -1)
+can_tok=$(jq -r 'select(.event=="server_request" and .observe_value==1)|.token' "$work/out" | head -1)
+n_after=$(emu_count ".event==\"notify\" and .request==${obs:-0}")
+if jq -e '.ok and .observers==0' >/dev/null <<<"$(reply 12)" && [ "$n_after" = 2 ]; then
+	tap OK "after Cancel, notify reaches no observer"
+elif [ -n "$obs_tok" ] && [ "$obs_tok" != "$can_tok" ]; then
+	# TAP TODO: the emulator's cancel is not an RFC 7641 cancel (other token).
+	echo "not ok $((n + 1)) - after Cancel, notify reaches no observer # TODO emulator sent the cancel with token $can_tok, the observe had $obs_tok"
+	n=$((n + 1))
+else
+	tap FAIL "after Cancel, notify reaches no observer" "reply: $(reply 12); notify events $n_after"
+fi
+obs2=$(request observe /3/0/13)
+a=$(answer "${obs2:-0}")
+tap_jq "Observe /3/0/13: 2.05 text" "$a" '.code=="2.05" and .format==0'
+sleep 1.1
+live 13 '"cmd":"notify"'
+check 13 '.ok and (.paths|index("/3/0/13")) != null' "notify covers /3/0/13"
+a=$(emu_wait ".event==\"notify\" and .request==${obs2:-0}")
+tap_jq "the server gets the notification of /3/0/13 (a later time)" "$a" \
+	".code==\"2.05\" and (.decoded|tonumber) > $now - 5"
+
+# A request the shim gave up on is never sent again: the server drops the
+# Update, the shim times out after 1 s (libcoap would retransmit at 2-3 s),
+# reconnects and waits: the server must see no Update until the next one.
+live 20 '"cmd":"configure","config":'"$(cfg dev1 $KEY ',"request_timeout_ms":1000')"
+live 21 '"cmd":"connect"'
+live 22 '"cmd":"register"'
+ctl drop direction=in count=1 >/dev/null
+live 23 '"cmd":"update"'
+check 23 '(.ok|not) and .error=="ETIMEDOUT"' "Update dropped by the server: ETIMEDOUT after 1 s"
+live 24 '"cmd":"reconnect"'
+loc=$(reply 22 | jq -r .location)
+before=$(emu_count ".event==\"update\" and .location==\"$loc\"")
+live 25 '"cmd":"idle","ms":4000'
+after=$(emu_count ".event==\"update\" and .location==\"$loc\"")
+[ "$before" = 0 ] && [ "$after" = 0 ] && tap OK "the abandoned Update is not retransmitted after reconnect" ||
+	tap FAIL "the abandoned Update is not retransmitted after reconnect" "update events: $before then $after"
+live 26 '"cmd":"update"'
+check 26 '.ok and .code=="2.04"' "the next Update is accepted"
+[ "$(emu_count ".event==\"update\" and .location==\"$loc\"")" = 1 ] &&
+	tap OK "exactly one Update reached the server" ||
+	tap FAIL "exactly one Update reached the server" "$(emu_count ".event==\"update\"") update events"
+live_stop
+
 echo "# $n tests, $failed failed"
 [ "$failed" -eq 0 ]

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/lh_addr.h"
+#include "server/emu_dedup.h"
 #include "server/emu_session.h"
 #include "server/emu_timer.h"
 
@@ -121,12 +122,41 @@ static void timer_heap_orders_and_skips(void **state)
 	emu_timers_fini(&t);
 }
 
+/* RFC 7252 §4.5: a retransmitted CON is answered with the same ACK and not
+ * passed on again; other messages and expired MIDs pass. */
+static void coap_dedup(void **state)
+{
+	(void)state;
+	struct emu_dedup d = {0};
+	const uint8_t post[] = {0x41, 0x02, 0x12, 0x34, 0xaa};	/* CON POST mid 0x1234 */
+	const uint8_t ack[] = {0x61, 0x41, 0x12, 0x34, 0xaa};	/* ACK 2.01 mid 0x1234 */
+	const uint8_t non[] = {0x51, 0x02, 0x12, 0x34, 0xaa};	/* NON POST */
+	const uint8_t other[] = {0x41, 0x02, 0x12, 0x35, 0xaa}; /* CON, another mid */
+	const uint8_t *out = NULL;
+	size_t out_len = 0;
+	assert_int_equal(emu_dedup_request(&d, post, 5, 1000, &out, &out_len), EMU_DEDUP_NEW);
+	assert_int_equal(emu_dedup_request(&d, post, 5, 1500, &out, &out_len), EMU_DEDUP_DROP);
+	emu_dedup_response(&d, ack, 5);
+	assert_int_equal(emu_dedup_request(&d, post, 5, 2000, &out, &out_len), EMU_DEDUP_REPLAY);
+	assert_int_equal(out_len, 5);
+	assert_memory_equal(out, ack, 5);
+	assert_int_equal(emu_dedup_request(&d, non, 5, 2000, &out, &out_len), EMU_DEDUP_NEW);
+	assert_int_equal(emu_dedup_request(&d, other, 5, 2000, &out, &out_len), EMU_DEDUP_NEW);
+	/* After EXCHANGE_LIFETIME the MID may be reused for a new request. */
+	assert_int_equal(
+	    emu_dedup_request(&d, post, 5, 1000 + EMU_EXCHANGE_LIFETIME_MS, &out, &out_len),
+	    EMU_DEDUP_NEW);
+	assert_int_equal(emu_dedup_request(&d, post, 3, 2000, &out, &out_len), EMU_DEDUP_NEW);
+	emu_dedup_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(lookups_by_every_key),
 	    cmocka_unit_test(move_rekeys_and_displaces),
 	    cmocka_unit_test(timer_heap_orders_and_skips),
+	    cmocka_unit_test(coap_dedup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

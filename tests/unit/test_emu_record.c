@@ -91,6 +91,7 @@ static void client_hello_cookie_roundtrip(void **state)
 					      (const unsigned char *)"id", 2),
 			 0);
 	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	assert_int_equal(mbedtls_ssl_set_hostname(&ssl, "Dev.Example"), 0);
 	mbedtls_ssl_set_bio(&ssl, &cap, cap_send, cap_recv, NULL);
 	mbedtls_ssl_set_timer_cb(&ssl, NULL, t_set, t_get);
 
@@ -102,6 +103,9 @@ static void client_hello_cookie_roundtrip(void **state)
 	assert_int_equal(emu_record_client_hello(&rec, &ch), 0);
 	assert_int_equal(ch.cookie_len, 0);
 	assert_false(ch.fragmented);
+	/* The SNI the demux picks the vhost by, read from the extensions. */
+	assert_int_equal(ch.sni_len, 11);
+	assert_memory_equal(ch.sni, "Dev.Example", 11);
 
 	/* Our HelloVerifyRequest must make the client retry with the cookie. */
 	assert_int_equal(mbedtls_ssl_cookie_write(&cookie, &p, ck + sizeof(ck), peer, 6), 0);

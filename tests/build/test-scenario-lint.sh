@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Bad scenario files are refused before anything runs, with the file and the
+# line or JSON path, and exit status 2 (issue 2, "Bad input").
+# Output: TAP-style lines; exit non-zero on failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+H=$BUILD/bin/lwm2m-harness
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=0 failed=0
+check() { # check DESCRIPTION COMMAND...
+	n=$((n + 1))
+	if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
+}
+good=$top/scenarios/handshake/psk-register-update-deregister.json
+cp "$top/scenarios/schema.json" "$work/"
+
+# lint FILE: runs lint on it; sets $out and $status
+lint() { out=$("$H" lint --schema "$work/schema.json" "$1" 2>&1); status=$?; printf '%s\n' "$out" | sed 's/^/# /'; }
+
+printf '{"name": "x",\n "steps": [\n' >"$work/syntax.json"
+lint "$work/syntax.json"
+check "invalid JSON: exit 2" test "$status" -eq 2
+check "invalid JSON: names the file and the line" grep -q "syntax.json.*line 3" <<<"$out"
+
+sed 's/"client": "connect"/"clinet": "connect"/' "$good" >"$work/step.json"
+lint "$work/step.json"
+check "unknown step: exit 2" test "$status" -eq 2
+check "unknown step: names the JSON path of the step" grep -q 'step.json: \$\.steps\[0\]' <<<"$out"
+
+sed 's/"emulator": {/"emulator": {"bogus_key": 1, /' "$good" >"$work/emu.json"
+lint "$work/emu.json"
+check "unknown emulator config key: exit 2" test "$status" -eq 2
+check "unknown emulator config key: named at \$.emulator.bogus_key" \
+	grep -q '\$\.emulator\.bogus_key: unknown key' <<<"$out"
+
+results=$work/results
+"$H" run --schema "$work/schema.json" --results "$results" "$good" "$work/step.json" >/dev/null 2>&1
+check "run with one invalid file: exit 2" test $? -eq 2
+check "run with one invalid file: nothing was run" test ! -e "$results/latest"
+
+lint "$good"
+check "the valid scenario lints clean" test "$status" -eq 0
+[ "$failed" -eq 0 ]
