@@ -324,8 +324,8 @@ static int cmd_notify(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_err
 	n = shim_device_notify(&st->client, paths);
 	json_object_set_new(f, "observers", json_integer(n));
 	json_object_set_new(f, "paths", paths);
-	if (n && !shim_client_pump(&st->client, st->client.cfg.request_timeout_ms,
-				   shim_device_notified))
+	if (n &&
+	    !shim_client_pump(&st->client, st->client.cfg.request_timeout_ms, shim_device_notified))
 		return shim_reply_err_set(err, ETIMEDOUT,
 					  "libcoap held the notifications back (a CON "
 					  "exchange still open?)");
@@ -449,6 +449,17 @@ const char *shim_cmd_help(void)
 		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%-16s %s\n", cmds[i].name,
 					 cmds[i].help);
 	return buf;
+}
+
+/* True when name is a command (the prompt tells typos from bad arguments). */
+int shim_cmd_known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmds[i].name, name))
+			return 1;
+	return 0;
 }
 
 /* Finds and runs the command; replies with ok or the error fields. */

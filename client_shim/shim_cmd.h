@@ -16,5 +16,7 @@ void shim_cmd_line(shim_cmd_state_t *st, const char *line);
 void shim_cmd_run(shim_cmd_state_t *st, const json_t *cmd);
 /* One line per command, for `help`. */
 const char *shim_cmd_help(void);
+/* True when name is one of the commands. */
+int shim_cmd_known(const char *name);
 
 #endif

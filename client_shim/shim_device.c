@@ -141,6 +141,17 @@ static int observe_of(const coap_pdu_t *request)
 	return opt ? (int)coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt)) : -1;
 }
 
+/* "/3", "/3/0" or "/3/0/N" for a resource's userdata value. */
+static void path_text(int which, char *buf, size_t size)
+{
+	if (which == PATH_OBJECT)
+		snprintf(buf, size, "/3");
+	else if (which == PATH_INSTANCE)
+		snprintf(buf, size, "/3/0");
+	else
+		snprintf(buf, size, "/3/0/%d", which);
+}
+
 /* Index into obs->res of a resource, or -1. */
 static int slot_of(shim_client_t *c, const coap_resource_t *r)
 {
@@ -175,8 +186,8 @@ static int note_request(shim_client_t *c, coap_resource_t *r, const coap_pdu_t *
 	tok = coap_pdu_get_token(request);
 	for (i = 0; i < tok.length && i < 8; i++)
 		snprintf(hex + 2 * i, 3, "%02x", tok.s[i]);
-	lh_event_emitf("server_request", "{s:s,s:s,s:b,s:i,s:i,s:s}", "method", "GET", "path",
-		       path, "observe", observe >= 0, "observe_value", observe, "accept",
+	lh_event_emitf("server_request", "{s:s,s:s,s:b,s:i,s:i,s:s}", "method", "GET", "path", path,
+		       "observe", observe >= 0, "observe_value", observe, "accept",
 		       accept_of(request), "token", hex);
 	return 0;
 }
@@ -193,8 +204,7 @@ static void on_get(coap_resource_t *r, coap_session_t *session, const coap_pdu_t
 	for (i = 0; i < DEV_NRES; i++)
 		if (dev_res[i].id == which)
 			multiple = dev_res[i].multiple;
-	snprintf(path, sizeof(path), which == PATH_OBJECT ? "/3" : which < 0 ? "/3/0" : "/3/0/%d",
-		 which);
+	path_text(which, path, sizeof(path));
 	note_request(c, r, request, response, path);
 	fmt = choose_format(which, multiple, accept_of(request));
 	if (fmt < 0) {
@@ -222,8 +232,8 @@ static void on_get(coap_resource_t *r, coap_session_t *session, const coap_pdu_t
 /* One observable resource with the GET handler; which is the resource id. */
 static coap_resource_t *add_resource(shim_client_t *c, const char *uri, int which)
 {
-	coap_resource_t *r = coap_resource_init(coap_make_str_const(uri),
-						COAP_RESOURCE_FLAGS_NOTIFY_CON);
+	coap_resource_t *r =
+	    coap_resource_init(coap_make_str_const(uri), COAP_RESOURCE_FLAGS_NOTIFY_CON);
 
 	if (!r)
 		return NULL;
@@ -271,8 +281,7 @@ int shim_device_notify(shim_client_t *c, json_t *paths)
 		c->obs->pending[i] = 1;
 		n++;
 		which = (int)(intptr_t)coap_resource_get_userdata(c->obs->res[i]);
-		snprintf(path, sizeof(path),
-			 which == PATH_OBJECT ? "/3" : which < 0 ? "/3/0" : "/3/0/%d", which);
+		path_text(which, path, sizeof(path));
 		if (paths)
 			json_array_append_new(paths, json_string(path));
 	}

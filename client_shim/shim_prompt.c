@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_shim/shim_cmd.h"
+
 /* The argument a bare word stands for, per command. */
 static const char *main_arg(const char *cmd)
 {
@@ -54,6 +56,10 @@ json_t *shim_prompt_parse(const char *line, char *msg, size_t msg_size)
 			   ?: (snprintf(msg, msg_size, "%s", jerr.text), NULL);
 	if (sscanf(line, "%63s %4095[^\n]", name, rest) < 1)
 		return NULL;
+	if (!shim_cmd_known(name)) {
+		snprintf(msg, msg_size, "unknown command \"%s\"", name);
+		return NULL;
+	}
 	cmd = json_pack("{s:s}", "cmd", name);
 	if (!cmd || !*rest)
 		return cmd;

@@ -7,6 +7,7 @@
 # leak, sanitizer report or timeout fails the target; its input is written to
 # FUZZ_DIR/crashes/<target>/ and the report's head is printed.
 # Prints one TAP line per target with the executions done; exits 1 on failure.
+# FUZZ_JOBS (default: 2, or 1 for --long) targets run at the same time.
 set -uo pipefail
 mode=${1:?--smoke or --long}
 dir=${2:?fuzz build dir}
@@ -14,7 +15,8 @@ secs=${3:?seconds}
 shift 3
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
-n=0 failed=0
+jobs=${FUZZ_JOBS:-2}
+[ "$mode" = --smoke ] || jobs=${FUZZ_JOBS:-1}
 
 # Replays kept crashing inputs: each must run clean now.
 replay() {
@@ -25,17 +27,16 @@ replay() {
 	"$bin" -timeout=10 -rss_limit_mb=2048 $files </dev/null >"$log.replay" 2>&1
 }
 
-# Fuzzes one target for $secs seconds from its seeds.
+# Fuzzes one target for $secs seconds from its seeds; prints its result
+# (a TAP line without number, then "# " lines).
 run_one() {
 	local t=$1 bin=$dir/fuzz_$1 work=$dir/work/$1 crashes=$dir/crashes/$1 log=$dir/logs/$1.log
 	local seeds=fuzz/corpus/$t runs rc
-	n=$((n + 1))
-	mkdir -p "$work" "$crashes" "$dir/logs"
+	mkdir -p "$work" "$crashes"
 	[ -d "$seeds" ] || seeds=
 	if ! replay "$t" "$bin" "$log"; then
-		printf 'not ok %d - fuzz %s: a kept regression input crashes again\n' "$n" "$t"
+		printf 'not ok - fuzz %s: a kept regression input crashes again\n' "$t"
 		grep -E 'ERROR|SUMMARY|runtime error' "$log.replay" | head -5 | sed 's/^/# /'
-		failed=$((failed + 1))
 		return
 	fi
 	# shellcheck disable=SC2086
@@ -44,20 +45,30 @@ run_one() {
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 	if [ "$rc" -ne 0 ]; then
-		printf 'not ok %d - fuzz %s: crashed after %s executions (exit %d)\n' "$n" "$t" \
-			"${runs:-?}" "$rc"
+		printf 'not ok - fuzz %s: crashed after %s executions (exit %d)\n' "$t" "${runs:-?}" "$rc"
 		grep -E '^(==[0-9]+==ERROR|SUMMARY)|runtime error|^artifact_prefix|Test unit written' \
 			"$log" | head -8 | sed 's/^/# /'
 		echo "# full report: $log"
-		failed=$((failed + 1))
 		return
 	fi
-	printf 'ok %d - fuzz %s: %s executions in %ss, corpus %s inputs\n' "$n" "$t" \
-		"${runs:-?}" "$secs" "$(find "$work" -type f | wc -l)"
+	printf 'ok - fuzz %s: %s executions in %ss, corpus %s inputs\n' "$t" "${runs:-?}" "$secs" \
+		"$(find "$work" -type f | wc -l)"
 }
 
+# Runs the targets $jobs at a time, then prints their results in order.
+mkdir -p "$dir/logs"
 for t in "$@"; do
-	run_one "$t"
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+		wait -n
+	done
+	run_one "$t" >"$dir/logs/$t.result" 2>&1 &
+done
+wait
+n=0 failed=0
+for t in "$@"; do
+	n=$((n + 1))
+	grep -q '^not ok' "$dir/logs/$t.result" && failed=$((failed + 1))
+	sed "1s/^\(not ok\|ok\) /\1 $n /" "$dir/logs/$t.result"
 done
 echo "# fuzz ($mode): $((n - failed)) of $n targets clean"
 [ "$failed" -eq 0 ]

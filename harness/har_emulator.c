@@ -92,9 +92,20 @@ int har_emulator_start(struct har_ctx *c, int generation)
 	snprintf(state, sizeof(state), "%s/emulator-state.json", dir);
 	/* --state only when a step asks to keep it: the emulator then saves on
 	 * SIGTERM and restores on start (a graceful restart). */
-	char *argv[] = {
-	    (char *)c->o->emulator_bin,	      "--config", cfg, "--events", "-", "--keylog", keylog,
-	    uses_state(c) ? "--state" : NULL, state,	  NULL};
+	char *argv[] = {(char *)c->o->emulator_bin,
+			"--config",
+			cfg,
+			"--events",
+			"-",
+			"--keylog",
+			keylog,
+			NULL,
+			NULL,
+			NULL};
+	if (uses_state(c)) {
+		argv[7] = "--state";
+		argv[8] = state;
+	}
 	c->dtls_addr[0] = c->tls_addr[0] = '\0';
 	if (har_proc_spawn(&c->emu, "emulator", argv, out, err, 0, why, sizeof(why)) != 0) {
 		har_ctx_failf(c, "%s (use --emulator PATH)", why);

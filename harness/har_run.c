@@ -1,6 +1,7 @@
 #include "har_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "har_ctx.h"
 #include "har_emulator.h"
@@ -18,7 +20,8 @@
 /* Bounds on what a misbehaving process can make the harness keep. */
 #define TIMELINE_MAX 500000
 #define GARBAGE_MAX 100
-#define SHIM_EXIT_GRACE_MS 1000
+/* After quit: a sanitizer build's leak check at exit takes a while. */
+#define SHIM_EXIT_GRACE_MS 3000
 #define DEFAULT_SCENARIO_TIMEOUT_MS 60000
 
 /* The words used in summaries and reports. */
@@ -317,8 +320,14 @@ static json_t *client_config(struct har_ctx *c)
 	char keylog[1100];
 	snprintf(keylog, sizeof(keylog), "%s/keylog.txt", c->o->out_dir);
 	/* A layer that declared it cannot log keys would refuse the whole config. */
-	if (!json_object_get(cfg, "keylog") && !lacks(c, "keylog"))
+	if (!json_object_get(cfg, "keylog") && !lacks(c, "keylog")) {
 		json_object_set_new(cfg, "keylog", json_string(keylog));
+		/* The shim appends once a handshake completes; a scenario whose
+		 * handshakes all fail still gets its (empty) keylog.txt. */
+		int fd = open(keylog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	return cfg;
 }
 
@@ -464,7 +473,10 @@ static void teardown(struct har_ctx *c)
 		har_proc_send(&c->shim, "{\"cmd\":\"quit\"}");
 		int64_t end = lh_time_mono_ms() + SHIM_EXIT_GRACE_MS;
 		c->deadline = end;
-		while (c->shim.out_fd >= 0 && lh_time_mono_ms() < end)
+		/* Until it has exited, not just closed stdout: SIGTERM during its
+		 * exit-time leak check would be an unclean end it did not cause. */
+		while ((c->shim.out_fd >= 0 || !har_proc_check_exit(&c->shim)) &&
+		       lh_time_mono_ms() < end)
 			pump(c, 20);
 	}
 	har_proc_stop(&c->shim, c->o->grace_ms);

@@ -25,6 +25,7 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->session_tickets = 1;
 	cfg->min_lifetime = 1;
 	cfg->max_lifetime = 86400;
+	cfg->sni_reject_missing = -1;
 }
 
 void emu_config_free(struct emu_config *cfg)
@@ -373,7 +374,8 @@ static int apply_vhost(struct emu_vhost_cfg *v, const json_t *o, const char *p, 
 {
 	static const char *const keys[] = {"name",	   "psk", "certificate",
 					   "ciphersuites", "cid", NULL};
-	static const char *const cid_keys[] = {"enabled", NULL};
+	static const char *const cid_keys[] = {"enabled", "length", NULL};
+	long long cid_len = 0;
 	char sub[128];
 	const json_t *name = json_object_get(o, "name"), *cid = json_object_get(o, "cid"), *x;
 	if (!json_is_object(o) || check_keys(o, p, keys, err, err_size) < 0)
@@ -402,11 +404,14 @@ static int apply_vhost(struct emu_vhost_cfg *v, const json_t *o, const char *p, 
 		return -1;
 	snprintf(sub, sizeof(sub), "%s.cid", p);
 	if (cid && (!json_is_object(cid) || check_keys(cid, sub, cid_keys, err, err_size) < 0 ||
-		    get_bool(cid, "enabled", sub, &v->c->cid_enabled, err, err_size) < 0))
+		    get_bool(cid, "enabled", sub, &v->c->cid_enabled, err, err_size) < 0 ||
+		    get_int(cid, "length", sub, 0, EMU_CID_MAX, &cid_len, err, err_size) < 0))
 		return json_is_object(cid)
 			   ? -1
 			   : (snprintf(err, err_size, "%s: expected an object", sub), -1);
 	v->cid_set = cid && json_object_get(cid, "enabled");
+	v->cid_length_set = cid && json_object_get(cid, "length");
+	v->c->cid_length = (int)cid_len;
 	return 0;
 }
 
@@ -501,19 +506,30 @@ static int apply_bootstrap(struct emu_config *cfg, const json_t *b, char *err, s
 	return 0;
 }
 
-/* $.sni: {"unknown": "reject" | "default"}. */
-static int apply_sni(struct emu_config *cfg, const json_t *o, char *err, size_t err_size)
+/* One $.sni policy: "reject" -> 1, "default" -> 0, absent -> unchanged. */
+static int sni_policy(const json_t *o, const char *key, int *out, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"unknown", NULL};
-	const char *u = json_string_value(json_object_get(o, "unknown"));
-	if (check_keys(o, "$.sni", keys, err, err_size) < 0)
-		return -1;
-	if (json_object_get(o, "unknown") &&
-	    (!u || (strcmp(u, "reject") && strcmp(u, "default")))) {
-		snprintf(err, err_size, "$.sni.unknown: expected \"reject\" or \"default\"");
+	const json_t *v = json_object_get(o, key);
+	const char *t = json_string_value(v);
+	if (!v)
+		return 0;
+	if (!t || (strcmp(t, "reject") && strcmp(t, "default"))) {
+		snprintf(err, err_size, "$.sni.%s: expected \"reject\" or \"default\"", key);
 		return -1;
 	}
-	cfg->sni_reject_unknown = u && strcmp(u, "reject") == 0;
+	*out = strcmp(t, "reject") == 0;
+	return 0;
+}
+
+/* $.sni: {"unknown": "reject" | "default", "missing": the same choices for
+ * a ClientHello without SNI (default: as "unknown")}. */
+static int apply_sni(struct emu_config *cfg, const json_t *o, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"unknown", "missing", NULL};
+	if (check_keys(o, "$.sni", keys, err, err_size) < 0 ||
+	    sni_policy(o, "unknown", &cfg->sni_reject_unknown, err, err_size) < 0 ||
+	    sni_policy(o, "missing", &cfg->sni_reject_missing, err, err_size) < 0)
+		return -1;
 	return 0;
 }
 
@@ -633,8 +649,35 @@ int emu_config_add_psk_text(struct emu_config *cfg, const char *text, char *err,
 }
 
 /* Cross-field rules and the default PSK, applied once everything is read. */
+/* Gives each vhost the server's CID settings it did not set itself, then
+ * checks the mix: when hosts assign CIDs of different lengths, the first
+ * byte of every CID names its length (how the demux finds it in a record
+ * that does not carry one), so a 1-byte CID would have no random part. */
+static int resolve_vhost_cids(struct emu_config *cfg, char *err, size_t err_size)
+{
+	uint64_t lengths = cfg->cid_enabled ? 1ULL << cfg->cid_length : 0;
+	for (size_t i = 0; i < cfg->vhost_count; i++) {
+		struct emu_vhost_cfg *v = &cfg->vhosts[i];
+		if (!v->cid_set)
+			v->c->cid_enabled = cfg->cid_enabled;
+		if (!v->cid_length_set)
+			v->c->cid_length = cfg->cid_length;
+		if (v->c->cid_enabled)
+			lengths |= 1ULL << v->c->cid_length;
+	}
+	lengths &= ~1ULL; /* a zero-length CID never appears in a record */
+	if ((lengths & (lengths - 1)) && (lengths & 2)) {
+		snprintf(err, err_size, "$.vhosts: a CID length of 1 cannot be mixed with other "
+					"CID lengths (the first byte names the length)");
+		return -1;
+	}
+	return 0;
+}
+
 int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 {
+	if (resolve_vhost_cids(cfg, err, err_size) < 0)
+		return -1;
 	if (cfg->psk_count == 0 && add_psk(cfg, EMU_DEFAULT_PSK_IDENTITY, EMU_DEFAULT_PSK_HEX,
 					   "default", err, err_size) < 0)
 		return -1;
@@ -713,9 +756,11 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 			    json_pack("{s:I, s:I}", "min_lifetime", (json_int_t)cfg->min_lifetime,
 				      "max_lifetime", (json_int_t)cfg->max_lifetime));
 	json_object_set_new(o, "vhosts", vhosts);
-	json_object_set_new(
-	    o, "sni",
-	    json_pack("{s:s}", "unknown", cfg->sni_reject_unknown ? "reject" : "default"));
+	int missing = cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;
+	json_object_set_new(o, "sni",
+			    json_pack("{s:s, s:s}", "unknown",
+				      cfg->sni_reject_unknown ? "reject" : "default", "missing",
+				      missing ? "reject" : "default"));
 	if (cfg->bootstrap)
 		json_object_set(o, "bootstrap", cfg->bootstrap);
 	/* Unset paths are left out, so the output is itself a valid config. */

@@ -33,8 +33,9 @@ struct emu_config;
  * and auth mode, ciphersuites and CID on/off. */
 struct emu_vhost_cfg {
 	char name[256];	      /* lower case */
-	struct emu_config *c; /* only psk, certificate, ciphersuites, cid_enabled */
+	struct emu_config *c; /* only psk, certificate, ciphersuites, cid_enabled/length */
 	int cid_set;	      /* cid_enabled given (else inherited) */
+	int cid_length_set;   /* cid length given (else inherited) */
 };
 
 struct emu_config {
@@ -62,6 +63,7 @@ struct emu_config {
 	struct emu_vhost_cfg *vhosts;
 	size_t vhost_count;
 	int sni_reject_unknown; /* else unknown names get the default vhost */
+	int sni_reject_missing; /* no SNI at all; -1: as sni_reject_unknown */
 	json_t *bootstrap;	/* {"writes": [...], "finish": bool}, NULL: defaults */
 };
 

@@ -35,13 +35,14 @@ static int is_client_hello(const uint8_t *buf, size_t len)
 static void dispatch_cid(struct emu_server *srv, const uint8_t *buf, size_t len,
 			 const struct sockaddr *from, socklen_t from_len)
 {
-	size_t cid_len = (size_t)srv->cfg->cid_length;
+	int known = emu_vhost_cid_len(srv, buf + 11, len > 11 ? len - 11 : 0);
+	size_t cid_len = known < 0 ? 0 : (size_t)known;
 	struct emu_session *s;
 	if (len < EMU_RECORD_HDR_LEN + cid_len) {
 		emu_demux_drop(srv, from, "truncated_record", len);
 		return;
 	}
-	s = emu_sessions_by_cid(&srv->sessions, buf + 11, cid_len);
+	s = known < 0 ? NULL : emu_sessions_by_cid(&srv->sessions, buf + 11, cid_len);
 	if (!s) {
 		emu_demux_drop(srv, from, "unknown_cid", len);
 		return;

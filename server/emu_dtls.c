@@ -112,9 +112,10 @@ int emu_dtls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
 	else if (cfg->ciphersuites[0])
 		mbedtls_ssl_conf_ciphersuites(conf, cfg->ciphersuites);
 	mbedtls_ssl_conf_sni(conf, emu_vhost_sni_cb, srv);
+	mbedtls_ssl_conf_cert_cb(conf, emu_vhost_cert_cb);
 	emu_resume_conf(srv, conf);
 	if (cid_enabled) {
-		ret = mbedtls_ssl_conf_cid(conf, (size_t)cfg->cid_length,
+		ret = mbedtls_ssl_conf_cid(conf, (size_t)v->cid_length,
 					   MBEDTLS_SSL_UNEXPECTED_CID_IGNORE);
 		if (ret != 0)
 			return ret;
@@ -279,14 +280,18 @@ static void send_hvr(struct emu_server *srv, const struct emu_record *rec,
 		       lh_addr_format(peer, addr, sizeof(addr)), "cookie_rejected", rejected);
 }
 
-/* Picks a random CID not used by another session. */
+/* Picks a random CID of the session's vhost's length not used by another
+ * session; with several lengths in use its first byte is the length, so the
+ * demux can tell where a record's CID ends. */
 static void choose_cid(struct emu_server *srv, struct emu_session *s)
 {
-	s->cid_len = (size_t)srv->cfg->cid_length;
+	s->cid_len = (size_t)(s->vhost ? s->vhost->cid_length : srv->cfg->cid_length);
 	if (s->cid_len == 0)
 		return;
 	do {
 		mbedtls_ctr_drbg_random(&srv->drbg, s->cid, s->cid_len);
+		if (srv->cid_mixed)
+			s->cid[0] = (uint8_t)s->cid_len;
 	} while (emu_sessions_by_cid(&srv->sessions, s->cid, s->cid_len));
 }
 
@@ -601,9 +606,65 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 	emu_dtls_input(s, buf, len);
 }
 
-void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
+/* Why a record failed mbedtls_ssl_check_record, for record_dropped. */
+static const char *check_reason(int err)
+{
+	switch (err) {
+	case MBEDTLS_ERR_SSL_INVALID_MAC:
+		return "bad_record_mac";
+	case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
+		return "unexpected_record";
+	default:
+		return "invalid_record";
+	}
+}
+
+/* Copies into out only the records of a datagram that authenticate for this
+ * open session (checked on a copy, the session untouched) and drops the rest
+ * with a reason. Anyone can spoof the session's address, and Mbed TLS treats
+ * some malformed plaintext records as fatal (the 15-byte record fuzz_session
+ * found), so nothing unauthenticated may reach mbedtls_ssl_read: a DTLS
+ * server discards such records (RFC 6347 §4.1.2.7). Returns out's length. */
+static size_t authentic_records(struct emu_session *s, const uint8_t *buf, size_t len,
+				uint8_t *out)
 {
 	struct emu_record rec;
+	size_t n = 0;
+	while (len > 0) {
+		if (emu_record_parse(buf, len, s->cid_len, &rec) < 0) {
+			emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, "invalid_record", len);
+			break;
+		}
+		memcpy(out + n, buf, rec.total_len);
+		int ret = mbedtls_ssl_check_record(&s->ssl, out + n, rec.total_len);
+		if (ret == 0) {
+			/* check_record decrypted (then wiped) the copy: recopy. */
+			memcpy(out + n, buf, rec.total_len);
+			n += rec.total_len;
+		} else {
+			emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, check_reason(ret),
+				       rec.total_len);
+		}
+		buf += rec.total_len;
+		len -= rec.total_len;
+	}
+	return n;
+}
+
+void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
+{
+	static uint8_t checked[EMU_DGRAM_MAX];
+	struct emu_record rec;
+	if (s->state == EMU_SESS_OPEN && !s->tcp) {
+		if (len > sizeof(checked)) {
+			emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, "oversized_datagram", len);
+			return;
+		}
+		len = authentic_records(s, buf, len, checked);
+		buf = checked;
+		if (len == 0)
+			return;
+	}
 	s->bytes_in += len;
 	if (s->state == EMU_SESS_HANDSHAKE)
 		note_alert(buf, len, s->alert_recv);

@@ -181,3 +181,24 @@ uint64_t emu_record_order(const struct emu_record *rec)
 {
 	return ((uint64_t)rec->epoch << 48) | rec->seq;
 }
+
+/* TLS (stream) records have a 5-byte header (RFC 5246 §6.2.1): type,
+ * version 3.x, length. Mbed TLS hands each whole record to the send
+ * callback, so a plaintext alert is a 2-byte body; an encrypted one is
+ * longer (explicit IV or nonce and tag) and not readable here. */
+int emu_record_tls_alert(const uint8_t *buf, size_t len, int *level, int *description)
+{
+	while (len >= EMU_TLS_RECORD_HDR_LEN && buf[1] == 3) {
+		size_t body = (size_t)buf[3] << 8 | buf[4];
+		if (body > len - EMU_TLS_RECORD_HDR_LEN)
+			return -1;
+		if (buf[0] == EMU_CT_ALERT && body == 2) {
+			*level = buf[5];
+			*description = buf[6];
+			return 0;
+		}
+		buf += EMU_TLS_RECORD_HDR_LEN + body;
+		len -= EMU_TLS_RECORD_HDR_LEN + body;
+	}
+	return -1;
+}

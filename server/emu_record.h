@@ -17,6 +17,7 @@
 #define EMU_HS_HELLO_VERIFY_REQUEST 3
 
 #define EMU_RECORD_HDR_LEN 13
+#define EMU_TLS_RECORD_HDR_LEN 5
 #define EMU_HS_HDR_LEN 12
 #define EMU_COOKIE_MAX 255
 
@@ -55,6 +56,9 @@ size_t emu_record_write_hvr(uint8_t *out, size_t size, uint64_t rec_seq, const u
 /* Reads a plaintext (epoch 0) alert record: level and description. Returns 0,
  * or -1 when rec is not a readable alert. */
 int emu_record_alert(const struct emu_record *rec, int *level, int *description);
+/* Finds the first plaintext alert among the TLS (stream) records in buf, as
+ * Mbed TLS writes them. Returns 0 with level and description, or -1. */
+int emu_record_tls_alert(const uint8_t *buf, size_t len, int *level, int *description);
 /* The epoch and sequence number as one ordered 64-bit value (epoch << 48 | seq). */
 uint64_t emu_record_order(const struct emu_record *rec);
 

@@ -53,6 +53,7 @@ struct emu_vhost {
 	struct emu_x509 x509;
 	struct emu_psk_entry *psk_table;
 	int cid_enabled;
+	int cid_length; /* of the CIDs this vhost assigns */
 	UT_hash_handle hh;
 };
 
@@ -83,6 +84,8 @@ struct emu_server {
 	struct emu_psk_entry *psk_table;
 	struct emu_vhost *vhosts; /* by lower-case name */
 	int cid_any;		  /* some vhost assigns CIDs: the demux reads type 25 */
+	uint64_t cid_lengths;	  /* bit L set: some host assigns L-byte CIDs */
+	int cid_mixed;		  /* several lengths: a CID's first byte is its length */
 	/* libcoap: bridge endpoint (loopback) and the plain CoAP endpoint. */
 	coap_context_t *coap;
 	struct sockaddr_in bridge_addr;
@@ -130,6 +133,13 @@ int emu_dtls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
 
 /* emu_vhost.c: SNI virtual hosts. */
 int emu_vhosts_init(struct emu_server *srv);
+/* The length of the CID starting at cid (avail bytes there) in a tls12_cid
+ * record: the one length in use, or (several in use) its first byte. -1:
+ * no host assigns such a CID. */
+int emu_vhost_cid_len(const struct emu_server *srv, const uint8_t *cid, size_t avail);
+/* Mbed TLS's certificate-selection callback: applies the policy for a
+ * ClientHello without SNI (unrecognized_name alert when it is "reject"). */
+int emu_vhost_cert_cb(mbedtls_ssl_context *ssl);
 void emu_vhosts_fini(struct emu_server *srv);
 /* Mbed TLS's SNI callback: records the name, refuses unknown ones when
  * configured to (unrecognized_name alert). */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "emu_keylog.h"
+#include "emu_record.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_time.h"
@@ -28,6 +29,12 @@
 static int tls_send(void *ctx, const unsigned char *buf, size_t len)
 {
 	struct emu_session *s = ctx;
+	int level, desc;
+	/* Remember the first alert this side sends, for handshake_failed. */
+	if (s->alert_sent[0] == 0 && emu_record_tls_alert(buf, len, &level, &desc) == 0) {
+		s->alert_sent[0] = level;
+		s->alert_sent[1] = desc;
+	}
 	ssize_t n = send(s->tcp_fd, buf, len, MSG_NOSIGNAL);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		struct pollfd p = {.fd = s->tcp_fd, .events = POLLOUT};
@@ -230,6 +237,19 @@ static int read_app(struct emu_session *s)
 	}
 }
 
+/* A fatal alert from the peer: the stream arrives in arbitrary pieces, so
+ * the alert is read where Mbed TLS parsed it (its current message), which
+ * holds level and description when it returned FATAL_ALERT_MESSAGE. */
+static void note_alert_received(struct emu_session *s, int ret)
+{
+	const unsigned char *msg = s->ssl.MBEDTLS_PRIVATE(in_msg);
+	if (ret != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || !msg ||
+	    s->ssl.MBEDTLS_PRIVATE(in_msgtype) != EMU_CT_ALERT)
+		return;
+	s->alert_recv[0] = msg[0];
+	s->alert_recv[1] = msg[1];
+}
+
 void emu_tls_readable(struct emu_server *srv, uint64_t session_id)
 {
 	struct emu_session *s = emu_sessions_by_id(&srv->sessions, session_id);
@@ -245,6 +265,7 @@ void emu_tls_readable(struct emu_server *srv, uint64_t session_id)
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return;
 	if (ret != 0) {
+		note_alert_received(s, ret);
 		emu_dtls_report_failed(s, ret);
 		emu_dtls_close(s, "handshake_failed");
 		return;

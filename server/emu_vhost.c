@@ -34,32 +34,45 @@ struct emu_vhost *emu_vhost_find(struct emu_server *srv, const uint8_t *name, si
 /* Sets up one vhost from its config. */
 static int vhost_open(struct emu_server *srv, const struct emu_vhost_cfg *vc)
 {
-	const struct emu_config *cfg = srv->cfg;
 	struct emu_vhost *v = calloc(1, sizeof(*v));
 	if (!v)
 		return -1;
 	snprintf(v->name, sizeof(v->name), "%s", vc->name);
 	mbedtls_ssl_config_init(&v->conf);
 	HASH_ADD_STR(srv->vhosts, name, v);
-	v->cid_enabled = vc->cid_set ? vc->c->cid_enabled : cfg->cid_enabled;
+	/* emu_config_finish gave vc->c the server's CID settings it lacked. */
+	v->cid_enabled = vc->c->cid_enabled;
+	v->cid_length = vc->c->cid_length;
 	if (emu_dtls_setup_conf(srv, &v->conf, vc->c, v->cid_enabled) != 0 ||
 	    emu_x509_setup(srv, &v->x509, &v->conf, vc->c, v->name, v->name) < 0 ||
 	    (vc->c->psk_count && emu_dtls_psk_table(&v->psk_table, vc->c) < 0)) {
 		fprintf(stderr, "lwm2m-emulator: cannot set up vhost \"%s\"\n", v->name);
 		return -1;
 	}
-	if (v->cid_enabled && cfg->cid_length > 0)
-		srv->cid_any = 1;
+	if (v->cid_enabled && v->cid_length > 0)
+		srv->cid_lengths |= 1ULL << v->cid_length;
 	return 0;
 }
 
 int emu_vhosts_init(struct emu_server *srv)
 {
-	srv->cid_any = srv->cfg->cid_enabled && srv->cfg->cid_length > 0;
-	for (size_t i = 0; i < srv->cfg->vhost_count; i++)
-		if (vhost_open(srv, &srv->cfg->vhosts[i]) < 0)
+	const struct emu_config *cfg = srv->cfg;
+	srv->cid_lengths = cfg->cid_enabled && cfg->cid_length > 0 ? 1ULL << cfg->cid_length : 0;
+	for (size_t i = 0; i < cfg->vhost_count; i++)
+		if (vhost_open(srv, &cfg->vhosts[i]) < 0)
 			return -1;
+	srv->cid_any = srv->cid_lengths != 0;
+	srv->cid_mixed = (srv->cid_lengths & (srv->cid_lengths - 1)) != 0;
 	return 0;
+}
+
+int emu_vhost_cid_len(const struct emu_server *srv, const uint8_t *cid, size_t avail)
+{
+	if (!srv->cid_mixed)
+		return srv->cid_lengths ? __builtin_ctzll(srv->cid_lengths) : -1;
+	if (avail == 0 || cid[0] > EMU_CID_MAX || !(srv->cid_lengths & (1ULL << cid[0])))
+		return -1;
+	return cid[0];
 }
 
 void emu_vhosts_fini(struct emu_server *srv)
@@ -105,4 +118,23 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 	if (!emu_vhost_find(srv, name, len) && srv->cfg->sni_reject_unknown)
 		return -1; /* Mbed TLS answers with unrecognized_name */
 	return 0;
+}
+
+/* Mbed TLS calls this once the ClientHello is parsed, with or without SNI.
+ * The SNI callback only runs when a name was sent, so this is where a
+ * ClientHello without one meets the "missing" policy (by default the same
+ * as for unknown names): reject with unrecognized_name, or go on with the
+ * default vhost. */
+int emu_vhost_cert_cb(mbedtls_ssl_context *ssl)
+{
+	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
+	if (!s || s->sni[0])
+		return 0;
+	const struct emu_config *cfg = s->srv->cfg;
+	int reject = cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;
+	if (!reject)
+		return 0;
+	mbedtls_ssl_send_alert_message(ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+				       MBEDTLS_SSL_ALERT_MSG_UNRECOGNIZED_NAME);
+	return MBEDTLS_ERR_SSL_UNRECOGNIZED_NAME;
 }

@@ -3,7 +3,11 @@
 # register/update/de-register, wrong key and unknown identity named by their
 # alerts), CID (zero-length and non-zero own CID), session resumption, the
 # context kept across a "reboot" (new shim process, no handshake on the
-# wire), and INNER_MTU measured per suite. Loopback only; TAP output.
+# wire), INNER_MTU measured per suite; the server's Read/Observe/Cancel of
+# the Device object and notifications (control socket `request`); an
+# abandoned request never retransmitted after reconnect; CoAP over TLS/TCP
+# (flow, resumption in and across processes). Loopback only; TAP output
+# (a "# NOT COUNTED" line names a known emulator bug: neither pass nor fail).
 # Usage: tests/interop/shim-emulator.sh [BUILD_DIR]   (EMULATOR=path overrides)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,13 +39,15 @@ done
 start_emulator() {
 	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
 	: >"$work/emu.ev"
-	"$EMULATOR" --bind 127.0.0.1 --coap-port off --dtls-port 0 --psk "dev1:$KEY" \
+	"$EMULATOR" --bind 127.0.0.1 --coap-port off --dtls-port 0 --tls-port 0 --psk "dev1:$KEY" \
 		--events "$work/emu.ev" "$@" >"$work/emu.log" 2>&1 &
 	emu_pid=$!
 	for _ in $(seq 1 50); do
 		PORT=$(jq -r 'select(.event=="listening" and .proto=="dtls")|.addr' "$work/emu.ev" 2>/dev/null |
 			sed 's/.*://' | head -1)
-		[ -n "$PORT" ] && return 0
+		TLS_PORT=$(jq -r 'select(.event=="listening" and .proto=="tls")|.addr' "$work/emu.ev" 2>/dev/null |
+			sed 's/.*://' | head -1)
+		[ -n "$PORT" ] && [ -n "$TLS_PORT" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -287,9 +293,9 @@ n_after=$(emu_count ".event==\"notify\" and .request==${obs:-0}")
 if jq -e '.ok and .observers==0' >/dev/null <<<"$(reply 12)" && [ "$n_after" = 2 ]; then
 	tap OK "after Cancel, notify reaches no observer"
 elif [ -n "$obs_tok" ] && [ "$obs_tok" != "$can_tok" ]; then
-	# TAP TODO: the emulator's cancel is not an RFC 7641 cancel (other token).
-	echo "not ok $((n + 1)) - after Cancel, notify reaches no observer # TODO emulator sent the cancel with token $can_tok, the observe had $obs_tok"
-	n=$((n + 1))
+	# Not the shim's fault and not a pass either: the emulator's cancel is
+	# no RFC 7641 cancel (another token), so nothing can be concluded.
+	echo "# NOT COUNTED (emulator bug): after Cancel, notify reaches no observer: the emulator sent the cancel with token $can_tok, the observe had $obs_tok"
 else
 	tap FAIL "after Cancel, notify reaches no observer" "reply: $(reply 12); notify events $n_after"
 fi
@@ -325,6 +331,72 @@ check 26 '.ok and .code=="2.04"' "the next Update is accepted"
 	tap OK "exactly one Update reached the server" ||
 	tap FAIL "exactly one Update reached the server" "$(emu_count ".event==\"update\"") update events"
 live_stop
+
+# CoAP over TLS over TCP (RFC 8323) on the emulator's TLS port: the same
+# LwM2M flow, resumption after close, across processes from the buffer
+# file, and the server's Read and Observe over the stream.
+tcfg() { # tcfg [EXTRA]
+	printf '{"server":"127.0.0.1:%s","transport":"tls","security":{"mode":"psk","identity":"dev1","key_hex":"%s"},"endpoint":"dev1","request_timeout_ms":3000%s}' \
+		"$TLS_PORT" "$KEY" "${1:-}"
+}
+live_start
+live 1 '"cmd":"configure","config":'"$(tcfg)"
+live 2 '"cmd":"connect"'
+live 3 '"cmd":"register"'
+live 4 '"cmd":"update"'
+live 5 '"cmd":"close"'
+live 6 '"cmd":"connect"'
+live 7 '"cmd":"update"'
+live 8 '"cmd":"reconnect"'
+live 9 '"cmd":"update"'
+live 10 '"cmd":"get_option","option":"has_buffered_data"'
+check 2 '.ok and .session_resumed==false and .cid==null' "TLS: PSK handshake on the TLS port"
+check 3 '.ok and .code=="2.01"' "TLS: register 2.01"
+check 4 '.ok and .code=="2.04"' "TLS: update 2.04"
+check 6 '.ok and .session_resumed==true' "TLS: connect after close resumes the session"
+check 7 '.ok and .code=="2.04"' "TLS: update on the resumed connection (fresh CSM)"
+check 8 '.ok and .session_resumed==true' "TLS: reconnect resumes too"
+check 9 '.ok and .code=="2.04"' "TLS: update after reconnect"
+check 10 '.ok and .value==false' "TLS: nothing left buffered after the exchange"
+tls_hs=$(emu_wait '.event=="handshake_done" and .version=="TLSv1.2" and .resumed==true')
+tap_jq "TLS: the emulator saw an abbreviated TLS 1.2 handshake" "$tls_hs" '.resumed==true'
+now=$(date +%s)
+a=$(answer "$(request read /3/0)")
+tap_jq "TLS: the server's Read of /3/0 is answered over the stream" "$a" \
+	'.code=="2.05" and .format==110 and (.decoded|length)==7'
+obs=$(request observe /3/0/13)
+a=$(answer "${obs:-0}")
+tap_jq "TLS: Observe /3/0/13 accepted" "$a" '.code=="2.05" and .format==0'
+sleep 1.1
+live 11 '"cmd":"notify"'
+check 11 '.ok and .observers==1' "TLS: notify finds the observation"
+a=$(emu_wait ".event==\"notify\" and .request==${obs:-0}")
+tap_jq "TLS: the notification arrives over the stream" "$a" \
+	".code==\"2.05\" and (.decoded|tonumber) >= $now"
+live 12 '"cmd":"send","method":"POST","path":"/rd/unknown","payload":"'"$(head -c 20000 /dev/zero | tr '\0' 'x')"'"'
+check 12 '(.ok|not) and .code=="4.04"' "TLS: a 20000-byte request gets the server's 4.04"
+live 13 '"cmd":"deregister"'
+check 13 '.ok and .code=="2.02"' "TLS: deregister 2.02"
+live 14 '"cmd":"close"'
+live 15 '"cmd":"save_resumption","path":"'"$work/tls.rb"'"'
+check 15 '.ok and .empty==false' "TLS: session saved to a file"
+live_stop
+shim <<EOF
+{"cmd":"configure","id":1,"config":$(tcfg)}
+{"cmd":"load_resumption","id":2,"path":"$work/tls.rb"}
+{"cmd":"connect","id":3}
+{"cmd":"register","id":4}
+EOF
+check 3 '.ok and .session_resumed==true and .connection_id_resumed==false' \
+	"TLS: a new process resumes the session from the file"
+check 4 '.ok and .code=="2.01"' "TLS: and registers"
+head -c 40 "$work/tls.rb" >"$work/tls.trunc"
+shim <<EOF
+{"cmd":"configure","id":1,"config":$(tcfg)}
+{"cmd":"load_resumption","id":2,"path":"$work/tls.trunc"}
+{"cmd":"connect","id":3}
+EOF
+check 3 '.ok and .session_resumed==false' "TLS: a truncated buffer falls back to a full handshake"
 
 echo "# $n tests, $failed failed"
 [ "$failed" -eq 0 ]

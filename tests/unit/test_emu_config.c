@@ -78,6 +78,10 @@ static void errors_name_the_json_path(void **state)
 	    {"{\"lwm2m\":{\"max_lifetime\":0}}", "$.lwm2m.max_lifetime: expected integer"},
 	    {"[]", "$: expected a JSON object"},
 	    {"{\"dtls\":[]}", "$.dtls: expected an object"},
+	    {"{\"sni\":{\"missing\":\"maybe\"}}", "$.sni.missing: expected \"reject\" or"},
+	    {"{\"sni\":{\"unknown\":1}}", "$.sni.unknown: expected \"reject\" or"},
+	    {"{\"vhosts\":[{\"name\":\"x\",\"cid\":{\"length\":40}}]}",
+	     "$.vhosts[0].cid.length: expected integer 0..32"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct emu_config cfg;
@@ -179,6 +183,45 @@ static void cross_field_rules(void **state)
 	assert_int_equal(emu_config_finish(&cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "given twice"));
 	emu_config_free(&cfg);
+	/* Several CID lengths: the first byte names the length, so not 1. */
+	assert_int_equal(apply("{\"dtls\":{\"cid\":{\"enabled\":true,\"length\":1}},"
+			       "\"vhosts\":[{\"name\":\"x\",\"cid\":{\"length\":4}}]}",
+			       &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(emu_config_finish(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "$.vhosts: a CID length of 1"));
+	emu_config_free(&cfg);
+}
+
+/* A vhost inherits what it does not set; a missing SNI follows the
+ * unknown-name policy unless "missing" says otherwise. */
+static void vhost_cid_and_sni_policies(void **state)
+{
+	(void)state;
+	struct emu_config cfg;
+	char err[256] = "";
+	assert_int_equal(apply("{\"dtls\":{\"cid\":{\"enabled\":true,\"length\":6}},"
+			       "\"vhosts\":[{\"name\":\"x\"},{\"name\":\"y\",\"cid\":{\"length\":4}},"
+			       "{\"name\":\"z\",\"cid\":{\"enabled\":false}}],"
+			       "\"sni\":{\"unknown\":\"reject\"}}",
+			       &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(emu_config_finish(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.vhosts[0].c->cid_length, 6);
+	assert_true(cfg.vhosts[0].c->cid_enabled);
+	assert_int_equal(cfg.vhosts[1].c->cid_length, 4);
+	assert_false(cfg.vhosts[2].c->cid_enabled);
+	json_t *j = emu_config_to_json(&cfg);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "sni"), "missing")),
+			    "reject");
+	json_decref(j);
+	emu_config_free(&cfg);
+	assert_int_equal(apply("{\"sni\":{\"unknown\":\"reject\",\"missing\":\"default\"}}", &cfg,
+			       err, sizeof(err)),
+			 0);
+	assert_true(cfg.sni_reject_unknown);
+	assert_int_equal(cfg.sni_reject_missing, 0);
+	emu_config_free(&cfg);
 }
 
 /* --print-config output is itself a valid config that means the same. */
@@ -219,6 +262,7 @@ int main(void)
 	    cmocka_unit_test(bad_flags_and_files_are_refused),
 	    cmocka_unit_test(syntax_errors_give_line_and_column),
 	    cmocka_unit_test(cross_field_rules),
+	    cmocka_unit_test(vhost_cid_and_sni_policies),
 	    cmocka_unit_test(print_config_round_trips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,15 +64,82 @@ static void sni_selects_vhost(void **state)
 	/* The default vhost's identity does not. */
 	assert_int_not_equal(handshake(port, "a.example", "cid-dev"), 0);
 	assert_true(events_have("\"name\":\"unknown_psk_identity\"", 1));
-	/* No SNI: the default vhost and its table. */
-	assert_int_equal(handshake(port, NULL, "cid-dev"), 0);
-	assert_true(events_have("\"vhost\":\"default\"", 1));
 	/* Unknown name: refused with unrecognized_name (112). */
 	assert_int_not_equal(handshake(port, "b.example", "cid-dev"), 0);
 	assert_true(events_have("\"description\":112,\"name\":\"unrecognized_name\"", 1));
+	/* No SNI follows the unknown-name policy: refused the same way. */
+	assert_int_not_equal(handshake(port, NULL, "cid-dev"), 0);
+	assert_true(events_have("\"description\":112,\"name\":\"unrecognized_name\"", 2));
+	assert_int_equal(events_have("\"sni\":null,\"vhost\":\"default\"", 0), 0);
 	/* An IP literal is not a valid SNI (RFC 6066 §3): flagged. */
 	assert_int_not_equal(handshake(port, "127.0.0.1", "cid-dev"), 0);
 	assert_true(events_have("\"violation\":\"ip_literal\"", 1));
+	assert_int_equal(stop_server(), 0);
+}
+
+/* Unknown names rejected but a missing SNI allowed; CIDs on, 8 bytes by
+ * default, 4 bytes for vhost c.example (per-vhost CID length). */
+static void missing_default_cid_lengths(struct emu_config *cfg)
+{
+	char err[256];
+	json_t *j = json_loads("{\"sni\":{\"unknown\":\"reject\",\"missing\":\"default\"},"
+			       "\"dtls\":{\"cid\":{\"enabled\":true,\"length\":8}},"
+			       "\"vhosts\":[{\"name\":\"c.example\",\"cid\":{\"length\":4},"
+			       "\"psk\":[{\"identity\":\"c-dev\",\"key_hex\":"
+			       "\"00112233445566778899aabbccddeeff\"}]}]}",
+			       0, NULL);
+	if (!j || emu_config_apply_json(cfg, j, err, sizeof(err)) < 0)
+		_exit(5);
+	json_decref(j);
+}
+
+/* One CID handshake plus a Register, so the CID is used in records. */
+static void cid_register(int port, const char *sni, const char *identity)
+{
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	struct client c = {0};
+	char loc[64];
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_init(&ssl);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
+	client_conf_id(&conf, &drbg, identity);
+	assert_int_equal(mbedtls_ssl_conf_cid(&conf, 0, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE), 0);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	assert_int_equal(mbedtls_ssl_set_cid(&ssl, MBEDTLS_SSL_CID_ENABLED, NULL, 0), 0);
+	if (sni)
+		assert_int_equal(mbedtls_ssl_set_hostname(&ssl, sni), 0);
+	assert_int_equal(client_handshake(&ssl, &c, port), 0);
+	assert_int_equal(coap_request(&ssl, 0x02, "rd", "ep=sni-cid&lt=60", loc, sizeof(loc)),
+			 0x41);
+	close(c.fd);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+}
+
+static void missing_sni_allowed_cid_per_vhost(void **state)
+{
+	(void)state;
+	start_server(missing_default_cid_lengths);
+	int port = server_port();
+	assert_true(port > 0);
+	/* "missing": "default" lets a ClientHello without SNI in. */
+	assert_int_equal(handshake(port, NULL, "cid-dev"), 0);
+	assert_true(events_have("\"vhost\":\"default\"", 1));
+	/* Two lengths in use: each CID starts with its length byte. */
+	cid_register(port, "c.example", "c-dev");
+	assert_true(events_have("\"vhost\":\"c.example\",\"resumed\":false,"
+				"\"cookie_verified\":true,\"cid_negotiated\":true,\"own_cid\":\"04",
+				1));
+	cid_register(port, NULL, "cid-dev");
+	assert_true(events_have("\"cid_negotiated\":true,\"own_cid\":\"08", 1));
+	assert_true(events_have("\"event\":\"register\"", 2));
 	assert_int_equal(stop_server(), 0);
 }
 
@@ -80,6 +147,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(sni_selects_vhost),
+	    cmocka_unit_test(missing_sni_allowed_cid_per_vhost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -200,6 +201,42 @@ static void port_closed_refuses(void **state)
 	json_decref(off);
 }
 
+/* A TCP listener on 127.0.0.1:port (0 = any); the bound port is returned
+ * in *port. */
+static int tcp_listener(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* The TCP relay needs the UDP front's port number; when some TCP socket
+ * holds it, the front moves to a port free for both, and TLS clients can
+ * connect there. */
+static void tcp_front_moves_when_port_taken(void **state)
+{
+	struct rig *r = *state;
+	char tls[LH_ADDR_STRLEN], err[256];
+	int tls_port = 0, taken = ntohs(r->ns.front.sin_port);
+	int emu = tcp_listener(&tls_port);
+	int squatter = tcp_listener(&taken);
+	snprintf(tls, sizeof(tls), "127.0.0.1:%d", tls_port);
+	assert_int_equal(har_netsim_open_tcp(&r->ns, tls, err, sizeof(err)), 0);
+	assert_int_not_equal(ntohs(r->ns.front.sin_port), taken);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&r->ns.front, sizeof(r->ns.front)), 0);
+	close(c);
+	close(squatter);
+	close(emu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +245,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(mtu_and_blackhole_drop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(duplication_sends_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(port_closed_refuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(tcp_front_moves_when_port_taken, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

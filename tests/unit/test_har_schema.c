@@ -157,6 +157,29 @@ static void real_schema_accepts_and_refuses(void **state)
 	har_errs_free(&e);
 }
 
+/* The emulator restart step's keep_state: a boolean, nothing else. */
+static void real_schema_keep_state(void **state)
+{
+	(void)state;
+	struct har_errs e = {0};
+	json_t *schema = har_schema_load("scenarios/schema.json", &e);
+	assert_non_null(schema);
+	json_t *sc = json_loads(
+	    "{\"name\":\"t\",\"description\":\"d\",\"client\":{\"security\":{\"mode\":\"psk\","
+	    "\"identity\":\"i\",\"key_hex\":\"0011\"},\"endpoint\":\"e\"},"
+	    "\"steps\":[{\"emulator\":\"restart\",\"keep_state\":true}]}",
+	    0, NULL);
+	assert_non_null(sc);
+	assert_int_equal(har_schema_validate(schema, sc, &e), 0);
+	json_object_set_new(json_array_get(json_object_get(sc, "steps"), 0), "keep_state",
+			    json_string("yes"));
+	assert_true(har_schema_validate(schema, sc, &e) > 0);
+	assert_true(has_error(&e, "$.steps[0].keep_state", "expected boolean, got string"));
+	json_decref(sc);
+	json_decref(schema);
+	har_errs_free(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +189,7 @@ int main(void)
 	    cmocka_unit_test(one_of_with_refs),
 	    cmocka_unit_test(schema_check_refuses_unsupported),
 	    cmocka_unit_test(real_schema_accepts_and_refuses),
+	    cmocka_unit_test(real_schema_keep_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

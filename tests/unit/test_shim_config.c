@@ -150,6 +150,8 @@ static void prompt_lines_become_commands(void **state)
 	json_decref(c);
 	assert_null(shim_prompt_parse("connect now", msg, sizeof(msg)));
 	assert_non_null(strstr(msg, "takes no word argument"));
+	assert_null(shim_prompt_parse("frobnicate now", msg, sizeof(msg)));
+	assert_string_equal(msg, "unknown command \"frobnicate\"");
 }
 
 int main(void)
