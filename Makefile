@@ -56,7 +56,7 @@ CLEAN_EXTRA :=
 MBEDTLS_OK := $(BUILD)/.mbedtls-ok$(subst /,_,$(MBEDTLS_PREFIX))
 
 .SECONDARY:
-.PHONY: all deps certs scenarios test unit-tests build-tests clean install asan
+.PHONY: all deps certs scenarios test unit-tests-bin programs clean install asan asan-build
 all: $(MBEDTLS_OK) programs
 
 include common/module.mk
@@ -98,19 +98,21 @@ scenarios: deps
 	$(BIN)/lwm2m-harness run --jobs $(JOBS) scenarios
 
 test: deps
-	@$(MAKE) --no-print-directory all certs unit-tests-bin
-	@bash scripts/run-tests.sh
+	@$(MAKE) --no-print-directory all certs unit-tests-bin asan-build
+	@ASAN_BUILD=$(ASAN_BUILD) bash scripts/run-tests.sh $(BUILD)
 
 # Everything built with ASan+UBSan into build/asan, then the scenario suite
-# run with those programs: any sanitizer report makes a process exit non-zero,
-# which fails its scenario.
+# run with those programs: a sanitizer report or an unclean exit of the
+# emulator or the shim fails its scenario (the harness checks both).
 ASAN_BUILD := build/asan
-asan: deps
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+asan-build:
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g -fno-omit-frame-pointer" \
-		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all certs
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		$(ASAN_BUILD)/bin/lwm2m-harness run --jobs $(JOBS) --results results/asan scenarios
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all
+
+asan: deps asan-build certs
+	$(ASAN_ENV) $(ASAN_BUILD)/bin/lwm2m-harness run --jobs $(JOBS) --results results/asan scenarios
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lwm2m-harness

@@ -275,6 +275,10 @@ int shim_device_notify(shim_client_t *c, json_t *paths)
 	char path[16];
 	int i, n = 0, which;
 
+	/* A notification asked for earlier that libcoap dropped (the observer
+	 * went away) must not hold this one up. */
+	if (c->obs)
+		memset(c->obs->pending, 0, sizeof(c->obs->pending));
 	for (i = 0; c->obs && i < (int)DEV_NRES + 2; i++) {
 		if (!c->obs->res[i] || !coap_resource_notify_observers(c->obs->res[i], NULL))
 			continue;

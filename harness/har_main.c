@@ -14,6 +14,7 @@
 
 #include "har_cli.h"
 #include "har_emucheck.h"
+#include "har_vars.h"
 #include "har_jobs.h"
 #include "har_results.h"
 #include "har_scenario.h"
@@ -99,10 +100,16 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 		print_errors(schema_path, &errs);
 		goto exit;
 	}
+	/* ${certs}: the PKI `make certs` wrote for this build (<bin>/../certs). */
+	char certs_dir[sizeof(cli->exe_dir) + 16];
+	snprintf(certs_dir, sizeof(certs_dir), "%s/../certs", cli->exe_dir);
 	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
 	for (size_t i = 0; scs && i < nfiles; i++) {
 		har_errs_free(&errs);
 		if (har_scenario_load(schema, files[i], &scs[i], &errs) != 0 ||
+		    har_vars_expand(scs[i].emulator, "$.emulator", certs_dir, &errs) != 0 ||
+		    har_vars_expand(json_object_get(scs[i].root, "client"), "$.client", certs_dir,
+				    &errs) != 0 ||
 		    har_emucheck_config(cli->emulator, scs[i].emulator, &errs) != 0) {
 			print_errors(files[i], &errs);
 			bad++;

@@ -4,7 +4,8 @@
 #   shell      tests/{build,certs,interop}/*.sh, TAP-style "ok"/"not ok" lines
 #              counted per line (a script that prints none counts once)
 #   scenarios  lwm2m-harness run over scenarios/, counted per scenario
-# Usage: scripts/run-tests.sh [BUILD_DIR]   (default: build)
+# Usage: scripts/run-tests.sh [BUILD_DIR]   (default: build; ASAN_BUILD=dir adds
+#        the catalogue again with that sanitizer build)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
@@ -60,9 +61,12 @@ run_shell() {
 	done
 }
 
+# run_scenarios HARNESS RESULTS_DIR [ENV...]: the catalogue with one build.
 run_scenarios() {
-	local out status line p f s
-	timeout -k 10 1200 "$BUILD"/bin/lwm2m-harness run --jobs "$JOBS" scenarios >"$tmp" 2>&1 </dev/null
+	local harness=$1 results=$2 out status line p f s
+	shift 2
+	env "$@" timeout -k 10 1200 "$harness" run --jobs "$JOBS" --results "$results" scenarios \
+		>"$tmp" 2>&1 </dev/null
 	status=$?
 	out=$(cat "$tmp")
 	printf '%s\n' "$out"
@@ -75,7 +79,7 @@ run_scenarios() {
 		f=1 # the harness itself failed (validation, crash): count it
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-	[ "$f" -gt 0 ] && failures+=("scenarios: see results/latest/summary.json")
+	[ "$f" -gt 0 ] && failures+=("scenarios ($harness): see $results/latest/summary.json")
 }
 
 section "unit tests"
@@ -83,7 +87,14 @@ run_unit
 section "build, PKI and interop tests"
 run_shell
 section "scenarios"
-run_scenarios
+run_scenarios "$BUILD/bin/lwm2m-harness" results
+# The same catalogue with the ASan+UBSan build, when `make test` built it.
+if [ -n "${ASAN_BUILD:-}" ]; then
+	section "scenarios under ASan+UBSan ($ASAN_BUILD)"
+	run_scenarios "$ASAN_BUILD/bin/lwm2m-harness" results/asan \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
 
 echo
 if [ "${#failures[@]}" -gt 0 ]; then

@@ -163,6 +163,7 @@ exit:
 void emu_dtls_fini(struct emu_server *srv)
 {
 	emu_dtls_psk_table_free(&srv->psk_table);
+	emu_gen_fini(srv);
 	emu_vhosts_fini(srv);
 	emu_resume_fini(srv);
 	emu_x509_free(&srv->x509);
@@ -312,12 +313,14 @@ static struct emu_session *session_alloc(struct emu_server *srv, struct emu_vhos
 	s->started_ms = lh_time_mono_ms();
 	s->vhost = vhost;
 	mbedtls_ssl_init(&s->ssl);
-	if (mbedtls_ssl_setup(&s->ssl, vhost ? &vhost->conf : &srv->conf) != 0 ||
+	if (mbedtls_ssl_setup(&s->ssl, vhost ? &vhost->conf : emu_gen_conf(srv)) != 0 ||
 	    mbedtls_ssl_set_client_transport_id(&s->ssl, s->addr_key, s->addr_key_len) != 0) {
 		mbedtls_ssl_free(&s->ssl);
 		free(s);
 		return NULL;
 	}
+	/* vhost (if any) belongs to the current generation too. */
+	emu_gen_hold(s);
 	mbedtls_ssl_set_user_data_p(&s->ssl, s);
 	mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
 	mbedtls_ssl_set_timer_cb(&s->ssl, s, timer_set, timer_get);
@@ -399,7 +402,9 @@ void emu_dtls_close(struct emu_session *s, const char *reason)
 	}
 	emu_sessions_remove(&srv->sessions, s);
 	mbedtls_ssl_free(&s->ssl);
+	struct emu_gen *gen = s->gen;
 	free(s);
+	emu_gen_release(srv, gen); /* after the context that used its config */
 }
 
 /* A stable short reason for a failed handshake, from Mbed TLS's error. */
@@ -468,7 +473,7 @@ static void add_peer_cert(json_t *ev, struct emu_session *s)
 static void add_presented(json_t *ev, const struct emu_session *s)
 {
 	const char *suite = mbedtls_ssl_get_ciphersuite(&s->ssl);
-	const struct emu_x509 *x = s->vhost ? &s->vhost->x509 : &s->srv->x509;
+	const struct emu_x509 *x = s->vhost ? &s->vhost->x509 : emu_gen_x509(s);
 	if (s->sni[0])
 		json_object_set_new(ev, "sni", json_string(s->sni));
 	if (suite && !strstr(suite, "-PSK-"))

@@ -121,13 +121,15 @@ int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
 	if (emu_config_parse_args(&fresh, srv->argc, srv->argv, stderr, err, err_size) !=
 	    EMU_ARGS_RUN)
 		goto exit;
-	if (emu_dtls_load_psks(srv, &fresh) < 0) {
-		snprintf(err, err_size, "out of memory building the PSK table");
+	size_t psks = fresh.psk_count, vhosts = fresh.vhost_count;
+	uint32_t min_lt = fresh.min_lifetime, max_lt = fresh.max_lifetime;
+	/* PSKs, certificates and vhosts together: on failure nothing changed. */
+	if (emu_gen_reload(srv, &fresh, err, err_size) < 0)
 		goto exit;
-	}
-	srv->cfg->min_lifetime = fresh.min_lifetime;
-	srv->cfg->max_lifetime = fresh.max_lifetime;
-	lh_event_emitf("config_reloaded", "{s:I}", "psk_identities", (json_int_t)fresh.psk_count);
+	srv->cfg->min_lifetime = min_lt;
+	srv->cfg->max_lifetime = max_lt;
+	lh_event_emitf("config_reloaded", "{s:I, s:I, s:s}", "psk_identities", (json_int_t)psks,
+		       "vhosts", (json_int_t)vhosts, "certificate", emu_gen_fingerprint(srv));
 	ret = 0;
 exit:
 	emu_config_free(&fresh);

@@ -63,6 +63,7 @@ struct emu_stats {
 };
 
 struct emu_tombstone;
+struct emu_gen;
 
 struct emu_server {
 	struct emu_config *cfg;
@@ -86,6 +87,8 @@ struct emu_server {
 	int cid_any;		  /* some vhost assigns CIDs: the demux reads type 25 */
 	uint64_t cid_lengths;	  /* bit L set: some host assigns L-byte CIDs */
 	int cid_mixed;		  /* several lengths: a CID's first byte is its length */
+	struct emu_gen *gen;	  /* reloaded credentials; NULL: the ones above */
+	struct emu_gen *retired;  /* older generations still used by sessions */
 	/* libcoap: bridge endpoint (loopback) and the plain CoAP endpoint. */
 	coap_context_t *coap;
 	struct sockaddr_in bridge_addr;
@@ -141,6 +144,33 @@ int emu_vhost_cid_len(const struct emu_server *srv, const uint8_t *cid, size_t a
  * ClientHello without SNI (unrecognized_name alert when it is "reject"). */
 int emu_vhost_cert_cb(mbedtls_ssl_context *ssl);
 void emu_vhosts_fini(struct emu_server *srv);
+/* Sets up cfg's vhosts into *table; *lengths gets the CID lengths in use
+ * (bit L: L-byte CIDs), the server's own included. */
+int emu_vhosts_open(struct emu_server *srv, const struct emu_config *cfg,
+		    struct emu_vhost **table, uint64_t *lengths);
+void emu_vhosts_free(struct emu_vhost **table);
+
+/* emu_reload.c: credentials reloaded by SIGHUP / `ctl reload`. Each reload
+ * builds a new generation (default Mbed TLS config, certificate, vhosts);
+ * new handshakes use the newest, and an older one lives on until the last
+ * session set up with it closes, because an Mbed TLS context keeps using
+ * its config. The generation built at start is the server's own fields. */
+/* Builds a generation from fresh (taking over what it owns; fresh is left
+ * empty) and makes it and fresh's PSK table current. Returns 0, or -1 with
+ * err and nothing changed. */
+int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, size_t err_size);
+/* The current default config and vhost table, for new sessions. */
+mbedtls_ssl_config *emu_gen_conf(struct emu_server *srv);
+struct emu_vhost **emu_gen_vhosts(struct emu_server *srv);
+/* SHA-256 of the current default certificate (hex). */
+const char *emu_gen_fingerprint(const struct emu_server *srv);
+/* The certificate session s presents when it has no vhost. */
+const struct emu_x509 *emu_gen_x509(const struct emu_session *s);
+/* A session starts / stops using the current generation. */
+void emu_gen_hold(struct emu_session *s);
+void emu_gen_release(struct emu_server *srv, struct emu_gen *gen);
+/* Frees every generation (after all sessions are closed). */
+void emu_gen_fini(struct emu_server *srv);
 /* Mbed TLS's SNI callback: records the name, refuses unknown ones when
  * configured to (unrecognized_name alert). */
 int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len);

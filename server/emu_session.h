@@ -21,6 +21,7 @@ enum emu_sess_state { EMU_SESS_HANDSHAKE, EMU_SESS_OPEN };
 
 struct emu_server;
 struct emu_vhost;
+struct emu_gen;
 
 struct emu_session {
 	uint64_t id;
@@ -49,6 +50,7 @@ struct emu_session {
 	int cookie_verified;
 	int resumed;
 	struct emu_vhost *vhost; /* NULL: the default vhost */
+	struct emu_gen *gen;	 /* credentials generation (NULL: the initial one) */
 	char sni[256];		 /* as sent (sanitized), "" if none */
 	char identity[EMU_PSK_IDENTITY_MAX + 1];
 	char subject[256];		  /* client certificate subject, "" if none */

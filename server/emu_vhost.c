@@ -27,19 +27,21 @@ struct emu_vhost *emu_vhost_find(struct emu_server *srv, const uint8_t *name, si
 	char key[256];
 	struct emu_vhost *v = NULL;
 	if (lower_name(name, len, key, sizeof(key)) == 0)
-		HASH_FIND_STR(srv->vhosts, key, v);
+		HASH_FIND_STR(*emu_gen_vhosts(srv), key, v);
 	return v;
 }
 
-/* Sets up one vhost from its config. */
-static int vhost_open(struct emu_server *srv, const struct emu_vhost_cfg *vc)
+/* Sets up one vhost from its config into table; adds its CID length to
+ * *lengths (bit L: L-byte CIDs). */
+static int vhost_open(struct emu_server *srv, struct emu_vhost **table,
+		      const struct emu_vhost_cfg *vc, uint64_t *lengths)
 {
 	struct emu_vhost *v = calloc(1, sizeof(*v));
 	if (!v)
 		return -1;
 	snprintf(v->name, sizeof(v->name), "%s", vc->name);
 	mbedtls_ssl_config_init(&v->conf);
-	HASH_ADD_STR(srv->vhosts, name, v);
+	HASH_ADD_STR(*table, name, v);
 	/* emu_config_finish gave vc->c the server's CID settings it lacked. */
 	v->cid_enabled = vc->c->cid_enabled;
 	v->cid_length = vc->c->cid_length;
@@ -50,17 +52,24 @@ static int vhost_open(struct emu_server *srv, const struct emu_vhost_cfg *vc)
 		return -1;
 	}
 	if (v->cid_enabled && v->cid_length > 0)
-		srv->cid_lengths |= 1ULL << v->cid_length;
+		*lengths |= 1ULL << v->cid_length;
+	return 0;
+}
+
+int emu_vhosts_open(struct emu_server *srv, const struct emu_config *cfg,
+		    struct emu_vhost **table, uint64_t *lengths)
+{
+	*lengths = cfg->cid_enabled && cfg->cid_length > 0 ? 1ULL << cfg->cid_length : 0;
+	for (size_t i = 0; i < cfg->vhost_count; i++)
+		if (vhost_open(srv, table, &cfg->vhosts[i], lengths) < 0)
+			return -1;
 	return 0;
 }
 
 int emu_vhosts_init(struct emu_server *srv)
 {
-	const struct emu_config *cfg = srv->cfg;
-	srv->cid_lengths = cfg->cid_enabled && cfg->cid_length > 0 ? 1ULL << cfg->cid_length : 0;
-	for (size_t i = 0; i < cfg->vhost_count; i++)
-		if (vhost_open(srv, &cfg->vhosts[i]) < 0)
-			return -1;
+	if (emu_vhosts_open(srv, srv->cfg, &srv->vhosts, &srv->cid_lengths) < 0)
+		return -1;
 	srv->cid_any = srv->cid_lengths != 0;
 	srv->cid_mixed = (srv->cid_lengths & (srv->cid_lengths - 1)) != 0;
 	return 0;
@@ -77,10 +86,15 @@ int emu_vhost_cid_len(const struct emu_server *srv, const uint8_t *cid, size_t a
 
 void emu_vhosts_fini(struct emu_server *srv)
 {
+	emu_vhosts_free(&srv->vhosts);
+}
+
+void emu_vhosts_free(struct emu_vhost **table)
+{
 	struct emu_vhost *v, *tmp;
-	HASH_ITER(hh, srv->vhosts, v, tmp)
+	HASH_ITER(hh, *table, v, tmp)
 	{
-		HASH_DEL(srv->vhosts, v);
+		HASH_DEL(*table, v);
 		mbedtls_ssl_config_free(&v->conf);
 		emu_x509_free(&v->x509);
 		emu_dtls_psk_table_free(&v->psk_table);

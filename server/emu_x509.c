@@ -151,3 +151,27 @@ void emu_x509_free(struct emu_x509 *x)
 	mbedtls_x509_crt_free(&x->ca);
 	mbedtls_pk_free(&x->key);
 }
+
+int emu_x509_setup_shared(struct emu_x509 *x, const struct emu_x509 *leaf,
+			  mbedtls_ssl_config *conf, const struct emu_config *c)
+{
+	static const int modes[] = {MBEDTLS_SSL_VERIFY_NONE, MBEDTLS_SSL_VERIFY_OPTIONAL,
+				    MBEDTLS_SSL_VERIFY_REQUIRED};
+	mbedtls_x509_crt_init(&x->chain);
+	mbedtls_x509_crt_init(&x->ca);
+	mbedtls_pk_init(&x->key);
+	if (load_ca(x, c->ca_file) < 0)
+		return -1;
+	/* Mbed TLS only reads them: the const is dropped for its API. */
+	int ret = mbedtls_ssl_conf_own_cert(conf, (mbedtls_x509_crt *)&leaf->chain,
+					    (mbedtls_pk_context *)&leaf->key);
+	if (ret != 0)
+		return fail("Mbed TLS refused the certificate", "(generated)", ret);
+	if (x->have_ca)
+		mbedtls_ssl_conf_ca_chain(conf, &x->ca, NULL);
+	mbedtls_ssl_conf_authmode(conf, modes[c->client_auth]);
+	x->generated = leaf->generated;
+	memcpy(x->subject, leaf->subject, sizeof(x->subject));
+	memcpy(x->fingerprint, leaf->fingerprint, sizeof(x->fingerprint));
+	return 0;
+}

@@ -4,7 +4,8 @@
 # certificate and key files, a missing, oversized, corrupt or truncated
 # resumption buffer. Each gets a clear error reply (class + message naming
 # the culprit), a corrupt buffer falls back to a full handshake, and the same
-# process then still connects and registers with lwm2m-emulator.
+# process then still connects and registers with lwm2m-emulator. A --layer
+# that is missing or is no layer stops the shim with exit 2 and the reason.
 # Loopback only; TAP output. Usage: tests/interop/shim-bad-input.sh [BUILD_DIR]
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -152,5 +153,14 @@ check 56 '.ok and .session_resumed==false' "half a buffer: full handshake, no cr
 check 57 '.ok and .code=="2.01"' "the same process still registers"
 check 58 '.ok and .code=="2.02"' "and de-registers"
 [ "$status" = 0 ] && tap OK "the shim exits 0 at EOF" || tap FAIL "the shim exits 0 at EOF" "status $status; $(tail -3 "$work/err")"
+# --layer that cannot be used: exit 2 before reading any command, and say why.
+timeout 10 "$SHIM" --layer "$work/missing.so" </dev/null >"$work/l.out" 2>"$work/l.err"
+[ $? = 2 ] && grep -q "cannot load layer" "$work/l.err" && tap OK "--layer with a missing file: exit 2, named" ||
+	tap FAIL "--layer with a missing file: exit 2, named" "$(cat "$work/l.err")"
+so=$(ldconfig -p 2>/dev/null | sed -n 's/.*libjansson.so.4 .*=> //p' | head -1)
+timeout 10 "$SHIM" --layer "${so:-libjansson.so.4}" </dev/null >"$work/l.out" 2>"$work/l.err"
+[ $? = 2 ] && grep -q "does not export sl_layer_entry" "$work/l.err" &&
+	tap OK "--layer with a library that is no layer: exit 2, symbol named" ||
+	tap FAIL "--layer with a library that is no layer: exit 2, symbol named" "$(cat "$work/l.err")"
 echo "# $n tests, $failed failed"
 [ "$failed" -eq 0 ]

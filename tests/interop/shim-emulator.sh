@@ -373,6 +373,9 @@ check 11 '.ok and .observers==1' "TLS: notify finds the observation"
 a=$(emu_wait ".event==\"notify\" and .request==${obs:-0}")
 tap_jq "TLS: the notification arrives over the stream" "$a" \
 	".code==\"2.05\" and (.decoded|tonumber) >= $now"
+n_req=$(jq -s '[.[] | select(.event=="server_request" and (.path=="/3/0" or .path=="/3/0/13"))] | length' "$work/out")
+[ "$n_req" = 2 ] && tap OK "TLS: the shim saw the Read and the Observe as server requests" ||
+	tap FAIL "TLS: the shim saw the Read and the Observe as server requests" "server_request events: $n_req"
 live 12 '"cmd":"send","method":"POST","path":"/rd/unknown","payload":"'"$(head -c 20000 /dev/zero | tr '\0' 'x')"'"'
 check 12 '(.ok|not) and .code=="4.04"' "TLS: a 20000-byte request gets the server's 4.04"
 live 13 '"cmd":"deregister"'

@@ -65,8 +65,7 @@ err:
 }
 
 /* connect: the caller's buffer is read (once), as a correct layer would. */
-static int unwritten_connect(sl_socket_t *sock, const char *host, const char *port,
-			     sl_error_t *err)
+static int unwritten_connect(sl_socket_t *sock, const char *host, const char *port, sl_error_t *err)
 {
 	unwritten_t *w = wrap(sock);
 
@@ -108,8 +107,7 @@ static int unwritten_get_option(sl_socket_t *sock, sl_option_t opt, sl_option_va
 }
 
 /* Pass-through: set_option. */
-static int unwritten_set_option(sl_socket_t *sock, sl_option_t opt,
-				const sl_option_value_t *value)
+static int unwritten_set_option(sl_socket_t *sock, sl_option_t opt, const sl_option_value_t *value)
 {
 	return mut_ref()->set_option(wrap(sock)->inner, opt, value);
 }

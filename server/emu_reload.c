@@ -1,0 +1,144 @@
+/* Reloading credentials without dropping sessions: every reload builds a
+ * generation (the default Mbed TLS config with its certificate, and the
+ * vhosts with theirs); new handshakes use the newest one, and an older one
+ * is freed when the last session set up with it closes (an Mbed TLS
+ * context keeps using its config for as long as it lives). */
+#include "emu_server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lh_event.h"
+
+struct emu_gen {
+	struct emu_config cfg; /* owns the strings and arrays the configs point to */
+	mbedtls_ssl_config conf;
+	struct emu_x509 x509;
+	struct emu_vhost *vhosts;
+	size_t refs;	      /* sessions set up with this generation */
+	struct emu_gen *next; /* on srv->retired */
+};
+
+mbedtls_ssl_config *emu_gen_conf(struct emu_server *srv)
+{
+	return srv->gen ? &srv->gen->conf : &srv->conf;
+}
+
+struct emu_vhost **emu_gen_vhosts(struct emu_server *srv)
+{
+	return srv->gen ? &srv->gen->vhosts : &srv->vhosts;
+}
+
+const char *emu_gen_fingerprint(const struct emu_server *srv)
+{
+	return srv->gen ? srv->gen->x509.fingerprint : srv->x509.fingerprint;
+}
+
+const struct emu_x509 *emu_gen_x509(const struct emu_session *s)
+{
+	return s->gen ? &s->gen->x509 : &s->srv->x509;
+}
+
+static void gen_free(struct emu_gen *gen)
+{
+	emu_vhosts_free(&gen->vhosts);
+	mbedtls_ssl_config_free(&gen->conf);
+	emu_x509_free(&gen->x509);
+	emu_config_free(&gen->cfg);
+	free(gen);
+}
+
+void emu_gen_hold(struct emu_session *s)
+{
+	s->gen = s->srv->gen;
+	if (s->gen)
+		s->gen->refs++;
+}
+
+/* Frees a retired generation once nobody uses it. */
+void emu_gen_release(struct emu_server *srv, struct emu_gen *gen)
+{
+	if (!gen || --gen->refs > 0 || gen == srv->gen)
+		return;
+	for (struct emu_gen **p = &srv->retired; *p; p = &(*p)->next)
+		if (*p == gen) {
+			*p = gen->next;
+			break;
+		}
+	gen_free(gen);
+}
+
+/* The default certificate: the configured one, or, when none is configured
+ * and none was at start either, the self-signed one generated at start (a
+ * device may have pinned it; it lives as long as the server). */
+static int gen_certificate(struct emu_server *srv, struct emu_gen *gen)
+{
+	if (gen->cfg.cert_file || !srv->x509.generated)
+		return emu_x509_setup(srv, &gen->x509, &gen->conf, &gen->cfg, "lwm2m-emulator",
+				      "default");
+	return emu_x509_setup_shared(&gen->x509, &srv->x509, &gen->conf, &gen->cfg);
+}
+
+/* CID settings decide how the demux finds sessions: they need a restart. */
+static int same_cid(const struct emu_server *srv, const struct emu_gen *gen, uint64_t lengths,
+		    char *err, size_t err_size)
+{
+	if (gen->cfg.cid_enabled == srv->cfg->cid_enabled &&
+	    gen->cfg.cid_length == srv->cfg->cid_length && lengths == srv->cid_lengths)
+		return 0;
+	snprintf(err, err_size, "CID settings changed ($.dtls.cid or $.vhosts[].cid): "
+				"they need a restart");
+	return -1;
+}
+
+int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, size_t err_size)
+{
+	uint64_t lengths = 0;
+	struct emu_gen *gen = calloc(1, sizeof(*gen));
+	if (!gen) {
+		snprintf(err, err_size, "out of memory for the new credentials");
+		return -1;
+	}
+	gen->cfg = *fresh;
+	emu_config_defaults(fresh); /* gen owns what fresh pointed to */
+	mbedtls_ssl_config_init(&gen->conf);
+	if (emu_dtls_setup_conf(srv, &gen->conf, &gen->cfg, srv->cfg->cid_enabled) != 0 ||
+	    gen_certificate(srv, gen) < 0 ||
+	    emu_vhosts_open(srv, &gen->cfg, &gen->vhosts, &lengths) < 0) {
+		snprintf(err, err_size, "cannot set up the new certificates or vhosts "
+					"(see stderr); the old ones stay");
+		gen_free(gen);
+		return -1;
+	}
+	if (same_cid(srv, gen, lengths, err, err_size) < 0) {
+		gen_free(gen);
+		return -1;
+	}
+	/* Last, as it swaps the table in: nothing can fail after it. */
+	if (emu_dtls_load_psks(srv, &gen->cfg) < 0) {
+		snprintf(err, err_size, "out of memory building the PSK table");
+		gen_free(gen);
+		return -1;
+	}
+	struct emu_gen *old = srv->gen;
+	srv->gen = gen;
+	if (old && old->refs == 0) {
+		gen_free(old);
+	} else if (old) {
+		old->next = srv->retired;
+		srv->retired = old;
+	}
+	return 0;
+}
+
+void emu_gen_fini(struct emu_server *srv)
+{
+	while (srv->retired) {
+		struct emu_gen *next = srv->retired->next;
+		gen_free(srv->retired);
+		srv->retired = next;
+	}
+	if (srv->gen)
+		gen_free(srv->gen);
+	srv->gen = NULL;
+}
