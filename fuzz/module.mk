@@ -13,11 +13,7 @@
 FUZZ_CC      ?= clang-14
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_OBJ     := $(FUZZ_DIR)/obj
-# float-cast-overflow is left out only because emu_server_init's registry
-# seed, (uint32_t)(lh_time_wall() * 1000.0), overflows at every start (UB
-# that gcc's UBSan does not check, so `make asan` cannot see it); with it on,
-# no emulator target gets past its first input. Drop the exclusion once fixed.
-FUZZ_SAN_OFF ?= -fno-sanitize=float-cast-overflow
+FUZZ_SAN_OFF ?=
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all $(FUZZ_SAN_OFF)
 FUZZ_CFLAGS   = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
                 -fsanitize=fuzzer-no-link -MMD -MP -I. -Icommon -Iserver -Iharness \

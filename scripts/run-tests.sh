@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test and ends with one line "N passed, N failed" (what CI reads).
 #   unit       build/tests/test_* (cmocka), counted per test case
-#   shell      tests/{build,certs,interop}/*.sh, TAP-style "ok"/"not ok" lines
+#   shell      tests/{build,certs,interop}/*.sh and tests/abuse/test-*.sh, TAP-style "ok"/"not ok" lines
 #              counted per line (a script that prints none counts once)
-#   scenarios  lwm2m-harness run over scenarios/, counted per scenario
+#   fuzz       make fuzz-smoke, counted per target
+#   scenarios  lwm2m-harness run over scenarios/, counted per scenario (and
+#              again with the ASan+UBSan build when ASAN_BUILD is set)
 # Usage: scripts/run-tests.sh [BUILD_DIR]   (default: build; ASAN_BUILD=dir adds
 #        the catalogue again with that sanitizer build)
 set -uo pipefail
@@ -82,10 +84,26 @@ run_scenarios() {
 	[ "$f" -gt 0 ] && failures+=("scenarios ($harness): see $results/latest/summary.json")
 }
 
+# run_make_tap TARGET: a make target whose output is TAP-style lines.
+run_make_tap() {
+	local out status ok nok
+	timeout -k 5 900 make --no-print-directory -s BUILD="$BUILD" "$1" >"$tmp" 2>&1 </dev/null
+	status=$?
+	out=$(cat "$tmp")
+	printf '%s\n' "$out" | grep -E '^(ok|not ok) |^#' || printf '%s\n' "$out" | tail -20
+	ok=$(grep -cE '^ok ' <<<"$out")
+	nok=$(grep -cE '^not ok ' <<<"$out")
+	[ "$status" -ne 0 ] && [ "$nok" -eq 0 ] && nok=1
+	passed=$((passed + ok)) failed=$((failed + nok))
+	[ "$nok" -gt 0 ] && failures+=("make $1")
+}
+
 section "unit tests"
 run_unit
 section "build, PKI and interop tests"
 run_shell
+section "fuzz smoke (libFuzzer, each target for a few seconds, regressions replayed)"
+run_make_tap fuzz-smoke
 section "scenarios"
 run_scenarios "$BUILD/bin/lwm2m-harness" results
 # The same catalogue with the ASan+UBSan build, when `make test` built it.

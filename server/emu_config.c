@@ -288,21 +288,24 @@ static int apply_hs_timeout(struct emu_config *cfg, const json_t *t, char *err, 
 	return 0;
 }
 
-/* $.dtls: cookies, cid, timeouts, suites, mtu. */
+/* $.dtls: cookies, cid, timeouts, suites, mtu, anti-replay, bad-MAC limit. */
 static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t err_size)
 {
-	static const char *const keys[] = {
-	    "cookies", "cid", "handshake_timeout_ms", "ciphersuites", "mtu", "anti_replay", NULL};
+	static const char *const keys[] = {"cookies",	   "cid", "handshake_timeout_ms",
+					   "ciphersuites", "mtu", "anti_replay",
+					   "badmac_limit", NULL};
 	const json_t *cid, *hs, *suites = json_object_get(d, "ciphersuites");
-	long long mtu = cfg->mtu;
+	long long mtu = cfg->mtu, badmac = cfg->badmac_limit;
 	if (check_keys(d, "$.dtls", keys, err, err_size) < 0 ||
 	    get_bool(d, "cookies", "$.dtls", &cfg->cookies, err, err_size) < 0 ||
 	    get_bool(d, "anti_replay", "$.dtls", &cfg->anti_replay, err, err_size) < 0 ||
 	    get_object(d, "cid", "$.dtls", &cid, err, err_size) < 0 ||
 	    get_object(d, "handshake_timeout_ms", "$.dtls", &hs, err, err_size) < 0 ||
-	    get_int(d, "mtu", "$.dtls", 64, 65535, &mtu, err, err_size) < 0)
+	    get_int(d, "mtu", "$.dtls", 64, 65535, &mtu, err, err_size) < 0 ||
+	    get_int(d, "badmac_limit", "$.dtls", 0, 1000000000, &badmac, err, err_size) < 0)
 		return -1;
 	cfg->mtu = (int)mtu;
+	cfg->badmac_limit = (uint32_t)badmac;
 	if (cid && apply_cid(cfg, cid, err, err_size) < 0)
 		return -1;
 	if (hs && apply_hs_timeout(cfg, hs, err, err_size) < 0)
@@ -667,8 +670,9 @@ static int resolve_vhost_cids(struct emu_config *cfg, char *err, size_t err_size
 	}
 	lengths &= ~1ULL; /* a zero-length CID never appears in a record */
 	if ((lengths & (lengths - 1)) && (lengths & 2)) {
-		snprintf(err, err_size, "$.vhosts: a CID length of 1 cannot be mixed with other "
-					"CID lengths (the first byte names the length)");
+		snprintf(err, err_size,
+			 "$.vhosts: a CID length of 1 cannot be mixed with other "
+			 "CID lengths (the first byte names the length)");
 		return -1;
 	}
 	return 0;
@@ -709,64 +713,4 @@ int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 				return -1;
 			}
 	return 0;
-}
-
-/* A port as JSON: its number, or "off". */
-static json_t *port_json(int port)
-{
-	return port == EMU_PORT_OFF ? json_string("off") : json_integer(port);
-}
-
-json_t *emu_config_to_json(const struct emu_config *cfg)
-{
-	json_t *psk = json_array();
-	json_t *suites = json_array();
-	for (size_t i = 0; i < cfg->psk_count; i++) {
-		char hex[2 * EMU_PSK_KEY_MAX + 1];
-		lh_hex_encode(cfg->psk[i].key, cfg->psk[i].key_len, hex);
-		json_array_append_new(
-		    psk,
-		    json_pack("{s:s, s:s, s:s*}", "identity", cfg->psk[i].identity, "key_hex", hex,
-			      "endpoint", cfg->psk[i].endpoint[0] ? cfg->psk[i].endpoint : NULL));
-	}
-	for (size_t i = 0; cfg->ciphersuites[i]; i++)
-		json_array_append_new(
-		    suites, json_string(mbedtls_ssl_get_ciphersuite_name(cfg->ciphersuites[i])));
-	static const char *const auth[] = {"none", "optional", "required"};
-	json_t *vhosts = json_array();
-	for (size_t i = 0; i < cfg->vhost_count; i++)
-		json_array_append_new(vhosts, json_pack("{s:s}", "name", cfg->vhosts[i].name));
-	json_t *o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:o}", "bind", cfg->bind, "ports", "coap",
-			      port_json(cfg->coap_port), "dtls", port_json(cfg->dtls_port), "tls",
-			      port_json(cfg->tls_port), "psk", psk);
-	json_object_set_new(
-	    o, "dtls",
-	    json_pack("{s:b, s:b, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}", "cookies", cfg->cookies,
-		      "anti_replay", cfg->anti_replay, "cid", "enabled", cfg->cid_enabled, "length",
-		      cfg->cid_length, "handshake_timeout_ms", "min", (json_int_t)cfg->hs_min_ms,
-		      "max", (json_int_t)cfg->hs_max_ms, "ciphersuites", suites, "mtu", cfg->mtu));
-	json_object_set_new(
-	    o, "resumption",
-	    json_pack("{s:b, s:b}", "cache", cfg->session_cache, "tickets", cfg->session_tickets));
-	json_object_set_new(o, "certificate",
-			    json_pack("{s:s*, s:s*, s:s*, s:s}", "cert", cfg->cert_file, "key",
-				      cfg->key_file, "ca", cfg->ca_file, "client_auth",
-				      auth[cfg->client_auth]));
-	json_object_set_new(o, "lwm2m",
-			    json_pack("{s:I, s:I}", "min_lifetime", (json_int_t)cfg->min_lifetime,
-				      "max_lifetime", (json_int_t)cfg->max_lifetime));
-	json_object_set_new(o, "vhosts", vhosts);
-	int missing = cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;
-	json_object_set_new(o, "sni",
-			    json_pack("{s:s, s:s}", "unknown",
-				      cfg->sni_reject_unknown ? "reject" : "default", "missing",
-				      missing ? "reject" : "default"));
-	if (cfg->bootstrap)
-		json_object_set(o, "bootstrap", cfg->bootstrap);
-	/* Unset paths are left out, so the output is itself a valid config. */
-	json_t *paths = json_pack("{s:s*, s:s*, s:s*, s:s*}", "events", cfg->events, "keylog",
-				  cfg->keylog, "control", cfg->control, "state", cfg->state);
-	json_object_update(o, paths);
-	json_decref(paths);
-	return o;
 }

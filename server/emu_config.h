@@ -51,6 +51,9 @@ struct emu_config {
 	int ciphersuites[EMU_CIPHERSUITES_MAX + 1]; /* 0-terminated; empty = all */
 	int mtu;
 	int anti_replay; /* DTLS replay window (default on) */
+	/* Bad-MAC records on an open session's own address before it is closed
+	 * (RFC 6347 §4.1.2.7); 0 = never (the default: spoofable). */
+	uint32_t badmac_limit;
 	int session_cache, session_tickets;
 	uint32_t min_lifetime, max_lifetime;
 	char *events;			      /* NULL: human lines on stdout; "-": JSON on stdout */

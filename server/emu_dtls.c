@@ -630,8 +630,7 @@ static const char *check_reason(int err)
  * some malformed plaintext records as fatal (the 15-byte record fuzz_session
  * found), so nothing unauthenticated may reach mbedtls_ssl_read: a DTLS
  * server discards such records (RFC 6347 §4.1.2.7). Returns out's length. */
-static size_t authentic_records(struct emu_session *s, const uint8_t *buf, size_t len,
-				uint8_t *out)
+static size_t authentic_records(struct emu_session *s, const uint8_t *buf, size_t len, uint8_t *out)
 {
 	struct emu_record rec;
 	size_t n = 0;
@@ -647,6 +646,7 @@ static size_t authentic_records(struct emu_session *s, const uint8_t *buf, size_
 			memcpy(out + n, buf, rec.total_len);
 			n += rec.total_len;
 		} else {
+			s->bad_macs += ret == MBEDTLS_ERR_SSL_INVALID_MAC;
 			emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, check_reason(ret),
 				       rec.total_len);
 		}
@@ -662,11 +662,18 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 	struct emu_record rec;
 	if (s->state == EMU_SESS_OPEN && !s->tcp) {
 		if (len > sizeof(checked)) {
-			emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, "oversized_datagram", len);
+			emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, "oversized_datagram",
+				       len);
 			return;
 		}
 		len = authentic_records(s, buf, len, checked);
 		buf = checked;
+		/* The opt-in limit of RFC 6347 §4.1.2.7 (spoofable, so off by default). */
+		uint32_t limit = s->srv->cfg->badmac_limit;
+		if (limit && s->bad_macs >= limit) {
+			emu_dtls_close(s, "bad_mac_limit");
+			return;
+		}
 		if (len == 0)
 			return;
 	}

@@ -86,8 +86,9 @@ static int same_cid(const struct emu_server *srv, const struct emu_gen *gen, uin
 	if (gen->cfg.cid_enabled == srv->cfg->cid_enabled &&
 	    gen->cfg.cid_length == srv->cfg->cid_length && lengths == srv->cid_lengths)
 		return 0;
-	snprintf(err, err_size, "CID settings changed ($.dtls.cid or $.vhosts[].cid): "
-				"they need a restart");
+	snprintf(err, err_size,
+		 "CID settings changed ($.dtls.cid or $.vhosts[].cid): "
+		 "they need a restart");
 	return -1;
 }
 
@@ -105,8 +106,9 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 	if (emu_dtls_setup_conf(srv, &gen->conf, &gen->cfg, srv->cfg->cid_enabled) != 0 ||
 	    gen_certificate(srv, gen) < 0 ||
 	    emu_vhosts_open(srv, &gen->cfg, &gen->vhosts, &lengths) < 0) {
-		snprintf(err, err_size, "cannot set up the new certificates or vhosts "
-					"(see stderr); the old ones stay");
+		snprintf(err, err_size,
+			 "cannot set up the new certificates or vhosts "
+			 "(see stderr); the old ones stay");
 		gen_free(gen);
 		return -1;
 	}

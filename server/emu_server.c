@@ -75,7 +75,9 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 	srv->started_ms = lh_time_mono_ms();
 	emu_sessions_init(&srv->sessions);
 	emu_timers_init(&srv->timers);
-	uint32_t seed = (uint32_t)(lh_time_wall() * 1000.0) & 0xfffff;
+	/* Registration ids differ across restarts: seeded from the wall clock's
+	 * milliseconds, reduced in 64 bits (a double too big for uint32_t is UB). */
+	uint32_t seed = (uint32_t)((uint64_t)(lh_time_wall() * 1000.0) & 0xfffff);
 	emu_registry_init(&srv->registry, seed | 0x100000);
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epfd < 0 || open_signalfd(srv) < 0) {

@@ -146,8 +146,8 @@ int emu_vhost_cert_cb(mbedtls_ssl_context *ssl);
 void emu_vhosts_fini(struct emu_server *srv);
 /* Sets up cfg's vhosts into *table; *lengths gets the CID lengths in use
  * (bit L: L-byte CIDs), the server's own included. */
-int emu_vhosts_open(struct emu_server *srv, const struct emu_config *cfg,
-		    struct emu_vhost **table, uint64_t *lengths);
+int emu_vhosts_open(struct emu_server *srv, const struct emu_config *cfg, struct emu_vhost **table,
+		    uint64_t *lengths);
 void emu_vhosts_free(struct emu_vhost **table);
 
 /* emu_reload.c: credentials reloaded by SIGHUP / `ctl reload`. Each reload

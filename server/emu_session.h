@@ -56,6 +56,7 @@ struct emu_session {
 	char subject[256];		  /* client certificate subject, "" if none */
 	int alert_sent[2], alert_recv[2]; /* level, description; level 0 = none */
 	uint64_t last_order;		  /* newest epoch/seq accepted */
+	uint32_t bad_macs;		  /* bad-MAC records on its own address */
 	uint64_t pending_order;		  /* epoch/seq of the datagram being read */
 	uint64_t bytes_in, bytes_out, bytes_held;
 	int64_t started_ms;

@@ -56,8 +56,8 @@ static int vhost_open(struct emu_server *srv, struct emu_vhost **table,
 	return 0;
 }
 
-int emu_vhosts_open(struct emu_server *srv, const struct emu_config *cfg,
-		    struct emu_vhost **table, uint64_t *lengths)
+int emu_vhosts_open(struct emu_server *srv, const struct emu_config *cfg, struct emu_vhost **table,
+		    uint64_t *lengths)
 {
 	*lengths = cfg->cid_enabled && cfg->cid_length > 0 ? 1ULL << cfg->cid_length : 0;
 	for (size_t i = 0; i < cfg->vhost_count; i++)
@@ -145,7 +145,8 @@ int emu_vhost_cert_cb(mbedtls_ssl_context *ssl)
 	if (!s || s->sni[0])
 		return 0;
 	const struct emu_config *cfg = s->srv->cfg;
-	int reject = cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;
+	int reject =
+	    cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;
 	if (!reject)
 		return 0;
 	mbedtls_ssl_send_alert_message(ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,

@@ -152,8 +152,8 @@ void emu_x509_free(struct emu_x509 *x)
 	mbedtls_pk_free(&x->key);
 }
 
-int emu_x509_setup_shared(struct emu_x509 *x, const struct emu_x509 *leaf,
-			  mbedtls_ssl_config *conf, const struct emu_config *c)
+int emu_x509_setup_shared(struct emu_x509 *x, const struct emu_x509 *leaf, mbedtls_ssl_config *conf,
+			  const struct emu_config *c)
 {
 	static const int modes[] = {MBEDTLS_SSL_VERIFY_NONE, MBEDTLS_SSL_VERIFY_OPTIONAL,
 				    MBEDTLS_SSL_VERIFY_REQUIRED};

@@ -30,8 +30,8 @@ int emu_x509_setup(struct emu_server *srv, struct emu_x509 *x, mbedtls_ssl_confi
 /* Like emu_x509_setup, but presents leaf's chain and key (which must
  * outlive conf) instead of loading or generating one; x gets c's CA set
  * and leaf's subject and fingerprint. */
-int emu_x509_setup_shared(struct emu_x509 *x, const struct emu_x509 *leaf,
-			  mbedtls_ssl_config *conf, const struct emu_config *c);
+int emu_x509_setup_shared(struct emu_x509 *x, const struct emu_x509 *leaf, mbedtls_ssl_config *conf,
+			  const struct emu_config *c);
 void emu_x509_free(struct emu_x509 *x);
 /* SHA-256 of der as lower-case hex (65 bytes with NUL). */
 void emu_x509_fingerprint(const unsigned char *der, size_t len, char out[65]);

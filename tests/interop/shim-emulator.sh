@@ -4,7 +4,8 @@
 # alerts), CID (zero-length and non-zero own CID), session resumption, the
 # context kept across a "reboot" (new shim process, no handshake on the
 # wire), INNER_MTU measured per suite; the server's Read/Observe/Cancel of
-# the Device object and notifications (control socket `request`); an
+# the Device object and notifications (control socket `request`), kept
+# across a CID context restore and ended by a new handshake; an
 # abandoned request never retransmitted after reconnect; CoAP over TLS/TCP
 # (flow, resumption in and across processes). Loopback only; TAP output
 # (a "# NOT COUNTED" line names a known emulator bug: neither pass nor fail).
@@ -330,6 +331,37 @@ check 26 '.ok and .code=="2.04"' "the next Update is accepted"
 [ "$(emu_count ".event==\"update\" and .location==\"$loc\"")" = 1 ] &&
 	tap OK "exactly one Update reached the server" ||
 	tap FAIL "exactly one Update reached the server" "$(emu_count ".event==\"update\"") update events"
+live_stop
+
+# Observations and the CoAP session: a connect that restores the CID
+# context keeps them (the next notify reaches the server's observation); a
+# reconnect with a new handshake ends them (notify finds no observer).
+start_emulator --cid 4 --control "$work/ctl" || { tap FAIL "emulator with --cid --control did not start"; exit 1; }
+live_start
+live 1 '"cmd":"configure","config":'"$(cfg dev1 $KEY ',"use_connection_id":true')"
+live 2 '"cmd":"connect"'
+live 3 '"cmd":"register"'
+obs=$(request observe /3/0)
+a=$(answer "${obs:-0}")
+tap_jq "CID: Observe /3/0 accepted" "$a" '.code=="2.05"'
+live 4 '"cmd":"close"'
+live 5 '"cmd":"connect"'
+check 5 '.ok and .connection_id_resumed==true' "CID: connect after close restores the context"
+sleep 1.1
+live 6 '"cmd":"notify"'
+check 6 '.ok and .observers==1' "CID: the observation survives the restore"
+a=$(emu_wait ".event==\"notify\" and .request==${obs:-0}")
+tap_jq "CID: its notification reaches the server's observation" "$a" '.code=="2.05" and .format==110'
+live 7 '"cmd":"configure","config":'"$(cfg dev1 $KEY)"
+live 8 '"cmd":"connect"'
+live 9 '"cmd":"register"'
+obs=$(request observe /3/0)
+a=$(answer "${obs:-0}")
+tap_jq "no CID: Observe /3/0 accepted" "$a" '.code=="2.05"'
+live 10 '"cmd":"reconnect"'
+check 10 '.ok and .connection_id_resumed==false' "no CID: reconnect is a new handshake"
+live 11 '"cmd":"notify"'
+check 11 '.ok and .observers==0' "no CID: the observation ended with the old CoAP session"
 live_stop
 
 # CoAP over TLS over TCP (RFC 8323) on the emulator's TLS port: the same

@@ -16,11 +16,13 @@
 
 static char ctl_path[64];
 
-/* The server assigns 4-byte CIDs and has a control socket. */
+/* The server assigns 4-byte CIDs, has a control socket, and closes a
+ * session after 20 bad-MAC records on its own address. */
 static void cid_on(struct emu_config *cfg)
 {
 	cfg->cid_enabled = 1;
 	cfg->cid_length = 4;
+	cfg->badmac_limit = 20;
 	cfg->control = strdup(ctl_path);
 }
 
@@ -209,11 +211,57 @@ static void spoofed_from_own_address(void **state)
 	mbedtls_entropy_free(&ent);
 }
 
+/* With dtls.badmac_limit set, that many bad-MAC records on the session's
+ * own address close it (RFC 6347 §4.1.2.7); fewer do not. */
+static void bad_mac_limit_closes(void **state)
+{
+	(void)state;
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	struct client c = {0};
+	char loc[64];
+	uint8_t forged[64];
+	int port = server_port();
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_init(&ssl);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
+	client_conf(&conf, &drbg);
+	assert_int_equal(mbedtls_ssl_conf_cid(&conf, 0, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE), 0);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	assert_int_equal(mbedtls_ssl_set_cid(&ssl, MBEDTLS_SSL_CID_ENABLED, NULL, 0), 0);
+	assert_int_equal(client_handshake(&ssl, &c, port), 0);
+	assert_int_equal(coap_request(&ssl, 0x02, "rd", "ep=badmac-test&lt=60", loc, sizeof(loc)),
+			 0x41);
+	memcpy(forged, c.last_out, 16);
+	memset(forged + 16, 0x42, sizeof(forged) - 16);
+	forged[15] = 0;
+	forged[16] = sizeof(forged) - 17;
+	for (int i = 0; i < 19; i++) {
+		forged[8] = (uint8_t)(0x60 + i); /* each newer: not a replay */
+		send_raw(c.fd, forged, sizeof(forged));
+	}
+	assert_int_equal(coap_request(&ssl, 0x02, loc, NULL, NULL, 0), 0x44);
+	assert_int_equal(events_have("bad_mac_limit", 0), 0);
+	forged[8] = 0x7e;
+	send_raw(c.fd, forged, sizeof(forged));
+	assert_true(events_have("\"reason\":\"bad_mac_limit\"", 1));
+	close(c.fd);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(rebinding_with_cid),
 	    cmocka_unit_test(spoofed_from_own_address),
+	    cmocka_unit_test(bad_mac_limit_closes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

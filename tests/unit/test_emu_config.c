@@ -200,20 +200,21 @@ static void vhost_cid_and_sni_policies(void **state)
 	(void)state;
 	struct emu_config cfg;
 	char err[256] = "";
-	assert_int_equal(apply("{\"dtls\":{\"cid\":{\"enabled\":true,\"length\":6}},"
-			       "\"vhosts\":[{\"name\":\"x\"},{\"name\":\"y\",\"cid\":{\"length\":4}},"
-			       "{\"name\":\"z\",\"cid\":{\"enabled\":false}}],"
-			       "\"sni\":{\"unknown\":\"reject\"}}",
-			       &cfg, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+	    apply("{\"dtls\":{\"cid\":{\"enabled\":true,\"length\":6}},"
+		  "\"vhosts\":[{\"name\":\"x\"},{\"name\":\"y\",\"cid\":{\"length\":4}},"
+		  "{\"name\":\"z\",\"cid\":{\"enabled\":false}}],"
+		  "\"sni\":{\"unknown\":\"reject\"}}",
+		  &cfg, err, sizeof(err)),
+	    0);
 	assert_int_equal(emu_config_finish(&cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.vhosts[0].c->cid_length, 6);
 	assert_true(cfg.vhosts[0].c->cid_enabled);
 	assert_int_equal(cfg.vhosts[1].c->cid_length, 4);
 	assert_false(cfg.vhosts[2].c->cid_enabled);
 	json_t *j = emu_config_to_json(&cfg);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "sni"), "missing")),
-			    "reject");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "sni"), "missing")), "reject");
 	json_decref(j);
 	emu_config_free(&cfg);
 	assert_int_equal(apply("{\"sni\":{\"unknown\":\"reject\",\"missing\":\"default\"}}", &cfg,
@@ -232,7 +233,10 @@ static void print_config_round_trips(void **state)
 	char err[256] = "";
 	assert_int_equal(
 	    apply("{\"ports\":{\"tls\":\"off\"},\"dtls\":{\"cid\":{\"enabled\":true,\"length\":3}},"
-		  "\"vhosts\":[{\"name\":\"x.example\"}],\"sni\":{\"unknown\":\"reject\"},"
+		  "\"vhosts\":[{\"name\":\"x.example\"},{\"name\":\"y.example\",\"psk\":[{"
+		  "\"identity\":"
+		  "\"y\",\"key_hex\":\"0a0b\"}],\"cid\":{\"length\":5},\"ciphersuites\":[\"TLS-PSK-"
+		  "WITH-AES-128-CCM-8\"]}],\"sni\":{\"unknown\":\"reject\"},"
 		  "\"bootstrap\":{\"writes\":[{\"path\":\"/0/1\"}]},\"certificate\":"
 		  "{\"ca\":\"/tmp/ca.pem\",\"client_auth\":\"optional\"},\"state\":\"/tmp/s\"}",
 		  &a, err, sizeof(err)),
@@ -246,7 +250,10 @@ static void print_config_round_trips(void **state)
 	json_t *jb = emu_config_to_json(&b);
 	assert_true(json_equal(ja, jb));
 	assert_int_equal(b.client_auth, 1);
-	assert_int_equal(b.vhost_count, 1);
+	assert_int_equal(b.vhost_count, 2);
+	assert_int_equal(b.vhosts[1].c->psk_count, 1);
+	assert_int_equal(b.vhosts[1].c->cid_length, 5);
+	assert_int_equal(b.vhosts[1].c->ciphersuites[0], 49320);
 	json_decref(ja);
 	json_decref(jb);
 	emu_config_free(&a);
