@@ -259,10 +259,22 @@ enum emu_args_result emu_config_parse_args(struct emu_config *cfg, int argc, cha
 	if (r != EMU_ARGS_RUN)
 		return r;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1)
+	const char *file = NULL;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (opt == OPT_CONFIG)
+			file = optarg;
 		if (apply_flag(cfg, opt, optarg, err, err_size) < 0)
 			return EMU_ARGS_ERROR;
-	if (emu_config_finish(cfg, err, err_size) < 0)
+	}
+	if (emu_config_finish(cfg, err, err_size) < 0) {
+		/* Same "FILE: $.path: message" form as the loader's errors, which
+		 * is what the harness maps to a scenario's $.emulator path. */
+		if (file && err[0] == '$') {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", err);
+			snprintf(err, err_size, "%s: %s", file, msg);
+		}
 		return EMU_ARGS_ERROR;
+	}
 	return EMU_ARGS_RUN;
 }

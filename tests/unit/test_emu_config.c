@@ -151,6 +151,26 @@ static void bad_flags_and_files_are_refused(void **state)
 	}
 }
 
+/* A cross-field error found after loading names the file like the
+ * loader's own errors ("FILE: $.path: message", what the harness maps). */
+static void finish_errors_name_the_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_emu_config_XXXXXX", want[96];
+	char err[256] = "";
+	struct emu_config cfg;
+	write_file(path, "{\"dtls\":{\"handshake_timeout_ms\":{\"min\":5000,\"max\":100}}}");
+	char *argv[] = {"lwm2m-emulator", "--config", path, NULL};
+	emu_config_defaults(&cfg);
+	assert_int_equal(emu_config_parse_args(&cfg, 3, argv, stderr, err, sizeof(err)),
+			 EMU_ARGS_ERROR);
+	snprintf(want, sizeof(want), "%s: $.dtls.handshake_timeout_ms:", path);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("got \"%s\", want prefix \"%s\"", err, want);
+	emu_config_free(&cfg);
+	unlink(path);
+}
+
 static void syntax_errors_give_line_and_column(void **state)
 {
 	(void)state;
@@ -268,6 +288,7 @@ int main(void)
 	    cmocka_unit_test(flags_override_file_and_default_psk),
 	    cmocka_unit_test(bad_flags_and_files_are_refused),
 	    cmocka_unit_test(syntax_errors_give_line_and_column),
+	    cmocka_unit_test(finish_errors_name_the_file),
 	    cmocka_unit_test(cross_field_rules),
 	    cmocka_unit_test(vhost_cid_and_sni_policies),
 	    cmocka_unit_test(print_config_round_trips),
