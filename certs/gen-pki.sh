@@ -269,6 +269,9 @@ gen_p256_servers() {
 	newkey server/ta-issued.key ec
 	PKI_SAN=$def_san sign server/ta-issued ta/ta "/O=$ORG/CN=$def_name" v3_server "$EE_DAYS"
 	chain server/ta-issued
+	# DANE-TA (RFC 7671 §5.2.2): a server should send its trust anchor, so a
+	# usage-2 record that names the anchor by hash can find it in the chain.
+	cat server/ta-issued.crt ta/ta.crt >server/ta-issued.with-anchor.pem
 	record server/ta-issued server valid "2" ta/ta.crt "$def_san"
 
 	# Otherwise-good chains (same intermediate, same names) whose only fault

@@ -5,48 +5,95 @@
 #include <string.h>
 #include <unistd.h>
 
-#define VAR_CERTS "${certs}"
+/* Looks up "pki:<id>.<field>" in <certs>/index.json (written by `make certs`),
+ * e.g. pki:server/selfsigned.sha256_spki: fingerprints change whenever the
+ * PKI is regenerated, so DANE scenarios name them instead of copying them. */
+static char *pki_value(const char *spec, const char *certs_dir, const char *path,
+		       struct har_errs *errs)
+{
+	char file[4200], id[256];
+	const char *dot = strrchr(spec, '.');
+	char *value = NULL;
+	json_error_t jerr;
+	if (!dot || dot == spec || (size_t)(dot - spec) >= sizeof(id)) {
+		har_errs_add(errs, path, "${pki:%s}: expected ${pki:<id>.<field>}", spec);
+		return NULL;
+	}
+	memcpy(id, spec, (size_t)(dot - spec));
+	id[dot - spec] = '\0';
+	snprintf(file, sizeof(file), "%s/index.json", certs_dir);
+	json_t *index = json_load_file(file, 0, &jerr);
+	if (!index) {
+		har_errs_add(errs, path, "${pki:%s}: cannot read %s (%s): run 'make certs'", spec,
+			     file, jerr.text);
+		return NULL;
+	}
+	json_t *field =
+	    json_object_get(json_object_get(json_object_get(index, "certs"), id), dot + 1);
+	if (json_is_string(field))
+		value = strdup(json_string_value(field));
+	else
+		har_errs_add(errs, path, "${pki:%s}: %s has no string field \"%s\" for \"%s\"",
+			     spec, file, dot + 1, id);
+	json_decref(index);
+	return value;
+}
 
-/* Replaces every ${certs} in text; NULL (with an error) on any other ${...}. */
+/* The value of one variable name (without ${}), malloc'd; NULL with an error. */
+static char *var_value(const char *name, const char *certs_dir, const char *path,
+		       struct har_errs *errs)
+{
+	if (strcmp(name, "certs") != 0 && strncmp(name, "pki:", 4) != 0) {
+		har_errs_add(errs, path,
+			     "unknown variable ${%s} (there are ${certs} and ${pki:...})", name);
+		return NULL;
+	}
+	if (access(certs_dir, R_OK) != 0) {
+		har_errs_add(errs, path,
+			     "${%s} needs the test PKI %s, which does not exist: run "
+			     "'make certs'",
+			     name, certs_dir);
+		return NULL;
+	}
+	return name[0] == 'c' ? strdup(certs_dir) : pki_value(name + 4, certs_dir, path, errs);
+}
+
+/* Replaces every ${...} in text; NULL (with an error) on a bad one. */
 static char *expand_text(const char *text, const char *path, const char *certs_dir,
 			 struct har_errs *errs)
 {
-	size_t cap = strlen(text) + 1, len = 0;
-	char *out = NULL;
-	for (const char *p = text; *p;) {
-		const char *var = strstr(p, "${");
+	size_t len = 0;
+	char *out = calloc(1, strlen(text) + 1), name[512];
+	for (const char *p = text; out && *p;) {
+		const char *var = strstr(p, "${"), *end = var ? strchr(var, '}') : NULL;
 		size_t plain = var ? (size_t)(var - p) : strlen(p);
-		const char *add = p;
-		size_t add_len = plain, skip = plain;
-		if (plain == 0 && var) {
-			if (strncmp(var, VAR_CERTS, strlen(VAR_CERTS)) != 0) {
-				har_errs_add(errs, path,
-					     "unknown variable in \"%s\" (only %s exists)", text,
-					     VAR_CERTS);
-				goto err;
-			}
-			if (access(certs_dir, R_OK) != 0) {
-				har_errs_add(errs, path,
-					     "%s is %s, which does not exist: run 'make certs'",
-					     VAR_CERTS, certs_dir);
-				goto err;
-			}
-			add = certs_dir;
-			add_len = strlen(certs_dir);
-			skip = strlen(VAR_CERTS);
-		}
-		cap += add_len;
-		char *grown = realloc(out, cap);
-		if (!grown)
+		memcpy(out + len, p, plain);
+		len += plain;
+		p += plain;
+		if (!var)
+			break;
+		if (!end || (size_t)(end - var - 2) >= sizeof(name)) {
+			har_errs_add(errs, path, "unterminated or too long ${ in \"%s\"", text);
 			goto err;
+		}
+		memcpy(name, var + 2, (size_t)(end - var - 2));
+		name[end - var - 2] = '\0';
+		char *value = var_value(name, certs_dir, path, errs);
+		if (!value)
+			goto err;
+		char *grown = realloc(out, len + strlen(value) + strlen(end + 1) + 1);
+		if (!grown) {
+			free(value);
+			goto err;
+		}
 		out = grown;
-		memcpy(out + len, add, add_len);
-		len += add_len;
-		p += skip;
+		memcpy(out + len, value, strlen(value));
+		len += strlen(value);
+		free(value);
+		p = end + 1;
 	}
-	if (!out && !(out = calloc(1, 1)))
-		return NULL;
-	out[len] = '\0';
+	if (out)
+		out[len] = '\0';
 	return out;
 err:
 	free(out);

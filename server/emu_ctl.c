@@ -23,7 +23,10 @@ static void usage(FILE *out)
 		     "Commands: status, sessions, clients, forget_sessions, rotate_cookie_secret,\n"
 		     "  drop direction=in|out|both count=N, delay direction=.. count=N ms=M,\n"
 		     "  send_alert session=N [level=2] description=D, close_session session=N\n"
-		     "  [silent=true|false], stop_answering, resume, reload, subscribe, help.\n"
+		     "  [silent=true|false], stop_answering, resume, reload, subscribe, help,\n"
+		     "  request endpoint=EP method=M path=/O/I/R [payload=T|payload_hex=H]\n"
+		     "  [format=F] (M: read, discover, observe, cancel request=ID, write,\n"
+		     "  write_partial, execute, create, delete, bootstrap_finish).\n"
 		     "Values that look like integers or true/false are sent as such.\n");
 }
 

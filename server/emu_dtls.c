@@ -4,8 +4,10 @@
 #include "emu_server.h"
 
 #include <errno.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
+#include <mbedtls/rsa.h>
 #include <psa/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,7 +400,7 @@ void emu_dtls_close(struct emu_session *s, const char *reason)
 	emu_bridge_close(s);
 	if (s->tcp_fd >= 0) {
 		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->tcp_fd, NULL);
-		close(s->tcp_fd);
+		emu_tls_close_fd(s->tcp_fd, s->alert_sent[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL);
 	}
 	emu_sessions_remove(&srv->sessions, s);
 	mbedtls_ssl_free(&s->ssl);
@@ -433,9 +435,46 @@ static const char *failure_reason(int err)
 		return "bad_certificate";
 	case MBEDTLS_ERR_SSL_UNRECOGNIZED_NAME:
 		return "unrecognized_name";
+	case MBEDTLS_ERR_ECP_VERIFY_FAILED:
+	case MBEDTLS_ERR_RSA_VERIFY_FAILED:
+	case MBEDTLS_ERR_PK_SIG_LEN_MISMATCH:
+		return "client_signature_invalid";
 	default:
 		return "error";
 	}
+}
+
+/* The alert a server owes the client for a failed client authentication
+ * (RFC 5246 §7.2.2, §7.4.6), or 0. */
+static int failure_alert(int err)
+{
+	switch (err) {
+	case MBEDTLS_ERR_ECP_VERIFY_FAILED:
+	case MBEDTLS_ERR_RSA_VERIFY_FAILED:
+	case MBEDTLS_ERR_PK_SIG_LEN_MISMATCH:
+		return MBEDTLS_SSL_ALERT_MSG_DECRYPT_ERROR;
+	case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+		return MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE;
+	default:
+		return 0;
+	}
+}
+
+/* Mbed TLS 3.6 returns from a CertificateVerify that does not verify, or a
+ * missing required client certificate, without sending any alert, so the
+ * client would only learn of it at its handshake timeout. Send the fatal
+ * alert a server owes it (decrypt_error, handshake_failure) before the
+ * session is closed; bio_send/tls_send record it in alert_sent. */
+void emu_dtls_send_failure_alert(struct emu_session *s, int err)
+{
+	int desc = failure_alert(err);
+	if (desc == 0 || s->alert_sent[0] != 0)
+		return;
+	int ret = mbedtls_ssl_send_alert_message(&s->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+						 (unsigned char)desc);
+	if (ret != 0)
+		fprintf(stderr, "lwm2m-emulator: session %llu: cannot send alert %d (%d)\n",
+			(unsigned long long)s->id, desc, ret);
 }
 
 /* Reports a failed handshake with everything known about why. */
@@ -554,6 +593,7 @@ static int handshake_step(struct emu_session *s)
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return 0;
 	if (ret != 0) {
+		emu_dtls_send_failure_alert(s, ret);
 		emu_dtls_report_failed(s, ret);
 		emu_dtls_close(s, "handshake_failed");
 		return -1;

@@ -260,6 +260,25 @@ static coap_pdu_t *build(coap_session_t *cs, struct emu_req *r, coap_pdu_code_t 
 	return pdu;
 }
 
+/* Sends the request. A cancel goes through coap_cancel_observe(): with
+ * libcoap's block mode on, coap_send() puts a token of its own on the wire
+ * (it keeps ours as the "application" token), so a hand-built GET Observe:1
+ * would carry a token the client never saw and cancel nothing (RFC 7641
+ * §3.6 needs the observe's token). libcoap then sends it with the token the
+ * observe actually used. Returns 0 or -1. */
+static int send_request(coap_session_t *cs, struct emu_req *r, coap_pdu_code_t code, int observe,
+			int fmt, const uint8_t *payload, size_t plen)
+{
+	if (observe == 1) {
+		coap_binary_t tok = {.length = r->token_len, .s = r->token};
+		return coap_cancel_observe(cs, &tok, COAP_MESSAGE_CON) ? 0 : -1;
+	}
+	coap_pdu_t *pdu = build(cs, r, code, observe, fmt, payload, plen);
+	if (!pdu)
+		return -1;
+	return coap_send(cs, pdu) == COAP_INVALID_MID ? -1 : 0;
+}
+
 /* The payload of a request: "payload" (text) or "payload_hex" (bytes). */
 static int request_payload(const json_t *req, uint8_t *buf, size_t size, const uint8_t **out,
 			   size_t *len)
@@ -326,8 +345,7 @@ json_t *emu_request_to(struct emu_server *srv, void *session, const char *ep, co
 	} else {
 		coap_session_new_token(cs, &r->token_len, r->token);
 	}
-	coap_pdu_t *pdu = build(cs, r, code, observe, fmt, payload, plen);
-	if (!pdu || coap_send(cs, pdu) == COAP_INVALID_MID) {
+	if (send_request(cs, r, code, observe, fmt, payload, plen) < 0) {
 		snprintf(err, size, "libcoap could not send the request");
 		free(r);
 		return NULL;

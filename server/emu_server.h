@@ -201,6 +201,11 @@ struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *v
 int emu_dtls_psk_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *id, size_t id_len);
 void emu_dtls_report_done(struct emu_session *s);
 void emu_dtls_report_failed(struct emu_session *s, int err);
+/* Sends the fatal alert owed for a failed client authentication, if any. */
+void emu_dtls_send_failure_alert(struct emu_session *s, int err);
+/* Closes a TLS connection without a RST overtaking what was sent; after a
+ * fatal alert, waits briefly for the peer to read it and close. */
+void emu_tls_close_fd(int fd, int after_alert);
 /* Frees a session, emitting session_closed with reason. */
 void emu_dtls_close(struct emu_session *s, const char *reason);
 

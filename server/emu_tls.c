@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "emu_keylog.h"
@@ -23,6 +24,7 @@
 
 #define EMU_TLS_BUF 16384
 #define EMU_TLS_SEND_WAIT_MS 1000
+#define EMU_TLS_LINGER_MS 200
 
 /* TLS output: the socket is non-blocking; a full buffer waits a bounded
  * time rather than dropping bytes of a stream. */
@@ -46,6 +48,31 @@ static int tls_send(void *ctx, const unsigned char *buf, size_t len)
 				       : MBEDTLS_ERR_SSL_INTERNAL_ERROR;
 	s->bytes_out += (uint64_t)n;
 	return (int)n;
+}
+
+/* Closing a TCP socket with unread input sends a RST instead of a FIN, and
+ * the RST can hit the client while it still writes its flight, which then
+ * fails with ECONNRESET before it ever reads our alert. So: FIN after what
+ * was sent (SHUT_WR), read and discard the peer's input, and after a fatal
+ * alert wait a bounded time for the peer to close first; then close. */
+void emu_tls_close_fd(int fd, int after_alert)
+{
+	uint8_t buf[4096];
+	int64_t deadline = lh_time_mono_ms() + (after_alert ? EMU_TLS_LINGER_MS : 0);
+	if (shutdown(fd, SHUT_WR) == 0) {
+		for (;;) {
+			ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			int64_t left = deadline - lh_time_mono_ms();
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+				break;
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			if (n < 0 && (left <= 0 || poll(&p, 1, (int)left) <= 0))
+				break;
+			if (n > 0 && left <= 0 && !after_alert)
+				break;
+		}
+	}
+	close(fd);
 }
 
 /* TLS input straight from the socket. */
@@ -266,6 +293,7 @@ void emu_tls_readable(struct emu_server *srv, uint64_t session_id)
 		return;
 	if (ret != 0) {
 		note_alert_received(s, ret);
+		emu_dtls_send_failure_alert(s, ret);
 		emu_dtls_report_failed(s, ret);
 		emu_dtls_close(s, "handshake_failed");
 		return;
