@@ -97,7 +97,8 @@ static int prepare_ssl(sl_socket_t *s, const char *host, sl_error_t *err)
 		mbedtls_ssl_set_timer_cb(&s->ssl, NULL, NULL, NULL);
 	snprintf(s->host_name, sizeof(s->host_name), "%s", name ? name : "");
 	/* No name (an IP literal and no SNI): Mbed TLS >= 3.6.3 would refuse to
-	 * verify; an explicit NULL says the chain is checked, the name is not. */
+	 * verify; an explicit NULL says the chain is checked, the name is not
+	 * (layer_ipsan_check then checks the address against the IP SANs). */
 	ret = mbedtls_ssl_set_hostname(&s->ssl, name && *name ? name : NULL);
 	if (ret)
 		return layer_err_from_mbedtls(s, err, ret, "bad SNI/host name");
@@ -212,6 +213,8 @@ static int layer_connect(sl_socket_t *s, const char *host, const char *port, sl_
 	if (!restored && (ret = run_handshake(s, err)))
 		goto err;
 	if (!restored && (ret = check_dane_verdict(s, err)))
+		goto err;
+	if (!restored && (ret = layer_ipsan_check(s, host, err)))
 		goto err;
 	s->cid_resumed = restored;
 	s->connected = 1;

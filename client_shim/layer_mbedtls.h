@@ -118,6 +118,10 @@ int layer_dane_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *
 int layer_dane_match(const sl_dane_tlsa_t *rec, const unsigned char *der, size_t der_len,
 		     const unsigned char *spki, size_t spki_len);
 
+/* layer_mbedtls_ipsan.c */
+int layer_ipsan_match(const mbedtls_x509_crt *crt, const unsigned char *ip, size_t ip_len);
+int layer_ipsan_check(sl_socket_t *s, const char *host, sl_error_t *err);
+
 /* layer_mbedtls_keylog.c */
 void layer_keylog_cb(void *ctx, mbedtls_ssl_key_export_type type, const unsigned char *secret,
 		     size_t secret_len, const unsigned char client_random[32],

@@ -16,6 +16,11 @@ int layer_dane_set(sl_socket_t *s, const sl_dane_tlsa_t *recs, size_t count)
 
 	if (count > LAYER_DANE_MAX || (count && !recs))
 		return EINVAL;
+	/* Validation off means "accept any server certificate" (Anjay only
+	 * builds records when it validates): records would be silently ignored,
+	 * so the contradiction is refused instead. */
+	if (count && s->cfg.mode == SL_SECURITY_CERTIFICATE && !s->cfg.cert.server_cert_validation)
+		return EINVAL;
 	for (i = 0; i < count; i++)
 		if ((unsigned)recs[i].usage > 3 || (unsigned)recs[i].selector > 1 ||
 		    (unsigned)recs[i].matching > 2 || !recs[i].data || !recs[i].data_len ||

@@ -122,11 +122,16 @@ static int store_session(sl_socket_t *s)
 	return layer_resume_pack(buf, size, LAYER_RESUME_SESSION, buf + RB_HDR, olen) < 0 ? -1 : 0;
 }
 
-/* After a handshake: keeps the session in memory and in the buffer. */
+/* After a handshake: keeps the session in memory and in the buffer. Without
+ * a buffer (NULL or size 0) nothing is kept: like a device with no storage,
+ * and like avs_net, every connect is then a full handshake. */
 int layer_resume_after_handshake(sl_socket_t *s)
 {
 	mbedtls_ssl_session_free(&s->saved);
 	mbedtls_ssl_session_init(&s->saved);
+	s->have_saved = 0;
+	if (!s->cfg.resumption_buffer || !s->cfg.resumption_buffer_size)
+		return LAYER_RESUME_NONE;
 	s->have_saved = mbedtls_ssl_get_session(&s->ssl, &s->saved) == 0;
 	if (s->have_saved && s->cfg.resumption_buffer && store_session(s) == 0)
 		return LAYER_RESUME_SESSION;

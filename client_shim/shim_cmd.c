@@ -62,10 +62,23 @@ static int cmd_configure(shim_cmd_state_t *st, const json_t *cmd, json_t *fields
 	return shim_client_configure(&st->client, &cfg, err);
 }
 
+/* Whether the server was authenticated: a scenario must be able to assert
+ * that a connection made with certificate validation off is insecure. PSK
+ * authenticates the server by the key; certificates only when validated. */
+static void security_fields(const shim_client_t *c, json_t *f)
+{
+	int insecure = c->cfg.mode == SL_SECURITY_CERTIFICATE && !c->cfg.validation;
+
+	json_object_set_new(f, "server_verified", json_boolean(!insecure));
+	json_object_set_new(f, "insecure", json_boolean(insecure));
+}
+
 /* Adds what a connect established: suite, resumption flags, CIDs, MTU. */
 static void connect_fields(shim_client_t *c, json_t *f)
 {
 	sl_option_value_t v;
+
+	security_fields(c, f);
 
 	if (!c->vt->get_option(c->sock, SL_OPT_CIPHERSUITE, &v))
 		json_object_set_new(f, "cipher", json_string(v.suite.name));

@@ -224,6 +224,14 @@ int shim_config_parse_dane(const json_t *arr, const char *path, shim_config_t *c
 
 	if (!json_is_array(arr) || json_array_size(arr) > SHIM_MAX_DANE)
 		return fail(&e, "%s: expected an array of at most %d records", path, SHIM_MAX_DANE);
+	/* Validation off accepts any certificate: records would be ignored, so
+	 * say so instead of pretending they are enforced (cfg->mode and
+	 * validation are parsed before the records). */
+	if (json_array_size(arr) && cfg->mode == SL_SECURITY_CERTIFICATE && !cfg->validation)
+		return fail(&e,
+			    "%s: DANE records need server certificate validation "
+			    "(security.validation is false: any certificate would be accepted)",
+			    path);
 	json_array_foreach(arr, i, v) if (parse_dane_one(v, path, i, cfg, &e)) return -1;
 	cfg->n_dane = json_array_size(arr);
 	return 0;

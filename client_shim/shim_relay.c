@@ -16,7 +16,11 @@ int shim_relay_open(shim_relay_t *r, int stream)
 	memset(r, 0, sizeof(*r));
 	r->stream = stream;
 	r->conn_fd = -1;
-	r->fd = socket(AF_INET, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	/* Non-blocking: the shim only ever waits in its poll loop, so an accept
+	 * with no pending connection (libcoap has not reconnected yet after a
+	 * reset) must say "nothing" instead of hanging every command. */
+	r->fd =
+	    socket(AF_INET, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (r->fd < 0)
 		return errno;
 	in->sin_family = AF_INET;
@@ -114,7 +118,8 @@ void shim_relay_set_coap(shim_relay_t *r, const void *addr, socklen_t len)
 		memcpy(&r->coap, addr, len);
 }
 
-/* Reads one datagram (learning libcoap's address) or a chunk of the stream. */
+/* Reads one datagram (learning libcoap's address) or a chunk of the stream.
+ * Never blocks: no pending connection or no data is -1 with EAGAIN. */
 ssize_t shim_relay_read(shim_relay_t *r, void *buf, size_t size)
 {
 	ssize_t n;
@@ -122,6 +127,8 @@ ssize_t shim_relay_read(shim_relay_t *r, void *buf, size_t size)
 	if (!r->stream)
 		return read_datagram(r, buf, size);
 	if (r->conn_fd < 0) {
+		/* The connection itself stays blocking (reads use MSG_DONTWAIT):
+		 * a stream write must not stop half-way through a CoAP message. */
 		r->conn_fd = accept4(r->fd, NULL, NULL, SOCK_CLOEXEC);
 		return r->conn_fd < 0 ? -1 : 0;
 	}

@@ -517,8 +517,9 @@ static void add_presented(json_t *ev, const struct emu_session *s)
 		json_object_set_new(ev, "sni", json_string(s->sni));
 	if (suite && !strstr(suite, "-PSK-"))
 		json_object_set_new(ev, "server_certificate",
-				    json_pack("{s:s, s:s, s:b}", "subject", x->subject, "sha256",
-					      x->fingerprint, "self_signed", x->generated));
+				    json_pack("{s:s, s:s, s:b, s:b}", "subject", x->subject,
+					      "sha256", x->fingerprint, "self_signed",
+					      x->self_signed, "generated", x->generated));
 }
 
 /* Reports the established session: suite, CIDs, identity or subject. */

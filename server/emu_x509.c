@@ -1,6 +1,7 @@
 #include "emu_x509.h"
 
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 #include <string.h>
@@ -17,6 +18,23 @@ void emu_x509_fingerprint(const unsigned char *der, size_t len, char out[65])
 	unsigned char digest[32];
 	mbedtls_sha256(der, len, digest, 0);
 	lh_hex_encode(digest, sizeof(digest), out);
+}
+
+int emu_x509_is_self_signed(const mbedtls_x509_crt *crt)
+{
+	unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+	mbedtls_md_type_t md = crt->MBEDTLS_PRIVATE(sig_md);
+	const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
+	/* Issuer == subject alone is only a claim: the signature must also
+	 * verify with the certificate's own public key (RFC 5280 §6.1). */
+	if (crt->issuer_raw.len != crt->subject_raw.len ||
+	    memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->subject_raw.len) != 0 || !info ||
+	    mbedtls_md(info, crt->tbs.p, crt->tbs.len, hash) != 0)
+		return 0;
+	return mbedtls_pk_verify_ext(crt->MBEDTLS_PRIVATE(sig_pk), crt->MBEDTLS_PRIVATE(sig_opts),
+				     (mbedtls_pk_context *)&crt->pk, md, hash,
+				     mbedtls_md_get_size(info), crt->MBEDTLS_PRIVATE(sig).p,
+				     crt->MBEDTLS_PRIVATE(sig).len) == 0;
 }
 
 /* Prints one Mbed TLS failure with the file involved. */
@@ -139,9 +157,11 @@ int emu_x509_setup(struct emu_server *srv, struct emu_x509 *x, mbedtls_ssl_confi
 	mbedtls_ssl_conf_authmode(conf, modes[c->client_auth]);
 	mbedtls_x509_dn_gets(x->subject, sizeof(x->subject), &x->chain.subject);
 	emu_x509_fingerprint(x->chain.raw.p, x->chain.raw.len, x->fingerprint);
-	lh_event_emitf("certificate", "{s:s, s:s, s:s, s:b, s:s, s:s?}", "vhost", vhost, "subject",
-		       x->subject, "sha256", x->fingerprint, "self_signed", x->generated,
-		       "client_auth", names[c->client_auth], "ca", c->ca_file);
+	x->self_signed = emu_x509_is_self_signed(&x->chain);
+	lh_event_emitf("certificate", "{s:s, s:s, s:s, s:b, s:b, s:s, s:s?}", "vhost", vhost,
+		       "subject", x->subject, "sha256", x->fingerprint, "self_signed",
+		       x->self_signed, "generated", x->generated, "client_auth",
+		       names[c->client_auth], "ca", c->ca_file);
 	return 0;
 }
 
@@ -171,6 +191,7 @@ int emu_x509_setup_shared(struct emu_x509 *x, const struct emu_x509 *leaf, mbedt
 		mbedtls_ssl_conf_ca_chain(conf, &x->ca, NULL);
 	mbedtls_ssl_conf_authmode(conf, modes[c->client_auth]);
 	x->generated = leaf->generated;
+	x->self_signed = leaf->self_signed;
 	memcpy(x->subject, leaf->subject, sizeof(x->subject));
 	memcpy(x->fingerprint, leaf->fingerprint, sizeof(x->fingerprint));
 	return 0;

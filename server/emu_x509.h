@@ -15,7 +15,8 @@ struct emu_x509 {
 	mbedtls_pk_context key;
 	mbedtls_x509_crt ca;
 	int have_ca;
-	int generated;
+	int generated;	 /* made in memory at start, not loaded from a file */
+	int self_signed; /* issuer == subject and signed by its own key */
 	char subject[256];
 	char fingerprint[65]; /* SHA-256 of the leaf's DER, lower-case hex */
 };
@@ -33,6 +34,9 @@ int emu_x509_setup(struct emu_server *srv, struct emu_x509 *x, mbedtls_ssl_confi
 int emu_x509_setup_shared(struct emu_x509 *x, const struct emu_x509 *leaf, mbedtls_ssl_config *conf,
 			  const struct emu_config *c);
 void emu_x509_free(struct emu_x509 *x);
+/* 1 when crt (the first of a chain) names itself as issuer and its
+ * signature verifies with its own public key, else 0. */
+int emu_x509_is_self_signed(const mbedtls_x509_crt *crt);
 /* SHA-256 of der as lower-case hex (65 bytes with NUL). */
 void emu_x509_fingerprint(const unsigned char *der, size_t len, char out[65]);
 

@@ -83,7 +83,7 @@ typedef struct {
 	sl_security_mode_t mode;
 	sl_psk_t psk;
 	sl_cert_t cert;
-	unsigned char *resumption_buffer; /* NULL: no resumption */
+	unsigned char *resumption_buffer; /* NULL (or size 0): no resumption */
 	size_t resumption_buffer_size;
 	const uint16_t *ciphersuites; /* IANA ids; NULL/0: the library's default */
 	size_t num_ciphersuites;

@@ -1,5 +1,5 @@
 # tests/mutants/: deliberately broken variants of the reference layer, one
-# behaviour each (see docs/mutants.md). Each mutant_*.so statically contains
+# behaviour each (see docs/mutants.md). Each lwm2m_mut_*.so statically contains
 # the reference layer (its archive with sl_layer_entry renamed to
 # mut_ref_layer_entry) and overrides one entry of the vtable.
 #

@@ -108,6 +108,11 @@ for so in "${mutants[@]}"; do
 		fi
 	fi
 	fails=$(run_layer "$so" "$out/$name.log" "${sel[@]}")
+	if [ $? -eq 2 ]; then
+		cat "$out/$name.log" >&2
+		echo "run-mutants.sh: the harness refused the scenarios (exit 2) for $name" >&2
+		exit 2
+	fi
 	# A scenario the reference layer fails too proves nothing about the mutant.
 	[ -n "$ref_fail" ] && fails=$(comm -23 <(sort <<<"$fails") <(sort <<<"$ref_fail"))
 	once=""

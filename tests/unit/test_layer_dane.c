@@ -180,6 +180,20 @@ static void set_rejects_bad_records(void **state)
 	assert_int_equal(f->s->dane_count, 0);
 }
 
+/* Validation off accepts any certificate: records given with it would be
+ * ignored, so they are refused (clearing them is still allowed). */
+static void set_refuses_records_with_validation_off(void **state)
+{
+	fixture_t *f = *state;
+	unsigned char d[64];
+	sl_dane_tlsa_t r = record(&f->chain, 3, 1, 1, d);
+
+	f->s->cfg.cert.server_cert_validation = 0;
+	assert_int_equal(layer_dane_set(f->s, &r, 1), EINVAL);
+	assert_int_equal(f->s->dane_count, 0);
+	assert_int_equal(layer_dane_set(f->s, NULL, 0), 0);
+}
+
 static void usage3_pins_end_entity_without_pkix(void **state)
 {
 	fixture_t *f = *state;
@@ -234,6 +248,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(matching_types_and_selectors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(set_rejects_bad_records, setup, teardown),
+	    cmocka_unit_test_setup_teardown(set_refuses_records_with_validation_off, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(usage3_pins_end_entity_without_pkix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(usage2_makes_the_ca_the_only_anchor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(usages0_1_need_pkix_too, setup, teardown),

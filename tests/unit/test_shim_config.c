@@ -104,6 +104,24 @@ static void errors_name_the_json_path(void **state)
 	assert_non_null(strstr(msg, "$.config.security.mode"));
 }
 
+/* DANE records with validation off would be ignored: refused, naming why. */
+static void dane_needs_validation(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\",\"security\":"
+		  "{\"mode\":\"certificate\",\"validation\":false},\"dane\":"
+		  "[{\"usage\":3,\"selector\":1,\"matching\":1,\"data_hex\":\"00\"}]}"),
+	    -1);
+	assert_non_null(strstr(msg, "$.config.dane: DANE records need server certificate"));
+	assert_int_equal(
+	    parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\",\"security\":"
+		  "{\"mode\":\"certificate\"},\"dane\":"
+		  "[{\"usage\":3,\"selector\":1,\"matching\":1,\"data_hex\":\"00\"}]}"),
+	    0);
+	assert_int_equal(cfg.n_dane, 1);
+}
+
 static void options_by_name_and_json(void **state)
 {
 	sl_option_value_t v;
@@ -160,6 +178,7 @@ int main(void)
 	    cmocka_unit_test(minimal_psk_config_gets_defaults),
 	    cmocka_unit_test(full_config),
 	    cmocka_unit_test(errors_name_the_json_path),
+	    cmocka_unit_test(dane_needs_validation),
 	    cmocka_unit_test(options_by_name_and_json),
 	    cmocka_unit_test(prompt_lines_become_commands),
 	};
