@@ -9,6 +9,7 @@
 
 #include <mbedtls/error.h>
 
+#include "lh_alert.h"
 #include "lh_event.h"
 
 /* Fills a contract error without a library code (the shim's own errors). */
@@ -49,79 +50,12 @@ const char *shim_reply_errno_name(int code, char *buf, size_t size)
 	return buf;
 }
 
-/* RFC 5246/8446 alert descriptions, for people reading the timeline. */
-const char *shim_reply_alert_name(int d)
-{
-	switch (d) {
-	case 0:
-		return "close_notify";
-	case 10:
-		return "unexpected_message";
-	case 20:
-		return "bad_record_mac";
-	case 22:
-		return "record_overflow";
-	case 40:
-		return "handshake_failure";
-	case 42:
-		return "bad_certificate";
-	case 43:
-		return "unsupported_certificate";
-	case 44:
-		return "certificate_revoked";
-	case 45:
-		return "certificate_expired";
-	case 46:
-		return "certificate_unknown";
-	case 47:
-		return "illegal_parameter";
-	case 48:
-		return "unknown_ca";
-	case 49:
-		return "access_denied";
-	case 50:
-		return "decode_error";
-	case 51:
-		return "decrypt_error";
-	case 70:
-		return "protocol_version";
-	case 71:
-		return "insufficient_security";
-	case 80:
-		return "internal_error";
-	case 86:
-		return "inappropriate_fallback";
-	case 90:
-		return "user_canceled";
-	case 100:
-		return "no_renegotiation";
-	case 109:
-		return "missing_extension";
-	case 110:
-		return "unsupported_extension";
-	case 112:
-		return "unrecognized_name";
-	case 115:
-		return "unknown_psk_identity";
-	case 116:
-		return "certificate_required";
-	case 120:
-		return "no_application_protocol";
-	default:
-		return NULL;
-	}
-}
-
 /* The alert object of the event format. */
 json_t *shim_reply_alert_json(const sl_alert_t *a)
 {
-	const char *name;
-
 	if (!a->received)
 		return json_null();
-	name = shim_reply_alert_name(a->description);
-	return json_pack("{s:i,s:i,s:s?}", "level", a->level, "description", a->description, "name",
-			 name);
+	return lh_alert_json(a->level, a->description);
 }
 
 /* Adds the error fields of the contract. */

@@ -11,8 +11,6 @@ int shim_reply_err_set(sl_error_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* "ETIMEDOUT", "EPROTO", ... for an errno value ("E<number>" if unknown). */
 const char *shim_reply_errno_name(int code, char *buf, size_t size);
-/* IANA name of a TLS alert description ("bad_record_mac"), or NULL. */
-const char *shim_reply_alert_name(int description);
 /* {"level":2,"description":20,"name":"bad_record_mac"} */
 json_t *shim_reply_alert_json(const sl_alert_t *a);
 /* Adds error, message, alert and mbedtls_error(_text) from err to obj. */

@@ -1,71 +1,17 @@
 /* Event helpers: TLS alert objects and the one-line human form. */
 #include "emu_server.h"
 
+#include "lh_alert.h"
+
 #include <string.h>
 #include <time.h>
-
-/* RFC 5246 §7.2 / RFC 8446 §6 alert descriptions. */
-const char *emu_alert_name(int description)
-{
-	switch (description) {
-	case 0:
-		return "close_notify";
-	case 10:
-		return "unexpected_message";
-	case 20:
-		return "bad_record_mac";
-	case 22:
-		return "record_overflow";
-	case 40:
-		return "handshake_failure";
-	case 42:
-		return "bad_certificate";
-	case 43:
-		return "unsupported_certificate";
-	case 44:
-		return "certificate_revoked";
-	case 45:
-		return "certificate_expired";
-	case 46:
-		return "certificate_unknown";
-	case 47:
-		return "illegal_parameter";
-	case 48:
-		return "unknown_ca";
-	case 49:
-		return "access_denied";
-	case 50:
-		return "decode_error";
-	case 51:
-		return "decrypt_error";
-	case 70:
-		return "protocol_version";
-	case 71:
-		return "insufficient_security";
-	case 80:
-		return "internal_error";
-	case 90:
-		return "user_canceled";
-	case 100:
-		return "no_renegotiation";
-	case 110:
-		return "unsupported_extension";
-	case 112:
-		return "unrecognized_name";
-	case 115:
-		return "unknown_psk_identity";
-	default:
-		return "unknown";
-	}
-}
 
 /* {"level":2,"description":20,"name":"bad_record_mac"}, or null for none. */
 json_t *emu_alert_json(int level, int description)
 {
 	if (level == 0)
 		return json_null();
-	return json_pack("{s:i, s:i, s:s}", "level", level, "description", description, "name",
-			 emu_alert_name(description));
+	return lh_alert_json(level, description);
 }
 
 /* Appends " key=value" for one field, compactly. */

@@ -261,7 +261,6 @@ void emu_control_publish(const json_t *event);
 
 /* emu_events.c: helpers shared by the emitters. */
 json_t *emu_alert_json(int level, int description);
-const char *emu_alert_name(int description);
 void emu_events_human(FILE *out, const json_t *event);
 
 #endif
