@@ -13,6 +13,7 @@
 struct emu_gen {
 	struct emu_config cfg; /* owns the strings and arrays the configs point to */
 	mbedtls_ssl_config conf;
+	mbedtls_ssl_config tls_conf; /* the same credentials for TLS over TCP */
 	struct emu_x509 x509;
 	struct emu_vhost *vhosts;
 	size_t refs;	      /* sessions set up with this generation */
@@ -29,6 +30,16 @@ struct emu_vhost **emu_gen_vhosts(struct emu_server *srv)
 	return srv->gen ? &srv->gen->vhosts : &srv->vhosts;
 }
 
+mbedtls_ssl_config *emu_gen_tls_conf(struct emu_server *srv)
+{
+	return srv->gen ? &srv->gen->tls_conf : &srv->tls_conf;
+}
+
+struct emu_vhost **emu_gen_session_vhosts(const struct emu_session *s)
+{
+	return s->gen ? &s->gen->vhosts : &s->srv->vhosts;
+}
+
 const char *emu_gen_fingerprint(const struct emu_server *srv)
 {
 	return srv->gen ? srv->gen->x509.fingerprint : srv->x509.fingerprint;
@@ -43,6 +54,7 @@ static void gen_free(struct emu_gen *gen)
 {
 	emu_vhosts_free(&gen->vhosts);
 	mbedtls_ssl_config_free(&gen->conf);
+	mbedtls_ssl_config_free(&gen->tls_conf);
 	emu_x509_free(&gen->x509);
 	emu_config_free(&gen->cfg);
 	free(gen);
@@ -73,10 +85,15 @@ void emu_gen_release(struct emu_server *srv, struct emu_gen *gen)
  * device may have pinned it; it lives as long as the server). */
 static int gen_certificate(struct emu_server *srv, struct emu_gen *gen)
 {
-	if (gen->cfg.cert_file || !srv->x509.generated)
-		return emu_x509_setup(srv, &gen->x509, &gen->conf, &gen->cfg, "lwm2m-emulator",
-				      "default");
-	return emu_x509_setup_shared(&gen->x509, &srv->x509, &gen->conf, &gen->cfg);
+	int own = gen->cfg.cert_file || !srv->x509.generated;
+	const struct emu_x509 *leaf = own ? &gen->x509 : &srv->x509;
+	int ret = own ? emu_x509_setup(srv, &gen->x509, &gen->conf, &gen->cfg, "lwm2m-emulator",
+				       "default")
+		      : emu_x509_setup_shared(&gen->x509, &srv->x509, &gen->conf, &gen->cfg);
+	/* The TLS port presents the same certificate as the DTLS one. */
+	if (ret == 0 && emu_tls_setup_conf(srv, &gen->tls_conf, &gen->cfg, leaf, &gen->x509) != 0)
+		ret = -1;
+	return ret;
 }
 
 /* CID settings decide how the demux finds sessions: they need a restart. */
@@ -103,6 +120,7 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 	gen->cfg = *fresh;
 	emu_config_defaults(fresh); /* gen owns what fresh pointed to */
 	mbedtls_ssl_config_init(&gen->conf);
+	mbedtls_ssl_config_init(&gen->tls_conf);
 	if (emu_dtls_setup_conf(srv, &gen->conf, &gen->cfg, srv->cfg->cid_enabled) != 0 ||
 	    gen_certificate(srv, gen) < 0 ||
 	    emu_vhosts_open(srv, &gen->cfg, &gen->vhosts, &lengths) < 0) {

@@ -47,9 +47,7 @@ struct emu_psk_entry {
 struct emu_vhost {
 	char name[256];
 	mbedtls_ssl_config conf;
-	mbedtls_ssl_config tls_conf; /* TLS over TCP (stream) */
-	int tls_fd, tls_port_bound;
-	struct sockaddr_in tcp_bridge_addr; /* libcoap's TCP endpoint */
+	mbedtls_ssl_config tls_conf; /* TLS over TCP (stream), same credentials */
 	struct emu_x509 x509;
 	struct emu_psk_entry *psk_table;
 	int cid_enabled;
@@ -162,6 +160,10 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 /* The current default config and vhost table, for new sessions. */
 mbedtls_ssl_config *emu_gen_conf(struct emu_server *srv);
 struct emu_vhost **emu_gen_vhosts(struct emu_server *srv);
+/* The current default stream config, for new TLS connections. */
+mbedtls_ssl_config *emu_gen_tls_conf(struct emu_server *srv);
+/* The vhost table of the generation session s was set up with. */
+struct emu_vhost **emu_gen_session_vhosts(const struct emu_session *s);
 /* SHA-256 of the current default certificate (hex). */
 const char *emu_gen_fingerprint(const struct emu_server *srv);
 /* The certificate session s presents when it has no vhost. */
@@ -219,6 +221,12 @@ json_t *emu_resume_forget(struct emu_server *srv);
 
 /* emu_tls.c: CoAP over TLS over TCP (RFC 8323). */
 int emu_tls_init(struct emu_server *srv);
+/* Sets conf up for TLS over TCP like the DTLS config of c: leaf's chain
+ * and key, x's client CA set, c's suites and auth mode; SNI and
+ * certificate callbacks of emu_vhost.c. Returns 0 or an Mbed TLS error. */
+int emu_tls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
+		       const struct emu_config *c, const struct emu_x509 *leaf,
+		       const struct emu_x509 *x);
 void emu_tls_fini(struct emu_server *srv);
 void emu_tls_accept(struct emu_server *srv);
 void emu_tls_readable(struct emu_server *srv, uint64_t session_id);

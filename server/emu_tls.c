@@ -90,10 +90,14 @@ static int tls_recv(void *ctx, unsigned char *buf, size_t len)
 	return (int)n;
 }
 
-/* The stream config: same credentials as DTLS, TLS 1.2. */
-static int setup_conf(struct emu_server *srv)
+/* A stream config with the same knobs as the DTLS one of config c: TLS
+ * 1.2, c's suites (else the server's), PSKs, resumption, leaf's chain and
+ * key, x's client CA set, c's auth mode, and the same SNI and certificate
+ * callbacks, so vhosts and their policies work as for DTLS. */
+int emu_tls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
+		       const struct emu_config *c, const struct emu_x509 *leaf,
+		       const struct emu_x509 *x)
 {
-	mbedtls_ssl_config *conf = &srv->tls_conf;
 	static const int modes[] = {MBEDTLS_SSL_VERIFY_NONE, MBEDTLS_SSL_VERIFY_OPTIONAL,
 				    MBEDTLS_SSL_VERIFY_REQUIRED};
 	int ret = mbedtls_ssl_config_defaults(
@@ -104,13 +108,19 @@ static int setup_conf(struct emu_server *srv)
 	mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
 	mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
 	mbedtls_ssl_conf_psk_cb(conf, emu_dtls_psk_cb, srv);
-	if (srv->cfg->ciphersuites[0])
+	if (c->ciphersuites[0])
+		mbedtls_ssl_conf_ciphersuites(conf, c->ciphersuites);
+	else if (srv->cfg->ciphersuites[0])
 		mbedtls_ssl_conf_ciphersuites(conf, srv->cfg->ciphersuites);
+	mbedtls_ssl_conf_sni(conf, emu_vhost_sni_cb, srv);
+	mbedtls_ssl_conf_cert_cb(conf, emu_vhost_cert_cb);
 	emu_resume_conf(srv, conf);
-	ret = mbedtls_ssl_conf_own_cert(conf, &srv->x509.chain, &srv->x509.key);
-	if (srv->x509.have_ca)
-		mbedtls_ssl_conf_ca_chain(conf, &srv->x509.ca, NULL);
-	mbedtls_ssl_conf_authmode(conf, modes[srv->cfg->client_auth]);
+	/* Mbed TLS only reads them: the const is dropped for its API. */
+	ret = mbedtls_ssl_conf_own_cert(conf, (mbedtls_x509_crt *)&leaf->chain,
+					(mbedtls_pk_context *)&leaf->key);
+	if (x->have_ca)
+		mbedtls_ssl_conf_ca_chain(conf, (mbedtls_x509_crt *)&x->ca, NULL);
+	mbedtls_ssl_conf_authmode(conf, modes[c->client_auth]);
 	return ret;
 }
 
@@ -150,7 +160,7 @@ int emu_tls_init(struct emu_server *srv)
 	srv->tls_fd = -1;
 	if (srv->cfg->tls_port == EMU_PORT_OFF)
 		return 0;
-	int ret = setup_conf(srv);
+	int ret = emu_tls_setup_conf(srv, &srv->tls_conf, srv->cfg, &srv->x509, &srv->x509);
 	if (ret != 0) {
 		mbedtls_strerror(ret, text, sizeof(text));
 		fprintf(stderr, "lwm2m-emulator: TLS setup failed: %s\n", text);
@@ -216,7 +226,10 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 	mbedtls_ssl_init(&s->ssl);
 	emu_sessions_add(&srv->sessions, s);
 	ev.data.u64 = EMU_FD_TAG(EMU_FD_TLS_CONN, s->id);
-	if (mbedtls_ssl_setup(&s->ssl, &srv->tls_conf) != 0 ||
+	/* The default vhost's config of the current generation; the SNI
+	 * callback moves the handshake to a named vhost's (emu_vhost.c). */
+	emu_gen_hold(s);
+	if (mbedtls_ssl_setup(&s->ssl, emu_gen_tls_conf(srv)) != 0 ||
 	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		emu_dtls_close(s, "setup_failed");
 		return;

@@ -41,12 +41,14 @@ static int vhost_open(struct emu_server *srv, struct emu_vhost **table,
 		return -1;
 	snprintf(v->name, sizeof(v->name), "%s", vc->name);
 	mbedtls_ssl_config_init(&v->conf);
+	mbedtls_ssl_config_init(&v->tls_conf);
 	HASH_ADD_STR(*table, name, v);
 	/* emu_config_finish gave vc->c the server's CID settings it lacked. */
 	v->cid_enabled = vc->c->cid_enabled;
 	v->cid_length = vc->c->cid_length;
 	if (emu_dtls_setup_conf(srv, &v->conf, vc->c, v->cid_enabled) != 0 ||
 	    emu_x509_setup(srv, &v->x509, &v->conf, vc->c, v->name, v->name) < 0 ||
+	    emu_tls_setup_conf(srv, &v->tls_conf, vc->c, &v->x509, &v->x509) != 0 ||
 	    (vc->c->psk_count && emu_dtls_psk_table(&v->psk_table, vc->c) < 0)) {
 		fprintf(stderr, "lwm2m-emulator: cannot set up vhost \"%s\"\n", v->name);
 		return -1;
@@ -96,6 +98,7 @@ void emu_vhosts_free(struct emu_vhost **table)
 	{
 		HASH_DEL(*table, v);
 		mbedtls_ssl_config_free(&v->conf);
+		mbedtls_ssl_config_free(&v->tls_conf);
 		emu_x509_free(&v->x509);
 		emu_dtls_psk_table_free(&v->psk_table);
 		free(v);
@@ -115,11 +118,32 @@ static const char *sni_violation(const char *name)
 	return NULL;
 }
 
+/* TLS over TCP has no demux that could read the SNI before the context is
+ * set up, so the handshake starts on the default vhost's stream config and
+ * moves here to the named vhost's one: Mbed TLS reads suites, certificate,
+ * CA set, auth mode and callbacks from its config only after the SNI, so
+ * the rest of the handshake runs exactly as if it had started there. The
+ * vhost is the one of the generation the session holds. */
+static void tls_select_vhost(struct emu_session *s, mbedtls_ssl_context *ssl,
+			     const unsigned char *name, size_t len)
+{
+	char key[256];
+	struct emu_vhost *v = NULL;
+	if (lower_name(name, len, key, sizeof(key)) == 0)
+		HASH_FIND_STR(*emu_gen_session_vhosts(s), key, v);
+	if (!v)
+		return;
+	s->vhost = v;
+	ssl->MBEDTLS_PRIVATE(conf) = &v->tls_conf;
+}
+
 int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len)
 {
 	struct emu_server *srv = p;
 	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
 	size_t n = len < 255 ? len : 255;
+	if (s && s->tcp)
+		tls_select_vhost(s, ssl, name, len);
 	if (s) {
 		for (size_t i = 0; i < n; i++)
 			s->sni[i] = name[i] >= 0x20 && name[i] < 0x7f ? (char)name[i] : '?';
@@ -129,7 +153,8 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 			lh_event_emitf("sni_violation", "{s:I, s:s, s:s}", "session",
 				       (json_int_t)s->id, "sni", s->sni, "violation", bad);
 	}
-	if (!emu_vhost_find(srv, name, len) && srv->cfg->sni_reject_unknown)
+	if ((s && s->tcp ? !s->vhost : !emu_vhost_find(srv, name, len)) &&
+	    srv->cfg->sni_reject_unknown)
 		return -1; /* Mbed TLS answers with unrecognized_name */
 	return 0;
 }
