@@ -98,7 +98,7 @@ scenarios: deps
 	$(BIN)/lwm2m-harness run --jobs $(JOBS) scenarios
 
 test: deps
-	@$(MAKE) --no-print-directory all certs unit-tests-bin asan-build fuzz-build
+	@$(MAKE) --no-print-directory all certs unit-tests-bin asan-build fuzz-build mutants-build
 	@ASAN_BUILD=$(ASAN_BUILD) bash scripts/run-tests.sh $(BUILD)
 
 # Everything built with ASan+UBSan into build/asan, then the scenario suite

@@ -192,6 +192,7 @@ static int layer_connect(sl_socket_t *s, const char *host, const char *port, sl_
 	memset(&s->last_alert, 0, sizeof(s->last_alert));
 	s->dead = 0;
 	s->records_in = 0;
+	s->unanswered = 0;
 	s->session_resumed = 0;
 	s->cid_resumed = 0;
 	ret = layer_net_open(s, host, port, err);
@@ -258,6 +259,7 @@ static int layer_send(sl_socket_t *s, const void *buf, size_t len, sl_error_t *e
 		}
 		done += (size_t)ret;
 	}
+	s->unanswered++;
 	return 0;
 }
 
@@ -315,12 +317,25 @@ static int layer_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len
 	}
 	*out_len = (size_t)ret;
 	s->records_in++;
+	s->unanswered = 0;
 	if (s->cfg.transport == SL_TRANSPORT_DTLS && mbedtls_ssl_get_bytes_avail(&s->ssl) > 0) {
 		discard_rest(s);
 		return layer_err_set(err, EMSGSIZE, 0, "datagram larger than the %zu-byte buffer",
 				     size);
 	}
 	return 0;
+}
+
+/* Whether the context still proves anything: one the server never answered
+ * on (restored and silent since, or sends left unanswered, e.g. the server
+ * restarted without state) may be one it has forgotten. Saving it again
+ * would make every later connect restore the same dead context instead of
+ * handshaking; keeping only the session lets the next connect handshake. */
+static int context_answered(const sl_socket_t *s)
+{
+	if (s->cid_resumed && !s->records_in)
+		return 0;
+	return s->unanswered == 0;
 }
 
 /* Ends the connection but keeps what resumption needs: with a CID the whole
@@ -330,10 +345,9 @@ static int layer_close(sl_socket_t *s)
 {
 	int kept_context = 0;
 
-	/* A restored context the server never answered on may be one it has
-	 * forgotten (restart, eviction): do not keep offering it. */
-	if (s->connected && !s->dead && !(s->cid_resumed && !s->records_in))
-		kept_context = layer_resume_at_close(s) == LAYER_RESUME_CONTEXT;
+	if (s->connected && !s->dead)
+		kept_context =
+		    layer_resume_at_close(s, context_answered(s)) == LAYER_RESUME_CONTEXT;
 	if (s->dead == LAYER_DEAD_FATAL)
 		layer_resume_forget(s);
 	if (s->connected && !kept_context && !s->dead)

@@ -44,6 +44,7 @@ struct sl_socket {
 	int connected;	     /* handshake done (or context restored) */
 	int dead;	     /* LAYER_DEAD_*: how the connection ended, 0 while alive */
 	uint64_t records_in; /* application records received on this connection */
+	uint64_t unanswered; /* sends since the last record received */
 	int ssl_ready;	     /* ssl/conf set up */
 
 	mbedtls_entropy_context entropy;
@@ -102,7 +103,8 @@ long layer_resume_pack(unsigned char *buf, size_t size, int kind, const unsigned
 int layer_resume_unpack(const unsigned char *buf, size_t size, const unsigned char **blob,
 			size_t *blob_len);
 int layer_resume_after_handshake(sl_socket_t *s);
-int layer_resume_at_close(sl_socket_t *s);
+/* context_ok: 0 keeps only the session (the context proved nothing). */
+int layer_resume_at_close(sl_socket_t *s, int context_ok);
 /* Forgets the session and empties the buffer (after a fatal error). */
 void layer_resume_forget(sl_socket_t *s);
 int layer_resume_apply(sl_socket_t *s, int *restored_context);

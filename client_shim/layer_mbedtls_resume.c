@@ -138,11 +138,13 @@ int layer_resume_after_handshake(sl_socket_t *s)
 	return LAYER_RESUME_NONE;
 }
 
-/* At close: with a CID negotiated, keeps the whole context (which resets
- * ssl); otherwise the buffer keeps the session. Returns the kind stored. */
-int layer_resume_at_close(sl_socket_t *s)
+/* At close: with a CID negotiated (and context_ok), keeps the whole context
+ * (which resets ssl); otherwise the buffer keeps the session, so that the
+ * next connect handshakes (abbreviated if the server still knows it).
+ * Returns the kind stored. */
+int layer_resume_at_close(sl_socket_t *s, int context_ok)
 {
-	if (s->cfg.resumption_buffer && cid_negotiated(s) && store_context(s) == 0)
+	if (s->cfg.resumption_buffer && context_ok && cid_negotiated(s) && store_context(s) == 0)
 		return LAYER_RESUME_CONTEXT;
 	if (s->cfg.resumption_buffer && s->have_saved && store_session(s) == 0)
 		return LAYER_RESUME_SESSION;

@@ -282,11 +282,15 @@ static int layer_receive_one(shim_client_t *c)
 {
 	static unsigned char buf[SHIM_DGRAM_MAX];
 	sl_error_t err;
-	size_t len = 0;
+	size_t len = 0, size = c->cfg.recv_buffer_size;
 	int ret;
 
+	/* A device's receive buffer may be smaller than a record: over TLS the
+	 * rest then waits inside the layer (HAS_BUFFERED_DATA), not in the socket. */
+	if (size == 0 || size > sizeof(buf))
+		size = sizeof(buf);
 	memset(&err, 0, sizeof(err));
-	ret = c->vt->receive(c->sock, buf, sizeof(buf), &len, &err);
+	ret = c->vt->receive(c->sock, buf, size, &len, &err);
 	if (ret == ETIMEDOUT)
 		return -1;
 	if (ret == EMSGSIZE) {

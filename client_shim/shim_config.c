@@ -265,6 +265,7 @@ static void set_defaults(shim_config_t *cfg)
 	cfg->hs.max_ms = 8000;
 	cfg->request_timeout_ms = 5000;
 	cfg->resumption_size = 4096;
+	cfg->recv_buffer_size = SHIM_RECV_BUFFER_MAX;
 	cfg->validation = 1;
 }
 
@@ -274,7 +275,7 @@ static int parse_main(const json_t *obj, shim_config_t *cfg, perr_t *e)
 	const char *p = "$.config";
 	char server[300] = "", transport[8] = "dtls", cid[2 * SL_CID_MAX + 1] = "",
 	     version[8] = "1.2";
-	long rsize = (long)cfg->resumption_size, mtu = 0;
+	long rsize = (long)cfg->resumption_size, mtu = 0, rbs = (long)cfg->recv_buffer_size;
 	const json_t *v;
 
 	if (get_str(obj, p, "server", server, sizeof(server), 1, e) < 0 ||
@@ -287,7 +288,8 @@ static int parse_main(const json_t *obj, shim_config_t *cfg, perr_t *e)
 	    get_int(obj, p, "lifetime", 1, 0x7fffffff, &cfg->lifetime, e) < 0 ||
 	    get_int(obj, p, "request_timeout_ms", 1, 600000, &cfg->request_timeout_ms, e) < 0 ||
 	    get_int(obj, p, "resumption_buffer_size", 0, 65536, &rsize, e) < 0 ||
-	    get_int(obj, p, "mtu", 68, 65535, &mtu, e) < 0)
+	    get_int(obj, p, "mtu", 68, 65535, &mtu, e) < 0 ||
+	    get_int(obj, p, "recv_buffer_size", 1, SHIM_RECV_BUFFER_MAX, &rbs, e) < 0)
 		return -1;
 	if (shim_config_split_server(server, cfg))
 		return fail(e, "%s.server: expected \"host:port\" or \"[v6]:port\", got \"%s\"", p,
@@ -300,6 +302,7 @@ static int parse_main(const json_t *obj, shim_config_t *cfg, perr_t *e)
 	cfg->transport = strcmp(transport, "tls") ? SL_TRANSPORT_DTLS : SL_TRANSPORT_TLS;
 	cfg->resumption_size = (size_t)rsize;
 	cfg->mtu = (uint32_t)mtu;
+	cfg->recv_buffer_size = (size_t)rbs;
 	if (*cid &&
 	    get_hex(obj, p, "own_cid_hex", cfg->own_cid, SL_CID_MAX, &cfg->own_cid_len, e) < 0)
 		return -1;
@@ -332,6 +335,7 @@ int shim_config_parse(const json_t *obj, shim_config_t *cfg, char *msg, size_t m
 					   "keylog",
 					   "resumption_buffer_size",
 					   "mtu",
+					   "recv_buffer_size",
 					   "dane",
 					   "min_version",
 					   NULL};

@@ -9,6 +9,7 @@
 #define SHIM_MAX_SUITES 32
 #define SHIM_MAX_DANE 8
 #define SHIM_DANE_DATA_MAX 1024
+#define SHIM_RECV_BUFFER_MAX 65536 /* the default: any datagram fits */
 
 typedef struct {
 	char host[256];
@@ -36,6 +37,7 @@ typedef struct {
 	char keylog[512];
 	size_t resumption_size; /* 0: no resumption buffer */
 	uint32_t mtu;
+	size_t recv_buffer_size; /* bytes passed to layer->receive per read */
 	sl_dane_tlsa_t dane[SHIM_MAX_DANE];
 	unsigned char dane_data[SHIM_MAX_DANE][SHIM_DANE_DATA_MAX];
 	size_t n_dane;

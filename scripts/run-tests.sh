@@ -4,6 +4,7 @@
 #   shell      tests/{build,certs,interop}/*.sh and tests/abuse/test-*.sh, TAP-style "ok"/"not ok" lines
 #              counted per line (a script that prints none counts once)
 #   fuzz       make fuzz-smoke, counted per target
+#   mutants    tests/mutants/run-mutants.sh --smoke, counted per mutant (+ reference)
 #   scenarios  lwm2m-harness run over scenarios/, counted per scenario (and
 #              again with the ASan+UBSan build when ASAN_BUILD is set)
 # Usage: scripts/run-tests.sh [BUILD_DIR]   (default: build; ASAN_BUILD=dir adds
@@ -98,12 +99,36 @@ run_make_tap() {
 	[ "$nok" -gt 0 ] && failures+=("make $1")
 }
 
+# run_mutants: each mutant layer against the scenarios that caught it
+# (tests/mutants/smoke.list); one result per mutant, plus the reference
+# layer, which must pass every listed scenario.
+run_mutants() {
+	local out status ok nok
+	timeout -k 5 900 bash tests/mutants/run-mutants.sh --build "$BUILD" --jobs "$JOBS" \
+		--smoke tests/mutants/smoke.list >"$tmp" 2>&1 </dev/null
+	status=$?
+	out=$(cat "$tmp")
+	printf '%s\n' "$out" | grep -E 'caught by|NOT CAUGHT|^reference|^mutants:' || printf '%s\n' "$out" | tail -20
+	ok=$(grep -cE '^[a-z_]+ +caught by ' <<<"$out")
+	nok=$(grep -cE 'NOT CAUGHT' <<<"$out")
+	if grep -qE '^reference +0 passed|^reference .* [1-9][0-9]* failed' <<<"$out"; then
+		nok=$((nok + 1))
+	else
+		ok=$((ok + 1))
+	fi
+	[ "$status" -ne 0 ] && [ "$nok" -eq 0 ] && nok=1
+	passed=$((passed + ok)) failed=$((failed + nok))
+	[ "$nok" -gt 0 ] && failures+=("mutants smoke: see $BUILD/mutants/")
+}
+
 section "unit tests"
 run_unit
 section "build, PKI and interop tests"
 run_shell
 section "fuzz smoke (libFuzzer, each target for a few seconds, regressions replayed)"
 run_make_tap fuzz-smoke
+section "mutant layers (each must be caught; the reference must pass)"
+run_mutants
 section "scenarios"
 run_scenarios "$BUILD/bin/lwm2m-harness" results
 # The same catalogue with the ASan+UBSan build, when `make test` built it.

@@ -94,9 +94,8 @@ static int tls_recv(void *ctx, unsigned char *buf, size_t len)
  * 1.2, c's suites (else the server's), PSKs, resumption, leaf's chain and
  * key, x's client CA set, c's auth mode, and the same SNI and certificate
  * callbacks, so vhosts and their policies work as for DTLS. */
-int emu_tls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
-		       const struct emu_config *c, const struct emu_x509 *leaf,
-		       const struct emu_x509 *x)
+int emu_tls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf, const struct emu_config *c,
+		       const struct emu_x509 *leaf, const struct emu_x509 *x)
 {
 	static const int modes[] = {MBEDTLS_SSL_VERIFY_NONE, MBEDTLS_SSL_VERIFY_OPTIONAL,
 				    MBEDTLS_SSL_VERIFY_REQUIRED};
