@@ -35,49 +35,13 @@ struct emu_server *fz_emu_start(int cookies, int cid_len, const char *control)
 	return &g_srv;
 }
 
-/* What emu_server.c's static dispatch() does for one epoll event. */
-static void dispatch(struct emu_server *srv, uint64_t tag)
-{
-	switch (EMU_FD_KIND(tag)) {
-	case EMU_FD_DTLS:
-		emu_demux_readable(srv);
-		break;
-	case EMU_FD_COAP:
-		emu_coap_process(srv);
-		break;
-	case EMU_FD_BRIDGE:
-		emu_bridge_readable(srv, EMU_FD_ID(tag));
-		break;
-	case EMU_FD_CONTROL:
-		emu_control_accept(srv);
-		break;
-	case EMU_FD_CONTROL_CLIENT:
-		emu_control_readable(srv, EMU_FD_ID(tag));
-		break;
-	default:
-		break;
-	}
-}
-
-/* What emu_server.c's static run_timers() does: due Mbed TLS timers. */
-static void run_timers(struct emu_server *srv)
-{
-	struct emu_timer_entry e;
-	while (emu_timers_pop_due(&srv->timers, lh_time_mono_ms(), &e)) {
-		struct emu_session *s = emu_sessions_by_id(&srv->sessions, e.session);
-		if (s && e.gen == s->timer_gen && s->timer_fin != 0)
-			emu_dtls_timer(s);
-	}
-}
-
+/* The emulator's own loop step: first a wait for what the input caused, then
+ * immediate turns while anything is still ready (bounded). */
 void fz_emu_pump(struct emu_server *srv, int wait_ms)
 {
-	struct epoll_event evs[16];
-	int n, rounds = 0;
-	while ((n = epoll_wait(srv->epfd, evs, 16, rounds == 0 ? wait_ms : 0)) > 0 && rounds++ < 64)
-		for (int i = 0; i < n; i++)
-			dispatch(srv, evs[i].data.u64);
-	run_timers(srv);
+	int n = emu_server_step(srv, wait_ms);
+	for (int rounds = 0; n > 0 && rounds < 64; rounds++)
+		n = emu_server_step(srv, 0);
 	emu_control_sweep(srv);
 }
 

@@ -198,33 +198,39 @@ static void dispatch(struct emu_server *srv, uint64_t tag)
 	}
 }
 
-int emu_server_run(struct emu_server *srv)
+int emu_server_step(struct emu_server *srv, int max_wait_ms)
 {
 	struct epoll_event evs[EMU_MAX_EVENTS];
-	srv->ran = 1;
-	while (srv->running) {
-		int64_t now = lh_time_mono_ms();
-		int64_t wait = emu_timers_next_in(&srv->timers, now);
-		int64_t delayed = emu_faults_run(srv, now);
-		if (wait < 0 || wait > 1000)
-			wait = 1000;
-		if (delayed >= 0 && delayed < wait)
-			wait = delayed;
-		int n = epoll_wait(srv->epfd, evs, EMU_MAX_EVENTS, (int)wait);
-		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "lwm2m-emulator: epoll_wait: %s\n", strerror(errno));
-			return -1;
-		}
-		for (int i = 0; i < n; i++)
-			dispatch(srv, evs[i].data.u64);
-		now = lh_time_mono_ms();
-		run_timers(srv, now);
-		if (now >= srv->next_expiry_check) {
-			emu_coap_housekeeping(srv, now);
-			emu_control_sweep(srv);
-			srv->next_expiry_check = now + 1000;
-		}
+	int64_t now = lh_time_mono_ms();
+	int64_t wait = emu_timers_next_in(&srv->timers, now);
+	int64_t delayed = emu_faults_run(srv, now);
+	if (wait < 0 || wait > max_wait_ms)
+		wait = max_wait_ms;
+	if (delayed >= 0 && delayed < wait)
+		wait = delayed;
+	int n = epoll_wait(srv->epfd, evs, EMU_MAX_EVENTS, (int)wait);
+	if (n < 0 && errno != EINTR) {
+		fprintf(stderr, "lwm2m-emulator: epoll_wait: %s\n", strerror(errno));
+		return -1;
 	}
+	for (int i = 0; i < n; i++)
+		dispatch(srv, evs[i].data.u64);
+	now = lh_time_mono_ms();
+	run_timers(srv, now);
+	if (now >= srv->next_expiry_check) {
+		emu_coap_housekeeping(srv, now);
+		emu_control_sweep(srv);
+		srv->next_expiry_check = now + 1000;
+	}
+	return n > 0 ? n : 0;
+}
+
+int emu_server_run(struct emu_server *srv)
+{
+	srv->ran = 1;
+	while (srv->running)
+		if (emu_server_step(srv, 1000) < 0)
+			return -1;
 	return 0;
 }
 

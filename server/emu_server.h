@@ -115,6 +115,11 @@ int emu_server_reload(struct emu_server *srv, char *err, size_t err_size);
  * what failed to stderr. */
 int emu_server_init(struct emu_server *srv, struct emu_config *cfg);
 /* Runs the loop until SIGTERM/SIGINT. Returns 0, or -1 on a fatal error. */
+/* One turn of the event loop: waits at most max_wait_ms (less when a timer
+ * or a delayed fault is due), dispatches what is ready, runs due timers and
+ * the once-a-second housekeeping. The daemon loops on it; the fuzzers drive
+ * it directly. Returns the number of events handled, or -1 on an epoll error. */
+int emu_server_step(struct emu_server *srv, int max_wait_ms);
 int emu_server_run(struct emu_server *srv);
 /* Closes every session (emitting session_closed) and frees everything. */
 void emu_server_fini(struct emu_server *srv);
