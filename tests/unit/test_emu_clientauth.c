@@ -18,7 +18,7 @@
 #include <sys/time.h>
 
 #include "server/emu_x509.h"
-#include "test_emu_dtls.h"
+#include "test_emu_tcp.h"
 
 static char certs[PATH_MAX];
 static const char *server_cert = "server/localhost.chain.pem";
@@ -49,23 +49,6 @@ static void cert_required(struct emu_config *cfg)
 		_exit(5);
 	json_decref(j);
 	cfg->tls_port = 0;
-}
-
-/* The TLS port from the listening event. */
-static int tls_port(void)
-{
-	char line[4096];
-	int port = -1;
-	assert_true(events_have("\"proto\":\"tls\"", 1));
-	FILE *f = fopen(events_path, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, "\"addr\":\"127.0.0.1:");
-		if (p && strstr(line, "\"tls\""))
-			port = atoi(p + strlen("\"addr\":\"127.0.0.1:"));
-	}
-	if (f)
-		fclose(f);
-	return port;
 }
 
 struct cert_client {
@@ -164,18 +147,6 @@ static void dtls_client_auth_failures_send_alerts(void **state)
 	assert_int_equal(dtls_alert(port, "dev1"), -1); /* it succeeds: no alert */
 	assert_true(events_have("\"event\":\"handshake_done\"", 1));
 	assert_int_equal(stop_server(), 0);
-}
-
-static int t_send(void *ctx, const unsigned char *buf, size_t len)
-{
-	ssize_t n = send(*(int *)ctx, buf, len, MSG_NOSIGNAL);
-	return n < 0 ? MBEDTLS_ERR_NET_SEND_FAILED : (int)n;
-}
-
-static int t_recv(void *ctx, unsigned char *buf, size_t len)
-{
-	ssize_t n = recv(*(int *)ctx, buf, len, 0);
-	return n < 0 ? MBEDTLS_ERR_NET_RECV_FAILED : n == 0 ? MBEDTLS_ERR_SSL_CONN_EOF : (int)n;
 }
 
 /* One TLS/TCP handshake presenting client/<name>; the alert received, or
