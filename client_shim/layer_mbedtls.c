@@ -192,7 +192,8 @@ static int layer_connect(sl_socket_t *s, const char *host, const char *port, sl_
 	memset(&s->last_alert, 0, sizeof(s->last_alert));
 	s->dead = 0;
 	s->records_in = 0;
-	s->unanswered = 0;
+	s->sent_since_in = 0;
+	s->retransmitted = 0;
 	s->session_resumed = 0;
 	s->cid_resumed = 0;
 	ret = layer_net_open(s, host, port, err);
@@ -238,6 +239,24 @@ static void note_failure(sl_socket_t *s, int ret)
 		s->dead = LAYER_DEAD_FATAL;
 }
 
+/* Remembers what was sent: the same plaintext sent again with no record
+ * received in between is a retransmission (CoAP retransmits a request the
+ * peer never answered), the sign that the server may have lost us. A single
+ * unanswered send (a response, a notification) proves nothing. */
+static void note_sent(sl_socket_t *s, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	if (s->sent_since_in && h == s->last_sent)
+		s->retransmitted = 1;
+	s->last_sent = h;
+	s->sent_since_in = 1;
+}
+
 /* Sends one datagram; larger than INNER_MTU is EMSGSIZE, as on a device. */
 static int layer_send(sl_socket_t *s, const void *buf, size_t len, sl_error_t *err)
 {
@@ -259,7 +278,7 @@ static int layer_send(sl_socket_t *s, const void *buf, size_t len, sl_error_t *e
 		}
 		done += (size_t)ret;
 	}
-	s->unanswered++;
+	note_sent(s, buf, len);
 	return 0;
 }
 
@@ -317,7 +336,8 @@ static int layer_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len
 	}
 	*out_len = (size_t)ret;
 	s->records_in++;
-	s->unanswered = 0;
+	s->sent_since_in = 0;
+	s->retransmitted = 0;
 	if (s->cfg.transport == SL_TRANSPORT_DTLS && mbedtls_ssl_get_bytes_avail(&s->ssl) > 0) {
 		discard_rest(s);
 		return layer_err_set(err, EMSGSIZE, 0, "datagram larger than the %zu-byte buffer",
@@ -327,15 +347,16 @@ static int layer_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len
 }
 
 /* Whether the context still proves anything: one the server never answered
- * on (restored and silent since, or sends left unanswered, e.g. the server
- * restarted without state) may be one it has forgotten. Saving it again
- * would make every later connect restore the same dead context instead of
- * handshaking; keeping only the session lets the next connect handshake. */
+ * on (restored and silent since, or a request retransmitted without answer,
+ * e.g. the server restarted without state) may be one it has forgotten.
+ * Saving it again would make every later connect restore the same dead
+ * context instead of handshaking; keeping only the session lets the next
+ * connect handshake. */
 static int context_answered(const sl_socket_t *s)
 {
 	if (s->cid_resumed && !s->records_in)
 		return 0;
-	return s->unanswered == 0;
+	return !s->retransmitted;
 }
 
 /* Ends the connection but keeps what resumption needs: with a CID the whole

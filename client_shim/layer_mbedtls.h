@@ -44,7 +44,9 @@ struct sl_socket {
 	int connected;	     /* handshake done (or context restored) */
 	int dead;	     /* LAYER_DEAD_*: how the connection ended, 0 while alive */
 	uint64_t records_in; /* application records received on this connection */
-	uint64_t unanswered; /* sends since the last record received */
+	uint32_t last_sent;  /* FNV-1a of the last plaintext sent */
+	int sent_since_in;   /* sent anything since the last record received */
+	int retransmitted;   /* the same plaintext sent twice, no record between */
 	int ssl_ready;	     /* ssl/conf set up */
 
 	mbedtls_entropy_context entropy;

@@ -72,6 +72,23 @@ static void full_config(void **state)
 	assert_int_equal(cfg.dane[0].data_len, 2);
 }
 
+/* recv_buffer_size: the device's receive buffer, 1..65536, default 65536
+ * (any datagram fits, as before the key existed). */
+static void recv_buffer_size_is_bounded(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("{\"server\":\"127.0.0.1:5684\",\"endpoint\":\"ep\"," PSK "}"), 0);
+	assert_int_equal(cfg.recv_buffer_size, SHIM_RECV_BUFFER_MAX);
+	assert_int_equal(parse("{\"server\":\"127.0.0.1:5684\",\"endpoint\":\"ep\"," PSK
+			       ",\"recv_buffer_size\":16}"),
+			 0);
+	assert_int_equal(cfg.recv_buffer_size, 16);
+	assert_int_equal(parse("{\"server\":\"127.0.0.1:5684\",\"endpoint\":\"ep\"," PSK
+			       ",\"recv_buffer_size\":0}"),
+			 -1);
+	assert_non_null(strstr(msg, "$.config.recv_buffer_size"));
+}
+
 static void errors_name_the_json_path(void **state)
 {
 	(void)state;
@@ -177,6 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(minimal_psk_config_gets_defaults),
 	    cmocka_unit_test(full_config),
+	    cmocka_unit_test(recv_buffer_size_is_bounded),
 	    cmocka_unit_test(errors_name_the_json_path),
 	    cmocka_unit_test(dane_needs_validation),
 	    cmocka_unit_test(options_by_name_and_json),
