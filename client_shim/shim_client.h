@@ -42,7 +42,7 @@ typedef struct shim_client {
 	int link_failed;
 	uint64_t sent_datagrams, recv_datagrams;
 	int server_requests;  /* requests the server sent us so far */
-	int request_mark;     /* server_requests when wait_request started */
+	int request_mark;     /* server_requests the last wait_request reported */
 	struct shim_obs *obs; /* Observe state of /3/0 (shim_lwm2m.c) */
 } shim_client_t;
 

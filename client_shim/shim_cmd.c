@@ -270,7 +270,8 @@ static int cmd_set_option(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl
 	return ret ? shim_reply_err_set(err, ret, "the layer refused %s", name) : 0;
 }
 
-/* Used by wait_request: a server request arrived since the mark. */
+/* Used by wait_request: a server request arrived that no earlier
+ * wait_request reported. */
 static int seen_request(shim_client_t *c)
 {
 	return c->server_requests > c->request_mark;
@@ -302,9 +303,11 @@ static int cmd_wait_request(shim_cmd_state_t *st, const json_t *cmd, json_t *f, 
 		return EINVAL;
 	if (!c->connected)
 		return shim_reply_err_set(err, ENOTCONN, "not connected: send connect first");
-	c->request_mark = c->server_requests;
+	/* A request the shim already answered between commands counts too: the
+	 * mark moves only when a wait_request reports, so none is missed. */
 	if (!shim_client_pump(c, ms, seen_request))
 		return shim_reply_err_set(err, ETIMEDOUT, "no server request within %ld ms", ms);
+	c->request_mark = c->server_requests;
 	json_object_set_new(f, "requests", json_integer(c->server_requests));
 	return 0;
 }
