@@ -143,15 +143,26 @@ static json_t *cmd_clients(struct emu_server *srv, const json_t *req, char *err,
 	return json_pack("{s:o}", "clients", arr);
 }
 
+/* rotate_cookie_secret: now, or (after=hvr) armed as a one-shot fault that
+ * fires right after the next HelloVerifyRequest, which a scenario cannot do
+ * itself because nothing runs while the client connects. */
 static json_t *cmd_rotate_cookie_secret(struct emu_server *srv, const json_t *req, char *err,
 					size_t size)
 {
-	if (check_args(req, NULL, err, size) < 0)
+	static const char *const args[] = {"after", NULL};
+	const json_t *after = json_object_get(req, "after");
+	if (check_args(req, args, err, size) < 0)
 		return NULL;
-	/* A fresh key: every cookie handed out so far stops verifying. */
-	mbedtls_ssl_cookie_free(&srv->cookie);
-	mbedtls_ssl_cookie_init(&srv->cookie);
-	if (mbedtls_ssl_cookie_setup(&srv->cookie, mbedtls_ctr_drbg_random, &srv->drbg) != 0) {
+	if (after) {
+		const char *a = json_string_value(after);
+		if (!a || strcmp(a, "hvr") != 0) {
+			snprintf(err, size, "\"after\": expected \"hvr\"");
+			return NULL;
+		}
+		srv->faults.rotate_after_hvr = 1;
+		return json_pack("{s:s}", "armed", "hvr");
+	}
+	if (emu_faults_rotate_cookie(srv) < 0) {
 		snprintf(err, size, "Mbed TLS could not set up a new cookie key");
 		return NULL;
 	}
@@ -294,7 +305,8 @@ static const struct {
     {"sessions", cmd_sessions, "list DTLS sessions"},
     {"clients", cmd_clients, "list LwM2M registrations"},
     {"forget_sessions", cmd_forget_sessions, "drop the session cache and ticket keys"},
-    {"rotate_cookie_secret", cmd_rotate_cookie_secret, "new HelloVerifyRequest cookie key"},
+    {"rotate_cookie_secret", cmd_rotate_cookie_secret,
+     "new HelloVerifyRequest cookie key; after=hvr: right after the next HVR (one-shot)"},
     {"drop", cmd_drop, "drop next N datagrams: direction in|out|both, count"},
     {"delay", cmd_delay, "delay next N datagrams: direction, count, ms"},
     {"send_alert", cmd_send_alert, "send a TLS alert: session, level (2), description"},

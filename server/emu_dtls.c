@@ -265,7 +265,7 @@ static int timer_get(void *ctx)
 }
 
 /* Sends a HelloVerifyRequest without keeping any state for the peer. */
-static void send_hvr(struct emu_server *srv, const struct emu_record *rec,
+static void send_hvr(struct emu_server *srv, const struct emu_record *rec, uint16_t msg_seq,
 		     const struct sockaddr *peer, socklen_t peer_len, const uint8_t *key,
 		     size_t klen, int rejected)
 {
@@ -274,13 +274,16 @@ static void send_hvr(struct emu_server *srv, const struct emu_record *rec,
 	char addr[LH_ADDR_STRLEN];
 	if (mbedtls_ssl_cookie_write(&srv->cookie, &p, cookie + sizeof(cookie), key, klen) != 0)
 		return;
-	size_t n = emu_record_write_hvr(out, sizeof(out), rec->seq, cookie, (size_t)(p - cookie));
+	size_t n = emu_record_write_hvr_seq(out, sizeof(out), rec->seq, msg_seq, cookie,
+					    (size_t)(p - cookie));
 	if (n == 0 || emu_faults_filter(srv, EMU_DIR_OUT, out, n, peer, peer_len) ||
 	    sendto(srv->dtls_fd, out, n, 0, peer, peer_len) < 0)
 		return;
 	srv->stats.hello_verify_sent++;
 	lh_event_emitf("hello_verify_sent", "{s:s, s:b}", "peer",
 		       lh_addr_format(peer, addr, sizeof(addr)), "cookie_rejected", rejected);
+	/* After the event, so the log shows the HVR before the rotation. */
+	emu_faults_hvr_sent(srv, peer, n);
 }
 
 /* Picks a random CID of the session's vhost's length not used by another
@@ -633,7 +636,8 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 	if (srv->cfg->cookies) {
 		if (ch.cookie_len == 0 || mbedtls_ssl_cookie_check(&srv->cookie, ch.cookie,
 								   ch.cookie_len, key, klen) != 0) {
-			send_hvr(srv, &rec, peer, peer_len, key, klen, ch.cookie_len != 0);
+			send_hvr(srv, &rec, ch.msg_seq, peer, peer_len, key, klen,
+				 ch.cookie_len != 0);
 			return;
 		}
 		verified = 1;

@@ -88,6 +88,29 @@ int64_t emu_faults_run(struct emu_server *srv, int64_t now)
 	return srv->faults.queue ? srv->faults.queue->due - now : -1;
 }
 
+int emu_faults_rotate_cookie(struct emu_server *srv)
+{
+	mbedtls_ssl_cookie_free(&srv->cookie);
+	mbedtls_ssl_cookie_init(&srv->cookie);
+	return mbedtls_ssl_cookie_setup(&srv->cookie, mbedtls_ctr_drbg_random, &srv->drbg) == 0
+		   ? 0
+		   : -1;
+}
+
+void emu_faults_hvr_sent(struct emu_server *srv, const struct sockaddr *peer, size_t len)
+{
+	if (!srv->faults.rotate_after_hvr)
+		return;
+	/* One-shot: disarmed before rotating, so a failed rotation is not
+	 * retried on every later HelloVerifyRequest. The cookie just sent now
+	 * no longer verifies: the client's next ClientHello carries a cookie
+	 * made with the old secret, which is what this fault is for. */
+	srv->faults.rotate_after_hvr = 0;
+	if (emu_faults_rotate_cookie(srv) < 0)
+		return;
+	applied(srv, "rotate_cookie_secret", EMU_DIR_OUT, peer, len, 0);
+}
+
 void emu_faults_fini(struct emu_server *srv)
 {
 	while (srv->faults.queue) {

@@ -143,6 +143,14 @@ int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hell
 size_t emu_record_write_hvr(uint8_t *out, size_t size, uint64_t rec_seq, const uint8_t *cookie,
 			    size_t cookie_len)
 {
+	return emu_record_write_hvr_seq(out, size, rec_seq, 0, cookie, cookie_len);
+}
+
+/* message_seq echoes the ClientHello's, as Mbed TLS's own (stateful) server
+ * does: RFC 6347 §4.2.2 has each answer continue the client's numbering. */
+size_t emu_record_write_hvr_seq(uint8_t *out, size_t size, uint64_t rec_seq, uint16_t msg_seq,
+				const uint8_t *cookie, size_t cookie_len)
+{
 	size_t body = 3 + cookie_len;
 	size_t total = EMU_RECORD_HDR_LEN + EMU_HS_HDR_LEN + body;
 	if (cookie_len > EMU_COOKIE_MAX || size < total)
@@ -156,7 +164,7 @@ size_t emu_record_write_hvr(uint8_t *out, size_t size, uint64_t rec_seq, const u
 	p += EMU_RECORD_HDR_LEN;
 	p[0] = EMU_HS_HELLO_VERIFY_REQUEST;
 	put_be(p + 1, body, 3);
-	put_be(p + 4, 0, 2);
+	put_be(p + 4, msg_seq, 2);
 	put_be(p + 6, 0, 3);
 	put_be(p + 9, body, 3);
 	p += EMU_HS_HDR_LEN;

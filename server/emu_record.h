@@ -53,6 +53,12 @@ int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hell
  * sequence number rec_seq. Returns its length, or 0 when out is too small. */
 size_t emu_record_write_hvr(uint8_t *out, size_t size, uint64_t rec_seq, const uint8_t *cookie,
 			    size_t cookie_len);
+/* The same, with the handshake message_seq echoing the ClientHello's
+ * (msg_seq): a client that already got one HelloVerifyRequest expects the
+ * next answer at its second ClientHello's message_seq and drops a second
+ * HelloVerifyRequest at 0 as a stale retransmission. */
+size_t emu_record_write_hvr_seq(uint8_t *out, size_t size, uint64_t rec_seq, uint16_t msg_seq,
+				const uint8_t *cookie, size_t cookie_len);
 /* Reads a plaintext (epoch 0) alert record: level and description. Returns 0,
  * or -1 when rec is not a readable alert. */
 int emu_record_alert(const struct emu_record *rec, int *level, int *description);
