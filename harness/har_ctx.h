@@ -70,6 +70,11 @@ void har_ctx_drain(struct har_ctx *c, struct har_proc *p);
  * the shim, starts and configures a new one and loads the buffer into it
  * (the scenario then connects). Returns 0 or -1 (fail or skip set). */
 int har_ctx_client_reboot(struct har_ctx *c);
+/* Merges the object over into base, recursively for objects. */
+void har_ctx_merge_config(json_t *base, const json_t *over);
+/* The shim's configure object: the scenario's client config with over
+ * (NULL: none) merged in, the relay as server and the keylog file. */
+json_t *har_ctx_client_config(struct har_ctx *c, const json_t *over);
 /* Runs the scenario's steps, then its final expectations. Returns 0 if all
  * held, -1 otherwise (c->fail or c->skip set). */
 int har_steps_run(struct har_ctx *c);

@@ -103,6 +103,7 @@ int har_netsim_open(struct har_netsim *ns, const char *server, uint64_t seed, co
 {
 	memset(ns, 0, sizeof(*ns));
 	ns->front_fd = -1;
+	ns->spoof_fd = -1;
 	ns->tl = tl;
 	har_nat_init(&ns->nat);
 	har_rng_seed(&ns->rng, seed);
@@ -178,9 +179,23 @@ int har_netsim_pollfds(const struct har_netsim *ns, struct pollfd *fds, int max)
 		fds[n++] = (struct pollfd){ns->front_fd, POLLIN, 0};
 	for (size_t i = 0; i < ns->nat.n && n < max; i++)
 		fds[n++] = (struct pollfd){ns->nat.flows[i].fd, POLLIN, 0};
+	if (ns->spoof_fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){ns->spoof_fd, POLLIN, 0};
 	if (ns->tcp_open)
 		n += har_tcprelay_pollfds(&ns->tcp, fds + n, max - n);
 	return n;
+}
+
+/* A spoof step re-sends what the client last sent, so it is kept. */
+static void keep_last_c2s(struct har_netsim *ns, const unsigned char *d, size_t len)
+{
+	unsigned char *copy = malloc(len ? len : 1);
+	if (!copy)
+		return; /* the previous copy stays: still a genuine client record */
+	memcpy(copy, d, len);
+	free(ns->last_c2s);
+	ns->last_c2s = copy;
+	ns->last_c2s_len = len;
 }
 
 /* Sends one datagram on the wire now, and logs and captures it. */
@@ -202,6 +217,8 @@ static void transmit(struct har_netsim *ns, int dir, unsigned flow_id, const uns
 		return;
 	}
 	note(ns, dir, action, flow_id, d, len, NULL, delay_ms);
+	if (dir == HAR_NS_C2S)
+		keep_last_c2s(ns, d, len);
 	if (dir == HAR_NS_C2S)
 		har_pcap_write(ns->pcap, &f->outside, &ns->server, d, len);
 	else
@@ -274,6 +291,36 @@ static void route_copy(struct har_netsim *ns, int dir, unsigned flow, const unsi
 	release_held(ns, dir);
 }
 
+long har_netsim_corrupt_tail(unsigned char *d, size_t len, struct har_rng *rng)
+{
+	if (len == 0)
+		return -1;
+	size_t span = len < 8 ? len : 8;
+	size_t off = len - 1 - (size_t)(har_rng_next(rng) % span);
+	/* 1..255: the byte always changes, so the record never authenticates. */
+	d[off] ^= (unsigned char)(1 + har_rng_next(rng) % 255);
+	return (long)off;
+}
+
+/* A pending corrupt step alters this datagram (in a copy): a bit error the
+ * link layer did not catch, which only the record's MAC can detect. */
+static const unsigned char *maybe_corrupt(struct har_netsim *ns, int dir, unsigned flow,
+					  const unsigned char *d, size_t len)
+{
+	static unsigned char buf[DGRAM_MAX];
+	if (ns->corrupt_left[dir] <= 0 || len == 0 || len > sizeof(buf))
+		return d;
+	ns->corrupt_left[dir]--;
+	memcpy(buf, d, len);
+	long off = har_netsim_corrupt_tail(buf, len, &ns->rng);
+	note_change(ns, "corrupt",
+		    json_pack("{s:s, s:I, s:I, s:I, s:s, s:I}", "dir", dir_names[dir], "flow",
+			      (json_int_t)flow, "offset", (json_int_t)off, "bytes", (json_int_t)len,
+			      "record", record_name(d, len), "left",
+			      (json_int_t)ns->corrupt_left[dir]));
+	return buf;
+}
+
 /* The impairments, in the order a real path applies them. */
 static void route(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d, size_t len)
 {
@@ -282,6 +329,7 @@ static void route(struct har_netsim *ns, int dir, unsigned flow, const unsigned 
 		note(ns, dir, "drop", flow, d, len, "blackhole", 0);
 		return;
 	}
+	d = maybe_corrupt(ns, dir, flow, d, len);
 	if (p->mtu > 0 && len > (size_t)p->mtu) {
 		note(ns, dir, "drop", flow, d, len, "mtu", 0);
 		return;
@@ -360,6 +408,23 @@ static void read_outside(struct har_netsim *ns, int fd)
 	}
 }
 
+/* What the server sends to a spoofed source never reaches the client: a
+ * scenario asserts its absence (or presence) through these events. */
+static void read_spoof(struct har_netsim *ns)
+{
+	static unsigned char buf[DGRAM_MAX];
+	char a[LH_ADDR_STRLEN];
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(ns->spoof_fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			return;
+		note_change(ns, "spoof_reply",
+			    json_pack("{s:s, s:s, s:I, s:s}", "dir", "s2c", "to",
+				      addr_text(&ns->spoof, a), "bytes", (json_int_t)n, "record",
+				      record_name(buf, (size_t)n)));
+	}
+}
+
 /* Dispatches readable sockets to the UDP or the TCP side. */
 void har_netsim_ready(struct har_netsim *ns, const struct pollfd *fds, int n)
 {
@@ -371,6 +436,8 @@ void har_netsim_ready(struct har_netsim *ns, const struct pollfd *fds, int n)
 			continue;
 		if (fds[i].fd == ns->front_fd)
 			read_front(ns);
+		else if (fds[i].fd == ns->spoof_fd)
+			read_spoof(ns);
 		else
 			read_outside(ns, fds[i].fd);
 	}
@@ -461,6 +528,70 @@ static int set_port_closed(struct har_netsim *ns, int closed, char *err, size_t 
 	return 0;
 }
 
+/* {"direction":"c2s"|"s2c","count":N}: the next N datagrams that way get
+ * a byte of their tail flipped. */
+static int set_corrupt(struct har_netsim *ns, const json_t *c, char *err, size_t errlen)
+{
+	const char *dir = json_string_value(json_object_get(c, "direction"));
+	json_int_t count = json_integer_value(json_object_get(c, "count"));
+	if (!dir || (strcmp(dir, "c2s") != 0 && strcmp(dir, "s2c") != 0) || count < 0) {
+		snprintf(err, errlen, "corrupt needs direction c2s or s2c and a count >= 0");
+		return -1;
+	}
+	ns->corrupt_left[strcmp(dir, "c2s") == 0 ? HAR_NS_C2S : HAR_NS_S2C] = (int)count;
+	return 0;
+}
+
+/* The socket a spoofed datagram leaves from: kept open (one address at a
+ * time) so that answers sent to it are seen. */
+static int spoof_socket(struct har_netsim *ns, const struct in_addr *want, char *err, size_t errlen)
+{
+	if (ns->spoof_fd >= 0 && ns->spoof.sin_addr.s_addr == want->s_addr)
+		return 0;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr = *want};
+	int fd = udp_bind(&a);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot bind the spoofing socket: %s", strerror(errno));
+		return -1;
+	}
+	if (ns->spoof_fd >= 0)
+		close(ns->spoof_fd);
+	ns->spoof_fd = fd;
+	ns->spoof = a;
+	return 0;
+}
+
+/* {"from":"127.x.y.z","copy":"last_c2s"}: an on-path attacker replays the
+ * client's last datagram from its own address (RFC 9146 §6). */
+static int spoof(struct har_netsim *ns, const json_t *c, char *err, size_t errlen)
+{
+	const char *from = json_string_value(json_object_get(c, "from"));
+	struct in_addr want;
+	char a[LH_ADDR_STRLEN];
+	if (!from || inet_pton(AF_INET, from, &want) != 1 || !har_nat_is_loopback(want.s_addr)) {
+		snprintf(err, errlen, "spoof from \"%s\" is not in 127.0.0.0/8", from ? from : "");
+		return -1;
+	}
+	if (ns->last_c2s_len == 0) {
+		snprintf(err, errlen, "spoof: the client has sent nothing to the server yet");
+		return -1;
+	}
+	if (spoof_socket(ns, &want, err, errlen) != 0)
+		return -1;
+	if (sendto(ns->spoof_fd, ns->last_c2s, ns->last_c2s_len, 0,
+		   (const struct sockaddr *)&ns->server, sizeof(ns->server)) < 0) {
+		snprintf(err, errlen, "spoof: sendto failed: %s", strerror(errno));
+		return -1;
+	}
+	har_pcap_write(ns->pcap, &ns->spoof, &ns->server, ns->last_c2s, ns->last_c2s_len);
+	note_change(ns, "spoof",
+		    json_pack("{s:s, s:s, s:s, s:I, s:s}", "dir", "c2s", "from",
+			      addr_text(&ns->spoof, a), "copy", "last_c2s", "bytes",
+			      (json_int_t)ns->last_c2s_len, "record",
+			      record_name(ns->last_c2s, ns->last_c2s_len)));
+	return 0;
+}
+
 /* Sets the impairment fields present in change for one direction. */
 static void set_profile(struct har_ns_profile *p, const json_t *c)
 {
@@ -504,6 +635,10 @@ int har_netsim_apply(struct har_netsim *ns, const json_t *change, char *err, siz
 	     (ns->tcp_open &&
 	      har_tcprelay_port_closed(&ns->tcp, json_is_true(v), err, errlen) != 0)))
 		return -1;
+	if ((v = json_object_get(change, "corrupt")) && set_corrupt(ns, v, err, errlen) != 0)
+		return -1;
+	if ((v = json_object_get(change, "spoof")) && spoof(ns, v, err, errlen) != 0)
+		return -1;
 	return 0;
 }
 
@@ -520,6 +655,12 @@ void har_netsim_close(struct har_netsim *ns)
 		if (ns->nat.flows[i].fd >= 0)
 			close(ns->nat.flows[i].fd);
 	ns->nat.n = 0;
+	if (ns->spoof_fd >= 0)
+		close(ns->spoof_fd);
+	ns->spoof_fd = -1;
+	free(ns->last_c2s);
+	ns->last_c2s = NULL;
+	ns->last_c2s_len = 0;
 	for (size_t i = 0; i < ns->nq; i++)
 		free(ns->queue[i].data);
 	ns->nq = 0;

@@ -55,10 +55,15 @@ struct har_netsim {
 	struct har_timeline *tl;
 	struct har_tcprelay tcp; /* TLS over TCP, on the same port number */
 	int tcp_open;
+	int corrupt_left[2];	  /* datagrams still to corrupt, per direction */
+	unsigned char *last_c2s;  /* copy of the last datagram sent to the server */
+	size_t last_c2s_len;	  /* its length (0: none yet) */
+	int spoof_fd;		  /* the spoofed source's socket, or -1 */
+	struct sockaddr_in spoof; /* its address */
 };
 
 /* The most sockets har_netsim_pollfds fills in. */
-#define HAR_NETSIM_MAX_FDS (1 + HAR_NAT_MAX_FLOWS + 1 + 2 * HAR_TCP_MAX_CONNS)
+#define HAR_NETSIM_MAX_FDS (1 + HAR_NAT_MAX_FLOWS + 1 + 2 * HAR_TCP_MAX_CONNS + 1)
 
 /* Opens the front socket on 127.0.0.1 (ephemeral port) toward server
  * ("127.0.0.1:port"), seeds the generator and creates the pcap file (NULL:
@@ -81,9 +86,15 @@ void har_netsim_ready(struct har_netsim *ns, const struct pollfd *fds, int n);
 int har_netsim_next_due(const struct har_netsim *ns);
 /* Sends the queued datagrams that are due. */
 void har_netsim_run_due(struct har_netsim *ns);
+/* Flips one byte (XOR with a non-zero value) among the last 8 bytes of d
+ * (where a DTLS record's MAC or AEAD tag is), chosen by rng. Returns the
+ * offset changed, or -1 when len is 0. */
+long har_netsim_corrupt_tail(unsigned char *d, size_t len, struct har_rng *rng);
 /* Applies a change: {"rebind":"port"|"address","address":"127.0.0.x",
  * "loss":..,"dup":..,"reorder":..,"delay_ms":..,"jitter_ms":..,"mtu":..,
- * "direction":"both"|"c2s"|"s2c","blackhole":bool,"port_closed":bool}.
+ * "direction":"both"|"c2s"|"s2c","blackhole":bool,"port_closed":bool,
+ * "corrupt":{"direction":"c2s"|"s2c","count":N},
+ * "spoof":{"from":"127.x.y.z","copy":"last_c2s"}}.
  * Returns 0, or -1 with err filled. */
 int har_netsim_apply(struct har_netsim *ns, const json_t *change, char *err, size_t errlen);
 /* Closes every socket and the pcap file; drops what is queued. */

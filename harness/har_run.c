@@ -307,11 +307,30 @@ static int query_layer(struct har_ctx *c)
 	return 0;
 }
 
-/* The shim's configure object: the scenario's client config minus the
- * harness-only "layer", plus the emulator's address. */
-static json_t *client_config(struct har_ctx *c)
+/* Merges over into base: objects key by key (so {"security": {"key_hex":
+ * ...}} changes only the key), any other value replaces. */
+void har_ctx_merge_config(json_t *base, const json_t *over)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)over, key, v)
+	{
+		json_t *old = json_object_get(base, key);
+		if (json_is_object(old) && json_is_object(v))
+			har_ctx_merge_config(old, v);
+		else
+			json_object_set_new(base, key, json_deep_copy(v));
+	}
+}
+
+/* The shim's configure object: the scenario's client config merged with
+ * over (NULL: none), minus the harness-only "layer", plus the emulator's
+ * address. */
+json_t *har_ctx_client_config(struct har_ctx *c, const json_t *over)
 {
 	json_t *cfg = json_deep_copy(json_object_get(c->sc->root, "client"));
+	if (over)
+		har_ctx_merge_config(cfg, over);
 	json_object_del(cfg, "layer");
 	char front[64];
 	har_netsim_front_text(&c->ns, front, sizeof(front));
@@ -374,7 +393,8 @@ static int start_shim(struct har_ctx *c, int generation)
 	}
 	if (query_layer(c) != 0)
 		return -1;
-	json_t *cmd = json_pack("{s:s, s:o}", "cmd", "configure", "config", client_config(c));
+	json_t *cmd =
+	    json_pack("{s:s, s:o}", "cmd", "configure", "config", har_ctx_client_config(c, NULL));
 	int r = har_ctx_command(c, cmd, CONFIGURE_TIMEOUT_MS);
 	if (r == 0)
 		har_ctx_failf(c, "the shim did not reply to configure within %d ms",

@@ -89,6 +89,11 @@ static int step_client(struct har_ctx *c, const json_t *item)
 		goto exit;
 	}
 	json_t *cmd = json_pack("{s:s}", "cmd", name);
+	/* A configure step re-sends the scenario's client config with the
+	 * step's changes: a scenario can assert a refused configuration. */
+	if (strcmp(name, "configure") == 0)
+		json_object_set_new(cmd, "config",
+				    har_ctx_client_config(c, json_object_get(item, "config")));
 	json_object_update_missing(cmd, json_object_get(item, "args"));
 	int r = har_ctx_command(c, cmd, timeout);
 	if (r == 0)

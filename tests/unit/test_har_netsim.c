@@ -73,8 +73,8 @@ static void pump(struct rig *r, int ms)
 {
 	int64_t end = lh_time_mono_ms() + ms;
 	while (lh_time_mono_ms() < end) {
-		struct pollfd fds[1 + HAR_NAT_MAX_FLOWS];
-		int n = har_netsim_pollfds(&r->ns, fds, 1 + HAR_NAT_MAX_FLOWS);
+		struct pollfd fds[HAR_NETSIM_MAX_FDS];
+		int n = har_netsim_pollfds(&r->ns, fds, HAR_NETSIM_MAX_FDS);
 		poll(fds, (nfds_t)n, 5);
 		har_netsim_ready(&r->ns, fds, n);
 		har_netsim_run_due(&r->ns);
@@ -237,6 +237,75 @@ static void tcp_front_moves_when_port_taken(void **state)
 	close(emu);
 }
 
+/* The flipped byte is always in the last 8 (the MAC/tag area) and differs. */
+static void corrupt_tail_flips_one_tail_byte(void **state)
+{
+	(void)state;
+	struct har_rng rng;
+	unsigned char d[40], orig[40];
+	har_rng_seed(&rng, 11);
+	for (int round = 0; round < 200; round++) {
+		size_t len = 1 + (size_t)round % sizeof(d);
+		for (size_t i = 0; i < len; i++)
+			d[i] = orig[i] = (unsigned char)(i * 7 + round);
+		long off = har_netsim_corrupt_tail(d, len, &rng);
+		size_t first = len > 8 ? len - 8 : 0, changed = 0;
+		assert_true(off >= (long)first && off < (long)len);
+		for (size_t i = 0; i < len; i++)
+			changed += d[i] != orig[i];
+		assert_int_equal(changed, 1);
+		assert_int_not_equal(d[off], orig[off]);
+	}
+	assert_int_equal(har_netsim_corrupt_tail(d, 0, &rng), -1);
+}
+
+/* corrupt alters exactly the next N datagrams of its direction. */
+static void corrupt_step_alters_next_n(void **state)
+{
+	struct rig *r = *state;
+	char buf[64], err[256];
+	struct sockaddr_in from;
+	json_t *c = json_pack("{s:{s:s, s:i}}", "corrupt", "direction", "c2s", "count", 2);
+	assert_int_equal(har_netsim_apply(&r->ns, c, err, sizeof(err)), 0);
+	json_decref(c);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(send(r->client, "\027abcdefghij", 11, 0), 11);
+		assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), 11);
+		assert_memory_equal(buf, "\027ab", 3); /* only the last 8 bytes may change */
+		if (i < 2)
+			assert_memory_not_equal(buf, "\027abcdefghij", 11);
+		else
+			assert_memory_equal(buf, "\027abcdefghij", 11);
+	}
+	assert_int_equal(count(r, "corrupt", NULL), 2);
+	json_t *bad = json_pack("{s:{s:s, s:i}}", "corrupt", "direction", "both", "count", 1);
+	assert_int_equal(har_netsim_apply(&r->ns, bad, err, sizeof(err)), -1);
+	json_decref(bad);
+}
+
+/* spoof re-sends the last c2s datagram from another loopback address. */
+static void spoof_replays_last_from_new_address(void **state)
+{
+	struct rig *r = *state;
+	char buf[64], err[256];
+	struct sockaddr_in real, spoofed;
+	json_t *sp = json_pack("{s:{s:s, s:s}}", "spoof", "from", "127.0.0.9", "copy", "last_c2s");
+	assert_int_equal(har_netsim_apply(&r->ns, sp, err, sizeof(err)), -1); /* nothing yet */
+	assert_int_equal(send(r->client, "\x19record", 7, 0), 7);
+	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &real), 7);
+	assert_int_equal(har_netsim_apply(&r->ns, sp, err, sizeof(err)), 0);
+	json_decref(sp);
+	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &spoofed), 7);
+	assert_memory_equal(buf, "\x19record", 7);
+	assert_string_equal(inet_ntoa(spoofed.sin_addr), "127.0.0.9");
+	assert_int_equal(count(r, "spoof", NULL), 1);
+	/* An answer to the spoofed address is seen, and not given to the client. */
+	sendto(r->server, "back", 4, 0, (struct sockaddr *)&spoofed, sizeof(spoofed));
+	pump(r, 50);
+	assert_int_equal(count(r, "spoof_reply", NULL), 1);
+	assert_int_equal(recv(r->client, buf, sizeof(buf), MSG_DONTWAIT), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +315,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(duplication_sends_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(port_closed_refuses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(tcp_front_moves_when_port_taken, setup, teardown),
+	    cmocka_unit_test(corrupt_tail_flips_one_tail_byte),
+	    cmocka_unit_test_setup_teardown(corrupt_step_alters_next_n, setup, teardown),
+	    cmocka_unit_test_setup_teardown(spoof_replays_last_from_new_address, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
