@@ -189,6 +189,12 @@ static int conf_security(sl_socket_t *s, const sl_config_t *in, sl_error_t *err)
 		ret = mbedtls_ssl_conf_psk(&s->conf, s->psk_key, s->cfg.psk.key_len,
 					   (const unsigned char *)s->psk_identity,
 					   strlen(s->psk_identity));
+		if (ret && s->cfg.psk.key_len > MBEDTLS_PSK_MAX_LEN)
+			return layer_err_set(
+			    err, EINVAL, ret,
+			    "PSK rejected by Mbed TLS (%d): the key is %zu bytes, this "
+			    "build allows at most MBEDTLS_PSK_MAX_LEN = %d",
+			    ret, (size_t)s->cfg.psk.key_len, MBEDTLS_PSK_MAX_LEN);
 		return ret ? layer_err_set(err, EINVAL, ret, "PSK rejected by Mbed TLS (%d)", ret)
 			   : 0;
 	}
