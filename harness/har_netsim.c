@@ -227,7 +227,7 @@ static void transmit(struct har_netsim *ns, int dir, unsigned flow_id, const uns
 
 /* Puts a datagram in the delay queue (or, if the queue is full, drops it). */
 static void enqueue(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d,
-		    size_t len, int delay_ms, int held)
+		    size_t len, int delay_ms, int held, int dup)
 {
 	unsigned char *copy = malloc(len ? len : 1);
 	if (ns->nq == HAR_NS_QUEUE_MAX || !copy) {
@@ -238,7 +238,10 @@ static void enqueue(struct har_netsim *ns, int dir, unsigned flow, const unsigne
 	memcpy(copy, d, len);
 	ns->queue[ns->nq++] =
 	    (struct har_ns_pkt){lh_time_mono_ms() + delay_ms, dir, flow, held, len, copy};
-	note(ns, dir, held ? "hold" : "delay", flow, d, len, held ? "reorder" : NULL, delay_ms);
+	/* A queued duplicate says so now: when it leaves it is an ordinary send. */
+	const char *why =
+	    held ? (dup ? "reorder,duplicate" : "reorder") : (dup ? "duplicate" : NULL);
+	note(ns, dir, held ? "hold" : "delay", flow, d, len, why, delay_ms);
 }
 
 /* Sends and removes queue entry i. */
@@ -279,12 +282,13 @@ static void route_copy(struct har_netsim *ns, int dir, unsigned flow, const unsi
 	int delay = p->delay_ms;
 	if (p->jitter_ms > 0)
 		delay += (int)(har_rng_unit(&ns->rng) * (p->jitter_ms + 1));
+	int dup = strcmp(action, "duplicate") == 0;
 	if (!holding(ns, dir) && har_rng_chance(&ns->rng, p->reorder)) {
-		enqueue(ns, dir, flow, d, len, delay + REORDER_HOLD_MS, 1);
+		enqueue(ns, dir, flow, d, len, delay + REORDER_HOLD_MS, 1, dup);
 		return;
 	}
 	if (delay > 0) {
-		enqueue(ns, dir, flow, d, len, delay, 0);
+		enqueue(ns, dir, flow, d, len, delay, 0, dup);
 		return;
 	}
 	transmit(ns, dir, flow, d, len, action, 0);
