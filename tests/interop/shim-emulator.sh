@@ -17,24 +17,7 @@ case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
 SHIM=${SHIM:-$BUILD/bin/lwm2m-client-shim}
 EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
 KEY=000102030405060708090a0b0c0d0e0f
-n=0 failed=0
-work=$(mktemp -d)
-emu_pid=
-cleanup() {
-	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-tap() {
-	n=$((n + 1))
-	if [ "$1" = OK ]; then echo "ok $n - $2"; else
-		failed=$((failed + 1)); echo "not ok $n - $2"; [ -n "${3:-}" ] && echo "# $3"
-	fi
-}
-for tool in "$SHIM" "$EMULATOR" jq; do
-	command -v "$tool" >/dev/null || { echo "not ok 1 - missing $tool (make all; make deps)"; exit 1; }
-done
+. "$top/tests/interop/shim-lib.bash"
 
 # Starts the emulator on a free port with extra flags; sets PORT.
 start_emulator() {
