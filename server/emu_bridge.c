@@ -1,9 +1,11 @@
-/* The CoAP bridge: each established DTLS session gets its own loopback UDP
- * socket connected to the in-process libcoap endpoint, so libcoap sees one
- * stable peer per session (even when the client's NAT address changes) and
- * the LwM2M handlers find the session again by that socket's port. */
+/* The CoAP bridge: each established DTLS session (and each plain CoAP
+ * peer) gets its own loopback UDP socket connected to the in-process libcoap
+ * endpoint, so libcoap sees one stable peer per session (even when the
+ * client's NAT address changes) and the LwM2M handlers find the session
+ * again by that socket's port. */
 #include "emu_server.h"
 #include "emu_lwm2m.h"
+#include "emu_plain.h"
 #include "lh_event.h"
 #include "lh_time.h"
 
@@ -55,6 +57,15 @@ void emu_bridge_close(struct emu_session *s)
 	s->bridge_fd = -1;
 }
 
+/* CoAP from libcoap to the peer: encrypted, or as it is for plain CoAP. */
+static void send_to_peer(struct emu_session *s, const uint8_t *buf, size_t len)
+{
+	if (s->plain)
+		emu_plain_send(s, buf, len);
+	else
+		emu_dtls_send_app(s, buf, len);
+}
+
 void emu_bridge_forward(struct emu_session *s, const uint8_t *buf, size_t len)
 {
 	if (s->bridge_fd < 0)
@@ -70,7 +81,7 @@ void emu_bridge_forward(struct emu_session *s, const uint8_t *buf, size_t len)
 			       "mid", (int)(len >= 4 ? (buf[2] << 8 | buf[3]) : 0), "replayed",
 			       v == EMU_DEDUP_REPLAY);
 		if (v == EMU_DEDUP_REPLAY)
-			emu_dtls_send_app(s, ack, ack_len);
+			send_to_peer(s, ack, ack_len);
 		return;
 	}
 	emu_lwm2m_prepare(s->srv, buf, len);
@@ -91,6 +102,6 @@ void emu_bridge_readable(struct emu_server *srv, uint64_t session_id)
 			return;
 		if (!s->tcp)
 			emu_dedup_response(&s->dedup, buf, (size_t)n);
-		emu_dtls_send_app(s, buf, (size_t)n);
+		send_to_peer(s, buf, (size_t)n);
 	}
 }

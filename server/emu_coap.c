@@ -1,6 +1,7 @@
-/* libcoap inside the emulator: one context with a loopback endpoint for the
- * DTLS bridge and, optionally, the public plain-CoAP endpoint. Its epoll fd
- * sits in the emulator's loop. */
+/* libcoap inside the emulator: one context with loopback endpoints only,
+ * one for the UDP bridge (DTLS and plain CoAP sessions) and one for the TCP
+ * bridge (TLS). No public port is libcoap's: every peer comes through a
+ * session (emu_bridge.c). Its epoll fd sits in the emulator's loop. */
 #include "emu_server.h"
 
 #include <arpa/inet.h>
@@ -81,16 +82,6 @@ int emu_coap_init(struct emu_server *srv)
 		srv->tcp_bridge_addr.sin_family = AF_INET;
 		srv->tcp_bridge_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		srv->tcp_bridge_addr.sin_port = htons((uint16_t)tport);
-	}
-	if (srv->cfg->coap_port != EMU_PORT_OFF) {
-		srv->coap_port_bound =
-		    add_endpoint(srv, srv->cfg->bind, srv->cfg->coap_port, COAP_PROTO_UDP);
-		if (srv->coap_port_bound < 0) {
-			fprintf(stderr,
-				"lwm2m-emulator: cannot listen for CoAP on %s port %d (in use?)\n",
-				srv->cfg->bind, srv->cfg->coap_port);
-			goto err;
-		}
 	}
 	if (emu_lwm2m_init(srv) < 0 || emu_bootstrap_init(srv) < 0)
 		goto err;

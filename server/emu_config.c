@@ -20,6 +20,8 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->hs_min_ms = 1000;
 	cfg->hs_max_ms = 60000;
 	cfg->mtu = 1400;
+	cfg->coap_idle_s = 247; /* RFC 7252 EXCHANGE_LIFETIME */
+	cfg->coap_max_sessions = 1024;
 	cfg->anti_replay = 1;
 	cfg->session_cache = 1;
 	cfg->session_tickets = 1;
@@ -536,6 +538,20 @@ static int apply_sni(struct emu_config *cfg, const json_t *o, char *err, size_t 
 	return 0;
 }
 
+/* $.coap: the plain CoAP peers' idle timeout and session limit. */
+static int apply_coap(struct emu_config *cfg, const json_t *c, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"idle_timeout", "max_sessions", NULL};
+	long long idle = cfg->coap_idle_s, max = cfg->coap_max_sessions;
+	if (check_keys(c, "$.coap", keys, err, err_size) < 0 ||
+	    get_int(c, "idle_timeout", "$.coap", 1, 86400, &idle, err, err_size) < 0 ||
+	    get_int(c, "max_sessions", "$.coap", 1, 1000000, &max, err, err_size) < 0)
+		return -1;
+	cfg->coap_idle_s = (uint32_t)idle;
+	cfg->coap_max_sessions = (uint32_t)max;
+	return 0;
+}
+
 /* $.ports: coap, dtls, tls. */
 static int apply_ports(struct emu_config *cfg, const json_t *p, char *err, size_t err_size)
 {
@@ -569,8 +585,8 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	static const char *const keys[] = {"bind",	 "ports",     "psk",	     "dtls",
 					   "lwm2m",	 "events",    "keylog",	     "control",
 					   "resumption", "state",     "certificate", "vhosts",
-					   "sni",	 "bootstrap", NULL};
-	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts;
+					   "sni",	 "bootstrap", "coap",	     NULL};
+	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
 		return -1;
@@ -580,6 +596,7 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    get_object(root, "ports", "$", &ports, err, err_size) < 0 ||
 	    get_object(root, "dtls", "$", &dtls, err, err_size) < 0 ||
 	    get_object(root, "lwm2m", "$", &lwm2m, err, err_size) < 0 ||
+	    get_object(root, "coap", "$", &coap, err, err_size) < 0 ||
 	    get_object(root, "resumption", "$", &resumption, err, err_size) < 0 ||
 	    get_object(root, "certificate", "$", &cert, err, err_size) < 0 ||
 	    get_object(root, "sni", "$", &sni, err, err_size) < 0 ||
@@ -593,6 +610,8 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	if (dtls && apply_dtls(cfg, dtls, err, err_size) < 0)
 		return -1;
 	if (lwm2m && apply_lwm2m(cfg, lwm2m, err, err_size) < 0)
+		return -1;
+	if (coap && apply_coap(cfg, coap, err, err_size) < 0)
 		return -1;
 	if (resumption && apply_resumption(cfg, resumption, err, err_size) < 0)
 		return -1;

@@ -56,6 +56,10 @@ struct emu_config {
 	uint32_t badmac_limit;
 	int session_cache, session_tickets;
 	uint32_t min_lifetime, max_lifetime;
+	/* Plain CoAP peers: a session per address, closed after this many
+	 * seconds without a datagram unless a live registration uses it; at
+	 * most this many at once. */
+	uint32_t coap_idle_s, coap_max_sessions;
 	char *events;			      /* NULL: human lines on stdout; "-": JSON on stdout */
 	char *keylog;			      /* NULL: off */
 	char *control;			      /* NULL: no control socket */

@@ -83,6 +83,9 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 	json_object_set_new(o, "lwm2m",
 			    json_pack("{s:I, s:I}", "min_lifetime", (json_int_t)cfg->min_lifetime,
 				      "max_lifetime", (json_int_t)cfg->max_lifetime));
+	json_object_set_new(o, "coap",
+			    json_pack("{s:I, s:I}", "idle_timeout", (json_int_t)cfg->coap_idle_s,
+				      "max_sessions", (json_int_t)cfg->coap_max_sessions));
 	json_object_set_new(o, "vhosts", vhosts);
 	int missing =
 	    cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;

@@ -101,8 +101,9 @@ static json_t *session_json(const struct emu_session *s)
 {
 	char peer[LH_ADDR_STRLEN], cid[2 * EMU_CID_MAX + 1] = "";
 	lh_hex_encode(s->cid, s->cid_len, cid);
-	return json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:b, s:I}", "session", (json_int_t)s->id,
-			 "peer",
+	const char *transport = s->plain ? "coap" : s->tcp ? "tls" : "dtls";
+	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:b, s:I}", "session", (json_int_t)s->id,
+			 "transport", transport, "peer",
 			 lh_addr_format((const struct sockaddr *)&s->peer, peer, sizeof(peer)),
 			 "state", s->state == EMU_SESS_OPEN ? "open" : "handshake", "identity",
 			 s->identity[0] ? s->identity : NULL, "own_cid",
@@ -223,6 +224,12 @@ static json_t *cmd_send_alert(struct emu_server *srv, const json_t *req, char *e
 	    arg_int(req, "level", 2, 1, 2, &level, err, size) < 0 ||
 	    arg_int(req, "description", -1, 0, 255, &desc, err, size) < 0)
 		return NULL;
+	if (s->plain) {
+		snprintf(err, size,
+			 "session %llu is plain CoAP: it has no (D)TLS to send an alert on",
+			 (unsigned long long)s->id);
+		return NULL;
+	}
 	uint64_t id = s->id;
 	int ret =
 	    mbedtls_ssl_send_alert_message(&s->ssl, (unsigned char)level, (unsigned char)desc);
@@ -251,7 +258,7 @@ static json_t *cmd_close_session(struct emu_server *srv, const json_t *req, char
 	}
 	int quiet = !silent || json_is_true(silent);
 	uint64_t id = s->id;
-	if (!quiet && s->state == EMU_SESS_OPEN)
+	if (!quiet && s->state == EMU_SESS_OPEN && !s->plain)
 		mbedtls_ssl_close_notify(&s->ssl);
 	emu_dtls_close(s, quiet ? "closed_silently" : "closed_with_notify");
 	return json_pack("{s:I, s:b}", "session", (json_int_t)id, "silent", quiet);
@@ -302,7 +309,7 @@ static const struct {
      "LwM2M operation: endpoint, method (read|discover|observe|cancel|write|write_partial|"
      "execute|create|delete), path, [payload], [format], [request (for cancel)]"},
     {"status", cmd_status, "counters, ports, uptime"},
-    {"sessions", cmd_sessions, "list DTLS sessions"},
+    {"sessions", cmd_sessions, "list sessions (DTLS, TLS, plain CoAP)"},
     {"clients", cmd_clients, "list LwM2M registrations"},
     {"forget_sessions", cmd_forget_sessions, "drop the session cache and ticket keys"},
     {"rotate_cookie_secret", cmd_rotate_cookie_secret,

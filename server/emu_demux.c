@@ -88,8 +88,8 @@ void emu_demux_readable(struct emu_server *srv)
 				       (size_t)n);
 			continue;
 		}
-		if (emu_faults_filter(srv, EMU_DIR_IN, buf, (size_t)n, (struct sockaddr *)&from,
-				      from_len))
+		if (emu_faults_filter(srv, EMU_DIR_IN, EMU_PATH_DTLS, buf, (size_t)n,
+				      (struct sockaddr *)&from, from_len))
 			continue;
 		emu_demux_dispatch(srv, buf, (size_t)n, (struct sockaddr *)&from, from_len);
 	}

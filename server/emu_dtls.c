@@ -211,7 +211,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 			       "bytes_out", (json_int_t)s->bytes_out);
 		return (int)len;
 	}
-	if (emu_faults_filter(srv, EMU_DIR_OUT, buf, len, (struct sockaddr *)&s->peer, s->peer_len))
+	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, buf, len,
+			      (struct sockaddr *)&s->peer, s->peer_len))
 		return (int)len;
 	ssize_t n = sendto(srv->dtls_fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peer_len);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -276,7 +277,7 @@ static void send_hvr(struct emu_server *srv, const struct emu_record *rec, uint1
 		return;
 	size_t n = emu_record_write_hvr_seq(out, sizeof(out), rec->seq, msg_seq, cookie,
 					    (size_t)(p - cookie));
-	if (n == 0 || emu_faults_filter(srv, EMU_DIR_OUT, out, n, peer, peer_len) ||
+	if (n == 0 || emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, out, n, peer, peer_len) ||
 	    sendto(srv->dtls_fd, out, n, 0, peer, peer_len) < 0)
 		return;
 	srv->stats.hello_verify_sent++;
@@ -406,6 +407,8 @@ void emu_dtls_close(struct emu_session *s, const char *reason)
 		emu_tls_close_fd(s->tcp_fd, s->alert_sent[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL);
 	}
 	emu_sessions_remove(&srv->sessions, s);
+	if (s->plain)
+		srv->plain_sessions--;
 	mbedtls_ssl_free(&s->ssl);
 	struct emu_gen *gen = s->gen;
 	free(s);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_plain.h"
 #include "emu_server.h"
 #include "lh_addr.h"
 #include "lh_event.h"
@@ -11,6 +12,7 @@
 struct emu_delayed {
 	int64_t due;
 	enum emu_dir dir;
+	enum emu_path path;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	size_t len;
@@ -31,14 +33,15 @@ static void applied(struct emu_server *srv, const char *fault, enum emu_dir dir,
 }
 
 /* Queues a copy of the datagram, keeping the queue in due order. */
-static int enqueue(struct emu_server *srv, enum emu_dir dir, const uint8_t *buf, size_t len,
-		   const struct sockaddr *peer, socklen_t peer_len)
+static int enqueue(struct emu_server *srv, enum emu_dir dir, enum emu_path path, const uint8_t *buf,
+		   size_t len, const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct emu_delayed *d = malloc(sizeof(*d) + len);
 	if (!d)
 		return -1;
 	d->due = lh_time_mono_ms() + srv->faults.delay_ms[dir];
 	d->dir = dir;
+	d->path = path;
 	memcpy(&d->peer, peer, peer_len);
 	d->peer_len = peer_len;
 	d->len = len;
@@ -51,8 +54,9 @@ static int enqueue(struct emu_server *srv, enum emu_dir dir, const uint8_t *buf,
 	return 0;
 }
 
-int emu_faults_filter(struct emu_server *srv, enum emu_dir dir, const uint8_t *buf, size_t len,
-		      const struct sockaddr *peer, socklen_t peer_len)
+int emu_faults_filter(struct emu_server *srv, enum emu_dir dir, enum emu_path path,
+		      const uint8_t *buf, size_t len, const struct sockaddr *peer,
+		      socklen_t peer_len)
 {
 	struct emu_faults *f = &srv->faults;
 	if (f->stopped) {
@@ -64,7 +68,7 @@ int emu_faults_filter(struct emu_server *srv, enum emu_dir dir, const uint8_t *b
 		applied(srv, "drop", dir, peer, len, f->drop[dir]);
 		return 1;
 	}
-	if (f->delay[dir] > 0 && enqueue(srv, dir, buf, len, peer, peer_len) == 0) {
+	if (f->delay[dir] > 0 && enqueue(srv, dir, path, buf, len, peer, peer_len) == 0) {
 		f->delay[dir]--;
 		applied(srv, "delay", dir, peer, len, f->delay[dir]);
 		return 1;
@@ -77,9 +81,12 @@ int64_t emu_faults_run(struct emu_server *srv, int64_t now)
 	struct emu_delayed *d;
 	while ((d = srv->faults.queue) != NULL && d->due <= now) {
 		srv->faults.queue = d->next;
+		int fd = d->path == EMU_PATH_COAP ? srv->coap_fd : srv->dtls_fd;
 		if (d->dir == EMU_DIR_OUT)
-			sendto(srv->dtls_fd, d->data, d->len, 0, (struct sockaddr *)&d->peer,
-			       d->peer_len);
+			sendto(fd, d->data, d->len, 0, (struct sockaddr *)&d->peer, d->peer_len);
+		else if (d->path == EMU_PATH_COAP)
+			emu_plain_dispatch(srv, d->data, d->len, (struct sockaddr *)&d->peer,
+					   d->peer_len);
 		else
 			emu_demux_dispatch(srv, d->data, d->len, (struct sockaddr *)&d->peer,
 					   d->peer_len);

@@ -13,6 +13,8 @@ struct emu_server;
 struct emu_delayed;
 
 enum emu_dir { EMU_DIR_IN = 0, EMU_DIR_OUT = 1 };
+/* Which public socket a datagram uses: a delayed one goes back there. */
+enum emu_path { EMU_PATH_DTLS = 0, EMU_PATH_COAP = 1 };
 
 struct emu_faults {
 	uint32_t drop[2];  /* datagrams left to drop, per direction */
@@ -26,8 +28,9 @@ struct emu_faults {
 
 /* Decides the fate of one datagram: 0 = pass on now, 1 = consumed (dropped
  * or queued for later). */
-int emu_faults_filter(struct emu_server *srv, enum emu_dir dir, const uint8_t *buf, size_t len,
-		      const struct sockaddr *peer, socklen_t peer_len);
+int emu_faults_filter(struct emu_server *srv, enum emu_dir dir, enum emu_path path,
+		      const uint8_t *buf, size_t len, const struct sockaddr *peer,
+		      socklen_t peer_len);
 /* Delivers delayed datagrams that are due; returns ms until the next one, or -1. */
 int64_t emu_faults_run(struct emu_server *srv, int64_t now);
 /* A fresh cookie key: every cookie handed out so far stops verifying.

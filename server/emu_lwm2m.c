@@ -1,5 +1,5 @@
 /* LwM2M Register / Update / De-register on top of libcoap. Each handler
- * finds the DTLS session behind the request through the bridge port. */
+ * finds the session (DTLS, TLS or plain CoAP) behind the request through the bridge port. */
 #include "emu_lwm2m.h"
 
 #include <arpa/inet.h>
@@ -14,7 +14,8 @@
 
 #define EMU_DEFAULT_LIFETIME 86400
 
-/* Where a request came from: the DTLS session (0 for plain CoAP). */
+/* Where a request came from: the session (0: none found, e.g. a request
+ * libcoap made up itself). */
 struct emu_origin {
 	uint64_t session;
 	char peer[LH_ADDR_STRLEN];
@@ -106,7 +107,7 @@ int emu_lwm2m_parse_query(const char *query, size_t len, uint32_t min_lt, uint32
 	return 0;
 }
 
-/* Finds the DTLS session behind a libcoap session (bridge port lookup). */
+/* Finds the session behind a libcoap session (bridge port lookup). */
 static void request_origin(struct emu_server *srv, coap_session_t *cs, struct emu_origin *o)
 {
 	const coap_address_t *remote = coap_session_get_addr_remote(cs);
@@ -274,6 +275,8 @@ static void register_accept(struct emu_server *srv, const struct emu_origin *o,
 	r->lwm2m = q->has_lwm2m ? strdup(q->lwm2m) : NULL;
 	r->binding = q->has_b ? strdup(q->b) : NULL;
 	r->session = o->session;
+	if (o->s)
+		snprintf(o->s->location, sizeof(o->s->location), "%s", r->location);
 	r->expires_ms = lh_time_mono_ms() + (int64_t)r->lifetime * 1000;
 	srv->stats.registrations++;
 	coap_pdu_set_code(resp, COAP_RESPONSE_CODE_CREATED);
@@ -379,6 +382,8 @@ static void hnd_update(coap_resource_t *res, coap_session_t *cs, const coap_pdu_
 		rc = COAP_RESPONSE_CODE_BAD_REQUEST;
 	else
 		r->session = o.session;
+	if (r && o.s && rc == COAP_RESPONSE_CODE_CHANGED)
+		snprintf(o.s->location, sizeof(o.s->location), "%s", r->location);
 	coap_pdu_set_code(resp, rc);
 	lh_event_emitf("update", "{s:I, s:s, s:s, s:s?, s:o, s:s, s:s?}", "session",
 		       (json_int_t)o.session, "peer", o.peer, "location", location, "endpoint",

@@ -18,7 +18,7 @@ struct emu_reg {
 	char *binding;	/* "U", NULL if absent */
 	json_t *links;	/* array of link-value strings */
 	uint32_t lifetime;
-	uint64_t session;   /* DTLS session id, 0 for plain CoAP */
+	uint64_t session;   /* the session it was made or last updated on */
 	int64_t expires_ms; /* monotonic */
 	void *resource;	    /* the libcoap resource serving the location */
 	UT_hash_handle hh_loc;

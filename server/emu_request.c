@@ -162,7 +162,8 @@ static coap_session_t *endpoint_session(struct emu_server *srv, const char *ep, 
 	struct emu_session *s = reg ? emu_sessions_by_id(&srv->sessions, reg->session) : NULL;
 	if (!reg || !s || !s->bridge_port) {
 		snprintf(err, size, "endpoint \"%s\" %s", ep,
-			 !reg ? "is not registered" : "has no live DTLS session");
+			 !reg ? "is not registered"
+			      : "has no live session (it must send an Update)");
 		return NULL;
 	}
 	coap_session_t *cs = s->coap_session;

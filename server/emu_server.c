@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "emu_keylog.h"
+#include "emu_plain.h"
 #include "emu_state.h"
 #include "lh_addr.h"
 #include "lh_event.h"
@@ -71,7 +72,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = cfg;
-	srv->dtls_fd = srv->sigfd = srv->ctl_fd = srv->epfd = srv->tls_fd = -1;
+	srv->dtls_fd = srv->sigfd = srv->ctl_fd = srv->epfd = srv->tls_fd = srv->coap_fd = -1;
 	srv->started_ms = lh_time_mono_ms();
 	emu_sessions_init(&srv->sessions);
 	emu_timers_init(&srv->timers);
@@ -88,6 +89,11 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 		return -1;
 	if (emu_dtls_init(srv) < 0 || emu_coap_init(srv) < 0)
 		return -1;
+	if (cfg->coap_port != EMU_PORT_OFF) {
+		srv->coap_port_bound = emu_plain_open(srv);
+		if (srv->coap_port_bound < 0)
+			return -1;
+	}
 	if (cfg->dtls_port != EMU_PORT_OFF) {
 		srv->dtls_port_bound = open_dtls_socket(srv);
 		if (srv->dtls_port_bound < 0)
@@ -160,7 +166,11 @@ static void run_timers(struct emu_server *srv, int64_t now)
 	struct emu_timer_entry e;
 	while (emu_timers_pop_due(&srv->timers, now, &e)) {
 		struct emu_session *s = emu_sessions_by_id(&srv->sessions, e.session);
-		if (s && e.gen == s->timer_gen && s->timer_fin != 0)
+		if (!s || e.gen != s->timer_gen || s->timer_fin == 0)
+			continue;
+		if (s->plain)
+			emu_plain_timer(s);
+		else
 			emu_dtls_timer(s);
 	}
 }
@@ -174,6 +184,9 @@ static void dispatch(struct emu_server *srv, uint64_t tag)
 		break;
 	case EMU_FD_COAP:
 		emu_coap_process(srv);
+		break;
+	case EMU_FD_PLAIN:
+		emu_plain_readable(srv);
 		break;
 	case EMU_FD_BRIDGE:
 		emu_bridge_readable(srv, EMU_FD_ID(tag));
@@ -252,6 +265,7 @@ void emu_server_fini(struct emu_server *srv)
 	emu_timers_fini(&srv->timers);
 	if (srv->dtls_fd >= 0)
 		close(srv->dtls_fd);
+	emu_plain_close(srv);
 	if (srv->sigfd >= 0)
 		close(srv->sigfd);
 	if (srv->epfd >= 0)

@@ -31,6 +31,7 @@ enum emu_fd_kind {
 	EMU_FD_CONTROL_CLIENT = 6,
 	EMU_FD_TLS_LISTEN = 7,
 	EMU_FD_TLS_CONN = 8,
+	EMU_FD_PLAIN = 9, /* the public plain-CoAP UDP socket */
 };
 #define EMU_FD_TAG(kind, id) (((uint64_t)(kind) << 56) | (uint64_t)(id))
 #define EMU_FD_KIND(tag) ((int)((tag) >> 56))
@@ -91,6 +92,8 @@ struct emu_server {
 	coap_context_t *coap;
 	struct sockaddr_in bridge_addr;
 	int coap_port_bound, dtls_port_bound;
+	int coap_fd;	       /* public plain CoAP (UDP) socket, -1: none */
+	size_t plain_sessions; /* live plain-CoAP sessions */
 	struct emu_sessions sessions;
 	struct emu_timers timers;
 	struct emu_registry registry;

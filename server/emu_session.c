@@ -96,6 +96,13 @@ struct emu_session *emu_sessions_by_addr(struct emu_sessions *t, const struct so
 	return s;
 }
 
+struct emu_session *emu_sessions_by_key(struct emu_sessions *t, const uint8_t *key, size_t len)
+{
+	struct emu_session *s = NULL;
+	HASH_FIND(hh_addr, t->by_addr, key, len, s);
+	return s;
+}
+
 struct emu_session *emu_sessions_by_cid(struct emu_sessions *t, const uint8_t *cid, size_t len)
 {
 	struct emu_session *s = NULL;

@@ -8,6 +8,7 @@
 
 #include "emu_config.h"
 #include "emu_dedup.h"
+#include "emu_registry.h"
 
 /* One DTLS peer, created only after its ClientHello carried a valid cookie
  * (or at once when cookies are off). Found in O(1) by peer address, by the
@@ -44,6 +45,7 @@ struct emu_session {
 	int bridge_fd;
 	uint16_t bridge_port;
 	int tcp;	    /* TLS over TCP: tcp_fd is the client's connection */
+	int plain;	    /* plain CoAP over UDP: no (D)TLS, ssl is never set up */
 	int tcp_fd;	    /* -1 for DTLS */
 	void *coap_session; /* libcoap's session for the bridge (referenced) */
 	struct emu_dedup dedup;
@@ -60,12 +62,17 @@ struct emu_session {
 	uint64_t pending_order;		  /* epoch/seq of the datagram being read */
 	uint64_t bytes_in, bytes_out, bytes_held;
 	int64_t started_ms;
+	int64_t last_in_ms;		 /* plain CoAP: the last datagram from the peer */
+	char location[EMU_LOCATION_MAX]; /* the registration made on this session, "" if none */
 	UT_hash_handle hh_addr, hh_cid, hh_id, hh_port;
 };
 
 /* TCP sessions' address keys carry this extra byte, so they never collide
  * with a UDP peer of the same address. */
 #define EMU_ADDR_KEY_TCP_MARK 't'
+/* ... and plain CoAP sessions this one: the same client may talk DTLS and
+ * plain CoAP from one address and port to the two server ports. */
+#define EMU_ADDR_KEY_PLAIN_MARK 'c'
 
 struct emu_sessions {
 	struct emu_session *by_addr, *by_cid, *by_id, *by_port, *by_tport;
@@ -90,6 +97,8 @@ void emu_sessions_index_port(struct emu_sessions *t, struct emu_session *s);
 void emu_sessions_move(struct emu_sessions *t, struct emu_session *s, const struct sockaddr *sa,
 		       socklen_t len);
 struct emu_session *emu_sessions_by_addr(struct emu_sessions *t, const struct sockaddr *sa);
+/* The session indexed under an address key (with its mark, if any). */
+struct emu_session *emu_sessions_by_key(struct emu_sessions *t, const uint8_t *key, size_t len);
 struct emu_session *emu_sessions_by_cid(struct emu_sessions *t, const uint8_t *cid, size_t len);
 struct emu_session *emu_sessions_by_id(struct emu_sessions *t, uint64_t id);
 struct emu_session *emu_sessions_by_port(struct emu_sessions *t, uint16_t port);

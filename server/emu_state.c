@@ -80,7 +80,9 @@ int emu_state_save(struct emu_server *srv, const char *path)
 	int64_t now = lh_time_mono_ms();
 	HASH_ITER(hh_id, srv->sessions.by_id, s, stmp)
 	{
-		json_t *js = s->state == EMU_SESS_OPEN ? save_session(s) : NULL;
+		/* A plain CoAP peer needs no saved state: its next datagram opens a
+		 * new session, and its registration is saved below. */
+		json_t *js = s->state == EMU_SESS_OPEN && !s->plain ? save_session(s) : NULL;
 		if (js)
 			json_array_append_new(sessions, js);
 	}

@@ -14,8 +14,6 @@
 
 #include "test_emu_dtls.h"
 
-static char ctl_path[64];
-
 /* The server assigns 4-byte CIDs, has a control socket, and closes a
  * session after 20 bad-MAC records on its own address. */
 static void cid_on(struct emu_config *cfg)
@@ -23,25 +21,7 @@ static void cid_on(struct emu_config *cfg)
 	cfg->cid_enabled = 1;
 	cfg->cid_length = 4;
 	cfg->badmac_limit = 20;
-	cfg->control = strdup(ctl_path);
-}
-
-/* One control command; the reply line goes to reply. */
-static void control(const char *line, char *reply, size_t size)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	ssize_t n;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl_path);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(send(fd, line, strlen(line), 0), (ssize_t)strlen(line));
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	n = recv(fd, reply, size - 1, 0);
-	assert_true(n > 0);
-	reply[n] = '\0';
-	close(fd);
+	cfg->control = strdup(test_ctl_path);
 }
 
 /* The id of the newest established session, from handshake_done. */
@@ -63,7 +43,7 @@ static long long last_session_id(void)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(ctl_path, sizeof(ctl_path), "/tmp/test_emu_cid_%d.sock", (int)getpid());
+	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_cid_%d.sock", (int)getpid());
 	start_server(cid_on);
 	return 0;
 }
@@ -199,7 +179,7 @@ static void spoofed_from_own_address(void **state)
 	long long id = last_session_id();
 	snprintf(req, sizeof(req), "{\"cmd\":\"send_alert\",\"session\":%lld,\"description\":40}\n",
 		 id);
-	control(req, reply, sizeof(reply));
+	test_control(req, reply, sizeof(reply));
 	snprintf(want, sizeof(want), "\"session\":%lld,", id);
 	if (!strstr(reply, want) || !strstr(reply, "\"ok\":true"))
 		fail_msg("send_alert reply %s lacks %s", reply, want);

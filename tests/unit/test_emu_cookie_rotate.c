@@ -15,38 +15,13 @@
 
 #include "test_emu_dtls.h"
 
-static char ctl_path[64];
-
 /* Cookies on, fast retransmissions, a control socket. */
 static void tweak(struct emu_config *cfg)
 {
 	cfg->cookies = 1;
 	cfg->hs_min_ms = 200;
 	cfg->hs_max_ms = 3200;
-	cfg->control = strdup(ctl_path);
-}
-
-/* Sends one control request line and returns the reply line in reply. */
-static void ctl(const char *req, char *reply, size_t size)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	size_t n = 0;
-	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl_path);
-	assert_true(events_have("\"event\":\"control_ready\"", 1));
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	/* One reply line; the server answers promptly, so a blocking read is fine. */
-	while (n + 1 < size) {
-		ssize_t r = read(fd, reply + n, size - n - 1);
-		assert_true(r > 0);
-		n += (size_t)r;
-		if (reply[n - 1] == '\n')
-			break;
-	}
-	reply[n] = '\0';
-	close(fd);
+	cfg->control = strdup(test_ctl_path);
 }
 
 /* One PSK handshake from a fresh port; returns Mbed TLS's result. */
@@ -79,13 +54,15 @@ static void rotation_after_hvr_forces_second_hvr(void **state)
 	(void)state;
 	char reply[512];
 	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
-	snprintf(ctl_path, sizeof(ctl_path), "/tmp/test_emu_ctl_%d.sock", (int)getpid());
+	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_ctl_%d.sock", (int)getpid());
 	start_server(tweak);
 	int port = server_port();
 	assert_true(port > 0);
-	ctl("{\"cmd\":\"rotate_cookie_secret\",\"after\":\"later\"}\n", reply, sizeof(reply));
+	test_control("{\"cmd\":\"rotate_cookie_secret\",\"after\":\"later\"}\n", reply,
+		     sizeof(reply));
 	assert_non_null(strstr(reply, "\"ok\":false"));
-	ctl("{\"cmd\":\"rotate_cookie_secret\",\"after\":\"hvr\"}\n", reply, sizeof(reply));
+	test_control("{\"cmd\":\"rotate_cookie_secret\",\"after\":\"hvr\"}\n", reply,
+		     sizeof(reply));
 	assert_non_null(strstr(reply, "\"armed\":\"hvr\""));
 	assert_int_equal(psk_handshake(port), 0);
 	assert_true(events_have("\"fault\":\"rotate_cookie_secret\"", 1));
@@ -98,7 +75,7 @@ static void rotation_after_hvr_forces_second_hvr(void **state)
 	assert_int_equal(events_have("\"cookie_rejected\":true", 1), 1);
 	assert_int_equal(events_have("\"cookie_rejected\":false", 2), 2);
 	assert_int_equal(stop_server(), 0);
-	unlink(ctl_path);
+	unlink(test_ctl_path);
 }
 
 int main(void)

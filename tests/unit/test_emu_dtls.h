@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,8 @@ struct client {
 
 static char events_path[64];
 static pid_t server_pid;
+/* The control socket of tests that give the server one (cfg->control). */
+static char test_ctl_path[64];
 
 /* Runs the emulator in this (child) process until SIGTERM. */
 /* Lets a test change the config before the server starts. */
@@ -81,20 +85,59 @@ static inline int events_have(const char *needle, int count)
 	return 0;
 }
 
-/* The DTLS port from the listening event. */
-static inline int server_port(void)
+/* The port of proto ("dtls", "coap", "tls") from the listening event. */
+static inline int server_port_of(const char *proto)
 {
-	char line[4096];
+	char line[4096], needle[64];
 	int port = -1;
-	assert_true(events_have("\"proto\":\"dtls\"", 1));
+	snprintf(needle, sizeof(needle), "\"proto\":\"%s\"", proto);
+	assert_true(events_have(needle, 1));
 	FILE *f = fopen(events_path, "r");
 	while (f && fgets(line, sizeof(line), f)) {
 		const char *p = strstr(line, "\"addr\":\"127.0.0.1:");
-		if (p && strstr(line, "\"dtls\""))
+		if (p && strstr(line, needle) && strstr(line, "\"listening\""))
 			port = atoi(p + strlen("\"addr\":\"127.0.0.1:"));
 	}
 	fclose(f);
 	return port;
+}
+
+/* The DTLS port from the listening event. */
+static inline int server_port(void)
+{
+	return server_port_of("dtls");
+}
+
+/* Sends one request line to the control socket (test_ctl_path) and returns
+ * the reply line in reply. */
+static inline void test_control(const char *line, char *reply, size_t size)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	size_t n = 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", test_ctl_path);
+	assert_true(fd >= 0);
+	assert_true(events_have("\"event\":\"control_ready\"", 1));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(send(fd, line, strlen(line), 0), (ssize_t)strlen(line));
+	while (n + 1 < size && (n == 0 || reply[n - 1] != '\n')) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		assert_int_equal(poll(&p, 1, WAIT_MS), 1);
+		ssize_t r = recv(fd, reply + n, size - n - 1, 0);
+		assert_true(r > 0);
+		n += (size_t)r;
+	}
+	reply[n] = '\0';
+	close(fd);
+}
+
+/* test_control for a command that must succeed. */
+static inline void test_control_ok(const char *line)
+{
+	char reply[2048];
+	test_control(line, reply, sizeof(reply));
+	if (!strstr(reply, "\"ok\":true"))
+		fail_msg("control %s -> %s", line, reply);
 }
 
 /* A UDP socket on a fresh ephemeral port, connected to the server. */

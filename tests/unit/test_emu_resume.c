@@ -12,14 +12,12 @@
 
 #include "test_emu_dtls.h"
 
-static char ctl_path[64];
-
 /* Session cache only, with a control socket. */
 static void cache_only(struct emu_config *cfg)
 {
 	cfg->session_cache = 1;
 	cfg->session_tickets = 0;
-	cfg->control = strdup(ctl_path);
+	cfg->control = strdup(test_ctl_path);
 }
 
 /* Session tickets only, with a control socket. */
@@ -27,25 +25,7 @@ static void tickets_only(struct emu_config *cfg)
 {
 	cfg->session_cache = 0;
 	cfg->session_tickets = 1;
-	cfg->control = strdup(ctl_path);
-}
-
-/* Sends one control command and checks the reply says ok. */
-static void control(const char *line)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char reply[1024] = "";
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl_path);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(send(fd, line, strlen(line), 0), (ssize_t)strlen(line));
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	assert_int_equal(poll(&p, 1, WAIT_MS), 1);
-	assert_true(recv(fd, reply, sizeof(reply) - 1, 0) > 0);
-	close(fd);
-	if (!strstr(reply, "\"ok\":true"))
-		fail_msg("control %s -> %s", line, reply);
+	cfg->control = strdup(test_ctl_path);
 }
 
 /* One handshake, optionally offering a saved session; saves the new one. */
@@ -73,7 +53,8 @@ static void resume_then_forget(test_emu_tweak_fn tweak)
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
 	mbedtls_ssl_session saved;
-	snprintf(ctl_path, sizeof(ctl_path), "/tmp/test_emu_resume_%d.ctl", (int)getpid());
+	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_resume_%d.ctl",
+		 (int)getpid());
 	start_server(tweak);
 	int port = server_port();
 	assert_true(port > 0);
@@ -92,7 +73,7 @@ static void resume_then_forget(test_emu_tweak_fn tweak)
 	assert_true(events_have("\"resumed\":true,\"cookie_verified\":true,\"cid_negotiated\":"
 				"false,\"own_cid\":null,\"peer_cid\":null,\"identity\":\"cid-dev\"",
 				1));
-	control("{\"cmd\":\"forget_sessions\"}\n");
+	test_control_ok("{\"cmd\":\"forget_sessions\"}\n");
 	connect_once(&conf, &saved, 1, port);
 	assert_true(events_have("\"resumed\":false", 2));
 	assert_int_equal(events_have("\"resumed\":true", 1), 1);

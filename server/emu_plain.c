@@ -1,0 +1,188 @@
+/* Plain CoAP over UDP: the public socket, one session per peer address, and
+ * the idle timer. Everything CoAP happens behind the bridge (emu_bridge.c),
+ * exactly as for DTLS sessions; see emu_plain.h. */
+#include "emu_plain.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "emu_server.h"
+#include "lh_addr.h"
+#include "lh_event.h"
+#include "lh_time.h"
+
+#define EMU_DGRAM_MAX 16384
+#define EMU_READS_PER_WAKEUP 64
+
+int emu_plain_open(struct emu_server *srv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EMU_FD_TAG(EMU_FD_PLAIN, 0)};
+	if (lh_addr_parse(srv->cfg->bind, srv->cfg->coap_port, &ss, &len) < 0)
+		goto err;
+	srv->coap_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (srv->coap_fd < 0 || bind(srv->coap_fd, (struct sockaddr *)&ss, len) < 0 ||
+	    getsockname(srv->coap_fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->coap_fd, &ev) < 0)
+		goto err;
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port); /* v6: same offset */
+err:
+	fprintf(stderr, "lwm2m-emulator: cannot listen for CoAP on %s port %d: %s\n",
+		srv->cfg->bind, srv->cfg->coap_port, strerror(errno));
+	return -1;
+}
+
+void emu_plain_close(struct emu_server *srv)
+{
+	if (srv->coap_fd >= 0)
+		close(srv->coap_fd);
+	srv->coap_fd = -1;
+}
+
+int emu_plain_is_coap(const uint8_t *buf, size_t len)
+{
+	return len >= 4 && (buf[0] >> 6) == 1 && (buf[0] & 0x0f) <= 8 &&
+	       len >= 4 + (size_t)(buf[0] & 0x0f);
+}
+
+/* A request code (class 0, not Empty): only a request may open a session,
+ * so stray ACKs, RSTs and pings from unknown addresses cost nothing. */
+static int is_request(const uint8_t *buf)
+{
+	return buf[1] != 0 && (buf[1] >> 5) == 0;
+}
+
+/* (Re-)arms the idle timer at due. */
+static void arm_idle(struct emu_session *s, int64_t due)
+{
+	s->timer_gen++;
+	s->timer_fin = due;
+	if (emu_timers_push(&s->srv->timers, due, s->id, s->timer_gen) < 0)
+		fprintf(stderr, "lwm2m-emulator: out of memory for a timer (session %llu)\n",
+			(unsigned long long)s->id);
+}
+
+/* A session for a new peer, bridged to libcoap; NULL when that failed. */
+static struct emu_session *session_open(struct emu_server *srv, const uint8_t *key, size_t klen,
+					const struct sockaddr *peer, socklen_t peer_len)
+{
+	char addr[LH_ADDR_STRLEN];
+	struct emu_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->srv = srv;
+	s->plain = 1;
+	s->state = EMU_SESS_OPEN;
+	s->bridge_fd = s->tcp_fd = -1;
+	memcpy(&s->peer, peer, peer_len);
+	s->peer_len = peer_len;
+	memcpy(s->addr_key, key, klen);
+	s->addr_key_len = klen;
+	s->started_ms = s->last_in_ms = lh_time_mono_ms();
+	mbedtls_ssl_init(&s->ssl); /* never set up; freeing it is then a no-op */
+	emu_sessions_add(&srv->sessions, s);
+	srv->plain_sessions++;
+	lh_event_emitf("session_opened", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
+		       lh_addr_format(peer, addr, sizeof(addr)), "transport", "coap");
+	if (emu_bridge_open(s) < 0) {
+		emu_dtls_close(s, "bridge_failed");
+		return NULL;
+	}
+	arm_idle(s, s->started_ms + (int64_t)srv->cfg->coap_idle_s * 1000);
+	return s;
+}
+
+void emu_plain_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
+			const struct sockaddr *from, socklen_t from_len)
+{
+	uint8_t key[EMU_ADDR_KEY_MAX];
+	size_t klen = emu_addr_key(from, key);
+	if (klen == 0)
+		return;
+	key[klen++] = EMU_ADDR_KEY_PLAIN_MARK;
+	if (!emu_plain_is_coap(buf, len)) {
+		emu_demux_drop(srv, from, "malformed_coap", len);
+		return;
+	}
+	struct emu_session *s = emu_sessions_by_key(&srv->sessions, key, klen);
+	if (!s && !is_request(buf)) {
+		emu_demux_drop(srv, from, "no_coap_session", len);
+		return;
+	}
+	if (!s && srv->plain_sessions >= srv->cfg->coap_max_sessions) {
+		emu_demux_drop(srv, from, "coap_session_limit", len);
+		return;
+	}
+	if (!s && !(s = session_open(srv, key, klen, from, from_len)))
+		return;
+	s->last_in_ms = lh_time_mono_ms();
+	s->bytes_in += len;
+	emu_bridge_forward(s, buf, len);
+}
+
+void emu_plain_readable(struct emu_server *srv)
+{
+	static uint8_t buf[EMU_DGRAM_MAX];
+	for (int i = 0; i < EMU_READS_PER_WAKEUP; i++) {
+		struct sockaddr_storage from;
+		socklen_t from_len = sizeof(from);
+		ssize_t n = recvfrom(srv->coap_fd, buf, sizeof(buf), MSG_TRUNC,
+				     (struct sockaddr *)&from, &from_len);
+		if (n < 0)
+			return;
+		srv->stats.datagrams_in++;
+		if ((size_t)n > sizeof(buf)) {
+			emu_demux_drop(srv, (struct sockaddr *)&from, "oversized_datagram",
+				       (size_t)n);
+			continue;
+		}
+		if (emu_faults_filter(srv, EMU_DIR_IN, EMU_PATH_COAP, buf, (size_t)n,
+				      (struct sockaddr *)&from, from_len))
+			continue;
+		emu_plain_dispatch(srv, buf, (size_t)n, (struct sockaddr *)&from, from_len);
+	}
+}
+
+void emu_plain_send(struct emu_session *s, const uint8_t *buf, size_t len)
+{
+	struct emu_server *srv = s->srv;
+	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_COAP, buf, len,
+			      (struct sockaddr *)&s->peer, s->peer_len))
+		return;
+	ssize_t n = sendto(srv->coap_fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peer_len);
+	if (n < 0) {
+		fprintf(stderr, "lwm2m-emulator: session %llu: send: %s\n",
+			(unsigned long long)s->id, strerror(errno));
+		return;
+	}
+	s->bytes_out += (uint64_t)n;
+}
+
+/* True while the registration made on s is alive and still points at it:
+ * the server must be able to reach that endpoint however quiet it is. */
+static int holds_registration(struct emu_session *s)
+{
+	struct emu_reg *r =
+	    s->location[0] ? emu_registry_find(&s->srv->registry, s->location) : NULL;
+	return r && r->session == s->id;
+}
+
+void emu_plain_timer(struct emu_session *s)
+{
+	int64_t now = lh_time_mono_ms();
+	int64_t idle_ms = (int64_t)s->srv->cfg->coap_idle_s * 1000;
+	if (now < s->last_in_ms + idle_ms) {
+		arm_idle(s, s->last_in_ms + idle_ms);
+		return;
+	}
+	if (holds_registration(s)) {
+		arm_idle(s, now + idle_ms);
+		return;
+	}
+	emu_dtls_close(s, "idle");
+}
