@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "emu_linger.h"
 #include "lh_event.h"
 #include "lh_time.h"
 
@@ -18,7 +19,7 @@ struct emu_server *fz_emu_start(int cookies, int cid_len, const char *control)
 	char err[256];
 	emu_config_defaults(&g_cfg);
 	snprintf(g_cfg.bind, sizeof(g_cfg.bind), "127.0.0.1");
-	g_cfg.coap_port = EMU_PORT_OFF;
+	g_cfg.coap_port = 0; /* fuzz_plain's way in; nobody else sends there */
 	g_cfg.dtls_port = 0;
 	g_cfg.cookies = cookies;
 	g_cfg.cid_enabled = cid_len >= 0;
@@ -52,6 +53,8 @@ void fz_emu_close_all(struct emu_server *srv)
 	{
 		emu_dtls_close(s, "fuzz_reset");
 	}
+	/* TLS connections closed after an alert may linger: close them too. */
+	emu_linger_close_all(srv);
 }
 
 socklen_t fz_emu_addr(uint8_t a, uint16_t port, struct sockaddr_storage *out)

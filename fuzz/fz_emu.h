@@ -7,8 +7,8 @@
 #include "emu_server.h"
 
 /* The real emulator (server/), set up in the fuzzing process itself: DTLS on
- * 127.0.0.1 with an ephemeral port, plain CoAP off, events built but not
- * written. The fuzz targets feed datagrams straight to its demux and run
+ * 127.0.0.1 with an ephemeral port, plain CoAP on another one, events built
+ * but not written. The fuzz targets feed datagrams straight to its demux and run
  * its loop's handlers for what follows (bridge, libcoap, timers). */
 
 #define FZ_PSK_IDENTITY "fuzz"
@@ -21,7 +21,8 @@ struct emu_server *fz_emu_start(int cookies, int cid_len, const char *control);
 /* Runs the loop's handlers for what is ready within wait_ms, then until
  * nothing more is ready (the bridge and libcoap hops take several rounds). */
 void fz_emu_pump(struct emu_server *srv, int wait_ms);
-/* Closes every session, so one input cannot leave state for the next. */
+/* Closes every session and lingering TLS connection, so one input cannot
+ * leave state for the next. */
 void fz_emu_close_all(struct emu_server *srv);
 /* A loopback source address 127.0.0.a:port (never 0: the demux keys on it). */
 socklen_t fz_emu_addr(uint8_t a, uint16_t port, struct sockaddr_storage *out);

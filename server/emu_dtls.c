@@ -288,17 +288,20 @@ static void send_hvr(struct emu_server *srv, const struct emu_record *rec, uint1
 }
 
 /* Picks a random CID of the session's vhost's length not used by another
- * session; with several lengths in use its first byte is the length, so the
- * demux can tell where a record's CID ends. */
+ * session. A tls12_cid record does not say how long its CID is, so every
+ * CID of 2 bytes or more names its own length (EMU_CID_LEN_OF): the demux
+ * can then tell where a record's CID ends whatever lengths are in use,
+ * including after a reload that changed them while older CIDs live on. A
+ * 1-byte CID is fully random (the config allows length 1 only alone). */
 static void choose_cid(struct emu_server *srv, struct emu_session *s)
 {
-	s->cid_len = (size_t)(s->vhost ? s->vhost->cid_length : srv->cfg->cid_length);
+	s->cid_len = (size_t)(s->vhost ? s->vhost->cid_length : emu_gen_cfg(srv)->cid_length);
 	if (s->cid_len == 0)
 		return;
 	do {
 		mbedtls_ctr_drbg_random(&srv->drbg, s->cid, s->cid_len);
-		if (srv->cid_mixed)
-			s->cid[0] = (uint8_t)s->cid_len;
+		if (s->cid_len >= 2)
+			s->cid[0] = emu_cid_first_byte(s->cid_len, s->cid[0]);
 	} while (emu_sessions_by_cid(&srv->sessions, s->cid, s->cid_len));
 }
 
@@ -345,7 +348,7 @@ static struct emu_session *session_new(struct emu_server *srv, struct emu_vhost 
 	if (!s)
 		return NULL;
 	s->cookie_verified = verified;
-	if (vhost ? vhost->cid_enabled : srv->cfg->cid_enabled) {
+	if (vhost ? vhost->cid_enabled : emu_gen_cfg(srv)->cid_enabled) {
 		choose_cid(srv, s);
 		if (mbedtls_ssl_set_cid(&s->ssl, MBEDTLS_SSL_CID_ENABLED, s->cid, s->cid_len) !=
 		    0) {

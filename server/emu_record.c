@@ -103,6 +103,16 @@ static void find_sni(const uint8_t *p, const uint8_t *end, struct emu_client_hel
 	}
 }
 
+/* The fields every ClientHello starts with (RFC 5246 §7.4.1.2): version,
+ * random and session_id. Returns where the next field starts (the cookie in
+ * DTLS, cipher_suites in TLS), or NULL when they are truncated. */
+static const uint8_t *skip_hello_head(const uint8_t *p, const uint8_t *end)
+{
+	if (end - p < 34)
+		return NULL;
+	return skip_vec(p + 34, end, 1);
+}
+
 /* ClientHello (RFC 6347 §4.2.1): version, random, session_id, cookie, ... */
 int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hello *out)
 {
@@ -119,13 +129,9 @@ int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hell
 	if (frag_len > rec->body_len - EMU_HS_HDR_LEN || frag_off + frag_len > msg_len)
 		return -1;
 	out->fragmented = frag_off != 0 || frag_len != msg_len;
-	const uint8_t *p = h + EMU_HS_HDR_LEN;
-	const uint8_t *end = p + frag_len;
+	const uint8_t *end = h + EMU_HS_HDR_LEN + frag_len;
 	/* The cookie sits in the first 2+32+1+32+1+255 bytes: parse what is here. */
-	if (end - p < 34)
-		return -1;
-	p += 34;
-	p = skip_vec(p, end, 1);
+	const uint8_t *p = skip_hello_head(h + EMU_HS_HDR_LEN, end);
 	if (!p || p >= end)
 		return -1;
 	size_t clen = *p++;
@@ -209,4 +215,98 @@ int emu_record_tls_alert(const uint8_t *buf, size_t len, int *level, int *descri
 		len -= EMU_TLS_RECORD_HDR_LEN + body;
 	}
 	return -1;
+}
+
+/* A TLS record header's first bytes, as far as they are there: a content
+ * type TLS 1.2 knows (change_cipher_spec .. heartbeat) and version 3.x. */
+static int tls_header_ok(const uint8_t *r, size_t avail)
+{
+	if (avail >= 1 && (r[0] < EMU_CT_CHANGE_CIPHER_SPEC || r[0] > EMU_CT_HEARTBEAT))
+		return 0;
+	return avail < 2 || r[1] == 3;
+}
+
+/* The handshake bytes of the record being scanned (have of them so far):
+ * the message type must be ClientHello and its length within max_msg. */
+static int scan_handshake(struct emu_tls_hello_scan *sc, const uint8_t *body, size_t have,
+			  size_t max_msg)
+{
+	for (size_t i = 0; i < have && sc->hs_len + i < sizeof(sc->hs_hdr); i++)
+		sc->hs_hdr[sc->hs_len + i] = body[i];
+	size_t seen = sc->hs_len + have;
+	if (seen >= 1 && sc->hs_hdr[0] != EMU_HS_CLIENT_HELLO)
+		return EMU_TLS_HELLO_NOT_CLIENT_HELLO;
+	if (seen < sizeof(sc->hs_hdr))
+		return EMU_TLS_HELLO_MORE;
+	size_t msg = sizeof(sc->hs_hdr) + get_be(sc->hs_hdr + 1, 3);
+	if (msg > max_msg)
+		return EMU_TLS_HELLO_OVERSIZED;
+	return seen >= msg ? EMU_TLS_HELLO_DONE : EMU_TLS_HELLO_MORE;
+}
+
+/* Every check runs on the bytes already there, so garbage is refused at its
+ * first wrong byte and a stream cut anywhere only asks for more. */
+int emu_record_tls_hello_scan(struct emu_tls_hello_scan *sc, const uint8_t *buf, size_t len,
+			      size_t max_msg)
+{
+	for (;;) {
+		const uint8_t *r = buf + sc->off;
+		size_t avail = len - sc->off;
+		if (!tls_header_ok(r, avail))
+			return EMU_TLS_HELLO_NOT_TLS;
+		if (avail < EMU_TLS_RECORD_HDR_LEN)
+			return EMU_TLS_HELLO_MORE;
+		size_t rlen = get_be(r + 3, 2), have = avail - EMU_TLS_RECORD_HDR_LEN;
+		if (rlen > EMU_TLS_RECORD_MAX)
+			return EMU_TLS_HELLO_OVERSIZED_RECORD;
+		if (have > rlen)
+			have = rlen;
+		if (r[0] != EMU_CT_HANDSHAKE)
+			return have < rlen ? EMU_TLS_HELLO_MORE : EMU_TLS_HELLO_NOT_HANDSHAKE;
+		int st = scan_handshake(sc, r + EMU_TLS_RECORD_HDR_LEN, have, max_msg);
+		if (st != EMU_TLS_HELLO_MORE || have < rlen)
+			return st;
+		sc->hs_len += rlen;
+		sc->off += EMU_TLS_RECORD_HDR_LEN + rlen;
+	}
+}
+
+/* Copies the first handshake message out of the handshake records at buf
+ * into msg. Returns its length, or 0 when it is not all there or does not
+ * fit. */
+static size_t gather_handshake(const uint8_t *buf, size_t len, uint8_t *msg, size_t size)
+{
+	size_t got = 0, want = 0;
+	while (len >= EMU_TLS_RECORD_HDR_LEN && buf[0] == EMU_CT_HANDSHAKE &&
+	       (want == 0 || got < want)) {
+		size_t rlen = get_be(buf + 3, 2), n = len - EMU_TLS_RECORD_HDR_LEN;
+		n = n < rlen ? n : rlen;
+		n = n < size - got ? n : size - got;
+		memcpy(msg + got, buf + EMU_TLS_RECORD_HDR_LEN, n);
+		got += n;
+		if (got >= 4)
+			want = 4 + get_be(msg + 1, 3);
+		if (n < rlen)
+			break;
+		buf += EMU_TLS_RECORD_HDR_LEN + rlen;
+		len -= EMU_TLS_RECORD_HDR_LEN + rlen;
+	}
+	return want != 0 && got >= want ? want : 0;
+}
+
+/* TLS ClientHello (RFC 5246 §7.4.1.2): the same head and extensions as the
+ * DTLS one, without the cookie. */
+int emu_record_tls_client_hello(const uint8_t *buf, size_t len, uint8_t *msg, size_t msg_size,
+				struct emu_client_hello *out)
+{
+	memset(out, 0, sizeof(*out));
+	size_t n = gather_handshake(buf, len, msg, msg_size);
+	if (n < 4 || msg[0] != EMU_HS_CLIENT_HELLO)
+		return -1;
+	const uint8_t *p = skip_hello_head(msg + 4, msg + n);
+	if (!p)
+		return -1;
+	/* Extensions are optional: a malformed tail only means "no SNI". */
+	find_sni(p, msg + n, out);
+	return 0;
 }

@@ -20,6 +20,11 @@ struct emu_gen {
 	struct emu_gen *next; /* on srv->retired */
 };
 
+const struct emu_config *emu_gen_cfg(const struct emu_server *srv)
+{
+	return srv->gen ? &srv->gen->cfg : srv->cfg;
+}
+
 mbedtls_ssl_config *emu_gen_conf(struct emu_server *srv)
 {
 	return srv->gen ? &srv->gen->conf : &srv->conf;
@@ -96,22 +101,9 @@ static int gen_certificate(struct emu_server *srv, struct emu_gen *gen)
 	return ret;
 }
 
-/* CID settings decide how the demux finds sessions: they need a restart. */
-static int same_cid(const struct emu_server *srv, const struct emu_gen *gen, uint64_t lengths,
-		    char *err, size_t err_size)
-{
-	if (gen->cfg.cid_enabled == srv->cfg->cid_enabled &&
-	    gen->cfg.cid_length == srv->cfg->cid_length && lengths == srv->cid_lengths)
-		return 0;
-	snprintf(err, err_size,
-		 "CID settings changed ($.dtls.cid or $.vhosts[].cid): "
-		 "they need a restart");
-	return -1;
-}
-
 int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, size_t err_size)
 {
-	uint64_t lengths = 0;
+	uint64_t lengths = 0, demux_lengths = 0;
 	struct emu_gen *gen = calloc(1, sizeof(*gen));
 	if (!gen) {
 		snprintf(err, err_size, "out of memory for the new credentials");
@@ -121,7 +113,7 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 	emu_config_defaults(fresh); /* gen owns what fresh pointed to */
 	mbedtls_ssl_config_init(&gen->conf);
 	mbedtls_ssl_config_init(&gen->tls_conf);
-	if (emu_dtls_setup_conf(srv, &gen->conf, &gen->cfg, srv->cfg->cid_enabled) != 0 ||
+	if (emu_dtls_setup_conf(srv, &gen->conf, &gen->cfg, gen->cfg.cid_enabled) != 0 ||
 	    gen_certificate(srv, gen) < 0 ||
 	    emu_vhosts_open(srv, &gen->cfg, &gen->vhosts, &lengths) < 0) {
 		snprintf(err, err_size,
@@ -130,7 +122,9 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 		gen_free(gen);
 		return -1;
 	}
-	if (same_cid(srv, gen, lengths, err, err_size) < 0) {
+	/* New CID settings apply to new handshakes; live sessions keep their
+	 * CIDs, so the demux must go on finding those too. */
+	if (emu_vhost_cid_plan(srv, lengths, &demux_lengths, err, err_size) < 0) {
 		gen_free(gen);
 		return -1;
 	}
@@ -142,6 +136,7 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 	}
 	struct emu_gen *old = srv->gen;
 	srv->gen = gen;
+	emu_vhost_cid_set(srv, demux_lengths);
 	if (old && old->refs == 0) {
 		gen_free(old);
 	} else if (old) {

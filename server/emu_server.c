@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "emu_keylog.h"
+#include "emu_linger.h"
 #include "emu_plain.h"
 #include "emu_state.h"
 #include "lh_addr.h"
@@ -68,6 +69,27 @@ static void emit_listening(struct emu_server *srv, const char *proto, int port)
 		       lh_addr_format((struct sockaddr *)&ss, addr, sizeof(addr)));
 }
 
+/* Sessions restored from --state keep the CIDs of the run that saved them,
+ * whatever the config says now: the demux must find those lengths too. When
+ * the config now has several lengths and a restored CID cannot say its own
+ * (it was assigned while one length was in use), that session is closed:
+ * its client falls back to a new handshake, as after a restart without
+ * state. */
+static void restored_cids(struct emu_server *srv)
+{
+	char err[512];
+	uint64_t lengths;
+	struct emu_session *s, *tmp;
+	if (emu_vhost_cid_plan(srv, srv->cid_lengths, &lengths, err, sizeof(err)) < 0) {
+		fprintf(stderr, "lwm2m-emulator: --state %s: %s\n", srv->cfg->state, err);
+		HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
+		if (s->cid_indexed && EMU_CID_LEN_OF(s->cid[0]) != s->cid_len)
+			emu_dtls_close(s, "cid_settings_changed");
+		emu_vhost_cid_plan(srv, srv->cid_lengths, &lengths, err, sizeof(err));
+	}
+	emu_vhost_cid_set(srv, lengths);
+}
+
 int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 {
 	memset(srv, 0, sizeof(*srv));
@@ -105,6 +127,8 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 		return -1;
 	if (cfg->state && emu_state_load(srv, cfg->state) < 0)
 		return -1;
+	if (cfg->state)
+		restored_cids(srv);
 	if (cfg->coap_port != EMU_PORT_OFF)
 		emit_listening(srv, "coap", srv->coap_port_bound);
 	if (cfg->dtls_port != EMU_PORT_OFF)
@@ -200,6 +224,9 @@ static void dispatch(struct emu_server *srv, uint64_t tag)
 	case EMU_FD_TLS_CONN:
 		emu_tls_readable(srv, EMU_FD_ID(tag));
 		break;
+	case EMU_FD_TLS_LINGER:
+		emu_linger_readable(srv, EMU_FD_ID(tag));
+		break;
 	case EMU_FD_CONTROL:
 		emu_control_accept(srv);
 		break;
@@ -230,6 +257,7 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 		dispatch(srv, evs[i].data.u64);
 	now = lh_time_mono_ms();
 	run_timers(srv, now);
+	emu_linger_expire(srv, now);
 	if (now >= srv->next_expiry_check) {
 		emu_coap_housekeeping(srv, now);
 		emu_control_sweep(srv);

@@ -32,6 +32,7 @@ enum emu_fd_kind {
 	EMU_FD_TLS_LISTEN = 7,
 	EMU_FD_TLS_CONN = 8,
 	EMU_FD_PLAIN = 9, /* the public plain-CoAP UDP socket */
+	EMU_FD_TLS_LINGER = 10,
 };
 #define EMU_FD_TAG(kind, id) (((uint64_t)(kind) << 56) | (uint64_t)(id))
 #define EMU_FD_KIND(tag) ((int)((tag) >> 56))
@@ -143,9 +144,17 @@ int emu_dtls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
 /* emu_vhost.c: SNI virtual hosts. */
 int emu_vhosts_init(struct emu_server *srv);
 /* The length of the CID starting at cid (avail bytes there) in a tls12_cid
- * record: the one length in use, or (several in use) its first byte. -1:
- * no host assigns such a CID. */
+ * record: the one length in use, or (several in use) the one its first byte
+ * names (EMU_CID_LEN_OF). -1: no host assigns such a CID. */
 int emu_vhost_cid_len(const struct emu_server *srv, const uint8_t *cid, size_t avail);
+/* The CID lengths the demux must know once a generation assigning lengths
+ * (bit L: L-byte CIDs) is current: those plus the ones live sessions hold.
+ * -1 with err when that takes a length byte in every CID (several lengths)
+ * and some live CID has none; nothing is changed either way. */
+int emu_vhost_cid_plan(const struct emu_server *srv, uint64_t lengths, uint64_t *out, char *err,
+		       size_t err_size);
+/* Makes the demux use these CID lengths. */
+void emu_vhost_cid_set(struct emu_server *srv, uint64_t lengths);
 /* Mbed TLS's certificate-selection callback: applies the policy for a
  * ClientHello without SNI (unrecognized_name alert when it is "reject"). */
 int emu_vhost_cert_cb(mbedtls_ssl_context *ssl);
@@ -165,6 +174,9 @@ void emu_vhosts_free(struct emu_vhost **table);
  * empty) and makes it and fresh's PSK table current. Returns 0, or -1 with
  * err and nothing changed. */
 int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, size_t err_size);
+/* The current settings (the last reload's, else the start's): what new
+ * handshakes follow, e.g. the default vhost's CID policy. */
+const struct emu_config *emu_gen_cfg(const struct emu_server *srv);
 /* The current default config and vhost table, for new sessions. */
 mbedtls_ssl_config *emu_gen_conf(struct emu_server *srv);
 struct emu_vhost **emu_gen_vhosts(struct emu_server *srv);
@@ -214,7 +226,7 @@ void emu_dtls_report_failed(struct emu_session *s, int err);
 /* Sends the fatal alert owed for a failed client authentication, if any. */
 void emu_dtls_send_failure_alert(struct emu_session *s, int err);
 /* Closes a TLS connection without a RST overtaking what was sent; after a
- * fatal alert, waits briefly for the peer to read it and close. */
+ * fatal alert, it lingers in the loop until the peer closes (emu_linger.c). */
 void emu_tls_close_fd(int fd, int after_alert);
 /* Frees a session, emitting session_closed with reason. */
 void emu_dtls_close(struct emu_session *s, const char *reason);

@@ -40,6 +40,8 @@ void emu_sessions_index_cid(struct emu_sessions *t, struct emu_session *s)
 		return;
 	HASH_ADD(hh_cid, t->by_cid, cid, s->cid_len, s);
 	s->cid_indexed = 1;
+	t->cid_count[s->cid_len]++;
+	t->cid_unprefixed += EMU_CID_LEN_OF(s->cid[0]) != s->cid_len;
 }
 
 void emu_sessions_index_port(struct emu_sessions *t, struct emu_session *s)
@@ -54,8 +56,11 @@ void emu_sessions_remove(struct emu_sessions *t, struct emu_session *s)
 {
 	HASH_DELETE(hh_id, t->by_id, s);
 	HASH_DELETE(hh_addr, t->by_addr, s);
-	if (s->cid_indexed)
+	if (s->cid_indexed) {
 		HASH_DELETE(hh_cid, t->by_cid, s);
+		t->cid_count[s->cid_len]--;
+		t->cid_unprefixed -= EMU_CID_LEN_OF(s->cid[0]) != s->cid_len;
+	}
 	if (s->bridge_port && s->tcp)
 		HASH_DELETE(hh_port, t->by_tport, s);
 	else if (s->bridge_port)

@@ -67,6 +67,16 @@ struct emu_session {
 	UT_hash_handle hh_addr, hh_cid, hh_id, hh_port;
 };
 
+/* The length a CID names by its first byte: CIDs of 2+ bytes start with
+ * their length plus a random multiple of 33, which keeps ~3 random bits in
+ * that byte while the demux reads the length back as first byte % 33. */
+#define EMU_CID_LEN_OF(first) ((size_t)(first) % 33)
+/* A first byte for a len-byte CID from a random byte r. */
+static inline uint8_t emu_cid_first_byte(size_t len, uint8_t r)
+{
+	return (uint8_t)(len + 33 * (r % ((255 - len) / 33 + 1)));
+}
+
 /* TCP sessions' address keys carry this extra byte, so they never collide
  * with a UDP peer of the same address. */
 #define EMU_ADDR_KEY_TCP_MARK 't'
@@ -78,6 +88,11 @@ struct emu_sessions {
 	struct emu_session *by_addr, *by_cid, *by_id, *by_port, *by_tport;
 	uint64_t next_id;
 	size_t count;
+	/* The CIDs indexed, by length; and how many of them do not name their
+	 * length (EMU_CID_LEN_OF; 1-byte CIDs, or restored from an older run):
+	 * the demux can only read lengths from first bytes while this is 0. */
+	size_t cid_count[EMU_CID_MAX + 1];
+	size_t cid_unprefixed;
 };
 
 /* Builds the address key of sa into key; returns its length (0: not IP). */

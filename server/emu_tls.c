@@ -2,7 +2,9 @@
  * an Mbed TLS stream context (same PSKs, certificate, CA and resumption as
  * DTLS) and a loopback TCP bridge to libcoap's TCP endpoint, which does the
  * RFC 8323 framing and signalling. Sessions share the DTLS session table,
- * events and control commands. */
+ * events and control commands. As the DTLS demux does, the first ClientHello
+ * is read and its SNI parsed before the context is set up, with the named
+ * vhost's config; Mbed TLS then reads those bytes again from the buffer. */
 #include "emu_server.h"
 
 #include <arpa/inet.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "emu_keylog.h"
+#include "emu_linger.h"
 #include "emu_record.h"
 #include "lh_addr.h"
 #include "lh_event.h"
@@ -24,13 +27,57 @@
 
 #define EMU_TLS_BUF 16384
 #define EMU_TLS_SEND_WAIT_MS 1000
-#define EMU_TLS_LINGER_MS 200
+/* The ClientHello, with its record headers, must fit in one max-size record. */
+#define EMU_TLS_HELLO_MAX (EMU_TLS_RECORD_HDR_LEN + EMU_TLS_RECORD_MAX)
+#define EMU_TLS_HELLO_FIRST 512 /* the hello buffer's first size; it doubles */
+#define EMU_TLS_DRAIN_MAX 65536 /* read at most this much when closing at once */
+
+/* What a TLS connection needs besides its session, from accept to close:
+ * the bytes read before its Mbed TLS context could be set up (replayed to
+ * it first), and the peer's record framing as Mbed TLS reads it, which
+ * tells the alert the peer sent without Mbed TLS's private fields. */
+struct emu_tls_conn {
+	int fd; /* the key: the connection's socket */
+	struct emu_session *s;
+	uint8_t *hello; /* read before setup and not yet replayed; NULL: none */
+	size_t hello_len, hello_cap, hello_off;
+	struct emu_tls_hello_scan scan;
+	int ready;	    /* the Mbed TLS context is set up */
+	uint8_t rec_hdr[5]; /* the peer's current record: header, */
+	size_t rec_pos;	    /* header bytes seen, */
+	size_t rec_left;    /* body bytes still to come, */
+	uint8_t rec_body[2];
+	int encrypted; /* its ChangeCipherSpec went by: records are opaque */
+	int alert[2];  /* the last record, when a plaintext alert: level, description */
+	UT_hash_handle hh;
+};
+
+/* This process's connections by fd (one emulator per process). */
+static struct emu_tls_conn *conns;
+
+/* The state of the connection on fd; NULL for none (never accepted here). */
+static struct emu_tls_conn *conn_find(int fd)
+{
+	struct emu_tls_conn *c = NULL;
+	HASH_FIND_INT(conns, &fd, c);
+	return c;
+}
+
+/* Forgets a connection's extra state (its fd is the caller's to close). */
+static void conn_free(struct emu_tls_conn *c)
+{
+	if (!c)
+		return;
+	HASH_DEL(conns, c);
+	free(c->hello);
+	free(c);
+}
 
 /* TLS output: the socket is non-blocking; a full buffer waits a bounded
  * time rather than dropping bytes of a stream. */
 static int tls_send(void *ctx, const unsigned char *buf, size_t len)
 {
-	struct emu_session *s = ctx;
+	struct emu_session *s = ((struct emu_tls_conn *)ctx)->s;
 	int level, desc;
 	/* Remember the first alert this side sends, for handshake_failed. */
 	if (s->alert_sent[0] == 0 && emu_record_tls_alert(buf, len, &level, &desc) == 0) {
@@ -50,43 +97,110 @@ static int tls_send(void *ctx, const unsigned char *buf, size_t len)
 	return (int)n;
 }
 
+/* Reads and drops what the peer already sent (bounded), so that close()
+ * has no unread input to answer with a RST. */
+static void drain_now(int fd)
+{
+	uint8_t buf[4096];
+	for (size_t total = 0; total < EMU_TLS_DRAIN_MAX;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			return;
+		total += (size_t)n;
+	}
+}
+
 /* Closing a TCP socket with unread input sends a RST instead of a FIN, and
  * the RST can hit the client while it still writes its flight, which then
  * fails with ECONNRESET before it ever reads our alert. So: FIN after what
- * was sent (SHUT_WR), read and discard the peer's input, and after a fatal
- * alert wait a bounded time for the peer to close first; then close. */
+ * was sent (SHUT_WR); after a fatal alert the connection lingers in the
+ * loop (emu_linger.c), its input read and dropped, until the peer closes or
+ * EMU_LINGER_MS pass; otherwise, or when too many linger already, what is
+ * already there is read and the socket closed at once. */
 void emu_tls_close_fd(int fd, int after_alert)
 {
-	uint8_t buf[4096];
-	int64_t deadline = lh_time_mono_ms() + (after_alert ? EMU_TLS_LINGER_MS : 0);
-	if (shutdown(fd, SHUT_WR) == 0) {
-		for (;;) {
-			ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-			int64_t left = deadline - lh_time_mono_ms();
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-				break;
-			struct pollfd p = {.fd = fd, .events = POLLIN};
-			if (n < 0 && (left <= 0 || poll(&p, 1, (int)left) <= 0))
-				break;
-			if (n > 0 && left <= 0 && !after_alert)
-				break;
-		}
+	struct emu_tls_conn *c = conn_find(fd);
+	struct emu_server *srv = c ? c->s->srv : NULL;
+	conn_free(c);
+	if (shutdown(fd, SHUT_WR) < 0) {
+		close(fd);
+		return;
 	}
+	if (after_alert && srv && emu_linger_add(srv, fd) == 0)
+		return;
+	drain_now(fd);
 	close(fd);
 }
 
-/* TLS input straight from the socket. */
+/* The body length in the header of the peer's current record. */
+static size_t record_len(const struct emu_tls_conn *c)
+{
+	return (size_t)c->rec_hdr[3] << 8 | c->rec_hdr[4];
+}
+
+/* Notes a record of the peer's that Mbed TLS has now read whole. */
+static void record_done(struct emu_tls_conn *c)
+{
+	int alert = c->rec_hdr[0] == EMU_CT_ALERT && c->rec_hdr[3] == 0 && c->rec_hdr[4] == 2;
+	c->alert[0] = alert ? c->rec_body[0] : 0;
+	c->alert[1] = alert ? c->rec_body[1] : 0;
+	c->encrypted = c->rec_hdr[0] == EMU_CT_CHANGE_CIPHER_SPEC;
+	c->rec_pos = 0;
+}
+
+/* Follows the record framing of the bytes handed to Mbed TLS: until the
+ * peer's ChangeCipherSpec its records are plaintext, so the last one read
+ * before Mbed TLS reports a fatal alert is that alert. */
+static void track_records(struct emu_tls_conn *c, const uint8_t *p, size_t n)
+{
+	while (n > 0 && !c->encrypted) {
+		if (c->rec_pos < sizeof(c->rec_hdr)) {
+			c->rec_hdr[c->rec_pos++] = *p++;
+			n--;
+			if (c->rec_pos < sizeof(c->rec_hdr))
+				continue;
+			c->rec_left = record_len(c);
+			if (c->rec_left == 0)
+				record_done(c);
+			continue;
+		}
+		size_t at = record_len(c) - c->rec_left;
+		size_t take = n < c->rec_left ? n : c->rec_left;
+		for (size_t i = 0; i < take && at + i < sizeof(c->rec_body); i++)
+			c->rec_body[at + i] = p[i];
+		c->rec_left -= take;
+		p += take;
+		n -= take;
+		if (c->rec_left == 0)
+			record_done(c);
+	}
+}
+
+/* TLS input: first the bytes read before setup, then the socket. */
 static int tls_recv(void *ctx, unsigned char *buf, size_t len)
 {
-	struct emu_session *s = ctx;
-	ssize_t n = recv(s->tcp_fd, buf, len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return MBEDTLS_ERR_SSL_WANT_READ;
-	if (n < 0)
-		return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
-	if (n == 0)
-		return MBEDTLS_ERR_SSL_CONN_EOF;
-	s->bytes_in += (uint64_t)n;
+	struct emu_tls_conn *c = ctx;
+	ssize_t n;
+	if (c->hello) {
+		n = (ssize_t)(len < c->hello_len - c->hello_off ? len
+								: c->hello_len - c->hello_off);
+		memcpy(buf, c->hello + c->hello_off, (size_t)n);
+		c->hello_off += (size_t)n;
+		if (c->hello_off == c->hello_len) {
+			free(c->hello);
+			c->hello = NULL;
+		}
+	} else {
+		n = recv(c->fd, buf, len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return MBEDTLS_ERR_SSL_WANT_READ;
+		if (n < 0)
+			return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+		if (n == 0)
+			return MBEDTLS_ERR_SSL_CONN_EOF;
+		c->s->bytes_in += (uint64_t)n;
+	}
+	track_records(c, buf, (size_t)n);
 	return (int)n;
 }
 
@@ -174,6 +288,8 @@ void emu_tls_fini(struct emu_server *srv)
 	if (srv->tls_fd >= 0)
 		close(srv->tls_fd);
 	srv->tls_fd = -1;
+	/* After emu_server_fini closed the sessions, some of which may linger. */
+	emu_linger_close_all(srv);
 	mbedtls_ssl_config_free(&srv->tls_conf);
 }
 
@@ -202,13 +318,17 @@ static int open_bridge(struct emu_session *s)
 	return 0;
 }
 
-/* Accepts one connection and sets its TLS context up. */
+/* Accepts one connection: a session and its connection state; the Mbed TLS
+ * context is set up once the ClientHello is in (hello_setup). */
 static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *peer, socklen_t plen)
 {
 	struct emu_session *s = calloc(1, sizeof(*s));
+	struct emu_tls_conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = {.events = EPOLLIN};
 	char addr[LH_ADDR_STRLEN];
-	if (!s) {
+	if (!s || !c) {
+		free(s);
+		free(c);
 		close(fd);
 		return;
 	}
@@ -224,18 +344,14 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 	s->started_ms = lh_time_mono_ms();
 	mbedtls_ssl_init(&s->ssl);
 	emu_sessions_add(&srv->sessions, s);
+	c->fd = fd;
+	c->s = s;
+	HASH_ADD_INT(conns, fd, c);
 	ev.data.u64 = EMU_FD_TAG(EMU_FD_TLS_CONN, s->id);
-	/* The default vhost's config of the current generation; the SNI
-	 * callback moves the handshake to a named vhost's (emu_vhost.c). */
-	emu_gen_hold(s);
-	if (mbedtls_ssl_setup(&s->ssl, emu_gen_tls_conf(srv)) != 0 ||
-	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		emu_dtls_close(s, "setup_failed");
 		return;
 	}
-	mbedtls_ssl_set_user_data_p(&s->ssl, s);
-	mbedtls_ssl_set_bio(&s->ssl, s, tls_send, tls_recv, NULL);
-	emu_keylog_attach(&s->ssl);
 	lh_event_emitf("handshake_started", "{s:I, s:s, s:s, s:b}", "session", (json_int_t)s->id,
 		       "peer", lh_addr_format(peer, addr, sizeof(addr)), "transport", "tls",
 		       "cookie_verified", 0);
@@ -276,23 +392,133 @@ static int read_app(struct emu_session *s)
 	}
 }
 
-/* A fatal alert from the peer: the stream arrives in arbitrary pieces, so
- * the alert is read where Mbed TLS parsed it (its current message), which
- * holds level and description when it returned FATAL_ALERT_MESSAGE. */
-static void note_alert_received(struct emu_session *s, int ret)
+/* A fatal alert from the peer: Mbed TLS returned right after reading it,
+ * so it is the last record track_records saw, if that was plaintext (a
+ * TLS 1.2 peer's handshake alerts are: they come before its
+ * ChangeCipherSpec; an encrypted one is left unnamed). */
+static void note_alert_received(struct emu_session *s, const struct emu_tls_conn *c, int ret)
 {
-	const unsigned char *msg = s->ssl.MBEDTLS_PRIVATE(in_msg);
-	if (ret != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || !msg ||
-	    s->ssl.MBEDTLS_PRIVATE(in_msgtype) != EMU_CT_ALERT)
+	if (ret != MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || c->alert[0] == 0)
 		return;
-	s->alert_recv[0] = msg[0];
-	s->alert_recv[1] = msg[1];
+	s->alert_recv[0] = c->alert[0];
+	s->alert_recv[1] = c->alert[1];
+}
+
+/* Ends a connection whose first bytes are no ClientHello: it closes like a
+ * failed handshake (handshake_started was reported at accept); reason,
+ * when given, is reported as record_dropped, as the DTLS demux does. */
+static int hello_fail(struct emu_tls_conn *c, int err, const char *reason)
+{
+	struct emu_session *s = c->s;
+	if (reason)
+		emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, reason, c->hello_len);
+	emu_dtls_report_failed(s, err);
+	emu_dtls_close(s, "handshake_failed");
+	return -1;
+}
+
+/* Reports what the scan found wrong, with the Mbed TLS error closest to it
+ * (the one Mbed TLS itself returned for such bytes when it read them
+ * first). A fatal alert instead of a ClientHello is a client that gave up:
+ * reported as received, like any other. */
+static int hello_refuse(struct emu_tls_conn *c, int status)
+{
+	const uint8_t *r = c->hello + c->scan.off;
+	switch (status) {
+	case EMU_TLS_HELLO_NOT_HANDSHAKE:
+		if (r[0] == EMU_CT_ALERT && r[3] == 0 && r[4] == 2 &&
+		    r[5] == MBEDTLS_SSL_ALERT_LEVEL_FATAL) {
+			c->s->alert_recv[0] = r[5];
+			c->s->alert_recv[1] = r[6];
+			return hello_fail(c, MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE, NULL);
+		}
+		return hello_fail(c, MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE, "not_handshake");
+	case EMU_TLS_HELLO_NOT_CLIENT_HELLO:
+		return hello_fail(c, MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE, "not_client_hello");
+	case EMU_TLS_HELLO_OVERSIZED_RECORD:
+		return hello_fail(c, MBEDTLS_ERR_SSL_INVALID_RECORD, "oversized_record");
+	case EMU_TLS_HELLO_OVERSIZED:
+		return hello_fail(c, MBEDTLS_ERR_SSL_DECODE_ERROR, "oversized_client_hello");
+	default:
+		return hello_fail(c, MBEDTLS_ERR_SSL_INVALID_RECORD, "not_tls");
+	}
+}
+
+/* Sets the Mbed TLS context up with the config of the vhost the
+ * ClientHello's SNI names (the default one's without SNI or for an unknown
+ * name, where the SNI callback applies the policy), of the current
+ * generation, which the session holds from now on. Returns 1, or -1 when
+ * the session was closed. */
+static int hello_setup(struct emu_tls_conn *c)
+{
+	static uint8_t msg[EMU_TLS_HELLO_MAX];
+	struct emu_session *s = c->s;
+	struct emu_server *srv = s->srv;
+	struct emu_client_hello ch;
+	if (emu_record_tls_client_hello(c->hello, c->hello_len, msg, sizeof(msg), &ch) == 0 &&
+	    ch.sni)
+		s->vhost = emu_vhost_find(srv, ch.sni, ch.sni_len);
+	emu_gen_hold(s);
+	if (mbedtls_ssl_setup(&s->ssl, s->vhost ? &s->vhost->tls_conf : emu_gen_tls_conf(srv)) !=
+	    0) {
+		emu_dtls_close(s, "setup_failed");
+		return -1;
+	}
+	mbedtls_ssl_set_user_data_p(&s->ssl, s);
+	mbedtls_ssl_set_bio(&s->ssl, c, tls_send, tls_recv, NULL);
+	emu_keylog_attach(&s->ssl);
+	c->ready = 1;
+	return 1;
+}
+
+/* Makes room for more of the ClientHello: the buffer doubles up to
+ * EMU_TLS_HELLO_MAX. Returns 0, or -1 when out of memory. */
+static int hello_room(struct emu_tls_conn *c)
+{
+	if (c->hello_len < c->hello_cap)
+		return 0;
+	size_t cap = c->hello_cap ? 2 * c->hello_cap : EMU_TLS_HELLO_FIRST;
+	uint8_t *p = realloc(c->hello, cap < EMU_TLS_HELLO_MAX ? cap : EMU_TLS_HELLO_MAX);
+	if (!p)
+		return -1;
+	c->hello = p;
+	c->hello_cap = cap < EMU_TLS_HELLO_MAX ? cap : EMU_TLS_HELLO_MAX;
+	return 0;
+}
+
+/* Reads the connection's first bytes until its whole first handshake
+ * message is in (any number of reads), then sets the context up. Returns 1
+ * when set up, 0 to wait for more, -1 when the session was closed. */
+static int hello_read(struct emu_tls_conn *c)
+{
+	for (;;) {
+		if (hello_room(c) < 0)
+			return hello_fail(c, MBEDTLS_ERR_SSL_ALLOC_FAILED, "out_of_memory");
+		ssize_t n = recv(c->fd, c->hello + c->hello_len, c->hello_cap - c->hello_len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return hello_fail(
+			    c, n == 0 ? MBEDTLS_ERR_SSL_CONN_EOF : MBEDTLS_ERR_SSL_INTERNAL_ERROR,
+			    c->hello_len ? "truncated_record" : NULL);
+		c->hello_len += (size_t)n;
+		c->s->bytes_in += (uint64_t)n;
+		int st = emu_record_tls_hello_scan(&c->scan, c->hello, c->hello_len,
+						   EMU_TLS_HELLO_MAX - EMU_TLS_RECORD_HDR_LEN);
+		if (st == EMU_TLS_HELLO_MORE && c->hello_len == EMU_TLS_HELLO_MAX)
+			st = EMU_TLS_HELLO_OVERSIZED;
+		if (st == EMU_TLS_HELLO_DONE)
+			return hello_setup(c);
+		if (st != EMU_TLS_HELLO_MORE)
+			return hello_refuse(c, st);
+	}
 }
 
 void emu_tls_readable(struct emu_server *srv, uint64_t session_id)
 {
 	struct emu_session *s = emu_sessions_by_id(&srv->sessions, session_id);
-	if (!s)
+	struct emu_tls_conn *c = s ? conn_find(s->tcp_fd) : NULL;
+	if (!c || (!c->ready && hello_read(c) < 1))
 		return;
 	if (s->state == EMU_SESS_OPEN) {
 		read_app(s);
@@ -304,7 +530,7 @@ void emu_tls_readable(struct emu_server *srv, uint64_t session_id)
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return;
 	if (ret != 0) {
-		note_alert_received(s, ret);
+		note_alert_received(s, c, ret);
 		emu_dtls_send_failure_alert(s, ret);
 		emu_dtls_report_failed(s, ret);
 		emu_dtls_close(s, "handshake_failed");

@@ -1,7 +1,7 @@
-/* SNI virtual hosts: the demux reads the server_name of a verified
- * ClientHello and sets the session up with that vhost's Mbed TLS config;
- * Mbed TLS's SNI callback then records the name and refuses unknown ones
- * when the config says so. */
+/* SNI virtual hosts: the demux (DTLS) or emu_tls.c (TLS/TCP) reads the
+ * server_name of the first ClientHello and sets the session up with that
+ * vhost's Mbed TLS config; Mbed TLS's SNI callback then records the name
+ * and refuses unknown ones when the config says so. */
 #include "emu_server.h"
 
 #include <arpa/inet.h>
@@ -70,20 +70,60 @@ int emu_vhosts_open(struct emu_server *srv, const struct emu_config *cfg, struct
 
 int emu_vhosts_init(struct emu_server *srv)
 {
-	if (emu_vhosts_open(srv, srv->cfg, &srv->vhosts, &srv->cid_lengths) < 0)
+	uint64_t lengths = 0;
+	if (emu_vhosts_open(srv, srv->cfg, &srv->vhosts, &lengths) < 0)
 		return -1;
-	srv->cid_any = srv->cid_lengths != 0;
-	srv->cid_mixed = (srv->cid_lengths & (srv->cid_lengths - 1)) != 0;
+	emu_vhost_cid_set(srv, lengths);
 	return 0;
+}
+
+/* Lists the lengths of mask ("4, 8") into buf. */
+static void lengths_text(uint64_t mask, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int l = 1; l <= EMU_CID_MAX && n < size; l++)
+		if (mask & (1ULL << l))
+			n += (size_t)snprintf(buf + n, size - n, "%s%d", n ? ", " : "", l);
+}
+
+int emu_vhost_cid_plan(const struct emu_server *srv, uint64_t lengths, uint64_t *out, char *err,
+		       size_t err_size)
+{
+	char text[128];
+	uint64_t u = lengths;
+	for (int l = 1; l <= EMU_CID_MAX; l++)
+		if (srv->sessions.cid_count[l])
+			u |= 1ULL << l;
+	*out = u;
+	if ((u & (u - 1)) == 0 || srv->sessions.cid_unprefixed == 0)
+		return 0;
+	lengths_text(u, text, sizeof(text));
+	snprintf(err, err_size,
+		 "CID settings ($.dtls.cid, $.vhosts[].cid) would put CIDs of several lengths "
+		 "in use (%s bytes, live sessions included): the demux then reads a CID's "
+		 "length from its first byte, which the CIDs of %zu live session(s) do not "
+		 "name (1-byte CIDs, or CIDs restored from a run that assigned them "
+		 "differently); close them (ctl close_session) or restart",
+		 text, srv->sessions.cid_unprefixed);
+	return -1;
+}
+
+void emu_vhost_cid_set(struct emu_server *srv, uint64_t lengths)
+{
+	srv->cid_lengths = lengths;
+	srv->cid_any = lengths != 0;
+	srv->cid_mixed = (lengths & (lengths - 1)) != 0;
 }
 
 int emu_vhost_cid_len(const struct emu_server *srv, const uint8_t *cid, size_t avail)
 {
 	if (!srv->cid_mixed)
 		return srv->cid_lengths ? __builtin_ctzll(srv->cid_lengths) : -1;
-	if (avail == 0 || cid[0] > EMU_CID_MAX || !(srv->cid_lengths & (1ULL << cid[0])))
+	size_t len = avail ? EMU_CID_LEN_OF(cid[0]) : 0;
+	if (len == 0 || !(srv->cid_lengths & (1ULL << len)))
 		return -1;
-	return cid[0];
+	return (int)len;
 }
 
 void emu_vhosts_fini(struct emu_server *srv)
@@ -118,23 +158,22 @@ static const char *sni_violation(const char *name)
 	return NULL;
 }
 
-/* TLS over TCP has no demux that could read the SNI before the context is
- * set up, so the handshake starts on the default vhost's stream config and
- * moves here to the named vhost's one: Mbed TLS reads suites, certificate,
- * CA set, auth mode and callbacks from its config only after the SNI, so
- * the rest of the handshake runs exactly as if it had started there. The
- * vhost is the one of the generation the session holds. */
-static void tls_select_vhost(struct emu_session *s, mbedtls_ssl_context *ssl,
-			     const unsigned char *name, size_t len)
+/* Whether the name Mbed TLS parsed is an unknown one for a TLS/TCP
+ * session: emu_tls.c read the ClientHello's SNI before setting the context
+ * up with that vhost's stream config (s->vhost, of the generation the
+ * session holds). 1: unknown, 0: the vhost it was set up for, -1: another
+ * vhost than that (the two parsers disagree, e.g. over a second
+ * server_name extension): refused rather than served with the wrong
+ * vhost's credentials. */
+static int tls_name_unknown(const struct emu_session *s, const unsigned char *name, size_t len)
 {
 	char key[256];
 	struct emu_vhost *v = NULL;
 	if (lower_name(name, len, key, sizeof(key)) == 0)
 		HASH_FIND_STR(*emu_gen_session_vhosts(s), key, v);
-	if (!v)
-		return;
-	s->vhost = v;
-	ssl->MBEDTLS_PRIVATE(conf) = &v->tls_conf;
+	if (v != s->vhost)
+		return -1;
+	return v == NULL;
 }
 
 int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t len)
@@ -142,8 +181,8 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 	struct emu_server *srv = p;
 	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
 	size_t n = len < 255 ? len : 255;
-	if (s && s->tcp)
-		tls_select_vhost(s, ssl, name, len);
+	int unknown =
+	    s && s->tcp ? tls_name_unknown(s, name, len) : !emu_vhost_find(srv, name, len);
 	if (s) {
 		for (size_t i = 0; i < n; i++)
 			s->sni[i] = name[i] >= 0x20 && name[i] < 0x7f ? (char)name[i] : '?';
@@ -153,8 +192,7 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 			lh_event_emitf("sni_violation", "{s:I, s:s, s:s}", "session",
 				       (json_int_t)s->id, "sni", s->sni, "violation", bad);
 	}
-	if ((s && s->tcp ? !s->vhost : !emu_vhost_find(srv, name, len)) &&
-	    srv->cfg->sni_reject_unknown)
+	if (unknown < 0 || (unknown && srv->cfg->sni_reject_unknown))
 		return -1; /* Mbed TLS answers with unrecognized_name */
 	return 0;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# SIGHUP reload of lwm2m-emulator (issue 3): PSKs, vhosts and certificates
-# change for new handshakes while an established CID session keeps working
-# (no session_closed, no new handshake); a reload that fails keeps the old
-# credentials. Clients: lwm2m-client-shim (the Mbed TLS reference layer), on
+# SIGHUP reload of lwm2m-emulator (issue 3): PSKs, vhosts, certificates and
+# CID settings change for new handshakes while an established CID session
+# keeps working (no session_closed, no new handshake); a reload that fails
+# keeps the old credentials. Clients: lwm2m-client-shim (the Mbed TLS reference layer), on
 # 127.0.0.1 only, every wait bounded.
 #
 # usage: tests/interop/emu-reload.sh   (BUILD=build)
@@ -43,13 +43,16 @@ CONF=$TMP/emulator.json
 }
 sha_of() { jq -r --arg id "$1" '.certs[] | select(.id == $id) | .sha256_cert' "$CERTS/index.json"; }
 
-# write_conf KEY CERT_ID [EXTRA_VHOST]: the config file the emulator re-reads.
+# write_conf KEY CERT_ID [EXTRA_VHOST]: the config file the emulator re-reads
+# ($.dtls.cid from CID_JSON).
+CID_JSON='{"enabled":true,"length":8}'
 write_conf() {
 	local vh='[{"name":"a.example","psk":[{"identity":"a-dev","key_hex":"'$1'"}]}'
 	[ -z "${3:-}" ] || vh+=',{"name":"'$3'","psk":[{"identity":"b-dev","key_hex":"'$1'"}]}'
 	jq -n --arg k "$1" --arg c "$CERTS/$2.chain.pem" --arg key "$CERTS/$2.key" --argjson vh "$vh]" \
+		--argjson cid "$CID_JSON" \
 		'{psk: [{identity: "dev", key_hex: $k}], certificate: {cert: $c, key: $key},
-		  vhosts: $vh, sni: {unknown: "reject", missing: "default"}, dtls: {cid: {enabled: true, length: 8}}}' \
+		  vhosts: $vh, sni: {unknown: "reject", missing: "default"}, dtls: {cid: $cid}}' \
 		>"$CONF"
 }
 
@@ -157,9 +160,30 @@ check "a bad reload (missing certificate file) reports config_reload_failed" exp
 	'.event == "config_reload_failed"'
 check "  ... and the credentials stay: dev with the new key still connects" connected \
 	"$(once "$(shim_conf dev "$K2")")"
-r=$(s1 5 '{"cmd":"deregister","id":5}')
+
+# CID settings reload as well: new handshakes follow them, while session 1
+# keeps its 8-byte CID and the demux still finds it among other lengths.
+jq '.certificate.cert = "'"$CERTS"'/server/vhost-a.test.chain.pem" | .dtls.cid.length = 4' "$CONF" \
+	>"$CONF.new" && mv "$CONF.new" "$CONF"
+started=$(count handshake_started)
+hup 3
+check "SIGHUP with \$.dtls.cid.length 4: config_reloaded" test "$(count config_reloaded)" = 2
+r=$(s1 5 '{"cmd":"update","id":5}')
+check "session 1 (8-byte CID) still works after the CID change: Update -> 2.04" \
+	reply_code 2.04 "${r:-no reply}"
+check "  ... without a new handshake" test "$(count handshake_started)" = "$started"
+check "a new client gets a 4-byte CID" connected "$(once "$(shim_conf dev "$K2")")"
+check "  ... handshake_done own_cid has 4 bytes" expect_event \
+	'.event == "handshake_done" and .cid_negotiated == true and (.own_cid | length) == 8'
+jq '.dtls.cid = {enabled: false}' "$CONF" >"$CONF.new" && mv "$CONF.new" "$CONF"
+hup 4
+check "SIGHUP with CID off: config_reloaded" test "$(count config_reloaded)" = 3
+check "a new client gets no CID" connected "$(once "$(shim_conf dev "$K2")")"
+check "  ... handshake_done cid_negotiated false" expect_event \
+	'.event == "handshake_done" and .cid_negotiated == false'
+r=$(s1 6 '{"cmd":"deregister","id":6}')
 check "session 1 still works: De-register -> 2.02" reply_code 2.02 "${r:-no reply}"
-s1 6 '{"cmd":"quit","id":6}' >/dev/null
+s1 7 '{"cmd":"quit","id":7}' >/dev/null
 
 stop_emulator
 finish

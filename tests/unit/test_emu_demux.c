@@ -12,6 +12,7 @@
 
 #include "common/lh_addr.h"
 #include "server/emu_dedup.h"
+#include "server/emu_server.h"
 #include "server/emu_session.h"
 #include "server/emu_timer.h"
 
@@ -150,6 +151,67 @@ static void coap_dedup(void **state)
 	emu_dedup_free(&d);
 }
 
+/* Every CID of 2+ bytes names its length by its first byte, whatever the
+ * random byte was, and stays a byte. */
+static void cid_first_byte_names_length(void **state)
+{
+	(void)state;
+	for (size_t len = 2; len <= EMU_CID_MAX; len++)
+		for (int r = 0; r < 256; r++) {
+			uint8_t b = emu_cid_first_byte(len, (uint8_t)r);
+			assert_int_equal(EMU_CID_LEN_OF(b), len);
+		}
+	/* ... and keeps some randomness: 8 different first bytes for 4-byte CIDs. */
+	int seen[256] = {0}, distinct = 0;
+	for (int r = 0; r < 256; r++)
+		distinct += !seen[emu_cid_first_byte(4, (uint8_t)r)]++;
+	assert_int_equal(distinct, 8);
+}
+
+/* A reload's CID lengths: the new ones plus those live sessions hold; with
+ * several in use, refused only while a live CID does not name its length. */
+static void cid_reload_plan(void **state)
+{
+	(void)state;
+	struct emu_server srv;
+	char err[512] = "";
+	uint64_t out = 0;
+	memset(&srv, 0, sizeof(srv));
+	emu_sessions_init(&srv.sessions);
+	uint8_t c8[8] = {emu_cid_first_byte(8, 0x5a), 1, 2, 3, 4, 5, 6, 7};
+	struct emu_session *s = mk(&srv.sessions, "127.0.0.1:1000", "");
+	memcpy(s->cid, c8, sizeof(c8));
+	s->cid_len = sizeof(c8);
+	emu_sessions_index_cid(&srv.sessions, s);
+	/* CID off now: the live 8-byte CID must still be found. */
+	assert_int_equal(emu_vhost_cid_plan(&srv, 0, &out, err, sizeof(err)), 0);
+	assert_true(out == 1ULL << 8);
+	/* 4 bytes now: both lengths, and the demux reads first bytes. */
+	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 4, &out, err, sizeof(err)), 0);
+	assert_true(out == ((1ULL << 4) | (1ULL << 8)));
+	emu_vhost_cid_set(&srv, out);
+	assert_true(srv.cid_mixed && srv.cid_any);
+	assert_int_equal(emu_vhost_cid_len(&srv, c8, sizeof(c8)), 8);
+	assert_true(
+	    emu_sessions_by_cid(&srv.sessions, c8, (size_t)emu_vhost_cid_len(&srv, c8, 8)) == s);
+	/* A live 1-byte CID (fully random) blocks mixing lengths... */
+	struct emu_session *one = mk(&srv.sessions, "127.0.0.1:1001", "");
+	one->cid[0] = 0x07; /* 7 % 33 != 1 */
+	one->cid_len = 1;
+	emu_sessions_index_cid(&srv.sessions, one);
+	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 4, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "close them"));
+	/* ... until it closes. */
+	emu_sessions_remove(&srv.sessions, one);
+	assert_int_equal(srv.sessions.cid_unprefixed, 0);
+	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 4, &out, err, sizeof(err)), 0);
+	emu_sessions_remove(&srv.sessions, s);
+	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 4, &out, err, sizeof(err)), 0);
+	assert_true(out == 1ULL << 4);
+	free(one);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +219,8 @@ int main(void)
 	    cmocka_unit_test(move_rekeys_and_displaces),
 	    cmocka_unit_test(timer_heap_orders_and_skips),
 	    cmocka_unit_test(coap_dedup),
+	    cmocka_unit_test(cid_first_byte_names_length),
+	    cmocka_unit_test(cid_reload_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,12 +175,148 @@ static void garbage_is_rejected(void **state)
 	assert_int_equal(desc, 20);
 }
 
+#define HELLO_MAX (EMU_TLS_RECORD_HDR_LEN + EMU_TLS_RECORD_MAX)
+
+/* A real Mbed TLS stream client's ClientHello record (TLS 1.2, SNI sni or
+ * none) into out; returns its length. */
+static size_t tls_client_hello(const char *sni, uint8_t *out, size_t size)
+{
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	struct capture cap = {0};
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_init(&ssl);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
+	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
+						     MBEDTLS_SSL_TRANSPORT_STREAM,
+						     MBEDTLS_SSL_PRESET_DEFAULT),
+			 0);
+	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_max_tls_version(&conf, MBEDTLS_SSL_VERSION_TLS1_2);
+	assert_int_equal(mbedtls_ssl_conf_psk(&conf, (const unsigned char *)"k", 1,
+					      (const unsigned char *)"id", 2),
+			 0);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	if (sni)
+		assert_int_equal(mbedtls_ssl_set_hostname(&ssl, sni), 0);
+	mbedtls_ssl_set_bio(&ssl, &cap, cap_send, cap_recv, NULL);
+	assert_int_equal(mbedtls_ssl_handshake(&ssl), MBEDTLS_ERR_SSL_WANT_READ);
+	assert_true(cap.out_len <= size);
+	memcpy(out, cap.out, cap.out_len);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+	return cap.out_len;
+}
+
+/* Scans buf as it would arrive one byte per read: EMU_TLS_HELLO_MORE for
+ * every shorter prefix; returns the result at the first that is not, and
+ * the length it needed in *at. */
+static int scan_bytewise(const uint8_t *buf, size_t len, size_t *at)
+{
+	struct emu_tls_hello_scan sc = {0};
+	for (*at = 1; *at <= len; (*at)++) {
+		int st = emu_record_tls_hello_scan(&sc, buf, *at, EMU_TLS_RECORD_MAX);
+		if (st != EMU_TLS_HELLO_MORE)
+			return st;
+	}
+	return EMU_TLS_HELLO_MORE;
+}
+
+/* The ClientHello record re-cut into two records after `at` message bytes. */
+static size_t split_record(const uint8_t *rec, size_t len, size_t at, uint8_t *out)
+{
+	size_t body = len - EMU_TLS_RECORD_HDR_LEN;
+	memcpy(out, rec, EMU_TLS_RECORD_HDR_LEN);
+	out[3] = (uint8_t)(at >> 8);
+	out[4] = (uint8_t)at;
+	memcpy(out + EMU_TLS_RECORD_HDR_LEN, rec + EMU_TLS_RECORD_HDR_LEN, at);
+	uint8_t *second = out + EMU_TLS_RECORD_HDR_LEN + at;
+	memcpy(second, rec, EMU_TLS_RECORD_HDR_LEN);
+	second[3] = (uint8_t)((body - at) >> 8);
+	second[4] = (uint8_t)(body - at);
+	memcpy(second + EMU_TLS_RECORD_HDR_LEN, rec + EMU_TLS_RECORD_HDR_LEN + at, body - at);
+	return len + EMU_TLS_RECORD_HDR_LEN;
+}
+
+/* A TLS stream's first ClientHello is recognised complete at its last byte
+ * exactly, however it is cut into reads and records, and its SNI read. */
+static void tls_hello_every_split(void **state)
+{
+	(void)state;
+	static uint8_t rec[2048], two[2048 + EMU_TLS_RECORD_HDR_LEN], msg[HELLO_MAX];
+	struct emu_client_hello ch;
+	size_t at, len = tls_client_hello("Dev.Example", rec, sizeof(rec));
+	assert_int_equal(scan_bytewise(rec, len, &at), EMU_TLS_HELLO_DONE);
+	assert_int_equal(at, len);
+	assert_int_equal(emu_record_tls_client_hello(rec, len, msg, sizeof(msg), &ch), 0);
+	assert_int_equal(ch.sni_len, 11);
+	assert_memory_equal(ch.sni, "Dev.Example", 11);
+	for (size_t cut = 1; cut < len - EMU_TLS_RECORD_HDR_LEN; cut++) {
+		size_t n = split_record(rec, len, cut, two);
+		assert_int_equal(scan_bytewise(two, n, &at), EMU_TLS_HELLO_DONE);
+		assert_int_equal(at, n);
+		assert_int_equal(emu_record_tls_client_hello(two, n, msg, sizeof(msg), &ch), 0);
+		assert_int_equal(ch.sni_len, 11);
+		assert_memory_equal(ch.sni, "Dev.Example", 11);
+	}
+	/* Without SNI: parsed, no name. A message buffer too small: refused. */
+	len = tls_client_hello(NULL, rec, sizeof(rec));
+	assert_int_equal(emu_record_tls_client_hello(rec, len, msg, sizeof(msg), &ch), 0);
+	assert_null(ch.sni);
+	assert_int_equal(emu_record_tls_client_hello(rec, len, msg, 40, &ch), -1);
+}
+
+/* Anything else is refused at the first byte that shows it. */
+static void tls_hello_refusals(void **state)
+{
+	(void)state;
+	static const uint8_t http[] = "GET / HTTP/1.1";
+	static const uint8_t sslv3_2[] = {22, 2, 0};
+	static const uint8_t app_data[] = {23, 3, 3, 0, 3, 1, 2, 3};
+	static const uint8_t server_hello[] = {22, 3, 3, 0, 8, 2, 0, 0, 4, 3, 3, 0, 0};
+	static const uint8_t big_record[] = {22, 3, 3, 0x40, 0x01};
+	static const uint8_t big_hello[] = {22, 3, 3, 0x40, 0x00, 1, 0, 0x40, 0x01};
+	/* A first fragment, then an alert instead of the rest. */
+	static const uint8_t interrupted[] = {22, 3, 3, 0, 2, 1, 0, 21, 3, 3, 0, 2, 2, 40};
+	size_t at;
+	struct emu_tls_hello_scan sc = {0};
+	assert_int_equal(scan_bytewise(http, sizeof(http) - 1, &at), EMU_TLS_HELLO_NOT_TLS);
+	assert_int_equal(at, 1);
+	assert_int_equal(scan_bytewise(sslv3_2, sizeof(sslv3_2), &at), EMU_TLS_HELLO_NOT_TLS);
+	assert_int_equal(at, 2);
+	assert_int_equal(scan_bytewise(app_data, sizeof(app_data), &at),
+			 EMU_TLS_HELLO_NOT_HANDSHAKE);
+	assert_int_equal(at, sizeof(app_data));
+	assert_int_equal(scan_bytewise(server_hello, sizeof(server_hello), &at),
+			 EMU_TLS_HELLO_NOT_CLIENT_HELLO);
+	assert_int_equal(at, 6);
+	assert_int_equal(scan_bytewise(big_record, sizeof(big_record), &at),
+			 EMU_TLS_HELLO_OVERSIZED_RECORD);
+	assert_int_equal(at, 5);
+	/* 4 + 0x4001 bytes: one more than a ClientHello may have. */
+	assert_int_equal(scan_bytewise(big_hello, sizeof(big_hello), &at), EMU_TLS_HELLO_OVERSIZED);
+	assert_int_equal(at, 9);
+	assert_int_equal(
+	    emu_record_tls_hello_scan(&sc, interrupted, sizeof(interrupted), EMU_TLS_RECORD_MAX),
+	    EMU_TLS_HELLO_NOT_HANDSHAKE);
+	assert_int_equal(sc.off, 7); /* where the alert record starts */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(client_hello_cookie_roundtrip),
 	    cmocka_unit_test(cid_record_and_order),
 	    cmocka_unit_test(garbage_is_rejected),
+	    cmocka_unit_test(tls_hello_every_split),
+	    cmocka_unit_test(tls_hello_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,6 +123,26 @@ static void cid_register(int port, const char *sni, const char *identity)
 	mbedtls_entropy_free(&ent);
 }
 
+/* The CID the server assigned in the newest handshake_done whose line holds
+ * needle, as bytes; returns its length (-1: none). */
+static int own_cid_of(const char *needle, uint8_t *cid, size_t size)
+{
+	char line[4096];
+	int n = -1;
+	FILE *f = fopen(events_path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "\"own_cid\":\"");
+		if (!p || !strstr(line, "\"handshake_done\"") || !strstr(line, needle))
+			continue;
+		p += strlen("\"own_cid\":\"");
+		for (n = 0; (size_t)n < size && sscanf(p + 2 * n, "%2hhx", &cid[n]) == 1; n++)
+			;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 static void missing_sni_allowed_cid_per_vhost(void **state)
 {
 	(void)state;
@@ -132,13 +152,15 @@ static void missing_sni_allowed_cid_per_vhost(void **state)
 	/* "missing": "default" lets a ClientHello without SNI in. */
 	assert_int_equal(handshake(port, NULL, "cid-dev"), 0);
 	assert_true(events_have("\"vhost\":\"default\"", 1));
-	/* Two lengths in use: each CID starts with its length byte. */
+	/* Two lengths in use: each CID names its length by its first byte. */
+	uint8_t cid[EMU_CID_MAX];
 	cid_register(port, "c.example", "c-dev");
-	assert_true(events_have("\"vhost\":\"c.example\",\"resumed\":false,"
-				"\"cookie_verified\":true,\"cid_negotiated\":true,\"own_cid\":\"04",
-				1));
+	assert_true(events_have("\"vhost\":\"c.example\",\"resumed\":false", 1));
+	assert_int_equal(own_cid_of("\"vhost\":\"c.example\"", cid, sizeof(cid)), 4);
+	assert_int_equal(EMU_CID_LEN_OF(cid[0]), 4);
 	cid_register(port, NULL, "cid-dev");
-	assert_true(events_have("\"cid_negotiated\":true,\"own_cid\":\"08", 1));
+	assert_int_equal(own_cid_of("\"vhost\":\"default\"", cid, sizeof(cid)), 8);
+	assert_int_equal(EMU_CID_LEN_OF(cid[0]), 8);
 	assert_true(events_have("\"event\":\"register\"", 2));
 	assert_int_equal(stop_server(), 0);
 }

@@ -32,44 +32,56 @@ static void tls_vhosts(struct emu_config *cfg)
 /* One TLS 1.2 PSK handshake with the given SNI (NULL: none) and identity. */
 static int tls_handshake(int port, const char *sni, const char *identity)
 {
-	static const unsigned char key[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-					      0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
-	static const int psk_suites[] = {MBEDTLS_TLS_PSK_WITH_AES_128_GCM_SHA256, 0};
-	mbedtls_entropy_context ent;
-	mbedtls_ctr_drbg_context drbg;
-	mbedtls_ssl_config conf;
-	mbedtls_ssl_context ssl;
-	int fd = tcp_connect(port);
-	mbedtls_entropy_init(&ent);
-	mbedtls_ctr_drbg_init(&drbg);
-	mbedtls_ssl_config_init(&conf);
-	mbedtls_ssl_init(&ssl);
-	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
-						     MBEDTLS_SSL_TRANSPORT_STREAM,
-						     MBEDTLS_SSL_PRESET_DEFAULT),
-			 0);
-	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
-	mbedtls_ssl_conf_max_tls_version(&conf, MBEDTLS_SSL_VERSION_TLS1_2);
-	assert_int_equal(mbedtls_ssl_conf_psk(&conf, key, sizeof(key),
-					      (const unsigned char *)identity, strlen(identity)),
-			 0);
-	mbedtls_ssl_conf_ciphersuites(&conf, psk_suites);
-	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
-	if (sni)
-		assert_int_equal(mbedtls_ssl_set_hostname(&ssl, sni), 0);
-	mbedtls_ssl_set_bio(&ssl, &fd, t_send, t_recv, NULL);
-	int ret = mbedtls_ssl_handshake(&ssl);
+	struct tls_client c;
+	tls_client_init(&c, sni, identity);
+	client_attach(&c, port);
+	int ret = mbedtls_ssl_handshake(&c.ssl);
 	/* Drain before closing: unread data would make close() send a RST. */
 	unsigned char sink[4096];
-	shutdown(fd, SHUT_WR);
-	while (recv(fd, sink, sizeof(sink), 0) > 0)
+	shutdown(c.fd, SHUT_WR);
+	while (recv(c.fd, sink, sizeof(sink), 0) > 0)
 		;
-	close(fd);
-	mbedtls_ssl_free(&ssl);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&ent);
+	tls_client_free(&c);
+	return ret;
+}
+
+/* The client's ClientHello record split into two records after `at` bytes
+ * of its handshake message (a TLS peer may fragment any message). */
+static void split_hello(struct tls_client *c, size_t at)
+{
+	uint8_t rec[sizeof(c->hello)];
+	size_t body = c->hello_len - EMU_TLS_RECORD_HDR_LEN;
+	assert_true(at > 0 && at < body && c->hello_len + EMU_TLS_RECORD_HDR_LEN <= sizeof(rec));
+	memcpy(rec, c->hello, EMU_TLS_RECORD_HDR_LEN);
+	rec[3] = (uint8_t)(at >> 8);
+	rec[4] = (uint8_t)at;
+	memcpy(rec + EMU_TLS_RECORD_HDR_LEN, c->hello + EMU_TLS_RECORD_HDR_LEN, at);
+	uint8_t *second = rec + EMU_TLS_RECORD_HDR_LEN + at;
+	memcpy(second, c->hello, EMU_TLS_RECORD_HDR_LEN);
+	second[3] = (uint8_t)((body - at) >> 8);
+	second[4] = (uint8_t)(body - at);
+	memcpy(second + EMU_TLS_RECORD_HDR_LEN, c->hello + EMU_TLS_RECORD_HDR_LEN + at, body - at);
+	c->hello_len += EMU_TLS_RECORD_HDR_LEN;
+	memcpy(c->hello, rec, c->hello_len);
+}
+
+/* A handshake whose ClientHello (split into two records after split bytes
+ * when split > 0) reaches the emulator one byte per write. */
+static int tls_handshake_bytewise(int port, const char *sni, const char *identity, size_t split)
+{
+	struct tls_client c;
+	tls_client_init(&c, sni, identity);
+	client_hello(&c);
+	if (split)
+		split_hello(&c, split);
+	client_attach(&c, port);
+	send_bytewise(c.fd, c.hello, c.hello_len);
+	int ret = mbedtls_ssl_handshake(&c.ssl);
+	unsigned char sink[4096];
+	shutdown(c.fd, SHUT_WR);
+	while (recv(c.fd, sink, sizeof(sink), 0) > 0)
+		;
+	tls_client_free(&c);
 	return ret;
 }
 
@@ -99,10 +111,75 @@ static void tls_sni_selects_vhost(void **state)
 	assert_int_equal(stop_server(), 0);
 }
 
+/* The SNI is read from a ClientHello that arrives in pieces: the vhost is
+ * picked before the handshake starts however the bytes are cut. */
+static void tls_sni_from_bytewise_hello(void **state)
+{
+	(void)state;
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	start_server(tls_vhosts);
+	int port = tls_port();
+	assert_true(port > 0);
+	/* Only the vhost knows "a-dev": the handshake completes only there. */
+	assert_int_equal(tls_handshake_bytewise(port, "a.example", "a-dev", 0), 0);
+	assert_true(events_have("\"sni\":\"a.example\",\"vhost\":\"a.example\"", 1));
+	/* The same ClientHello in two records, cut inside the SNI extension. */
+	assert_int_equal(tls_handshake_bytewise(port, "A.example", "a-dev", 60), 0);
+	assert_true(events_have("\"sni\":\"A.example\",\"vhost\":\"a.example\"", 1));
+	/* ... and right after the handshake header (Mbed TLS itself refuses
+	 * a first fragment shorter than that). */
+	assert_int_equal(tls_handshake_bytewise(port, "a.Example", "a-dev", 4), 0);
+	assert_true(events_have("\"sni\":\"a.Example\",\"vhost\":\"a.example\"", 1));
+	/* An unknown name is still refused by the policy, as before. */
+	assert_int_not_equal(tls_handshake_bytewise(port, "b.example", "cid-dev", 0), 0);
+	assert_true(events_have("\"description\":112,\"name\":\"unrecognized_name\"", 1));
+	assert_int_equal(stop_server(), 0);
+}
+
+/* After the fatal alert that ends a failed handshake, the connection
+ * lingers until the peer closes (so no RST overtakes the alert); a peer
+ * that neither reads nor closes must not hold the emulator up meanwhile:
+ * another client's whole handshake completes while the emulator still
+ * holds the first connection open. */
+static void tls_linger_does_not_block(void **state)
+{
+	(void)state;
+	struct tls_client a;
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	start_server(tls_vhosts);
+	int port = tls_port();
+	assert_true(port > 0);
+	/* A: a ClientHello for an unknown name, refused with a fatal alert. */
+	tls_client_init(&a, "b.example", "cid-dev");
+	client_hello(&a);
+	client_attach(&a, port);
+	assert_int_equal(send(a.fd, a.hello, a.hello_len, MSG_NOSIGNAL), (ssize_t)a.hello_len);
+	assert_true(events_have("\"alert_sent\":{\"level\":2,\"description\":112", 1));
+	/* B, while A neither reads nor closes. */
+	assert_int_equal(tls_handshake(port, "a.example", "a-dev"), 0);
+	assert_true(events_have("\"vhost\":\"a.example\"", 1));
+	assert_true(server_end_held(port, local_port(a.fd)));
+	/* A got the alert, then a FIN (not a RST). */
+	uint8_t rec[7];
+	assert_int_equal(recv(a.fd, rec, sizeof(rec), MSG_WAITALL), (ssize_t)sizeof(rec));
+	assert_memory_equal(rec, "\x15\x03\x03\x00\x02\x02\x70", sizeof(rec));
+	assert_int_equal(recv(a.fd, rec, sizeof(rec), 0), 0);
+	/* A closes: the emulator lets go of its end. */
+	int cport = local_port(a.fd);
+	tls_client_free(&a);
+	int64_t end = lh_time_mono_ms() + WAIT_MS;
+	while (server_end_held(port, cport) && lh_time_mono_ms() < end)
+		usleep(10000);
+	assert_false(server_end_held(port, cport));
+	assert_int_equal(stop_server(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(tls_sni_selects_vhost),
+	    cmocka_unit_test(tls_sni_from_bytewise_hello),
+	    cmocka_unit_test(tls_linger_does_not_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,10 +90,63 @@ static void tls_failures_name_alerts(void **state)
 	assert_int_equal(stop_server(), 0);
 }
 
+/* A connection whose first bytes are sent one per write; returns whether
+ * the emulator then closed it (EOF or reset) rather than waiting on. */
+static int first_bytes_close(int port, const uint8_t *bytes, size_t len)
+{
+	int fd = tcp_connect(port);
+	send_bytewise(fd, bytes, len);
+	int closed = closed_by_peer(fd);
+	close(fd);
+	return closed;
+}
+
+/* Whatever a connection starts with that is not a ClientHello ends it at
+ * once: record_dropped says what it was, handshake_failed and
+ * session_closed follow as for any failed handshake. */
+static void tls_first_bytes_refused(void **state)
+{
+	(void)state;
+	static const uint8_t http[] = "GET / HTTP/1.1\r\n\r\n";
+	static const uint8_t app_data[] = {23, 3, 3, 0, 3, 1, 2, 3};
+	static const uint8_t server_hello[] = {22, 3, 3, 0, 8, 2, 0, 0, 4, 3, 3, 0, 0};
+	static const uint8_t big_record[] = {22, 3, 3, 0x40, 0x01, 1, 0, 0, 1};
+	static const uint8_t big_hello[] = {22, 3, 3, 0x40, 0x00, 1, 0xff, 0xff, 0xff};
+	static const uint8_t alert[] = {21, 3, 3, 0, 2, 2, 48};
+	static const uint8_t cut[] = {22, 3, 1, 0};
+	start_server(tls_on);
+	int port = tls_port();
+	assert_true(port > 0);
+	assert_true(first_bytes_close(port, http, sizeof(http) - 1));
+	assert_true(events_have("\"reason\":\"not_tls\"", 1));
+	assert_true(first_bytes_close(port, app_data, sizeof(app_data)));
+	assert_true(events_have("\"reason\":\"not_handshake\",\"bytes\":8}", 1));
+	assert_true(first_bytes_close(port, server_hello, sizeof(server_hello)));
+	assert_true(events_have("\"reason\":\"not_client_hello\"", 1));
+	assert_true(first_bytes_close(port, big_record, sizeof(big_record)));
+	assert_true(events_have("\"reason\":\"oversized_record\"", 1));
+	assert_true(first_bytes_close(port, big_hello, sizeof(big_hello)));
+	assert_true(events_have("\"reason\":\"oversized_client_hello\"", 1));
+	/* A client that gives up with an alert before any ClientHello. */
+	assert_true(first_bytes_close(port, alert, sizeof(alert)));
+	assert_true(events_have("\"alert_received\":{\"level\":2,\"description\":48", 1));
+	/* A record cut short by the peer's FIN. */
+	int fd = tcp_connect(port);
+	send_bytewise(fd, cut, sizeof(cut));
+	shutdown(fd, SHUT_WR);
+	assert_true(closed_by_peer(fd));
+	close(fd);
+	assert_true(events_have("\"reason\":\"truncated_record\",\"bytes\":4}", 1));
+	assert_true(events_have("\"event\":\"handshake_failed\"", 7));
+	assert_true(events_have("\"reason\":\"handshake_failed\"}", 7));
+	assert_int_equal(stop_server(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(tls_failures_name_alerts),
+	    cmocka_unit_test(tls_first_bytes_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
