@@ -27,6 +27,7 @@ static int open_session(shim_client_t *c)
 	dst.size = c->relay.addr_len;
 	c->session = coap_new_client_session(c->ctx, NULL, &dst,
 					     c->relay_stream ? COAP_PROTO_TCP : COAP_PROTO_UDP);
+	c->coap_mtu = 0; /* libcoap's default MTU (1152) until shim_client_apply_mtu */
 	if (!c->session)
 		return -1;
 	/* Only this session's datagrams are relayed from now on. */
@@ -173,6 +174,32 @@ static int session_established(shim_client_t *c)
 	return c->session && coap_session_get_state(c->session) == COAP_SESSION_STATE_ESTABLISHED;
 }
 
+/* libcoap sizes every message to its session MTU: a body that does not fit
+ * goes block-wise (Block1 for requests, Block2 for the Device object's
+ * answers), with the block size chosen so the whole datagram fits. Without
+ * this the session keeps libcoap's 1152 bytes and a large Register makes the
+ * layer's send fail with EMSGSIZE on a small link. INNER_MTU changes with
+ * the suite and the CID (each connect) and with set_option mtu, so callers
+ * apply it after a connect, on a new session and before every request.
+ * Over TLS/TCP there are no datagrams: the CSM's Max-Message-Size rules. */
+void shim_client_apply_mtu(shim_client_t *c)
+{
+	sl_option_value_t v = {.u64 = 0};
+	unsigned mtu;
+
+	if (!c->session || !c->connected || c->relay_stream ||
+	    c->vt->get_option(c->sock, SL_OPT_INNER_MTU, &v) || v.u64 == 0)
+		return;
+	mtu = v.u64 > 65535 ? 65535 : (unsigned)v.u64;
+	if (mtu == c->coap_mtu)
+		return;
+	coap_session_set_mtu(c->session, mtu);
+	c->coap_mtu = mtu;
+	/* libcoap never goes below 64 bytes: coap_mtu shows what it really uses. */
+	lh_event_emitf("coap_mtu", "{s:i,s:i}", "inner_mtu", (int)mtu, "coap_mtu",
+		       (int)coap_session_max_pdu_size(c->session) + 4);
+}
+
 /* A fresh libcoap session: drops the retransmissions of requests nobody
  * waits for any more (NSTART=1 would hold every new request behind them).
  * Over TCP the CSMs are exchanged here, in our loop: libcoap's coap_send
@@ -182,6 +209,7 @@ int shim_client_reset_coap(shim_client_t *c, sl_error_t *err)
 	close_session(c);
 	if (open_session(c))
 		return shim_reply_err_set(err, EIO, "cannot open the libcoap session");
+	shim_client_apply_mtu(c);
 	if (!c->relay_stream || shim_client_pump(c, c->cfg.request_timeout_ms, session_established))
 		return 0;
 	return shim_reply_err_set(err, ETIMEDOUT, "no CoAP CSM from the server within %ld ms",
@@ -202,8 +230,10 @@ int shim_client_connect(shim_client_t *c, sl_error_t *err)
 		return ret;
 	c->connected = 1;
 	c->vt->get_option(c->sock, SL_OPT_CONNECTION_ID_RESUMED, &v);
-	if (c->session && v.flag && !c->relay_stream)
+	if (c->session && v.flag && !c->relay_stream) {
+		shim_client_apply_mtu(c);
 		return 0;
+	}
 	ret = shim_client_reset_coap(c, err);
 	if (ret)
 		shim_client_close(c);
@@ -268,6 +298,8 @@ static void relay_to_layer(shim_client_t *c)
 				       "bytes", (int)n);
 			continue;
 		}
+		if (!c->relay_stream)
+			shim_wire_note(&c->wire, buf, (size_t)n);
 		memset(&err, 0, sizeof(err));
 		if (c->vt->send(c->sock, buf, (size_t)n, &err))
 			link_error(c, "send", &err);

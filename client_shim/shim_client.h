@@ -8,6 +8,7 @@
 #include "client_shim/include/sl_layer.h"
 #include "client_shim/shim_config.h"
 #include "client_shim/shim_relay.h"
+#include "client_shim/shim_wire.h"
 
 #define SHIM_LOCATION_MAX 256
 
@@ -44,6 +45,8 @@ typedef struct shim_client {
 	int server_requests;  /* requests the server sent us so far */
 	int request_mark;     /* server_requests the last wait_request reported */
 	struct shim_obs *obs; /* Observe state of /3/0 (shim_lwm2m.c) */
+	unsigned coap_mtu;    /* INNER_MTU applied to the libcoap session, 0: none yet */
+	shim_wire_t wire;     /* what the current request handed to the layer */
 } shim_client_t;
 
 /* Sets up libcoap; vt is the layer to use. Returns 0 or -1 (message on stderr). */
@@ -53,6 +56,9 @@ void shim_client_free(shim_client_t *c);
 int shim_client_configure(shim_client_t *c, const shim_config_t *cfg, sl_error_t *err);
 /* Layer connect (resolve + handshake or context restore). */
 int shim_client_connect(shim_client_t *c, sl_error_t *err);
+/* Sizes libcoap's datagrams to the layer's INNER_MTU (DTLS; a no-op when
+ * it did not change since the last call). */
+void shim_client_apply_mtu(shim_client_t *c);
 /* Replaces the libcoap session (pending requests are dropped). */
 int shim_client_reset_coap(shim_client_t *c, sl_error_t *err);
 /* Drops every pending libcoap exchange (the shim gave up on them): they are

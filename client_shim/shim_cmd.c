@@ -157,12 +157,28 @@ static int take_location(shim_client_t *c, const json_t *cmd, sl_error_t *err)
 	return 0;
 }
 
+/* An optional "extra_objects" (like the config key) says the device's
+ * objects changed: the list replaces the configured one and the Update
+ * carries the new link payload (*given = 1). */
+static int take_objects(shim_client_t *c, const json_t *cmd, int *given, sl_error_t *err)
+{
+	const json_t *arr = json_object_get(cmd, "extra_objects");
+	char msg[sizeof(err->message)];
+
+	*given = arr != NULL;
+	if (arr && shim_objects_parse(arr, "$.extra_objects", &c->cfg.objects, msg, sizeof(msg)))
+		return shim_reply_err_set(err, EINVAL, "%s", msg);
+	return 0;
+}
+
 /* update: POST to the (given or remembered) registration location. */
 static int cmd_update(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
-	int ret = take_location(&st->client, cmd, err);
+	int links = 0, ret = take_location(&st->client, cmd, err);
 
-	return ret ? ret : shim_lwm2m_update(&st->client, f, err);
+	if (!ret)
+		ret = take_objects(&st->client, cmd, &links, err);
+	return ret ? ret : shim_lwm2m_update(&st->client, links, f, err);
 }
 
 /* deregister: DELETE the (given or remembered) registration location. */
@@ -267,7 +283,11 @@ static int cmd_set_option(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl
 	} else if (shim_option_from_json(opt, json_object_get(cmd, "value"), &v, msg, sizeof(msg)))
 		return shim_reply_err_set(err, EINVAL, "%s", msg);
 	ret = c->vt->set_option(c->sock, (sl_option_t)opt, &v);
-	return ret ? shim_reply_err_set(err, ret, "the layer refused %s", name) : 0;
+	if (ret)
+		return shim_reply_err_set(err, ret, "the layer refused %s", name);
+	/* A new link MTU moves INNER_MTU: libcoap's messages follow at once. */
+	shim_client_apply_mtu(c);
+	return 0;
 }
 
 /* Used by wait_request: a server request arrived that no earlier
@@ -434,8 +454,10 @@ static const struct {
 } cmds[] = {
     {"configure", cmd_configure, "{\"config\":{...}}  create the socket (docs/protocol.md)"},
     {"connect", cmd_connect, "resolve + handshake (or restore a saved context)"},
-    {"register", cmd_register, "POST /rd?ep=..&lt=..&lwm2m=1.1&b=U"},
-    {"update", cmd_update, "[{\"location\":L}]  POST to the registration location"},
+    {"register", cmd_register,
+     "POST /rd?ep=..&lt=..&lwm2m=1.1&b=U with </1/0>,</3/0> + extra_objects"},
+    {"update", cmd_update,
+     "[{\"location\":L,\"extra_objects\":[..]}]  POST to the registration location"},
     {"deregister", cmd_deregister, "[{\"location\":L}]  DELETE the registration location"},
     {"close", cmd_close, "close, keeping the session for resumption"},
     {"reconnect", cmd_reconnect, "close + connect"},

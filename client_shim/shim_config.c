@@ -338,6 +338,7 @@ int shim_config_parse(const json_t *obj, shim_config_t *cfg, char *msg, size_t m
 					   "recv_buffer_size",
 					   "dane",
 					   "min_version",
+					   "extra_objects",
 					   NULL};
 	perr_t e = {msg, msg_size};
 	const json_t *v;
@@ -356,6 +357,9 @@ int shim_config_parse(const json_t *obj, shim_config_t *cfg, char *msg, size_t m
 		return -1;
 	v = json_object_get(obj, "dane");
 	if (v && shim_config_parse_dane(v, "$.config.dane", cfg, msg, msg_size))
+		return -1;
+	v = json_object_get(obj, "extra_objects");
+	if (v && shim_objects_parse(v, "$.config.extra_objects", &cfg->objects, msg, msg_size))
 		return -1;
 	return 0;
 }

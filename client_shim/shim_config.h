@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "client_shim/include/sl_layer.h"
+#include "client_shim/shim_objects.h"
 
 #define SHIM_MAX_SUITES 32
 #define SHIM_MAX_DANE 8
@@ -41,6 +42,7 @@ typedef struct {
 	sl_dane_tlsa_t dane[SHIM_MAX_DANE];
 	unsigned char dane_data[SHIM_MAX_DANE][SHIM_DANE_DATA_MAX];
 	size_t n_dane;
+	shim_objects_t objects; /* extra objects announced besides </1/0>,</3/0> */
 } shim_config_t;
 
 /* Parses obj into cfg (defaults first). On error returns -1 and writes a

@@ -98,6 +98,32 @@ static int add_path(coap_pdu_t *pdu, const char *path)
 	return 0;
 }
 
+/* libcoap hands the body back when its last block has gone (or the
+ * exchange was dropped). */
+static void release_body(coap_session_t *session, void *body)
+{
+	(void)session;
+	free(body);
+}
+
+/* Adds the body through libcoap's block-wise machinery: one message when it
+ * fits the session MTU, else Block1 (with Size1 and Request-Tag) in blocks
+ * sized so that each datagram fits. libcoap keeps the copy until then. */
+static int add_body(shim_client_t *c, coap_pdu_t *pdu, const char *payload)
+{
+	size_t len = strlen(payload);
+	char *body = malloc(len + 1);
+
+	if (!body)
+		return -1;
+	memcpy(body, payload, len + 1);
+	/* libcoap owns body from here on, also when it fails. */
+	if (!coap_add_data_large_request(c->session, pdu, len, (const uint8_t *)body, release_body,
+					 body))
+		return -1;
+	return 0;
+}
+
 /* Builds a CON request; queries is NULL-terminated (may be NULL). */
 static coap_pdu_t *build_request(shim_client_t *c, coap_pdu_code_t method, const char *path,
 				 const char *const *queries, const char *payload, int format)
@@ -119,7 +145,7 @@ static coap_pdu_t *build_request(shim_client_t *c, coap_pdu_code_t method, const
 		if (!coap_add_option(pdu, COAP_OPTION_URI_QUERY, strlen(queries[i]),
 				     (const uint8_t *)queries[i]))
 			goto err;
-	if (payload && !coap_add_data(pdu, strlen(payload), (const uint8_t *)payload))
+	if (payload && add_body(c, pdu, payload))
 		goto err;
 	return pdu;
 err:
@@ -134,7 +160,7 @@ static int request_over(shim_client_t *c)
 }
 
 /* Sends a request and waits for its answer within request_timeout_ms. */
-static int transact(shim_client_t *c, coap_pdu_code_t method, const char *path,
+static int exchange(shim_client_t *c, coap_pdu_code_t method, const char *path,
 		    const char *const *queries, const char *payload, int format, sl_error_t *err)
 {
 	sl_error_t derr;
@@ -145,6 +171,8 @@ static int transact(shim_client_t *c, coap_pdu_code_t method, const char *path,
 	if (!c->connected || !c->session)
 		return shim_reply_err_set(err, ENOTCONN, "not connected: send connect first");
 	memset(&c->req, 0, sizeof(c->req));
+	/* INNER_MTU may have moved since the last request (set_option mtu). */
+	shim_client_apply_mtu(c);
 	pdu = build_request(c, method, path, queries, payload, format);
 	if (!pdu)
 		return shim_reply_err_set(err, ENOMEM, "cannot build the CoAP request");
@@ -174,6 +202,22 @@ static int transact(shim_client_t *c, coap_pdu_code_t method, const char *path,
 				  c->cfg.request_timeout_ms);
 }
 
+/* Sends the request, waits for the answer within request_timeout_ms and
+ * puts what went to the layer meanwhile (shim_wire) into fields. */
+static int transact(shim_client_t *c, coap_pdu_code_t method, const char *path,
+		    const char *const *queries, const char *payload, int format, json_t *fields,
+		    sl_error_t *err)
+{
+	int ret;
+
+	shim_wire_reset(&c->wire);
+	ret = exchange(c, method, path, queries, payload, format, err);
+	/* TLS/TCP is a byte stream: no datagrams to report. */
+	if (!c->relay_stream && (c->wire.datagrams || !ret))
+		shim_wire_fields(&c->wire, fields);
+	return ret;
+}
+
 /* Puts the CoAP code into the reply; a non-2.xx is an error of class COAP. */
 static int finish(shim_client_t *c, json_t *fields, sl_error_t *err)
 {
@@ -190,15 +234,20 @@ static int finish(shim_client_t *c, json_t *fields, sl_error_t *err)
 /* POST /rd?ep=..&lt=..&lwm2m=1.1&b=U with the object links. */
 int shim_lwm2m_register(shim_client_t *c, json_t *fields, sl_error_t *err)
 {
+	static char links[SHIM_LINKS_MAX];
 	char ep[160], lt[32], b[16];
 	const char *q[] = {ep, lt, "lwm2m=1.1", b, NULL};
-	int ret;
+	int ret, len = shim_objects_links(&c->cfg.objects, links, sizeof(links));
 
+	if (len < 0)
+		return shim_reply_err_set(err, EINVAL, "the object links do not fit %d bytes",
+					  SHIM_LINKS_MAX);
 	snprintf(ep, sizeof(ep), "ep=%s", c->cfg.endpoint);
 	snprintf(lt, sizeof(lt), "lt=%ld", c->cfg.lifetime);
 	snprintf(b, sizeof(b), "b=%s", c->cfg.binding);
-	ret = transact(c, COAP_REQUEST_CODE_POST, "rd", q, "</1/0>,</3/0>",
-		       COAP_MEDIATYPE_APPLICATION_LINK_FORMAT, err);
+	json_object_set_new(fields, "payload_bytes", json_integer(len));
+	ret = transact(c, COAP_REQUEST_CODE_POST, "rd", q, links,
+		       COAP_MEDIATYPE_APPLICATION_LINK_FORMAT, fields, err);
 	if (ret)
 		return ret;
 	ret = finish(c, fields, err);
@@ -211,14 +260,22 @@ int shim_lwm2m_register(shim_client_t *c, json_t *fields, sl_error_t *err)
 	return ret;
 }
 
-/* POST to the registration's location. */
-int shim_lwm2m_update(shim_client_t *c, json_t *fields, sl_error_t *err)
+/* POST to the registration's location; with_links: the objects changed, so
+ * the Update carries the whole link payload (as Register does). */
+int shim_lwm2m_update(shim_client_t *c, int with_links, json_t *fields, sl_error_t *err)
 {
-	int ret;
+	static char links[SHIM_LINKS_MAX];
+	int ret, len = 0;
 
 	if (!c->location[0])
 		return shim_reply_err_set(err, EINVAL, "not registered: send register first");
-	ret = transact(c, COAP_REQUEST_CODE_POST, c->location, NULL, NULL, -1, err);
+	if (with_links && (len = shim_objects_links(&c->cfg.objects, links, sizeof(links))) < 0)
+		return shim_reply_err_set(err, EINVAL, "the object links do not fit %d bytes",
+					  SHIM_LINKS_MAX);
+	if (with_links)
+		json_object_set_new(fields, "payload_bytes", json_integer(len));
+	ret = transact(c, COAP_REQUEST_CODE_POST, c->location, NULL, with_links ? links : NULL,
+		       with_links ? COAP_MEDIATYPE_APPLICATION_LINK_FORMAT : -1, fields, err);
 	json_object_set_new(fields, "location", json_string(c->location));
 	return ret ? ret : finish(c, fields, err);
 }
@@ -230,7 +287,7 @@ int shim_lwm2m_deregister(shim_client_t *c, json_t *fields, sl_error_t *err)
 
 	if (!c->location[0])
 		return shim_reply_err_set(err, EINVAL, "not registered: send register first");
-	ret = transact(c, COAP_REQUEST_CODE_DELETE, c->location, NULL, NULL, -1, err);
+	ret = transact(c, COAP_REQUEST_CODE_DELETE, c->location, NULL, NULL, -1, fields, err);
 	json_object_set_new(fields, "location", json_string(c->location));
 	if (!ret)
 		ret = finish(c, fields, err);
@@ -257,7 +314,7 @@ int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path, const
 		;
 	if (i == 4)
 		return shim_reply_err_set(err, EINVAL, "method must be GET, POST, PUT or DELETE");
-	ret = transact(c, m[i].code, path, NULL, payload, payload ? 0 : -1, err);
+	ret = transact(c, m[i].code, path, NULL, payload, payload ? 0 : -1, fields, err);
 	if (ret)
 		return ret;
 	json_object_set_new(fields, "payload", json_string(c->req.payload));

@@ -12,9 +12,13 @@ void shim_lwm2m_free(shim_client_t *c);
 /* Each sends one request and waits up to the config's request_timeout_ms.
  * Returns 0 when a 2.xx came back; otherwise an errno value in err (the
  * link's, ETIMEDOUT, or EBADMSG with err->message "COAP" for a non-2.xx).
- * fields receives code/location for the reply. */
+ * fields receives code/location for the reply, and what went to the layer
+ * (shim_wire_fields: datagrams, max_datagram, blockwise, blocks,
+ * block_size); register and a with_links update add payload_bytes. A body
+ * larger than the libcoap session MTU (INNER_MTU) is sent block-wise. */
 int shim_lwm2m_register(shim_client_t *c, json_t *fields, sl_error_t *err);
-int shim_lwm2m_update(shim_client_t *c, json_t *fields, sl_error_t *err);
+/* with_links: the Update carries the object links (the objects changed). */
+int shim_lwm2m_update(shim_client_t *c, int with_links, json_t *fields, sl_error_t *err);
 int shim_lwm2m_deregister(shim_client_t *c, json_t *fields, sl_error_t *err);
 /* Sends a raw request (method GET/POST/PUT/DELETE, path, optional payload). */
 int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path, const char *payload,

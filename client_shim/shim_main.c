@@ -42,7 +42,9 @@ static void usage(FILE *out)
 		"  lines on stdout (a readable line each when stdin is a terminal).\n"
 		"  --layer PATH.so  use this socket layer instead of the built-in Mbed TLS one\n"
 		"  --events FILE    also write every event as JSON lines to FILE\n"
-		"  Type 'help' for the commands.\n");
+		"  Over DTLS, CoAP messages are sized to the layer's INNER_MTU (larger\n"
+		"  bodies go block-wise); config extra_objects enlarges the Register.\n"
+		"  Type 'help' for the commands (docs/protocol.md for the config).\n");
 }
 
 /* Parses the command line; exit status 2 on a mistake. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "client_shim/shim_config.h"
@@ -139,6 +140,59 @@ static void dane_needs_validation(void **state)
 	assert_int_equal(cfg.n_dane, 1);
 }
 
+/* extra_objects: each {"id","instances"} becomes its links after the two
+ * built-in ones; instances 0 is the bare object. */
+static void extra_objects_become_links(void **state)
+{
+	char links[SHIM_LINKS_MAX];
+
+	(void)state;
+	assert_int_equal(parse("{\"server\":\"127.0.0.1:5684\",\"endpoint\":\"ep\"," PSK "}"), 0);
+	assert_int_equal(cfg.objects.n, 0);
+	assert_int_equal(shim_objects_links(&cfg.objects, links, sizeof(links)), 13);
+	assert_string_equal(links, "</1/0>,</3/0>");
+	assert_int_equal(parse("{\"server\":\"127.0.0.1:5684\",\"endpoint\":\"ep\"," PSK
+			       ",\"extra_objects\":[{\"id\":3303,\"instances\":2},{\"id\":5,"
+			       "\"instances\":0},{\"id\":0}]}"),
+			 0);
+	assert_int_equal(cfg.objects.n, 3);
+	assert_int_equal(shim_objects_links(&cfg.objects, links, sizeof(links)), 45);
+	assert_string_equal(links, "</1/0>,</3/0>,</3303/0>,</3303/1>,</5>,</0/0>");
+	/* A buffer too small is refused, never truncated. */
+	assert_int_equal(shim_objects_links(&cfg.objects, links, 45), -1);
+	assert_int_equal(shim_objects_links(&cfg.objects, links, 46), 45);
+}
+
+/* Checks that text is refused with an error containing want. */
+static void refused(const char *extra, const char *want)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK ",\"extra_objects\":%s}",
+		 extra);
+	assert_int_equal(parse(text), -1);
+	if (!strstr(msg, want))
+		fail_msg("for %s: wanted \"%s\" in \"%s\"", extra, want, msg);
+}
+
+static void extra_objects_errors_name_the_path(void **state)
+{
+	(void)state;
+	refused("{}", "$.config.extra_objects: expected an array of at most 16 objects");
+	refused("[7]", "$.config.extra_objects[0]: expected an object");
+	refused("[{\"instances\":2}]", "$.config.extra_objects[0].id: missing");
+	refused("[{\"id\":65535}]", "$.config.extra_objects[0].id: missing or not an integer");
+	refused("[{\"id\":3}]", "$.config.extra_objects[0].id: object 3 is built in");
+	refused("[{\"id\":9},{\"id\":9}]",
+		"$.config.extra_objects[1].id: object 9 is listed twice");
+	refused("[{\"id\":9,\"instances\":-1}]", "$.config.extra_objects[0].instances: expected");
+	refused("[{\"id\":9,\"instances\":1025}]", "$.config.extra_objects[0].instances");
+	refused("[{\"id\":9,\"x\":1}]", "$.config.extra_objects[0].x: unknown key");
+	refused("[{\"id\":10000,\"instances\":1024}]",
+		"$.config.extra_objects: the link payload would exceed 8191 bytes");
+}
+
 static void options_by_name_and_json(void **state)
 {
 	sl_option_value_t v;
@@ -197,6 +251,8 @@ int main(void)
 	    cmocka_unit_test(recv_buffer_size_is_bounded),
 	    cmocka_unit_test(errors_name_the_json_path),
 	    cmocka_unit_test(dane_needs_validation),
+	    cmocka_unit_test(extra_objects_become_links),
+	    cmocka_unit_test(extra_objects_errors_name_the_path),
 	    cmocka_unit_test(options_by_name_and_json),
 	    cmocka_unit_test(prompt_lines_become_commands),
 	};
