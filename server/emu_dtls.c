@@ -407,7 +407,7 @@ void emu_dtls_close(struct emu_session *s, const char *reason)
 	emu_bridge_close(s);
 	if (s->tcp_fd >= 0) {
 		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->tcp_fd, NULL);
-		emu_tls_close_fd(s->tcp_fd, s->alert_sent[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL);
+		emu_tls_close(s, s->alert_sent[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL);
 	}
 	emu_sessions_remove(&srv->sessions, s);
 	if (s->plain)

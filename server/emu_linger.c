@@ -1,4 +1,4 @@
-/* Lingering TLS connections (emu_linger.h): a small array, in epoll as
+/* Lingering TLS connections (emu_linger.h): a small array in the server, in epoll as
  * EMU_FD_TLS_LINGER with the fd as id, each with a deadline that the timer
  * heap wakes the loop for. */
 #include "emu_linger.h"
@@ -19,20 +19,12 @@
  * loop; the deadline ends it. */
 #define EMU_LINGER_READS 16
 
-struct emu_linger {
-	int fd;
-	int64_t deadline;
-};
-
-static struct emu_linger lingering[EMU_LINGER_MAX];
-static size_t lingering_count;
-
 /* Closes entry i and fills its slot with the last one. */
 static void linger_close(struct emu_server *srv, size_t i)
 {
-	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, lingering[i].fd, NULL);
-	close(lingering[i].fd);
-	lingering[i] = lingering[--lingering_count];
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->linger.fds[i].fd, NULL);
+	close(srv->linger.fds[i].fd);
+	srv->linger.fds[i] = srv->linger.fds[--srv->linger.count];
 }
 
 int emu_linger_add(struct emu_server *srv, int fd)
@@ -40,12 +32,13 @@ int emu_linger_add(struct emu_server *srv, int fd)
 	struct epoll_event ev = {.events = EPOLLIN,
 				 .data.u64 = EMU_FD_TAG(EMU_FD_TLS_LINGER, (uint64_t)fd)};
 	int64_t deadline = lh_time_mono_ms() + EMU_LINGER_MS;
-	if (lingering_count == EMU_LINGER_MAX || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+	if (srv->linger.count == EMU_LINGER_MAX || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -1;
 	/* Without the wake-up (out of memory) the fd still closes at EOF or at
 	 * the next wake-up of the loop (housekeeping: within a second). */
 	(void)emu_timers_push(&srv->timers, deadline, EMU_LINGER_WAKE, 0);
-	lingering[lingering_count++] = (struct emu_linger){fd, deadline};
+	srv->linger.fds[srv->linger.count].fd = fd;
+	srv->linger.fds[srv->linger.count++].deadline = deadline;
 	return 0;
 }
 
@@ -53,12 +46,12 @@ void emu_linger_readable(struct emu_server *srv, uint64_t fd)
 {
 	uint8_t buf[4096];
 	size_t i = 0;
-	while (i < lingering_count && (uint64_t)lingering[i].fd != fd)
+	while (i < srv->linger.count && (uint64_t)srv->linger.fds[i].fd != fd)
 		i++;
-	if (i == lingering_count)
+	if (i == srv->linger.count)
 		return;
 	for (int n = 0; n < EMU_LINGER_READS; n++) {
-		ssize_t got = recv(lingering[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+		ssize_t got = recv(srv->linger.fds[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (got > 0)
 			continue;
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -70,18 +63,18 @@ void emu_linger_readable(struct emu_server *srv, uint64_t fd)
 
 void emu_linger_expire(struct emu_server *srv, int64_t now)
 {
-	for (size_t i = lingering_count; i-- > 0;)
-		if (lingering[i].deadline <= now)
+	for (size_t i = srv->linger.count; i-- > 0;)
+		if (srv->linger.fds[i].deadline <= now)
 			linger_close(srv, i);
 }
 
 void emu_linger_close_all(struct emu_server *srv)
 {
-	while (lingering_count > 0)
-		linger_close(srv, lingering_count - 1);
+	while (srv->linger.count > 0)
+		linger_close(srv, srv->linger.count - 1);
 }
 
-size_t emu_linger_count(void)
+size_t emu_linger_count(const struct emu_server *srv)
 {
-	return lingering_count;
+	return srv->linger.count;
 }

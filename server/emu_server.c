@@ -194,6 +194,8 @@ static void run_timers(struct emu_server *srv, int64_t now)
 			continue;
 		if (s->plain)
 			emu_plain_timer(s);
+		else if (s->tcp)
+			emu_tls_timer(s);
 		else
 			emu_dtls_timer(s);
 	}

@@ -12,6 +12,7 @@
 
 #include "emu_config.h"
 #include "emu_faults.h"
+#include "emu_linger.h"
 #include "emu_registry.h"
 #include "emu_session.h"
 #include "emu_timer.h"
@@ -102,6 +103,7 @@ struct emu_server {
 	size_t tombstone_count;
 	struct emu_stats stats;
 	struct emu_faults faults;
+	struct emu_lingering linger; /* TLS connections closing (emu_linger.c) */
 	int64_t next_expiry_check;
 	int64_t started_ms;
 	/* Control socket (NULL path: none). */
@@ -227,7 +229,7 @@ void emu_dtls_report_failed(struct emu_session *s, int err);
 void emu_dtls_send_failure_alert(struct emu_session *s, int err);
 /* Closes a TLS connection without a RST overtaking what was sent; after a
  * fatal alert, it lingers in the loop until the peer closes (emu_linger.c). */
-void emu_tls_close_fd(int fd, int after_alert);
+void emu_tls_close(struct emu_session *s, int after_alert);
 /* Frees a session, emitting session_closed with reason. */
 void emu_dtls_close(struct emu_session *s, const char *reason);
 
@@ -249,6 +251,9 @@ int emu_tls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf, const s
 void emu_tls_fini(struct emu_server *srv);
 void emu_tls_accept(struct emu_server *srv);
 void emu_tls_readable(struct emu_server *srv, uint64_t session_id);
+/* The handshake deadline of a TLS connection passed: fails and closes it
+ * unless the handshake is done. */
+void emu_tls_timer(struct emu_session *s);
 
 /* emu_demux.c: the public UDP socket. */
 void emu_demux_readable(struct emu_server *srv);

@@ -23,6 +23,7 @@ enum emu_sess_state { EMU_SESS_HANDSHAKE, EMU_SESS_OPEN };
 struct emu_server;
 struct emu_vhost;
 struct emu_gen;
+struct emu_tls_conn;
 
 struct emu_session {
 	uint64_t id;
@@ -44,10 +45,11 @@ struct emu_session {
 	uint32_t timer_gen;
 	int bridge_fd;
 	uint16_t bridge_port;
-	int tcp;	    /* TLS over TCP: tcp_fd is the client's connection */
-	int plain;	    /* plain CoAP over UDP: no (D)TLS, ssl is never set up */
-	int tcp_fd;	    /* -1 for DTLS */
-	void *coap_session; /* libcoap's session for the bridge (referenced) */
+	int tcp;		  /* TLS over TCP: tcp_fd is the client's connection */
+	int plain;		  /* plain CoAP over UDP: no (D)TLS, ssl is never set up */
+	int tcp_fd;		  /* -1 for DTLS */
+	struct emu_tls_conn *tls; /* TLS over TCP: emu_tls.c's state, else NULL */
+	void *coap_session;	  /* libcoap's session for the bridge (referenced) */
 	struct emu_dedup dedup;
 	int cookie_verified;
 	int resumed;

@@ -37,7 +37,7 @@
  * it first), and the peer's record framing as Mbed TLS reads it, which
  * tells the alert the peer sent without Mbed TLS's private fields. */
 struct emu_tls_conn {
-	int fd; /* the key: the connection's socket */
+	int fd; /* the connection's socket (the session's tcp_fd) */
 	struct emu_session *s;
 	uint8_t *hello; /* read before setup and not yet replayed; NULL: none */
 	size_t hello_len, hello_cap, hello_off;
@@ -49,26 +49,14 @@ struct emu_tls_conn {
 	uint8_t rec_body[2];
 	int encrypted; /* its ChangeCipherSpec went by: records are opaque */
 	int alert[2];  /* the last record, when a plaintext alert: level, description */
-	UT_hash_handle hh;
 };
-
-/* This process's connections by fd (one emulator per process). */
-static struct emu_tls_conn *conns;
-
-/* The state of the connection on fd; NULL for none (never accepted here). */
-static struct emu_tls_conn *conn_find(int fd)
-{
-	struct emu_tls_conn *c = NULL;
-	HASH_FIND_INT(conns, &fd, c);
-	return c;
-}
 
 /* Forgets a connection's extra state (its fd is the caller's to close). */
 static void conn_free(struct emu_tls_conn *c)
 {
 	if (!c)
 		return;
-	HASH_DEL(conns, c);
+	c->s->tls = NULL;
 	free(c->hello);
 	free(c);
 }
@@ -117,16 +105,16 @@ static void drain_now(int fd)
  * loop (emu_linger.c), its input read and dropped, until the peer closes or
  * EMU_LINGER_MS pass; otherwise, or when too many linger already, what is
  * already there is read and the socket closed at once. */
-void emu_tls_close_fd(int fd, int after_alert)
+void emu_tls_close(struct emu_session *s, int after_alert)
 {
-	struct emu_tls_conn *c = conn_find(fd);
-	struct emu_server *srv = c ? c->s->srv : NULL;
-	conn_free(c);
+	int fd = s->tcp_fd;
+	conn_free(s->tls);
+	s->tcp_fd = -1;
 	if (shutdown(fd, SHUT_WR) < 0) {
 		close(fd);
 		return;
 	}
-	if (after_alert && srv && emu_linger_add(srv, fd) == 0)
+	if (after_alert && emu_linger_add(s->srv, fd) == 0)
 		return;
 	drain_now(fd);
 	close(fd);
@@ -346,7 +334,7 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 	emu_sessions_add(&srv->sessions, s);
 	c->fd = fd;
 	c->s = s;
-	HASH_ADD_INT(conns, fd, c);
+	s->tls = c;
 	ev.data.u64 = EMU_FD_TAG(EMU_FD_TLS_CONN, s->id);
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		emu_dtls_close(s, "setup_failed");
@@ -355,6 +343,21 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 	lh_event_emitf("handshake_started", "{s:I, s:s, s:s, s:b}", "session", (json_int_t)s->id,
 		       "peer", lh_addr_format(peer, addr, sizeof(addr)), "transport", "tls",
 		       "cookie_verified", 0);
+	/* Mbed TLS has no timers on a stream: the handshake gets the DTLS one's
+	 * longest time ($.dtls.handshake_timeout_ms.max) as a deadline, so a
+	 * peer that connects and stalls does not hold its session forever. */
+	s->timer_gen++;
+	s->timer_fin = s->started_ms + srv->cfg->hs_max_ms;
+	(void)emu_timers_push(&srv->timers, s->timer_fin, s->id, s->timer_gen);
+}
+
+void emu_tls_timer(struct emu_session *s)
+{
+	if (s->state == EMU_SESS_OPEN)
+		return;
+	s->timer_fin = 0;
+	emu_dtls_report_failed(s, MBEDTLS_ERR_SSL_TIMEOUT);
+	emu_dtls_close(s, "handshake_timeout");
 }
 
 void emu_tls_accept(struct emu_server *srv)
@@ -385,9 +388,10 @@ static int read_app(struct emu_session *s)
 		}
 		if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 			return 0;
-		emu_dtls_close(s, ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ? "close_notify"
-				  : ret == MBEDTLS_ERR_SSL_CONN_EOF	   ? "tcp_closed"
-									   : "tls_error");
+		/* mbedtls_ssl_read reports the peer's FIN without close_notify as 0. */
+		emu_dtls_close(s, ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY	? "close_notify"
+				  : ret == 0 || ret == MBEDTLS_ERR_SSL_CONN_EOF ? "tcp_closed"
+										: "tls_error");
 		return -1;
 	}
 }
@@ -517,7 +521,7 @@ static int hello_read(struct emu_tls_conn *c)
 void emu_tls_readable(struct emu_server *srv, uint64_t session_id)
 {
 	struct emu_session *s = emu_sessions_by_id(&srv->sessions, session_id);
-	struct emu_tls_conn *c = s ? conn_find(s->tcp_fd) : NULL;
+	struct emu_tls_conn *c = s ? s->tls : NULL;
 	if (!c || (!c->ready && hello_read(c) < 1))
 		return;
 	if (s->state == EMU_SESS_OPEN) {

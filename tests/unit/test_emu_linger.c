@@ -29,7 +29,7 @@ static int is_open(int fd)
 }
 
 /* The loop's parts the list uses, and EMU_LINGER_MAX + 1 connections whose
- * own end is shut down for writing, as emu_tls_close_fd leaves it. */
+ * own end is shut down for writing, as emu_tls_close leaves it. */
 static int setup(void **state)
 {
 	(void)state;
@@ -81,7 +81,7 @@ static void linger_lifecycle(void **state)
 	/* Full: the next one stays the caller's. */
 	assert_int_equal(emu_linger_add(&srv, ours[EMU_LINGER_MAX]), -1);
 	assert_true(is_open(ours[EMU_LINGER_MAX]));
-	assert_int_equal(emu_linger_count(), EMU_LINGER_MAX);
+	assert_int_equal(emu_linger_count(&srv), EMU_LINGER_MAX);
 	/* The deadlines wake the loop: the timer heap has them. */
 	assert_true(emu_timers_next_in(&srv.timers, now) >= 0);
 	/* Input is read and dropped; the connection lingers on. */
@@ -93,12 +93,12 @@ static void linger_lifecycle(void **state)
 	shutdown(theirs[3], SHUT_WR);
 	dispatch_ready();
 	assert_false(is_open(ours[3]));
-	assert_int_equal(emu_linger_count(), EMU_LINGER_MAX - 1);
+	assert_int_equal(emu_linger_count(&srv), EMU_LINGER_MAX - 1);
 	/* Before the deadline nothing else closes; at it, everything. */
 	emu_linger_expire(&srv, now - 1);
-	assert_int_equal(emu_linger_count(), EMU_LINGER_MAX - 1);
+	assert_int_equal(emu_linger_count(&srv), EMU_LINGER_MAX - 1);
 	emu_linger_expire(&srv, lh_time_mono_ms() + EMU_LINGER_MS);
-	assert_int_equal(emu_linger_count(), 0);
+	assert_int_equal(emu_linger_count(&srv), 0);
 	for (int i = 0; i < EMU_LINGER_MAX; i++)
 		assert_false(is_open(ours[i]));
 }
@@ -109,7 +109,7 @@ static void linger_close_all(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(emu_linger_add(&srv, ours[i]), 0);
 	emu_linger_close_all(&srv);
-	assert_int_equal(emu_linger_count(), 0);
+	assert_int_equal(emu_linger_count(&srv), 0);
 	for (int i = 0; i < 3; i++)
 		assert_false(is_open(ours[i]));
 }

@@ -2,7 +2,8 @@
  * emulator (child process, TCP on 127.0.0.1) and a real Mbed TLS stream
  * client: handshake_failed must name the alert the emulator sent (wrong
  * PSK: bad_record_mac) and the alert it received (a client that aborts with
- * handshake_failure), as it does for DTLS. */
+ * handshake_failure), as it does for DTLS; a stalled handshake ends at the
+ * handshake deadline. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,11 +143,49 @@ static void tls_first_bytes_refused(void **state)
 	assert_int_equal(stop_server(), 0);
 }
 
+/* TLS, and a 1 s handshake deadline. */
+static void tls_fast_deadline(struct emu_config *cfg)
+{
+	cfg->tls_port = 0;
+	cfg->hs_min_ms = 250;
+	cfg->hs_max_ms = 1000;
+}
+
+/* A peer that connects and stalls, before or inside its ClientHello, is
+ * failed with reason timeout and closed at the handshake deadline; a peer
+ * that completes the handshake and closes TCP is reported as tcp_closed. */
+static void tls_stalled_handshake_times_out(void **state)
+{
+	(void)state;
+	static const unsigned char right[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+						0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+	static const uint8_t half_hello[] = {22, 3, 1, 0, 80, 1, 0, 0, 76, 3, 3};
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	start_server(tls_fast_deadline);
+	int port = tls_port();
+	assert_true(port > 0);
+	int silent = tcp_connect(port), half = tcp_connect(port);
+	send_bytewise(half, half_hello, sizeof(half_hello));
+	assert_true(closed_by_peer(silent));
+	assert_true(closed_by_peer(half));
+	close(silent);
+	close(half);
+	assert_true(events_have("\"reason\":\"timeout\"", 2));
+	assert_true(events_have("\"reason\":\"handshake_timeout\"", 2));
+	assert_int_equal(tls_handshake(port, right, 0), 0);
+	assert_true(events_have("\"reason\":\"tcp_closed\"", 1));
+	/* The finished handshake's deadline passes without effect. */
+	usleep(1200 * 1000);
+	assert_int_equal(events_have("\"reason\":\"timeout\"", 2), 2);
+	assert_int_equal(stop_server(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(tls_failures_name_alerts),
 	    cmocka_unit_test(tls_first_bytes_refused),
+	    cmocka_unit_test(tls_stalled_handshake_times_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
