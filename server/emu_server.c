@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -38,6 +39,24 @@ static int open_dtls_socket(struct emu_server *srv)
 		return -1;
 	}
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Every live session holds one loopback bridge socket, so the session count
+ * is bounded by the fd limit: like any server, take the hard limit rather
+ * than the usual soft 1024, and say so when even that is small. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < 65536)
+		lh_event_emitf("fd_limit", "{s:I, s:s}", "limit", (json_int_t)rl.rlim_cur, "effect",
+			       "sessions are limited to about this many (ulimit -n)");
 }
 
 /* SIGTERM/SIGINT/SIGHUP arrive as readable data in the loop. */
@@ -98,6 +117,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 	srv->started_ms = lh_time_mono_ms();
 	emu_sessions_init(&srv->sessions);
 	emu_timers_init(&srv->timers);
+	raise_fd_limit();
 	/* Registration ids differ across restarts: seeded from the wall clock's
 	 * milliseconds, reduced in 64 bits (a double too big for uint32_t is UB). */
 	uint32_t seed = (uint32_t)((uint64_t)(lh_time_wall() * 1000.0) & 0xfffff);
