@@ -287,22 +287,47 @@ static void send_hvr(struct emu_server *srv, const struct emu_record *rec, uint1
 	emu_faults_hvr_sent(srv, peer, n);
 }
 
+/* Random draws for a free CID before the space counts as full. */
+#define EMU_CID_TRIES 64
+
+/* Every 1- or 2-byte CID in turn (s->cid_len set): 0 with the first free
+ * one in s->cid, -1 when all are taken. */
+static int scan_short_cid(struct emu_server *srv, struct emu_session *s)
+{
+	unsigned firsts = s->cid_len == 1 ? 256 : 8, seconds = s->cid_len == 1 ? 1 : 256;
+	for (unsigned f = 0; f < firsts; f++)
+		for (unsigned b = 0; b < seconds; b++) {
+			s->cid[0] =
+			    s->cid_len == 1 ? (uint8_t)f : emu_cid_first_byte(2, (uint8_t)f);
+			s->cid[1] = (uint8_t)b;
+			if (!emu_sessions_by_cid(&srv->sessions, s->cid, s->cid_len))
+				return 0;
+		}
+	return -1;
+}
+
 /* Picks a random CID of the session's vhost's length not used by another
  * session. A tls12_cid record does not say how long its CID is, so every
  * CID of 2 bytes or more names its own length (EMU_CID_LEN_OF): the demux
  * can then tell where a record's CID ends whatever lengths are in use,
  * including after a reload that changed them while older CIDs live on. A
- * 1-byte CID is fully random (the config allows length 1 only alone). */
-static void choose_cid(struct emu_server *srv, struct emu_session *s)
+ * 1-byte CID is fully random (length 1 is never mixed with others). The
+ * draws are bounded: a short CID's space can fill up (256 1-byte CIDs, 2048
+ * 2-byte ones), so those are then searched in full, and a full space
+ * refuses the handshake, never hangs. Returns 0, or -1 when none is free. */
+static int choose_cid(struct emu_server *srv, struct emu_session *s)
 {
 	s->cid_len = (size_t)(s->vhost ? s->vhost->cid_length : emu_gen_cfg(srv)->cid_length);
 	if (s->cid_len == 0)
-		return;
-	do {
+		return 0;
+	for (int tries = 0; tries < EMU_CID_TRIES; tries++) {
 		mbedtls_ctr_drbg_random(&srv->drbg, s->cid, s->cid_len);
 		if (s->cid_len >= 2)
 			s->cid[0] = emu_cid_first_byte(s->cid_len, s->cid[0]);
-	} while (emu_sessions_by_cid(&srv->sessions, s->cid, s->cid_len));
+		if (!emu_sessions_by_cid(&srv->sessions, s->cid, s->cid_len))
+			return 0;
+	}
+	return s->cid_len <= 2 ? scan_short_cid(srv, s) : -1;
 }
 
 /* Allocates a session and sets up its Mbed TLS context with this server's
@@ -339,27 +364,32 @@ static struct emu_session *session_alloc(struct emu_server *srv, struct emu_vhos
 }
 
 /* The per-peer state of a new handshake: only ever created once the cookie
- * checked out (or when cookies are off). */
+ * checked out (or when cookies are off). NULL with *why on failure. */
 static struct emu_session *session_new(struct emu_server *srv, struct emu_vhost *vhost,
 				       const struct sockaddr *peer, socklen_t peer_len,
-				       int verified)
+				       int verified, const char **why)
 {
 	struct emu_session *s = session_alloc(srv, vhost, peer, peer_len);
+	*why = "out_of_memory";
 	if (!s)
 		return NULL;
 	s->cookie_verified = verified;
 	if (vhost ? vhost->cid_enabled : emu_gen_cfg(srv)->cid_enabled) {
-		choose_cid(srv, s);
-		if (mbedtls_ssl_set_cid(&s->ssl, MBEDTLS_SSL_CID_ENABLED, s->cid, s->cid_len) !=
-		    0) {
-			mbedtls_ssl_free(&s->ssl);
-			free(s);
-			return NULL;
+		if (choose_cid(srv, s) < 0) {
+			*why = "cid_space_full";
+			goto err;
 		}
+		if (mbedtls_ssl_set_cid(&s->ssl, MBEDTLS_SSL_CID_ENABLED, s->cid, s->cid_len) != 0)
+			goto err;
 	}
 	emu_sessions_add(&srv->sessions, s);
 	emu_sessions_index_cid(&srv->sessions, s);
 	return s;
+err:
+	mbedtls_ssl_free(&s->ssl);
+	emu_gen_release(srv, s->gen);
+	free(s);
+	return NULL;
 }
 
 struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *vhost,
@@ -652,9 +682,10 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 	if (old)
 		emu_dtls_close(old, "client_reconnect");
 	struct emu_vhost *vhost = ch.sni ? emu_vhost_find(srv, ch.sni, ch.sni_len) : NULL;
-	struct emu_session *s = session_new(srv, vhost, peer, peer_len, verified);
+	const char *why;
+	struct emu_session *s = session_new(srv, vhost, peer, peer_len, verified, &why);
 	if (!s) {
-		emu_demux_drop(srv, peer, "out_of_memory", len);
+		emu_demux_drop(srv, peer, why, len);
 		return;
 	}
 	lh_event_emitf("handshake_started", "{s:I, s:s, s:b}", "session", (json_int_t)s->id, "peer",

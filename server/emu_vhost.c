@@ -96,9 +96,20 @@ int emu_vhost_cid_plan(const struct emu_server *srv, uint64_t lengths, uint64_t 
 		if (srv->sessions.cid_count[l])
 			u |= 1ULL << l;
 	*out = u;
-	if ((u & (u - 1)) == 0 || srv->sessions.cid_unprefixed == 0)
+	if ((u & (u - 1)) == 0)
 		return 0;
 	lengths_text(u, text, sizeof(text));
+	if (u & (1ULL << 1)) {
+		snprintf(
+		    err, err_size,
+		    "CID settings ($.dtls.cid, $.vhosts[].cid) would put CIDs of several lengths "
+		    "in use (%s bytes, live sessions included), and a CID length of 1 cannot be "
+		    "mixed with other lengths (a 1-byte CID cannot name its length)",
+		    text);
+		return -1;
+	}
+	if (srv->sessions.cid_unprefixed == 0)
+		return 0;
 	snprintf(err, err_size,
 		 "CID settings ($.dtls.cid, $.vhosts[].cid) would put CIDs of several lengths "
 		 "in use (%s bytes, live sessions included): the demux then reads a CID's "

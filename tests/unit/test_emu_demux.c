@@ -194,21 +194,26 @@ static void cid_reload_plan(void **state)
 	assert_int_equal(emu_vhost_cid_len(&srv, c8, sizeof(c8)), 8);
 	assert_true(
 	    emu_sessions_by_cid(&srv.sessions, c8, (size_t)emu_vhost_cid_len(&srv, c8, 8)) == s);
-	/* A live 1-byte CID (fully random) blocks mixing lengths... */
-	struct emu_session *one = mk(&srv.sessions, "127.0.0.1:1001", "");
-	one->cid[0] = 0x07; /* 7 % 33 != 1 */
-	one->cid_len = 1;
-	emu_sessions_index_cid(&srv.sessions, one);
+	/* A live CID that does not name its length (restored from an older
+	 * run) blocks mixing lengths... */
+	struct emu_session *old = mk(&srv.sessions, "127.0.0.1:1001", "");
+	memcpy(old->cid, "\x07\x01\x02\x03", 4); /* 7 % 33 != 4 */
+	old->cid_len = 4;
+	emu_sessions_index_cid(&srv.sessions, old);
 	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 4, &out, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "close them"));
 	/* ... until it closes. */
-	emu_sessions_remove(&srv.sessions, one);
+	emu_sessions_remove(&srv.sessions, old);
 	assert_int_equal(srv.sessions.cid_unprefixed, 0);
 	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 4, &out, err, sizeof(err)), 0);
+	/* 1-byte CIDs never mix with other lengths, live ones included. */
+	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 1, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "length of 1 cannot be mixed"));
 	emu_sessions_remove(&srv.sessions, s);
 	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 4, &out, err, sizeof(err)), 0);
 	assert_true(out == 1ULL << 4);
-	free(one);
+	assert_int_equal(emu_vhost_cid_plan(&srv, 1ULL << 1, &out, err, sizeof(err)), 0);
+	free(old);
 	free(s);
 }
 
