@@ -110,6 +110,8 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 		    har_vars_expand(scs[i].emulator, "$.emulator", certs_dir, &errs) != 0 ||
 		    har_vars_expand(json_object_get(scs[i].root, "client"), "$.client", certs_dir,
 				    &errs) != 0 ||
+		    har_vars_expand(json_object_get(scs[i].root, "steps"), "$.steps", certs_dir,
+				    &errs) != 0 ||
 		    har_emucheck_config(cli->emulator, scs[i].emulator, &errs) != 0) {
 			print_errors(files[i], &errs);
 			bad++;
