@@ -148,6 +148,17 @@ static int run_handshake(sl_socket_t *s, sl_error_t *err)
 	return 0;
 }
 
+/* True when every DANE record is usage 0 or 1: constraints on a PKIX
+ * validation, which then needs a trust store (RFC 6698 §2.1.1). */
+static int dane_needs_pkix(const sl_socket_t *s)
+{
+	for (size_t i = 0; i < s->dane_count; i++)
+		if (s->dane[i].rec.usage != SL_DANE_CA_CONSTRAINT &&
+		    s->dane[i].rec.usage != SL_DANE_SERVICE_CERT_CONSTRAINT)
+			return 0;
+	return s->dane_count > 0;
+}
+
 /* Certificate mode needs something to trust unless validation is off. */
 static int check_trust(sl_socket_t *s, sl_error_t *err)
 {
@@ -157,6 +168,10 @@ static int check_trust(sl_socket_t *s, sl_error_t *err)
 		return layer_err_set(err, EINVAL, 0,
 				     "server certificate validation is on but there is no trust "
 				     "store and no DANE record: give one, or turn validation off");
+	if (!s->ca.raw.p && dane_needs_pkix(s))
+		return layer_err_set(err, EINVAL, 0,
+				     "DANE usages 0 and 1 constrain a PKIX validation, which needs "
+				     "a trust store: give one (or use usage 2 or 3)");
 	return 0;
 }
 

@@ -146,6 +146,15 @@ static void certificate_mode_needs_something_to_trust(void **state)
 	/* Refused before any packet: no trust store, no DANE record. */
 	assert_int_equal(vt->connect(s, "127.0.0.1", "9", &err), EINVAL);
 	assert_non_null(strstr(err.message, "no trust store and no DANE record"));
+	/* Usages 0 and 1 constrain PKIX: a record alone is not enough. */
+	static const unsigned char hash[32] = {1};
+	sl_dane_tlsa_t rec = {SL_DANE_CA_CONSTRAINT, SL_DANE_SELECTOR_CERT, SL_DANE_MATCH_SHA256,
+			      hash, sizeof(hash)};
+	sl_option_value_t v = {.dane = {&rec, 1}};
+	assert_int_equal(vt->set_option(s, SL_OPT_DANE_TLSA, &v), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(vt->connect(s, "127.0.0.1", "9", &err), EINVAL);
+	assert_non_null(strstr(err.message, "needs a trust store"));
 	vt->cleanup(&s);
 }
 
