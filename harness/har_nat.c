@@ -8,6 +8,7 @@ void har_nat_init(struct har_nat *nat)
 	memset(nat, 0, sizeof(*nat));
 	nat->next_id = 1;
 	nat->next_host = 2;
+	nat->public_addr = htonl(INADDR_LOOPBACK);
 	for (size_t i = 0; i < HAR_NAT_MAX_FLOWS; i++)
 		nat->flows[i].fd = -1;
 }

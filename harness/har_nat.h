@@ -22,10 +22,14 @@ struct har_nat {
 	struct har_nat_flow flows[HAR_NAT_MAX_FLOWS];
 	size_t n;
 	unsigned next_id;
-	unsigned next_host; /* last octet of the next 127.0.0.X handed out */
+	unsigned next_host;    /* last octet of the next 127.0.0.X handed out */
+	in_addr_t public_addr; /* new flows go out from here (network order) */
 };
 
-/* Empties the table; addresses for rebinding start at 127.0.0.2. */
+/* Empties the table; new flows go out from 127.0.0.1 until an address
+ * rebind moves the NAT's public address (as a real NAT's public address
+ * change applies to the flows it opens afterwards, too); addresses for
+ * rebinding start at 127.0.0.2. */
 void har_nat_init(struct har_nat *nat);
 /* The flow of a client address, or NULL. */
 struct har_nat_flow *har_nat_by_client(struct har_nat *nat, const struct sockaddr_in *client);

@@ -356,7 +356,7 @@ static struct har_nat_flow *flow_for(struct har_netsim *ns, const struct sockadd
 	char a[LH_ADDR_STRLEN], b[LH_ADDR_STRLEN];
 	if (f)
 		return f;
-	out.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	out.sin_addr.s_addr = ns->nat.public_addr;
 	int fd = udp_bind(&out);
 	if (fd < 0)
 		return NULL;
@@ -487,15 +487,16 @@ static int rebind(struct har_netsim *ns, int new_address, const char *addr, char
 		snprintf(err, errlen, "rebind address \"%s\" is not in 127.0.0.0/8", addr);
 		return -1;
 	}
+	if (new_address)
+		ns->nat.public_addr =
+		    addr ? want.s_addr : har_nat_next_address(&ns->nat, ns->nat.public_addr);
 
 	for (size_t i = 0; i < ns->nat.n; i++) {
 		struct har_nat_flow *f = &ns->nat.flows[i];
 		struct sockaddr_in out = f->outside, old = f->outside;
 		out.sin_port = 0;
 		if (new_address)
-			out.sin_addr.s_addr =
-			    addr ? want.s_addr
-				 : har_nat_next_address(&ns->nat, old.sin_addr.s_addr);
+			out.sin_addr.s_addr = ns->nat.public_addr;
 		int fd = udp_bind(&out);
 		if (fd < 0) {
 			snprintf(err, errlen, "cannot bind a socket for the rebind: %s",

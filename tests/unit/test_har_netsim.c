@@ -136,6 +136,16 @@ static void rebind_changes_source(void **state)
 	/* Replies to the new address still reach the same client. */
 	sendto(r->server, "ok", 2, 0, (struct sockaddr *)&c, sizeof(c));
 	assert_int_equal(recv_from(r, r->client, buf, sizeof(buf), &a), 2);
+	/* A flow opened after the rebind (a client that reconnected from a new
+	 * port) goes out from the NAT's new address too, as a real NAT's. */
+	struct sockaddr_in unused;
+	int late = bound_socket(&unused);
+	assert_int_equal(connect(late, (struct sockaddr *)&r->ns.front, sizeof(r->ns.front)), 0);
+	send(late, "four", 4, 0);
+	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &b), 4);
+	assert_string_equal(inet_ntoa(b.sin_addr), "127.0.0.2");
+	assert_int_not_equal(b.sin_port, c.sin_port);
+	close(late);
 	/* Not loopback: refused with a reason. */
 	json_t *bad = json_pack("{s:s, s:s}", "rebind", "address", "address", "10.0.0.1");
 	assert_int_equal(har_netsim_apply(&r->ns, bad, err, sizeof(err)), -1);
