@@ -23,7 +23,8 @@ static void note(struct har_tcprelay *r, const struct har_tcp_conn *c, const cha
 			       "event", "tcp", "action", action, "conn", (json_int_t)c->id);
 	if (dir >= 0) {
 		json_object_set_new(ev, "dir", json_string(dir_names[dir]));
-		json_object_set_new(ev, "bytes", json_integer((json_int_t)bytes));
+		if (bytes > 0) /* a chunk; a "shutdown" (FIN) has none */
+			json_object_set_new(ev, "bytes", json_integer((json_int_t)bytes));
 	} else {
 		json_object_set_new(
 		    ev, "client",
@@ -84,6 +85,14 @@ int har_tcprelay_open(struct har_tcprelay *r, int port, const char *server, stru
 	return 0;
 }
 
+/* True when the socket that dir reads from is finished both ways: its FIN
+ * was read and ours was sent. Poll would report POLLHUP on it forever while
+ * the other way still drains, so it is left out. */
+static int side_done(const struct har_tcp_conn *c, int dir)
+{
+	return c->q[dir].eof && c->q[!dir].shut;
+}
+
 /* Asks only for what can progress, so a full buffer means backpressure. */
 int har_tcprelay_pollfds(const struct har_tcprelay *r, struct pollfd *fds, int max)
 {
@@ -93,16 +102,16 @@ int har_tcprelay_pollfds(const struct har_tcprelay *r, struct pollfd *fds, int m
 	for (size_t i = 0; i < r->n && n + 2 <= max; i++) {
 		const struct har_tcp_conn *c = r->conns[i];
 		short cev = 0, sev = 0;
-		if (!c->connecting && c->q[C2S].len < HAR_TCP_BUF)
+		if (!c->connecting && !c->q[C2S].eof && c->q[C2S].len < HAR_TCP_BUF)
 			cev |= POLLIN;
 		if (c->q[S2C].len > 0)
 			cev |= POLLOUT;
 		if (c->connecting || c->q[C2S].len > 0)
 			sev |= POLLOUT;
-		if (!c->connecting && c->q[S2C].len < HAR_TCP_BUF)
+		if (!c->connecting && !c->q[S2C].eof && c->q[S2C].len < HAR_TCP_BUF)
 			sev |= POLLIN;
-		fds[n++] = (struct pollfd){c->cfd, cev, 0};
-		fds[n++] = (struct pollfd){c->sfd, sev, 0};
+		fds[n++] = (struct pollfd){side_done(c, C2S) ? -1 : c->cfd, cev, 0};
+		fds[n++] = (struct pollfd){side_done(c, S2C) ? -1 : c->sfd, sev, 0};
 	}
 	return n;
 }
@@ -130,14 +139,15 @@ static void close_reset(int fd)
 	close(fd);
 }
 
-/* Ends connection i; with reset, both sides get a RST. */
+/* Ends connection i; with reset, both sides get a RST. Without, both FINs
+ * were already passed on (and captured) by forward_dir. */
 static void drop_conn(struct har_tcprelay *r, size_t i, int reset, const char *why)
 {
 	struct har_tcp_conn *c = r->conns[i];
 	note(r, c, reset ? "reset" : "close", -1, 0, why);
-	if (r->pcap && !c->connecting)
+	if (r->pcap && !c->connecting && reset)
 		har_pcap_write_tcp(r->pcap, &c->outside, &r->server, c->q[C2S].seq, c->q[S2C].seq,
-				   (reset ? HAR_TCP_RST : HAR_TCP_FIN) | HAR_TCP_ACK, NULL, 0);
+				   HAR_TCP_RST | HAR_TCP_ACK, NULL, 0);
 	if (reset) {
 		close_reset(c->cfd);
 		close_reset(c->sfd);
@@ -210,16 +220,27 @@ static int finish_connect(struct har_tcprelay *r, size_t i)
 	return 0;
 }
 
-/* Writes what is queued in one direction; keeps the rest. */
-static int flush(struct har_tcprelay *r, struct har_tcp_conn *c, int dir)
+/* The socket a direction reads from: its sender. */
+static int src_fd(const struct har_tcp_conn *c, int dir)
+{
+	return dir == C2S ? c->cfd : c->sfd;
+}
+
+/* The socket a direction writes to: its receiver. */
+static int dst_fd(const struct har_tcp_conn *c, int dir)
+{
+	return dir == C2S ? c->sfd : c->cfd;
+}
+
+/* Writes what is queued in one direction; keeps the rest. Returns 0 or the
+ * error of the receiving side. */
+static int flush(struct har_tcp_conn *c, int dir)
 {
 	struct har_tcp_pipe *q = &c->q[dir];
-	int fd = dir == C2S ? c->sfd : c->cfd;
-	(void)r;
 	while (q->len > 0) {
-		ssize_t n = send(fd, q->buf, q->len, MSG_NOSIGNAL);
+		ssize_t n = send(dst_fd(c, dir), q->buf, q->len, MSG_NOSIGNAL);
 		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
 		memmove(q->buf, q->buf + n, q->len - (size_t)n);
 		q->len -= (size_t)n;
 	}
@@ -227,16 +248,18 @@ static int flush(struct har_tcprelay *r, struct har_tcp_conn *c, int dir)
 }
 
 /* Reads what one side sent and queues it for the other (or drops it in a
- * blackhole). Returns -1 when the side closed or failed. */
+ * blackhole); its FIN is noted for forward_dir. Returns 0 or the error (a
+ * RST from that side). */
 static int pull(struct har_tcprelay *r, struct har_tcp_conn *c, int dir)
 {
 	struct har_tcp_pipe *q = &c->q[dir];
-	int fd = dir == C2S ? c->cfd : c->sfd;
-	ssize_t n = recv(fd, q->buf + q->len, sizeof(q->buf) - q->len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	ssize_t n = recv(src_fd(c, dir), q->buf + q->len, sizeof(q->buf) - q->len, 0);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+	if (n == 0) {
+		q->eof = 1;
 		return 0;
-	if (n <= 0)
-		return -1;
+	}
 	if (r->blackhole) {
 		note(r, c, "drop", dir, (size_t)n, "blackhole");
 		return 0;
@@ -253,22 +276,90 @@ static int pull(struct har_tcprelay *r, struct har_tcp_conn *c, int dir)
 	return 0;
 }
 
-/* Services one connection given the poll results of its two sockets. */
+/* Reads the sender of dir when poll says it has bytes, its FIN or an
+ * error. After its FIN (or while the queue is full) only an error is left
+ * to collect, which poll reports whatever was asked. Returns 0 or it. */
+static int read_side(struct har_tcprelay *r, struct har_tcp_conn *c, int dir, short rev)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+	if (!(rev & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	if (!c->q[dir].eof && c->q[dir].len < HAR_TCP_BUF)
+		return pull(r, c, dir);
+	if (rev & POLLERR)
+		getsockopt(src_fd(c, dir), SOL_SOCKET, SO_ERROR, &e, &len);
+	return e;
+}
+
+/* The FIN in the capture, from the side that sent it; it takes one
+ * sequence number, so the other way's acknowledgements count it. */
+static void capture_fin(struct har_tcprelay *r, struct har_tcp_conn *c, int dir)
+{
+	struct har_tcp_pipe *q = &c->q[dir];
+	if (dir == C2S)
+		har_pcap_write_tcp(r->pcap, &c->outside, &r->server, q->seq, c->q[S2C].seq,
+				   HAR_TCP_FIN | HAR_TCP_ACK, NULL, 0);
+	else
+		har_pcap_write_tcp(r->pcap, &r->server, &c->outside, q->seq, c->q[C2S].seq,
+				   HAR_TCP_FIN | HAR_TCP_ACK, NULL, 0);
+	q->seq++;
+}
+
+/* Writes what is queued one way; once the sender's FIN is read and all
+ * before it written, passes the FIN on (shutdown), as a NAT forwards a
+ * half-close: the other way stays open, so a server that sends an alert
+ * and half-closes still reads the rest of the client's flight and the
+ * client reads the alert, not a RST. Returns 0 or the receiver's error. */
+static int forward_dir(struct har_tcprelay *r, struct har_tcp_conn *c, int dir)
+{
+	struct har_tcp_pipe *q = &c->q[dir];
+	int e = flush(c, dir);
+	if (e != 0 || !q->eof || q->shut || q->len > 0)
+		return e;
+	if (shutdown(dst_fd(c, dir), SHUT_WR) != 0)
+		return errno;
+	q->shut = 1;
+	note(r, c, "shutdown", dir, 0, NULL);
+	capture_fin(r, c, dir);
+	return 0;
+}
+
+/* A RST (or a socket error) on one side reaches the other side as a RST,
+ * after whatever it was still owed: a NAT forwards the segments in order. */
+static void reset_conn(struct har_tcprelay *r, size_t i, int side, int e)
+{
+	char why[128];
+	snprintf(why, sizeof(why), "%s: %s", side == C2S ? "client" : "server", strerror(e));
+	flush(r->conns[i], C2S);
+	flush(r->conns[i], S2C);
+	drop_conn(r, i, 1, why);
+}
+
+/* Services one connection given the poll results of its two sockets; it
+ * ends when both ways have passed their FIN on, or at the first error.
+ * Returns -1 when the connection was dropped. */
 static int service(struct har_tcprelay *r, size_t i, short crev, short srev)
 {
 	struct har_tcp_conn *c = r->conns[i];
+	int e, side = C2S; /* C2S: the client's socket failed, S2C: the server's */
 	if (c->connecting) {
 		if ((srev & (POLLOUT | POLLERR | POLLHUP)) && finish_connect(r, i) != 0)
 			return -1;
 		return 0;
 	}
-	int closed = 0;
-	if (crev & (POLLIN | POLLHUP | POLLERR))
-		closed |= pull(r, c, C2S) != 0 ? 1 : 0;
-	if (srev & (POLLIN | POLLHUP | POLLERR))
-		closed |= pull(r, c, S2C) != 0 ? 2 : 0;
-	if (flush(r, c, C2S) != 0 || flush(r, c, S2C) != 0 || closed) {
-		drop_conn(r, i, 0, closed == 2 ? "server closed" : "client closed");
+	if ((e = read_side(r, c, C2S, crev)) == 0 && (e = read_side(r, c, S2C, srev)) != 0)
+		side = S2C;
+	if (e == 0 && (e = forward_dir(r, c, C2S)) != 0)
+		side = S2C;
+	if (e == 0 && (e = forward_dir(r, c, S2C)) != 0)
+		side = C2S;
+	if (e != 0) {
+		reset_conn(r, i, side, e);
+		return -1;
+	}
+	if (c->q[C2S].shut && c->q[S2C].shut) {
+		drop_conn(r, i, 0, "both sides closed");
 		return -1;
 	}
 	return 0;

@@ -9,12 +9,14 @@
 #include "har_timeline.h"
 
 /* The network simulator's TCP side (CoAP over TLS): a relay that accepts
- * the client's connections and opens one to the server for each. A NAT
- * rebind resets the connections (a TCP flow cannot survive a new source
- * address), a blackhole swallows the bytes, port-closed refuses new
- * connections. Every chunk relayed or dropped is a "netsim" event, and the
- * stream goes to the pcap file with synthesized TCP headers. Loss, reordering
- * and duplication do not apply: the kernel's TCP hides them. */
+ * the client's connections and opens one to the server for each. Like a
+ * NAT, it passes on a half-close (a FIN one way, the other way still
+ * open) and a reset (a RST reaches the other side as a RST). A NAT rebind
+ * resets the connections (a TCP flow cannot survive a new source address),
+ * a blackhole swallows the bytes, port-closed refuses new connections.
+ * Every chunk relayed or dropped is a "netsim" event, and the stream goes
+ * to the pcap file with synthesized TCP headers. Loss, reordering and
+ * duplication do not apply: the kernel's TCP hides them. */
 #define HAR_TCP_MAX_CONNS 8
 #define HAR_TCP_BUF 65536
 
@@ -22,6 +24,8 @@ struct har_tcp_pipe {
 	unsigned char buf[HAR_TCP_BUF];
 	size_t len;   /* bytes read, not yet written on */
 	uint32_t seq; /* next sequence number in the capture */
+	int eof;      /* the sending side closed its half (FIN read) */
+	int shut;     /* and the FIN was passed on (shutdown of the receiver) */
 };
 
 struct har_tcp_conn {

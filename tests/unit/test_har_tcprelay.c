@@ -1,6 +1,8 @@
 /* Tests of the simulator's TCP relay with real sockets on loopback: bytes
- * flow both ways through it, a NAT rebind resets the connection, a
- * blackhole swallows bytes and a closed port refuses new connections. */
+ * flow both ways through it, a half-close is passed on while the other way
+ * keeps flowing, a reset reaches the other side as a reset, a NAT rebind
+ * resets the connection, a blackhole swallows bytes and a closed port
+ * refuses new connections. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -106,12 +108,101 @@ static void relays_both_ways(void **state)
 	assert_int_equal(count(g, "accept"), 1);
 	assert_int_equal(count(g, "connect"), 1);
 	assert_int_equal(count(g, "forward"), 2);
-	/* The server closing is passed on as a close. */
+	/* The server closing is passed on as a FIN; the connection ends once
+	 * the client closes too. */
 	close(g->server);
 	g->server = -1;
 	pump(g, 30);
 	assert_int_equal(recv(g->client, buf, sizeof(buf), 0), 0);
+	assert_int_equal(count(g, "shutdown"), 1);
+	assert_int_equal(count(g, "close"), 0);
+	close(g->client);
+	g->client = -1;
+	pump(g, 30);
 	assert_int_equal(count(g, "close"), 1);
+	assert_int_equal(g->r.n, 0);
+}
+
+/* The TLS server that refuses a client certificate: it sends its alert and
+ * half-closes while the client still writes the rest of its flight. The
+ * client must read the alert and then EOF, never a reset, and its later
+ * writes must reach the server (which reads them until the client's FIN). */
+static void server_half_close_keeps_client_flight(void **state)
+{
+	struct rig *g = *state;
+	char buf[64];
+	assert_int_equal(send(g->server, "alert!!", 7, 0), 7);
+	assert_int_equal(shutdown(g->server, SHUT_WR), 0);
+	pump(g, 30);
+	assert_int_equal(send(g->client, "second", 6, MSG_NOSIGNAL), 6);
+	pump(g, 30);
+	assert_int_equal(send(g->client, "third", 5, MSG_NOSIGNAL), 5);
+	pump(g, 30);
+	assert_int_equal(recv(g->client, buf, sizeof(buf), 0), 7);
+	assert_memory_equal(buf, "alert!!", 7);
+	assert_int_equal(recv(g->client, buf, sizeof(buf), 0), 0);
+	assert_int_equal(recv(g->server, buf, sizeof(buf), 0), 11);
+	assert_memory_equal(buf, "secondthird", 11);
+	assert_int_equal(count(g, "shutdown"), 1);
+	assert_int_equal(count(g, "reset") + count(g, "close"), 0);
+	/* The client's FIN then ends the connection cleanly. */
+	close(g->client);
+	g->client = -1;
+	pump(g, 30);
+	assert_int_equal(recv(g->server, buf, sizeof(buf), 0), 0);
+	assert_int_equal(count(g, "shutdown"), 2);
+	assert_int_equal(count(g, "close"), 1);
+	assert_int_equal(g->r.n, 0);
+}
+
+/* The mirror image: a client that half-closes still gets the reply. */
+static void client_half_close_keeps_reply(void **state)
+{
+	struct rig *g = *state;
+	char buf[64];
+	assert_int_equal(shutdown(g->client, SHUT_WR), 0);
+	pump(g, 30);
+	assert_int_equal(recv(g->server, buf, sizeof(buf), 0), 0);
+	assert_int_equal(send(g->server, "reply", 5, MSG_NOSIGNAL), 5);
+	pump(g, 30);
+	assert_int_equal(recv(g->client, buf, sizeof(buf), 0), 5);
+	assert_memory_equal(buf, "reply", 5);
+	assert_int_equal(count(g, "shutdown"), 1);
+	assert_int_equal(count(g, "reset") + count(g, "close"), 0);
+}
+
+/* A server that aborts (RST) resets the client too, not a clean EOF. */
+static void server_reset_propagates(void **state)
+{
+	struct rig *g = *state;
+	struct linger lg = {1, 0};
+	char buf[8];
+	setsockopt(g->server, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(g->server);
+	g->server = -1;
+	pump(g, 30);
+	assert_int_equal(recv(g->client, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, ECONNRESET);
+	assert_int_equal(count(g, "reset"), 1);
+	assert_int_equal(g->r.n, 0);
+}
+
+/* After a full close, the server's kernel answers the client's next bytes
+ * with a RST, and the client must see that reset as through a real path. */
+static void server_close_then_client_bytes_reset(void **state)
+{
+	struct rig *g = *state;
+	char buf[8];
+	close(g->server);
+	g->server = -1;
+	pump(g, 30);
+	assert_int_equal(recv(g->client, buf, sizeof(buf), 0), 0);
+	assert_int_equal(send(g->client, "late", 4, MSG_NOSIGNAL), 4);
+	pump(g, 30);
+	assert_int_equal(count(g, "reset"), 1);
+	assert_int_equal(g->r.n, 0);
+	assert_int_equal(send(g->client, "later", 5, MSG_NOSIGNAL), -1);
+	assert_true(errno == EPIPE || errno == ECONNRESET);
 }
 
 static void rebind_resets(void **state)
@@ -162,6 +253,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(relays_both_ways, setup, teardown),
+	    cmocka_unit_test_setup_teardown(server_half_close_keeps_client_flight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(client_half_close_keeps_reply, setup, teardown),
+	    cmocka_unit_test_setup_teardown(server_reset_propagates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(server_close_then_client_bytes_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rebind_resets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(blackhole_swallows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(closed_port_refuses, setup, teardown),
