@@ -679,6 +679,13 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		verified = 1;
 	}
 	struct emu_session *old = emu_sessions_by_addr(&srv->sessions, peer);
+	/* The very ClientHello that set the session up (a late retransmission
+	 * or a duplicate from the network) is no client restart: a restarted
+	 * client has a new random. Closing here would strand a good session. */
+	if (old && memcmp(old->hello_random, ch.random, sizeof(old->hello_random)) == 0) {
+		emu_demux_drop(srv, peer, "duplicate_client_hello", len);
+		return;
+	}
 	if (old)
 		emu_dtls_close(old, "client_reconnect");
 	struct emu_vhost *vhost = ch.sni ? emu_vhost_find(srv, ch.sni, ch.sni_len) : NULL;
@@ -688,6 +695,7 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		emu_demux_drop(srv, peer, why, len);
 		return;
 	}
+	memcpy(s->hello_random, ch.random, sizeof(s->hello_random));
 	lh_event_emitf("handshake_started", "{s:I, s:s, s:b}", "session", (json_int_t)s->id, "peer",
 		       lh_addr_format(peer, addr, sizeof(addr)), "cookie_verified", verified);
 	emu_dtls_input(s, buf, len);

@@ -134,6 +134,7 @@ int emu_record_client_hello(const struct emu_record *rec, struct emu_client_hell
 	const uint8_t *p = skip_hello_head(h + EMU_HS_HDR_LEN, end);
 	if (!p || p >= end)
 		return -1;
+	out->random = h + EMU_HS_HDR_LEN + 2; /* after client_version */
 	size_t clen = *p++;
 	if ((size_t)(end - p) < clen)
 		return -1;

@@ -39,7 +39,8 @@ struct emu_record {
 
 struct emu_client_hello {
 	uint16_t msg_seq;
-	int fragmented; /* 1 when the record holds only part of it */
+	int fragmented;	       /* 1 when the record holds only part of it */
+	const uint8_t *random; /* the 32-byte client random */
 	const uint8_t *cookie;
 	size_t cookie_len;
 	const uint8_t *sni; /* first host_name of server_name (RFC 6066 §3), or NULL */

@@ -52,6 +52,7 @@ struct emu_session {
 	void *coap_session;	  /* libcoap's session for the bridge (referenced) */
 	struct emu_dedup dedup;
 	int cookie_verified;
+	uint8_t hello_random[32]; /* of the ClientHello that created it (DTLS) */
 	int resumed;
 	struct emu_vhost *vhost; /* NULL: the default vhost */
 	struct emu_gen *gen;	 /* credentials generation (NULL: the initial one) */

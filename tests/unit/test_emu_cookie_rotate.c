@@ -78,10 +78,70 @@ static void rotation_after_hvr_forces_second_hvr(void **state)
 	unlink(test_ctl_path);
 }
 
+/* Client bio that also keeps the last ClientHello it sent (the one with
+ * the cookie, once the HelloVerifyRequest came). */
+static uint8_t g_hello[1024];
+static size_t g_hello_len;
+static int keep_hello_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	if (len > 13 && len <= sizeof(g_hello) && buf[0] == 22 && buf[13] == 1) {
+		memcpy(g_hello, buf, len);
+		g_hello_len = len;
+	}
+	return c_send(ctx, buf, len);
+}
+
+/* The cookie-bearing ClientHello arriving again after the handshake (a late
+ * retransmission, or a duplicate from the network) is dropped as such: the
+ * session it created is not torn down as if the client had restarted. */
+static void duplicate_client_hello_keeps_session(void **state)
+{
+	(void)state;
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	mbedtls_ssl_context ssl;
+	struct client c = {0};
+	char loc[64];
+	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_dup_%d.sock", (int)getpid());
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	start_server(tweak);
+	int port = server_port();
+	mbedtls_entropy_init(&ent);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_init(&ssl);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
+	client_conf(&conf, &drbg);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	c.fd = new_socket(port);
+	mbedtls_ssl_set_bio(&ssl, &c, keep_hello_send, NULL, c_recv);
+	mbedtls_ssl_set_timer_cb(&ssl, &c, c_set_timer, c_get_timer);
+	int ret;
+	int64_t end = lh_time_mono_ms() + WAIT_MS;
+	while ((ret = mbedtls_ssl_handshake(&ssl)) != 0 && lh_time_mono_ms() < end)
+		assert_true(ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_TIMEOUT);
+	assert_int_equal(ret, 0);
+	assert_true(g_hello_len > 0);
+	assert_int_equal(send(c.fd, g_hello, g_hello_len, 0), (ssize_t)g_hello_len);
+	assert_true(events_have("\"reason\":\"duplicate_client_hello\"", 1));
+	/* The session still serves the client. */
+	assert_int_equal(coap_request(&ssl, 0x02, "rd", "ep=dup", loc, sizeof(loc)), 0x41);
+	assert_int_equal(events_have("\"reason\":\"client_reconnect\"", 0), 0);
+	close(c.fd);
+	mbedtls_ssl_free(&ssl);
+	mbedtls_ssl_config_free(&conf);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+	assert_int_equal(stop_server(), 0);
+	unlink(test_ctl_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(rotation_after_hvr_forces_second_hvr),
+	    cmocka_unit_test(duplicate_client_hello_keeps_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
