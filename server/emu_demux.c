@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "emu_plain.h"
 #include "emu_record.h"
 #include "lh_addr.h"
 #include "lh_event.h"
@@ -72,14 +73,24 @@ void emu_demux_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 	emu_dtls_new_peer(srv, buf, len, from, from_len);
 }
 
-void emu_demux_readable(struct emu_server *srv)
+void emu_demux_route(struct emu_server *srv, enum emu_path path, const uint8_t *buf, size_t len,
+		     const struct sockaddr *from, socklen_t from_len)
+{
+	if (path == EMU_PATH_COAP)
+		emu_plain_dispatch(srv, buf, len, from, from_len);
+	else
+		emu_demux_dispatch(srv, buf, len, from, from_len);
+}
+
+void emu_demux_readable(struct emu_server *srv, enum emu_path path)
 {
 	static uint8_t buf[EMU_DGRAM_MAX];
+	int fd = path == EMU_PATH_COAP ? srv->coap_fd : srv->dtls_fd;
 	for (int i = 0; i < EMU_READS_PER_WAKEUP; i++) {
 		struct sockaddr_storage from;
 		socklen_t from_len = sizeof(from);
-		ssize_t n = recvfrom(srv->dtls_fd, buf, sizeof(buf), MSG_TRUNC,
-				     (struct sockaddr *)&from, &from_len);
+		ssize_t n =
+		    recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &from_len);
 		if (n < 0)
 			return;
 		srv->stats.datagrams_in++;
@@ -88,9 +99,9 @@ void emu_demux_readable(struct emu_server *srv)
 				       (size_t)n);
 			continue;
 		}
-		if (emu_faults_filter(srv, EMU_DIR_IN, EMU_PATH_DTLS, buf, (size_t)n,
+		if (emu_faults_filter(srv, EMU_DIR_IN, path, buf, (size_t)n,
 				      (struct sockaddr *)&from, from_len))
 			continue;
-		emu_demux_dispatch(srv, buf, (size_t)n, (struct sockaddr *)&from, from_len);
+		emu_demux_route(srv, path, buf, (size_t)n, (struct sockaddr *)&from, from_len);
 	}
 }

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu_plain.h"
 #include "emu_server.h"
 #include "lh_addr.h"
 #include "lh_event.h"
@@ -84,12 +83,9 @@ int64_t emu_faults_run(struct emu_server *srv, int64_t now)
 		int fd = d->path == EMU_PATH_COAP ? srv->coap_fd : srv->dtls_fd;
 		if (d->dir == EMU_DIR_OUT)
 			sendto(fd, d->data, d->len, 0, (struct sockaddr *)&d->peer, d->peer_len);
-		else if (d->path == EMU_PATH_COAP)
-			emu_plain_dispatch(srv, d->data, d->len, (struct sockaddr *)&d->peer,
-					   d->peer_len);
 		else
-			emu_demux_dispatch(srv, d->data, d->len, (struct sockaddr *)&d->peer,
-					   d->peer_len);
+			emu_demux_route(srv, d->path, d->data, d->len, (struct sockaddr *)&d->peer,
+					d->peer_len);
 		free(d);
 	}
 	return srv->faults.queue ? srv->faults.queue->due - now : -1;

@@ -15,9 +15,6 @@
 #include "lh_event.h"
 #include "lh_time.h"
 
-#define EMU_DGRAM_MAX 16384
-#define EMU_READS_PER_WAKEUP 64
-
 int emu_plain_open(struct emu_server *srv)
 {
 	struct sockaddr_storage ss;
@@ -123,29 +120,6 @@ void emu_plain_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 	s->last_in_ms = lh_time_mono_ms();
 	s->bytes_in += len;
 	emu_bridge_forward(s, buf, len);
-}
-
-void emu_plain_readable(struct emu_server *srv)
-{
-	static uint8_t buf[EMU_DGRAM_MAX];
-	for (int i = 0; i < EMU_READS_PER_WAKEUP; i++) {
-		struct sockaddr_storage from;
-		socklen_t from_len = sizeof(from);
-		ssize_t n = recvfrom(srv->coap_fd, buf, sizeof(buf), MSG_TRUNC,
-				     (struct sockaddr *)&from, &from_len);
-		if (n < 0)
-			return;
-		srv->stats.datagrams_in++;
-		if ((size_t)n > sizeof(buf)) {
-			emu_demux_drop(srv, (struct sockaddr *)&from, "oversized_datagram",
-				       (size_t)n);
-			continue;
-		}
-		if (emu_faults_filter(srv, EMU_DIR_IN, EMU_PATH_COAP, buf, (size_t)n,
-				      (struct sockaddr *)&from, from_len))
-			continue;
-		emu_plain_dispatch(srv, buf, (size_t)n, (struct sockaddr *)&from, from_len);
-	}
 }
 
 void emu_plain_send(struct emu_session *s, const uint8_t *buf, size_t len)

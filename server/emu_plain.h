@@ -21,9 +21,7 @@ struct emu_session;
 int emu_plain_open(struct emu_server *srv);
 /* Closes the public socket (sessions are closed by the caller). */
 void emu_plain_close(struct emu_server *srv);
-/* Reads what the public socket holds. */
-void emu_plain_readable(struct emu_server *srv);
-/* Routes one datagram (after faults) to its session, creating it for a
+/* Routes one datagram (read by emu_demux_readable, after faults) to its session, creating it for a
  * request from a new address; anything else is dropped and counted. */
 void emu_plain_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 			const struct sockaddr *from, socklen_t from_len);

@@ -226,13 +226,13 @@ static void dispatch(struct emu_server *srv, uint64_t tag)
 {
 	switch (EMU_FD_KIND(tag)) {
 	case EMU_FD_DTLS:
-		emu_demux_readable(srv);
+		emu_demux_readable(srv, EMU_PATH_DTLS);
 		break;
 	case EMU_FD_COAP:
 		emu_coap_process(srv);
 		break;
 	case EMU_FD_PLAIN:
-		emu_plain_readable(srv);
+		emu_demux_readable(srv, EMU_PATH_COAP);
 		break;
 	case EMU_FD_BRIDGE:
 		emu_bridge_readable(srv, EMU_FD_ID(tag));

@@ -256,7 +256,12 @@ void emu_tls_readable(struct emu_server *srv, uint64_t session_id);
 void emu_tls_timer(struct emu_session *s);
 
 /* emu_demux.c: the public UDP socket. */
-void emu_demux_readable(struct emu_server *srv);
+/* Reads what one public UDP socket holds (DTLS or plain CoAP), counts it,
+ * passes it through the faults and routes it. */
+void emu_demux_readable(struct emu_server *srv, enum emu_path path);
+/* Routes one datagram that arrived on path's socket. */
+void emu_demux_route(struct emu_server *srv, enum emu_path path, const uint8_t *buf, size_t len,
+		     const struct sockaddr *from, socklen_t from_len);
 /* Routes one datagram (after faults): by CID, by address, or to the cookie
  * exchange. */
 void emu_demux_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,

@@ -42,9 +42,7 @@ static int one_handshake(int port, mbedtls_ssl_config *conf, int *fd)
 static void full_cid_space_refuses(void **state)
 {
 	(void)state;
-	mbedtls_entropy_context ent;
-	mbedtls_ctr_drbg_context drbg;
-	mbedtls_ssl_config conf;
+	struct test_dtls_conf t;
 	char reply[1024];
 	static int fds[CID_SPACE + 1];
 	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_cidspace_%d.sock",
@@ -52,24 +50,18 @@ static void full_cid_space_refuses(void **state)
 	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
 	start_server(one_byte_cids);
 	int port = server_port();
-	mbedtls_entropy_init(&ent);
-	mbedtls_ctr_drbg_init(&drbg);
-	mbedtls_ssl_config_init(&conf);
-	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
-	client_conf(&conf, &drbg);
-	assert_int_equal(mbedtls_ssl_conf_cid(&conf, 0, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE), 0);
-	mbedtls_ssl_conf_handshake_timeout(&conf, 200, 800);
+	test_dtls_conf_init(&t);
+	assert_int_equal(mbedtls_ssl_conf_cid(&t.conf, 0, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE), 0);
+	mbedtls_ssl_conf_handshake_timeout(&t.conf, 200, 800);
 	for (int i = 0; i < CID_SPACE; i++)
-		assert_int_equal(one_handshake(port, &conf, &fds[i]), 0);
-	assert_int_not_equal(one_handshake(port, &conf, &fds[CID_SPACE]), 0);
+		assert_int_equal(one_handshake(port, &t.conf, &fds[i]), 0);
+	assert_int_not_equal(one_handshake(port, &t.conf, &fds[CID_SPACE]), 0);
 	assert_true(events_have("\"reason\":\"cid_space_full\"", 1));
 	test_control("{\"cmd\":\"status\"}\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "\"sessions\":256"));
 	for (int i = 0; i <= CID_SPACE; i++)
 		close(fds[i]);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&ent);
+	test_dtls_conf_free(&t);
 	assert_int_equal(stop_server(), 0);
 }
 

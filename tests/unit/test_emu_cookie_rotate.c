@@ -27,25 +27,17 @@ static void tweak(struct emu_config *cfg)
 /* One PSK handshake from a fresh port; returns Mbed TLS's result. */
 static int psk_handshake(int port)
 {
-	mbedtls_entropy_context ent;
-	mbedtls_ctr_drbg_context drbg;
-	mbedtls_ssl_config conf;
+	struct test_dtls_conf t;
 	mbedtls_ssl_context ssl;
 	struct client c = {0};
-	mbedtls_entropy_init(&ent);
-	mbedtls_ctr_drbg_init(&drbg);
-	mbedtls_ssl_config_init(&conf);
+	test_dtls_conf_init(&t);
 	mbedtls_ssl_init(&ssl);
-	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
-	client_conf(&conf, &drbg);
-	mbedtls_ssl_conf_handshake_timeout(&conf, 200, 3200);
-	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	mbedtls_ssl_conf_handshake_timeout(&t.conf, 200, 3200);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &t.conf), 0);
 	int ret = client_handshake(&ssl, &c, port);
 	close(c.fd);
 	mbedtls_ssl_free(&ssl);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&ent);
+	test_dtls_conf_free(&t);
 	return ret;
 }
 
@@ -97,9 +89,7 @@ static int keep_hello_send(void *ctx, const unsigned char *buf, size_t len)
 static void duplicate_client_hello_keeps_session(void **state)
 {
 	(void)state;
-	mbedtls_entropy_context ent;
-	mbedtls_ctr_drbg_context drbg;
-	mbedtls_ssl_config conf;
+	struct test_dtls_conf t;
 	mbedtls_ssl_context ssl;
 	struct client c = {0};
 	char loc[64];
@@ -107,13 +97,9 @@ static void duplicate_client_hello_keeps_session(void **state)
 	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
 	start_server(tweak);
 	int port = server_port();
-	mbedtls_entropy_init(&ent);
-	mbedtls_ctr_drbg_init(&drbg);
-	mbedtls_ssl_config_init(&conf);
+	test_dtls_conf_init(&t);
 	mbedtls_ssl_init(&ssl);
-	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
-	client_conf(&conf, &drbg);
-	assert_int_equal(mbedtls_ssl_setup(&ssl, &conf), 0);
+	assert_int_equal(mbedtls_ssl_setup(&ssl, &t.conf), 0);
 	c.fd = new_socket(port);
 	mbedtls_ssl_set_bio(&ssl, &c, keep_hello_send, NULL, c_recv);
 	mbedtls_ssl_set_timer_cb(&ssl, &c, c_set_timer, c_get_timer);
@@ -130,9 +116,7 @@ static void duplicate_client_hello_keeps_session(void **state)
 	assert_int_equal(events_have("\"reason\":\"client_reconnect\"", 0), 0);
 	close(c.fd);
 	mbedtls_ssl_free(&ssl);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&ent);
+	test_dtls_conf_free(&t);
 	assert_int_equal(stop_server(), 0);
 	unlink(test_ctl_path);
 }

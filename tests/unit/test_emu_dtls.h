@@ -312,6 +312,31 @@ static inline void client_conf(mbedtls_ssl_config *conf, mbedtls_ctr_drbg_contex
 	client_conf_id(conf, drbg, "cid-dev");
 }
 
+/* The usual client's config with the randomness it needs, set up and torn
+ * down in one call each. */
+struct test_dtls_conf {
+	mbedtls_entropy_context ent;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+};
+
+static inline void test_dtls_conf_init(struct test_dtls_conf *t)
+{
+	mbedtls_entropy_init(&t->ent);
+	mbedtls_ctr_drbg_init(&t->drbg);
+	mbedtls_ssl_config_init(&t->conf);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->ent, NULL, 0),
+			 0);
+	client_conf(&t->conf, &t->drbg);
+}
+
+static inline void test_dtls_conf_free(struct test_dtls_conf *t)
+{
+	mbedtls_ssl_config_free(&t->conf);
+	mbedtls_ctr_drbg_free(&t->drbg);
+	mbedtls_entropy_free(&t->ent);
+}
+
 /* Binds ssl to client c on a fresh socket and runs the handshake. */
 static inline int client_handshake(mbedtls_ssl_context *ssl, struct client *c, int port)
 {

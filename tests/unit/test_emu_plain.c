@@ -5,7 +5,8 @@
  * run twice; a server-initiated Read reaches the client and its answer is
  * decoded; an idle session without a registration is closed while the
  * registered one stays; bad datagrams, stray responses and the session
- * limit are dropped with their reasons; TLS-only control commands refuse. */
+ * limit are dropped with their reasons; TLS-only control commands refuse;
+ * faults delay plain datagrams both ways. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,6 +215,25 @@ static void plain_session_limit(void **state)
 	close(b);
 }
 
+/* Faults apply to plain CoAP as to DTLS: a delayed request and a delayed
+ * answer go out later through the plain socket, not the DTLS one. Runs
+ * last: it waits for session_limit's unregistered peer to go idle. */
+static void plain_delay_fault(void **state)
+{
+	(void)state;
+	uint8_t req[128], resp[512];
+	assert_true(events_have("\"reason\":\"idle\"", 2));
+	test_control_ok("{\"cmd\":\"delay\",\"direction\":\"both\",\"count\":1,\"ms\":100}\n");
+	int fd = new_socket(server_port_of("coap"));
+	size_t n = build_request(req, 0x01, 0x5000, "y", NULL, NULL);
+	assert_int_equal(send(fd, req, n, 0), (ssize_t)n);
+	assert_true(recv_within(fd, resp, sizeof(resp)) >= 4);
+	assert_int_equal(resp[1], 0x84); /* 4.04 */
+	assert_true(events_have("\"fault\":\"delay\",\"direction\":\"in\"", 1));
+	assert_true(events_have("\"fault\":\"delay\",\"direction\":\"out\"", 1));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +242,7 @@ int main(void)
 	    cmocka_unit_test(plain_idle_session_closed),
 	    cmocka_unit_test(plain_bad_input_dropped),
 	    cmocka_unit_test(plain_session_limit),
+	    cmocka_unit_test(plain_delay_fault),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
