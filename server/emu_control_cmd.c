@@ -101,14 +101,14 @@ static json_t *session_json(const struct emu_session *s)
 {
 	char peer[LH_ADDR_STRLEN], cid[2 * EMU_CID_MAX + 1] = "";
 	lh_hex_encode(s->cid, s->cid_len, cid);
-	const char *transport = s->plain ? "coap" : s->tcp ? "tls" : "dtls";
-	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:b, s:I}", "session", (json_int_t)s->id,
-			 "transport", transport, "peer",
+	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:b, s:I, s:s?, s:b}", "session",
+			 (json_int_t)s->id, "transport", s->tp->name, "peer",
 			 lh_addr_format((const struct sockaddr *)&s->peer, peer, sizeof(peer)),
 			 "state", s->state == EMU_SESS_OPEN ? "open" : "handshake", "identity",
 			 s->identity[0] ? s->identity : NULL, "own_cid",
 			 s->cid_indexed ? cid : NULL, "cookie_verified", s->cookie_verified,
-			 "age_ms", (json_int_t)(lh_time_mono_ms() - s->started_ms));
+			 "age_ms", (json_int_t)(lh_time_mono_ms() - s->started_ms), "location",
+			 s->location[0] ? s->location : NULL, "resumed", s->resumed);
 }
 
 static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err, size_t size)
@@ -224,7 +224,7 @@ static json_t *cmd_send_alert(struct emu_server *srv, const json_t *req, char *e
 	    arg_int(req, "level", 2, 1, 2, &level, err, size) < 0 ||
 	    arg_int(req, "description", -1, 0, 255, &desc, err, size) < 0)
 		return NULL;
-	if (s->plain) {
+	if (!s->tp->secure) {
 		snprintf(err, size,
 			 "session %llu is plain CoAP: it has no (D)TLS to send an alert on",
 			 (unsigned long long)s->id);
@@ -258,7 +258,7 @@ static json_t *cmd_close_session(struct emu_server *srv, const json_t *req, char
 	}
 	int quiet = !silent || json_is_true(silent);
 	uint64_t id = s->id;
-	if (!quiet && s->state == EMU_SESS_OPEN && !s->plain)
+	if (!quiet && s->state == EMU_SESS_OPEN && s->tp->secure)
 		mbedtls_ssl_close_notify(&s->ssl);
 	emu_dtls_close(s, quiet ? "closed_silently" : "closed_with_notify");
 	return json_pack("{s:I, s:b}", "session", (json_int_t)id, "silent", quiet);
@@ -293,8 +293,8 @@ static json_t *cmd_reload(struct emu_server *srv, const json_t *req, char *err, 
 
 static json_t *cmd_request(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
-	static const char *const args[] = {"endpoint", "method",  "path", "payload",
-					   "format",   "request", NULL};
+	static const char *const args[] = {"endpoint", "method",  "path",    "payload",
+					   "payload_hex", "format", "accept", "request", NULL};
 	if (check_args(req, args, err, size) < 0)
 		return NULL;
 	return emu_request_send(srv, req, err, size);
@@ -307,7 +307,8 @@ static const struct {
 } commands[] = {
     {"request", cmd_request,
      "LwM2M operation: endpoint, method (read|discover|observe|cancel|write|write_partial|"
-     "execute|create|delete), path, [payload], [format], [request (for cancel)]"},
+     "execute|create|delete|bootstrap_discover|bootstrap_read), path, [payload|payload_hex], "
+     "[format], [accept], [request (for cancel)]"},
     {"status", cmd_status, "counters, ports, uptime"},
     {"sessions", cmd_sessions, "list sessions (DTLS, TLS, plain CoAP)"},
     {"clients", cmd_clients, "list LwM2M registrations"},

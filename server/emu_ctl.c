@@ -25,9 +25,22 @@ static void usage(FILE *out)
 		     "  send_alert session=N [level=2] description=D, close_session session=N\n"
 		     "  [silent=true|false], stop_answering, resume, reload, subscribe, help,\n"
 		     "  request endpoint=EP method=M path=/O/I/R [payload=T|payload_hex=H]\n"
-		     "  [format=F] (M: read, discover, observe, cancel request=ID, write,\n"
-		     "  write_partial, execute, create, delete, bootstrap_finish).\n"
-		     "Values that look like integers or true/false are sent as such.\n");
+		     "  [format=F] [accept=F] (M: read, discover, observe, cancel request=ID,\n"
+		     "  write, write_partial, execute, create, delete, bootstrap_finish,\n"
+		     "  bootstrap_discover, bootstrap_read).\n"
+		     "Values that look like integers or true/false are sent as such, except\n"
+		     "endpoint, path, payload and payload_hex, which are always text.\n");
+}
+
+/* Keys whose values are always text: `payload=0120` is the four
+ * characters, not the number 120, and an endpoint may be all digits. */
+static int is_text_key(const char *key)
+{
+	static const char *const text[] = {"payload", "payload_hex", "endpoint", "path", NULL};
+	for (size_t i = 0; text[i]; i++)
+		if (!strcmp(key, text[i]))
+			return 1;
+	return 0;
 }
 
 /* "key=value" into the request, typed as integer, boolean or string. */
@@ -42,7 +55,9 @@ static int add_arg(json_t *req, const char *arg)
 	const char *v = eq + 1;
 	long long n = strtoll(v, &end, 10);
 	json_t *val;
-	if (*v && !*end)
+	if (is_text_key(key))
+		val = json_string(v);
+	else if (*v && !*end)
 		val = json_integer(n);
 	else if (!strcmp(v, "true") || !strcmp(v, "false"))
 		val = json_boolean(!strcmp(v, "true"));

@@ -8,12 +8,14 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/rsa.h>
+#include <mbedtls/sha256.h>
 #include <psa/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "emu_device.h"
 #include "emu_keylog.h"
 #include "emu_record.h"
 #include "lh_addr.h"
@@ -339,7 +341,7 @@ static struct emu_session *session_alloc(struct emu_server *srv, struct emu_vhos
 	if (!s)
 		return NULL;
 	s->srv = srv;
-	s->bridge_fd = -1;
+	s->tp = &emu_transport_dtls;
 	s->tcp_fd = -1;
 	memcpy(&s->peer, peer, peer_len);
 	s->peer_len = peer_len;
@@ -359,7 +361,7 @@ static struct emu_session *session_alloc(struct emu_server *srv, struct emu_vhos
 	mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
 	mbedtls_ssl_set_timer_cb(&s->ssl, s, timer_set, timer_get);
 	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)srv->cfg->mtu);
-	emu_keylog_attach(&s->ssl);
+	emu_dtls_keys_attach(s);
 	return s;
 }
 
@@ -419,11 +421,7 @@ struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *v
 	s->cookie_verified = 1;
 	emu_sessions_add(&srv->sessions, s);
 	emu_sessions_index_cid(&srv->sessions, s);
-	if (emu_bridge_open(s) < 0) {
-		emu_dtls_close(s, "bridge_failed");
-		snprintf(err, err_size, "cannot open a bridge socket");
-		return NULL;
-	}
+	emu_msg_open(s);
 	return s;
 }
 
@@ -434,14 +432,10 @@ void emu_dtls_close(struct emu_session *s, const char *reason)
 	lh_event_emitf("session_closed", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
 		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "reason",
 		       reason);
-	emu_bridge_close(s);
-	if (s->tcp_fd >= 0) {
-		epoll_ctl(srv->epfd, EPOLL_CTL_DEL, s->tcp_fd, NULL);
-		emu_tls_close(s, s->alert_sent[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL);
-	}
+	emu_msg_close(s);
+	if (s->tp->teardown)
+		s->tp->teardown(s);
 	emu_sessions_remove(&srv->sessions, s);
-	if (s->plain)
-		srv->plain_sessions--;
 	mbedtls_ssl_free(&s->ssl);
 	struct emu_gen *gen = s->gen;
 	free(s);
@@ -561,6 +555,42 @@ static void add_presented(json_t *ev, const struct emu_session *s)
 					      x->self_signed, "generated", x->generated));
 }
 
+int emu_dtls_established(struct emu_session *s)
+{
+	uint64_t id = s->id;
+	emu_dtls_report_done(s);
+	emu_msg_open(s);
+	emu_device_session_ready(s);
+	/* Opening the CoAP layer may end a TLS session (its CSM could not go
+	 * out): the caller must not touch s then. */
+	return emu_sessions_by_id(&s->srv->sessions, id) == s ? 0 : -1;
+}
+
+/* Mbed TLS hands over the master secret once per handshake, resumed ones
+ * included: a digest of it names the session's lineage, and the key log
+ * (when on) gets it. */
+static void export_keys(void *p, mbedtls_ssl_key_export_type type, const unsigned char *secret,
+			size_t secret_len, const unsigned char client_random[32],
+			const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+	struct emu_session *s = p;
+	uint8_t digest[32];
+	(void)server_random;
+	(void)prf;
+	if (type != MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET)
+		return;
+	if (mbedtls_sha256(secret, secret_len, digest, 0) == 0) {
+		memcpy(s->lineage, digest, sizeof(s->lineage));
+		s->has_lineage = 1;
+	}
+	emu_keylog_write(client_random, secret, secret_len);
+}
+
+void emu_dtls_keys_attach(struct emu_session *s)
+{
+	mbedtls_ssl_set_export_keys_cb(&s->ssl, export_keys, s);
+}
+
 /* Reports the established session: suite, CIDs, identity or subject. */
 void emu_dtls_report_done(struct emu_session *s)
 {
@@ -595,8 +625,9 @@ void emu_dtls_report_done(struct emu_session *s)
 	}
 }
 
-/* Reads every record Mbed TLS holds and relays the plaintext to libcoap.
- * Returns 0, or -1 when the session was closed (and freed). */
+/* Reads every record Mbed TLS holds and hands the plaintext to the
+ * session's CoAP layer. Returns 0, or -1 when the session was closed (and
+ * freed). */
 static int app_read(struct emu_session *s)
 {
 	uint8_t buf[EMU_DGRAM_MAX];
@@ -606,7 +637,8 @@ static int app_read(struct emu_session *s)
 		if (ret > 0) {
 			if (s->pending_order > s->last_order)
 				s->last_order = s->pending_order;
-			emu_bridge_forward(s, buf, (size_t)ret);
+			if (emu_msg_input(s, buf, (size_t)ret) < 0)
+				return -1;
 			continue;
 		}
 		if (ret == 0 || ret == MBEDTLS_ERR_SSL_WANT_READ ||
@@ -639,11 +671,8 @@ static int handshake_step(struct emu_session *s)
 		return -1;
 	}
 	s->state = EMU_SESS_OPEN;
-	emu_dtls_report_done(s);
-	if (emu_bridge_open(s) < 0) {
-		emu_dtls_close(s, "bridge_failed");
+	if (emu_dtls_established(s) < 0)
 		return -1;
-	}
 	return app_read(s);
 }
 
@@ -750,7 +779,7 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 {
 	static uint8_t checked[EMU_DGRAM_MAX];
 	struct emu_record rec;
-	if (s->state == EMU_SESS_OPEN && !s->tcp) {
+	if (s->state == EMU_SESS_OPEN) {
 		if (len > sizeof(checked)) {
 			emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, "oversized_datagram",
 				       len);
@@ -783,7 +812,8 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 	}
 }
 
-void emu_dtls_timer(struct emu_session *s)
+/* The session's timer: Mbed TLS's handshake retransmission. */
+static void dtls_timer(struct emu_session *s)
 {
 	if (s->state == EMU_SESS_HANDSHAKE)
 		handshake_step(s);
@@ -834,3 +864,12 @@ void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len)
 			(unsigned long long)s->id, text);
 	}
 }
+
+const struct emu_transport emu_transport_dtls = {
+    .name = "dtls",
+    .proto = COAP_PROTO_UDP,
+    .secure = 1,
+    .send = emu_dtls_send_app,
+    .timer = dtls_timer,
+    .teardown = NULL,
+};

@@ -33,25 +33,14 @@ void emu_keylog_close(void)
 	g_keylog = NULL;
 }
 
-/* Mbed TLS hands over the master secret once per handshake. */
-static void export_keys(void *p, mbedtls_ssl_key_export_type type, const unsigned char *secret,
-			size_t secret_len, const unsigned char client_random[32],
-			const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+void emu_keylog_write(const unsigned char client_random[32], const unsigned char *secret,
+		      size_t secret_len)
 {
 	char cr[65], ms[2 * 48 + 1];
-	(void)p;
-	(void)server_random;
-	(void)prf;
-	if (!g_keylog || type != MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET || secret_len != 48)
+	if (!g_keylog || secret_len != 48)
 		return;
 	lh_hex_encode(client_random, 32, cr);
 	lh_hex_encode(secret, secret_len, ms);
 	fprintf(g_keylog, "CLIENT_RANDOM %s %s\n", cr, ms);
 	fflush(g_keylog);
-}
-
-void emu_keylog_attach(mbedtls_ssl_context *ssl)
-{
-	if (g_keylog)
-		mbedtls_ssl_set_export_keys_cb(ssl, export_keys, NULL);
 }

@@ -9,7 +9,8 @@
 /* Opens (appends to) path. Returns 0 or -1 with a message on stderr. */
 int emu_keylog_open(const char *path);
 void emu_keylog_close(void);
-/* Hooks ssl so its TLS 1.2 master secret is logged (no-op when off). */
-void emu_keylog_attach(mbedtls_ssl_context *ssl);
+/* Writes one handshake's master secret (NSS key log format), if on. */
+void emu_keylog_write(const unsigned char client_random[32], const unsigned char *secret,
+		      size_t secret_len);
 
 #endif

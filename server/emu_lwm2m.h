@@ -1,17 +1,14 @@
 #ifndef EMU_LWM2M_H
 #define EMU_LWM2M_H
-#include <coap3/coap.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "emu_registry.h"
+#include "emu_msg.h"
 
-struct emu_server;
+struct emu_session;
 
-/* The LwM2M registration interface on libcoap: POST /rd (Register), POST
- * /rd/{id} (Update), DELETE /rd/{id} (De-register). */
-
-/* Registers /rd and the handler for unknown /rd/{id}. Returns 0 or -1. */
-int emu_lwm2m_init(struct emu_server *srv);
+/* The LwM2M registration interface: POST /rd (Register), POST /rd/{id}
+ * (Update), DELETE /rd/{id} (De-register); POST /bs goes to emu_bootstrap.c. */
 
 /* Register query (RFC-style "k=v&k=v"): what a Register/Update carried. */
 struct emu_rd_query {
@@ -27,16 +24,10 @@ struct emu_rd_query {
 int emu_lwm2m_parse_query(const char *query, size_t len, uint32_t min_lt, uint32_t max_lt,
 			  int need_ep, struct emu_rd_query *q, char *err, size_t err_size);
 
-/* Looks at a request before libcoap does: libcoap 4.3 answers DELETE of an
- * unknown path with 2.02 itself, so an unknown /rd/{id} gets a retired
- * resource first and the De-register handler answers 4.04. */
-void emu_lwm2m_prepare(struct emu_server *srv, const uint8_t *buf, size_t len);
-
-/* Gives a (restored) registration its /rd/{id} resource. Returns 0 or -1. */
-int emu_lwm2m_attach(struct emu_server *srv, struct emu_reg *r);
-
-/* Retires the resource of a registration that is gone: it keeps answering
- * 4.04 until housekeeping deletes it. */
-void emu_lwm2m_bury(struct emu_server *srv, struct emu_reg *r);
+/* Handles one request from a client (Register, Update, De-register,
+ * Bootstrap-Request; anything else 4.04/4.05 with an event): sets resp's
+ * code and adds its options (numbers below Block1's; no payload). */
+void emu_lwm2m_request(struct emu_session *s, const struct emu_coap_req *req,
+		       struct emu_coap_msg *resp);
 
 #endif

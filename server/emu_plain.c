@@ -1,6 +1,6 @@
 /* Plain CoAP over UDP: the public socket, one session per peer address, and
- * the idle timer. Everything CoAP happens behind the bridge (emu_bridge.c),
- * exactly as for DTLS sessions; see emu_plain.h. */
+ * the idle timer. Everything CoAP happens in the session's CoAP layer
+ * (emu_msg.c), exactly as for DTLS sessions; see emu_plain.h. */
 #include "emu_plain.h"
 
 #include <arpa/inet.h>
@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "emu_device.h"
 #include "emu_server.h"
 #include "lh_addr.h"
 #include "lh_event.h"
@@ -64,7 +65,7 @@ static void arm_idle(struct emu_session *s, int64_t due)
 			(unsigned long long)s->id);
 }
 
-/* A session for a new peer, bridged to libcoap; NULL when that failed. */
+/* A session for a new peer; NULL when out of memory. */
 static struct emu_session *session_open(struct emu_server *srv, const uint8_t *key, size_t klen,
 					const struct sockaddr *peer, socklen_t peer_len)
 {
@@ -73,9 +74,9 @@ static struct emu_session *session_open(struct emu_server *srv, const uint8_t *k
 	if (!s)
 		return NULL;
 	s->srv = srv;
-	s->plain = 1;
+	s->tp = &emu_transport_plain;
 	s->state = EMU_SESS_OPEN;
-	s->bridge_fd = s->tcp_fd = -1;
+	s->tcp_fd = -1;
 	memcpy(&s->peer, peer, peer_len);
 	s->peer_len = peer_len;
 	memcpy(s->addr_key, key, klen);
@@ -86,11 +87,9 @@ static struct emu_session *session_open(struct emu_server *srv, const uint8_t *k
 	srv->plain_sessions++;
 	lh_event_emitf("session_opened", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
 		       lh_addr_format(peer, addr, sizeof(addr)), "transport", "coap");
-	if (emu_bridge_open(s) < 0) {
-		emu_dtls_close(s, "bridge_failed");
-		return NULL;
-	}
 	arm_idle(s, s->started_ms + (int64_t)srv->cfg->coap_idle_s * 1000);
+	emu_msg_open(s);
+	emu_device_session_ready(s);
 	return s;
 }
 
@@ -119,10 +118,11 @@ void emu_plain_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 		return;
 	s->last_in_ms = lh_time_mono_ms();
 	s->bytes_in += len;
-	emu_bridge_forward(s, buf, len);
+	emu_msg_input(s, buf, len);
 }
 
-void emu_plain_send(struct emu_session *s, const uint8_t *buf, size_t len)
+/* Sends CoAP to the session's peer (through the faults). */
+static void plain_send(struct emu_session *s, const uint8_t *buf, size_t len)
 {
 	struct emu_server *srv = s->srv;
 	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_COAP, buf, len,
@@ -146,7 +146,8 @@ static int holds_registration(struct emu_session *s)
 	return r && r->session == s->id;
 }
 
-void emu_plain_timer(struct emu_session *s)
+/* The session's idle timer popped: closes it or re-arms the timer. */
+static void plain_timer(struct emu_session *s)
 {
 	int64_t now = lh_time_mono_ms();
 	int64_t idle_ms = (int64_t)s->srv->cfg->coap_idle_s * 1000;
@@ -160,3 +161,18 @@ void emu_plain_timer(struct emu_session *s)
 	}
 	emu_dtls_close(s, "idle");
 }
+
+/* A plain session holds one slot of $.coap.max_sessions. */
+static void plain_teardown(struct emu_session *s)
+{
+	s->srv->plain_sessions--;
+}
+
+const struct emu_transport emu_transport_plain = {
+    .name = "coap",
+    .proto = COAP_PROTO_UDP,
+    .secure = 0,
+    .send = plain_send,
+    .timer = plain_timer,
+    .teardown = plain_teardown,
+};

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 
 /* Plain CoAP over UDP (the CoAP port, 5683 by default). Each peer address
- * gets a session like a DTLS one, minus the security: the same bridge to
- * libcoap (so the same de-duplication, the same LwM2M handlers, and
+ * gets a session like a DTLS one, minus the security: the same CoAP layer
+ * (so the same de-duplication, the same LwM2M handlers, and
  * server-initiated requests through the control API), the same faults, the
  * same events and control listing. A session is created by the first CoAP
  * request from an address (a spoofed source costs one session, so their
@@ -25,10 +25,6 @@ void emu_plain_close(struct emu_server *srv);
  * request from a new address; anything else is dropped and counted. */
 void emu_plain_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 			const struct sockaddr *from, socklen_t from_len);
-/* Sends CoAP from the bridge to the session's peer (through the faults). */
-void emu_plain_send(struct emu_session *s, const uint8_t *buf, size_t len);
-/* The session's idle timer popped: closes it or re-arms the timer. */
-void emu_plain_timer(struct emu_session *s);
 /* True when buf holds a CoAP message header this server can route (RFC
  * 7252 §3: version 1, token length 0..8, the token present). */
 int emu_plain_is_coap(const uint8_t *buf, size_t len);

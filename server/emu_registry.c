@@ -4,6 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The registrations that share one identity (a list: the count alone
+ * would not tell which one is left when it drops back to one). */
+struct emu_idref {
+	char *identity;
+	size_t count;
+	struct emu_reg *head;
+	UT_hash_handle hh;
+};
+
 void emu_registry_init(struct emu_registry *reg, uint32_t seed)
 {
 	memset(reg, 0, sizeof(*reg));
@@ -39,6 +48,51 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* Adds r to the list of its identity's registrations. */
+static int id_link(struct emu_registry *reg, struct emu_reg *r)
+{
+	struct emu_idref *ref = NULL;
+	if (!r->identity)
+		return 0;
+	HASH_FIND(hh, reg->by_id, r->identity, strlen(r->identity), ref);
+	if (!ref) {
+		ref = calloc(1, sizeof(*ref));
+		if (!ref || !(ref->identity = strdup(r->identity))) {
+			free(ref);
+			return -1;
+		}
+		HASH_ADD_KEYPTR(hh, reg->by_id, ref->identity, strlen(ref->identity), ref);
+	}
+	r->idref = ref;
+	r->id_prev = NULL;
+	r->id_next = ref->head;
+	if (ref->head)
+		ref->head->id_prev = r;
+	ref->head = r;
+	ref->count++;
+	return 0;
+}
+
+/* Takes r off its identity's list (freeing the list when empty). */
+static void id_unlink(struct emu_registry *reg, struct emu_reg *r)
+{
+	struct emu_idref *ref = r->idref;
+	if (!ref)
+		return;
+	if (r->id_prev)
+		r->id_prev->id_next = r->id_next;
+	else
+		ref->head = r->id_next;
+	if (r->id_next)
+		r->id_next->id_prev = r->id_prev;
+	r->idref = NULL;
+	if (--ref->count == 0) {
+		HASH_DEL(reg->by_id, ref);
+		free(ref->identity);
+		free(ref);
+	}
+}
+
 /* Picks the next unused location; the loop only repeats after a wrap. */
 static void next_location(struct emu_registry *reg, struct emu_reg *r)
 {
@@ -62,6 +116,10 @@ struct emu_reg *emu_registry_add(struct emu_registry *reg, const char *endpoint,
 	}
 	r->links = json_incref(links);
 	struct emu_reg *old = emu_registry_find_ep(reg, endpoint);
+	if (id_link(reg, r) < 0) {
+		emu_reg_free(r);
+		return NULL;
+	}
 	if (old) {
 		emu_registry_remove(reg, old);
 		*replaced = old;
@@ -90,6 +148,10 @@ struct emu_reg *emu_registry_restore(struct emu_registry *reg, const char *locat
 		return NULL;
 	}
 	r->links = json_incref(links);
+	if (id_link(reg, r) < 0) {
+		emu_reg_free(r);
+		return NULL;
+	}
 	snprintf(r->location, sizeof(r->location), "%s", location);
 	HASH_ADD_KEYPTR(hh_loc, reg->by_loc, r->location, strlen(r->location), r);
 	HASH_ADD_KEYPTR(hh_ep, reg->by_ep, r->endpoint, strlen(r->endpoint), r);
@@ -115,7 +177,46 @@ void emu_registry_remove(struct emu_registry *reg, struct emu_reg *r)
 {
 	HASH_DELETE(hh_loc, reg->by_loc, r);
 	HASH_DELETE(hh_ep, reg->by_ep, r);
+	if (r->has_lineage)
+		HASH_DELETE(hh_lin, reg->by_lin, r);
+	r->has_lineage = 0;
+	id_unlink(reg, r);
 	reg->count--;
+}
+
+void emu_registry_set_lineage(struct emu_registry *reg, struct emu_reg *r,
+			      const uint8_t lineage[EMU_LINEAGE_LEN])
+{
+	struct emu_reg *holder = emu_registry_find_lineage(reg, lineage);
+	if (holder == r)
+		return;
+	if (holder) {
+		HASH_DELETE(hh_lin, reg->by_lin, holder);
+		holder->has_lineage = 0;
+	}
+	if (r->has_lineage)
+		HASH_DELETE(hh_lin, reg->by_lin, r);
+	memcpy(r->lineage, lineage, EMU_LINEAGE_LEN);
+	r->has_lineage = 1;
+	HASH_ADD(hh_lin, reg->by_lin, lineage, EMU_LINEAGE_LEN, r);
+}
+
+struct emu_reg *emu_registry_find_lineage(struct emu_registry *reg,
+					  const uint8_t lineage[EMU_LINEAGE_LEN])
+{
+	struct emu_reg *r = NULL;
+	HASH_FIND(hh_lin, reg->by_lin, lineage, EMU_LINEAGE_LEN, r);
+	return r;
+}
+
+struct emu_reg *emu_registry_find_identity(struct emu_registry *reg, const char *identity,
+					   size_t *count)
+{
+	struct emu_idref *ref = NULL;
+	if (identity)
+		HASH_FIND(hh, reg->by_id, identity, strlen(identity), ref);
+	*count = ref ? ref->count : 0;
+	return ref ? ref->head : NULL;
 }
 
 /* A linear scan: registrations are few next to sessions, and the loop calls

@@ -4,11 +4,18 @@
 #include <stdint.h>
 #include <uthash.h>
 
-/* LwM2M registrations, found by location (/rd/{id}) or by endpoint name in
- * O(1). A new Register from an endpoint that is already registered replaces
- * the old registration, as LwM2M servers do. */
+/* LwM2M registrations: the device model. A device is its endpoint plus its
+ * security identity; its registration is found in O(1) by location
+ * (/rd/{id}), by endpoint name, by the TLS session lineage it was last seen
+ * on (a resumed session carries its device along), and by identity (a new
+ * handshake with an identity exactly one device has). A new Register from
+ * an endpoint that is already registered replaces the old registration, as
+ * LwM2M servers do. */
 
 #define EMU_LOCATION_MAX 32
+#define EMU_LINEAGE_LEN 16
+
+struct emu_idref;
 
 struct emu_reg {
 	char location[EMU_LOCATION_MAX]; /* "/rd/5a3f" */
@@ -20,14 +27,22 @@ struct emu_reg {
 	uint32_t lifetime;
 	uint64_t session;   /* the session it was made or last updated on */
 	int64_t expires_ms; /* monotonic */
-	void *resource;	    /* the libcoap resource serving the location */
+	/* The (D)TLS session lineage (a digest of its master secret, which
+	 * resumption keeps) it was last seen on; all zero: none. */
+	uint8_t lineage[EMU_LINEAGE_LEN];
+	int has_lineage;
+	struct emu_idref *idref; /* the devices sharing its identity */
+	struct emu_reg *id_prev, *id_next;
 	UT_hash_handle hh_loc;
 	UT_hash_handle hh_ep;
+	UT_hash_handle hh_lin;
 };
 
 struct emu_registry {
 	struct emu_reg *by_loc;
 	struct emu_reg *by_ep;
+	struct emu_reg *by_lin;
+	struct emu_idref *by_id;
 	uint32_t next_id;
 	size_t count;
 };
@@ -56,6 +71,16 @@ struct emu_reg *emu_registry_find_ep(struct emu_registry *reg, const char *endpo
 void emu_registry_remove(struct emu_registry *reg, struct emu_reg *r);
 /* Frees an unlinked registration. */
 void emu_reg_free(struct emu_reg *r);
+/* Records the session lineage r was seen on (an older holder loses it). */
+void emu_registry_set_lineage(struct emu_registry *reg, struct emu_reg *r,
+			      const uint8_t lineage[EMU_LINEAGE_LEN]);
+/* The registration last seen on a session of this lineage, or NULL. */
+struct emu_reg *emu_registry_find_lineage(struct emu_registry *reg,
+					  const uint8_t lineage[EMU_LINEAGE_LEN]);
+/* The registrations made with this identity: *count of them, and the
+ * first (the only one when *count is 1), or NULL. */
+struct emu_reg *emu_registry_find_identity(struct emu_registry *reg, const char *identity,
+					   size_t *count);
 /* The earliest-expiring registration at or before now_ms, or NULL. */
 struct emu_reg *emu_registry_expired(struct emu_registry *reg, int64_t now_ms);
 

@@ -1,15 +1,18 @@
+/* Server-initiated requests on the emulator's own CoAP layer (see
+ * emu_request.h). */
 #include "emu_request.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emu_link.h"
+#include "emu_msg.h"
 #include "emu_senml.h"
 #include "emu_server.h"
 #include "emu_tlv.h"
 #include "lh_event.h"
 #include "lh_hex.h"
+#include "lh_time.h"
 
 #define EMU_FMT_TEXT 0
 #define EMU_FMT_LINK 40
@@ -19,19 +22,49 @@
 #define EMU_FMT_TLV 11542
 #define EMU_FMT_LWM2M_JSON 11543
 
-struct emu_req {
-	uint8_t token[8];
-	size_t token_len;
-	uint64_t id;
-	char endpoint[256];
-	char path[128];
-	char method[16];
-	int observe;
-	UT_hash_handle hh;
+/* RFC 7252 §4.8 transmission parameters. */
+#define EMU_ACK_TIMEOUT_MS 2000
+#define EMU_MAX_RETRANSMIT 4
+#define EMU_RESPONSE_WAIT_MS 93000 /* MAX_TRANSMIT_WAIT: a separate response */
+#define EMU_BLOCK2_MAX 65536	   /* a reassembled answer, at most */
+#define EMU_PAYLOAD_MAX 4096
+
+/* Where a request waits for its ACK: the session and message id it went out
+ * with. */
+struct emu_req_mid {
+	uint64_t session;
+	uint16_t mid;
+	uint16_t pad[3];
 };
 
-static struct emu_req *g_reqs; /* by token */
-static uint64_t g_next_id = 1;
+struct emu_req {
+	uint64_t id;
+	uint8_t token[8];
+	size_t token_len;
+	char endpoint[256];
+	char path[128];
+	char method[24];
+	int observe;		/* an Observe that may become an observation */
+	unsigned answers;	/* responses seen (the first is not a notification) */
+	uint64_t pin;		/* bootstrap: the session it must use; 0: the device's */
+	struct emu_req_mid key; /* last sent on */
+	int acked, tries;
+	int queued; /* waits for the device's request in flight (NSTART 1) */
+	uint32_t timer_gen;
+	int64_t timeout_ms; /* the current retransmission timeout */
+	uint16_t last_con_mid;
+	uint8_t *wire; /* the message as sent, for retransmission */
+	size_t wire_len;
+	uint8_t *b2; /* Block2: the answer so far */
+	size_t b2_len;
+	UT_hash_handle hh, hh_id, hh_mid;
+};
+
+struct emu_requests {
+	struct emu_req *by_token, *by_id, *by_mid;
+	uint64_t next_id;
+	size_t pending; /* not yet answered */
+};
 
 /* Content-format names the control API accepts. */
 static const struct {
@@ -43,7 +76,48 @@ static const struct {
 	       {"json", EMU_FMT_JSON},
 	       {"senml+json", EMU_FMT_SENML_JSON},
 	       {"tlv", EMU_FMT_TLV},
-	       {"lwm2m+json", EMU_FMT_LWM2M_JSON}};
+	       {"lwm2m+json", EMU_FMT_LWM2M_JSON},
+	       {"senml+cbor", 112},
+	       {"lwm2m+cbor", 11544}};
+
+int emu_request_init(struct emu_server *srv)
+{
+	srv->requests = calloc(1, sizeof(*srv->requests));
+	if (!srv->requests)
+		return -1;
+	srv->requests->next_id = 1;
+	return 0;
+}
+
+/* Unlinks and frees a request. */
+static void req_free(struct emu_requests *t, struct emu_req *r)
+{
+	HASH_DELETE(hh, t->by_token, r);
+	HASH_DELETE(hh_id, t->by_id, r);
+	if (r->key.session)
+		HASH_DELETE(hh_mid, t->by_mid, r);
+	if (r->answers == 0)
+		t->pending--;
+	free(r->wire);
+	free(r->b2);
+	free(r);
+}
+
+void emu_request_fini(struct emu_server *srv)
+{
+	struct emu_req *r, *tmp;
+	if (!srv->requests)
+		return;
+	HASH_ITER(hh_id, srv->requests->by_id, r, tmp)
+	req_free(srv->requests, r);
+	free(srv->requests);
+	srv->requests = NULL;
+}
+
+size_t emu_request_pending(const struct emu_server *srv)
+{
+	return srv->requests ? srv->requests->pending : 0;
+}
 
 /* Bytes as hex text (at most 512 bytes shown). */
 static json_t *hex_json(const uint8_t *data, size_t len)
@@ -73,112 +147,163 @@ json_t *emu_request_decode(int format, const uint8_t *data, size_t len)
 			 format == EMU_FMT_OPAQUE || format < 0 ? NULL : "could not decode");
 }
 
-/* Content format of a PDU, or -1. */
-static int pdu_format(const coap_pdu_t *pdu)
+/* An unsigned option of a PDU, or -1. */
+static long long opt_uint(const coap_pdu_t *pdu, coap_option_num_t num)
 {
 	coap_opt_iterator_t it;
-	coap_opt_t *opt = coap_check_option(pdu, COAP_OPTION_CONTENT_FORMAT, &it);
-	return opt ? (int)coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt)) : -1;
+	coap_opt_t *opt = coap_check_option(pdu, num, &it);
+	return opt ? (long long)coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt))
+		   : -1;
 }
 
-/* Answers and notifications for our requests. */
-static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent,
-				   const coap_pdu_t *received, const coap_mid_t mid)
+/* The session a request goes out on now: its pin, or the device's. */
+static struct emu_session *target(struct emu_server *srv, const char *ep, uint64_t pin, char *err,
+				  size_t size)
 {
-	coap_bin_const_t tok = coap_pdu_get_token(received);
-	struct emu_req *r = NULL;
-	size_t len = 0, off, total;
-	const uint8_t *data = NULL;
-	coap_opt_iterator_t it;
-	char code[8];
-	(void)session;
-	(void)sent;
-	(void)mid;
-	HASH_FIND(hh, g_reqs, tok.s, tok.length, r);
-	if (!r)
-		return COAP_RESPONSE_OK;
-	coap_pdu_code_t c = coap_pdu_get_code(received);
-	snprintf(code, sizeof(code), "%u.%02u", ((unsigned)c >> 5) & 7u, (unsigned)c & 0x1fu);
-	coap_get_data_large(received, &len, &data, &off, &total);
-	int fmt = pdu_format(received);
-	int is_notify =
-	    r->observe && coap_check_option(received, COAP_OPTION_OBSERVE, &it) && r->observe++ > 1;
-	json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:I}", "request", (json_int_t)r->id,
-			       "endpoint", r->endpoint, "path", r->path, "method", r->method,
-			       "code", code, "format", fmt, "bytes", (json_int_t)len);
-	json_t *decoded = emu_request_decode(fmt, data, len);
-	json_object_update(ev, decoded);
-	json_decref(decoded);
-	lh_event_emit(is_notify ? "notify" : "response_received", ev);
-	if (!r->observe || ((c >> 5) != 2)) {
-		HASH_DEL(g_reqs, r);
-		free(r);
+	if (pin) {
+		struct emu_session *s = emu_sessions_by_id(&srv->sessions, pin);
+		if (!s)
+			snprintf(err, size, "session %llu of \"%s\" is closed",
+				 (unsigned long long)pin, ep);
+		return s;
 	}
-	return COAP_RESPONSE_OK;
-}
-
-/* A request that got no answer (timeout, RST). */
-static void on_nack(coap_session_t *session, const coap_pdu_t *sent,
-		    const coap_nack_reason_t reason, const coap_mid_t mid)
-{
-	coap_bin_const_t tok = coap_pdu_get_token(sent);
-	struct emu_req *r = NULL;
-	(void)session;
-	(void)mid;
-	HASH_FIND(hh, g_reqs, tok.s, tok.length, r);
-	if (!r)
-		return;
-	lh_event_emitf("request_failed", "{s:I, s:s, s:s, s:s, s:s}", "request", (json_int_t)r->id,
-		       "endpoint", r->endpoint, "path", r->path, "method", r->method, "reason",
-		       reason == COAP_NACK_TOO_MANY_RETRIES ? "timeout"
-		       : reason == COAP_NACK_RST	    ? "reset"
-							    : "not_deliverable");
-	HASH_DEL(g_reqs, r);
-	free(r);
-}
-
-void emu_request_init(struct emu_server *srv)
-{
-	coap_register_response_handler(srv->coap, on_response);
-	coap_register_nack_handler(srv->coap, on_nack);
-}
-
-void emu_request_fini(struct emu_server *srv)
-{
-	struct emu_req *r, *tmp;
-	(void)srv;
-	HASH_ITER(hh, g_reqs, r, tmp)
-	{
-		HASH_DEL(g_reqs, r);
-		free(r);
-	}
-}
-
-/* The libcoap session that reaches a registered endpoint. */
-static coap_session_t *endpoint_session(struct emu_server *srv, const char *ep, char *err,
-					size_t size)
-{
 	struct emu_reg *reg = emu_registry_find_ep(&srv->registry, ep);
 	struct emu_session *s = reg ? emu_sessions_by_id(&srv->sessions, reg->session) : NULL;
-	if (!reg || !s || !s->bridge_port) {
-		snprintf(err, size, "endpoint \"%s\" %s", ep,
-			 !reg ? "is not registered"
-			      : "has no live session (it must send an Update)");
-		return NULL;
-	}
-	coap_session_t *cs = s->coap_session;
-	if (!cs)
-		snprintf(err, size, "endpoint \"%s\" has not talked CoAP on its session yet", ep);
-	return cs;
+	if (!reg)
+		snprintf(err, size, "endpoint \"%s\" is not registered", ep);
+	else if (!s)
+		snprintf(err, size,
+			 "endpoint \"%s\" has no live session: its last one (%llu) is closed and "
+			 "it has not connected since",
+			 ep, (unsigned long long)reg->session);
+	return s;
 }
 
-/* Method name -> CoAP code and observe value (-1 none). */
-static int method_code(const char *m, coap_pdu_code_t *code, int *observe)
+/* Arms the request's timer at now + ms. */
+static void arm(struct emu_server *srv, struct emu_req *r, int64_t ms)
+{
+	r->timer_gen++;
+	(void)emu_timers_push(&srv->timers, lh_time_mono_ms() + ms, EMU_TIMER_REQUEST | r->id,
+			      r->timer_gen);
+}
+
+/* Indexes r by the session and message id it was just sent with. */
+static void key_set(struct emu_requests *t, struct emu_req *r, uint64_t session, uint16_t mid)
+{
+	if (r->key.session)
+		HASH_DELETE(hh_mid, t->by_mid, r);
+	memset(&r->key, 0, sizeof(r->key));
+	r->key.session = session;
+	r->key.mid = mid;
+	HASH_ADD(hh_mid, t->by_mid, key, sizeof(r->key), r);
+}
+
+/* Puts r's message on s (with a fresh message id when s is not the session
+ * it last went out on) and schedules what comes next. */
+static void transmit(struct emu_server *srv, struct emu_req *r, struct emu_session *s)
+{
+	int stream = s->tp->proto == COAP_PROTO_TCP;
+	if (!stream && r->key.session != s->id) {
+		uint16_t mid = emu_msg_next_mid(s);
+		r->wire[2] = (uint8_t)(mid >> 8);
+		r->wire[3] = (uint8_t)mid;
+		key_set(srv->requests, r, s->id, mid);
+	} else if (stream) {
+		key_set(srv->requests, r, s->id, 0);
+	}
+	s->tp->send(s, r->wire, r->wire_len);
+	if (stream) {
+		r->acked = 1;
+		arm(srv, r, EMU_RESPONSE_WAIT_MS);
+	} else {
+		arm(srv, r, r->timeout_ms);
+	}
+}
+
+/* Is another request to r's device in flight? RFC 7252 §4.7 (NSTART 1):
+ * one at a time, so bootstrap writes and Finish arrive in order. */
+static int busy(struct emu_server *srv, const struct emu_req *r)
+{
+	struct emu_req *q, *tmp;
+	HASH_ITER(hh_id, srv->requests->by_id, q, tmp)
+	{
+		if (q != r && !q->queued && q->answers == 0 && !strcmp(q->endpoint, r->endpoint))
+			return 1;
+	}
+	return 0;
+}
+
+/* Sends the oldest request queued for endpoint ep, if any. */
+static void promote(struct emu_server *srv, const char *ep)
+{
+	struct emu_req *q, *tmp;
+	char err[300];
+	HASH_ITER(hh_id, srv->requests->by_id, q, tmp)
+	{
+		if (!q->queued || strcmp(q->endpoint, ep))
+			continue;
+		q->queued = 0;
+		struct emu_session *s = target(srv, q->endpoint, q->pin, err, sizeof(err));
+		if (s)
+			transmit(srv, q, s);
+		else
+			arm(srv, q, q->timeout_ms); /* retried as a retransmission */
+		return;
+	}
+}
+
+/* Drops a request that is over, and lets the device's next one go. */
+static void finish(struct emu_server *srv, struct emu_req *r)
+{
+	char ep[sizeof(r->endpoint)];
+	memcpy(ep, r->endpoint, sizeof(ep));
+	req_free(srv->requests, r);
+	promote(srv, ep);
+}
+
+/* Reports a request that ends without an answer, and drops it. */
+static void fail(struct emu_server *srv, struct emu_req *r, const char *reason)
+{
+	lh_event_emitf("request_failed", "{s:I, s:s, s:s, s:s, s:s}", "request", (json_int_t)r->id,
+		       "endpoint", r->endpoint, "path", r->path, "method", r->method, "reason",
+		       reason);
+	finish(srv, r);
+}
+
+void emu_request_timer(struct emu_server *srv, uint64_t id, uint32_t gen)
+{
+	struct emu_req *r = NULL;
+	char err[300];
+	if (srv->requests)
+		HASH_FIND(hh_id, srv->requests->by_id, &id, sizeof(id), r);
+	if (!r || r->timer_gen != gen || (r->observe && r->answers > 0))
+		return;
+	if (r->acked) {
+		fail(srv, r, "no_response");
+		return;
+	}
+	if (++r->tries > EMU_MAX_RETRANSMIT) {
+		fail(srv, r, "timeout");
+		return;
+	}
+	struct emu_session *s = target(srv, r->endpoint, r->pin, err, sizeof(err));
+	if (!s) {
+		arm(srv, r, r->timeout_ms *= 2); /* the device may come back */
+		return;
+	}
+	r->timeout_ms *= 2;
+	lh_event_emitf("request_retransmitted", "{s:I, s:s, s:I, s:i}", "request",
+		       (json_int_t)r->id, "endpoint", r->endpoint, "session", (json_int_t)s->id,
+		       "try", r->tries);
+	transmit(srv, r, s);
+}
+
+/* Method name -> CoAP code and Observe value (-1 none). */
+static int method_code(const char *m, int *code, int *observe)
 {
 	static const struct {
 		const char *name;
-		coap_pdu_code_t code;
-		int observe;
+		int code, observe;
 	} methods[] = {{"read", COAP_REQUEST_CODE_GET, -1},
 		       {"discover", COAP_REQUEST_CODE_GET, -1},
 		       {"observe", COAP_REQUEST_CODE_GET, 0},
@@ -188,7 +313,9 @@ static int method_code(const char *m, coap_pdu_code_t *code, int *observe)
 		       {"execute", COAP_REQUEST_CODE_POST, -1},
 		       {"create", COAP_REQUEST_CODE_POST, -1},
 		       {"delete", COAP_REQUEST_CODE_DELETE, -1},
-		       {"bootstrap_finish", COAP_REQUEST_CODE_POST, -1}};
+		       {"bootstrap_finish", COAP_REQUEST_CODE_POST, -1},
+		       {"bootstrap_discover", COAP_REQUEST_CODE_GET, -1},
+		       {"bootstrap_read", COAP_REQUEST_CODE_GET, -1}};
 	for (size_t i = 0; m && i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (!strcmp(m, methods[i].name)) {
 			*code = methods[i].code;
@@ -201,7 +328,7 @@ static int method_code(const char *m, coap_pdu_code_t *code, int *observe)
 /* Format name (or number) -> content-format id; -1 when unknown. */
 static int format_id(const json_t *f)
 {
-	if (json_is_integer(f))
+	if (json_is_integer(f) && json_integer_value(f) >= 0 && json_integer_value(f) <= 65535)
 		return (int)json_integer_value(f);
 	for (size_t i = 0; json_is_string(f) && i < sizeof(formats) / sizeof(formats[0]); i++)
 		if (!strcmp(json_string_value(f), formats[i].name))
@@ -209,154 +336,193 @@ static int format_id(const json_t *f)
 	return -1;
 }
 
-/* Adds Uri-Path options for "/3/0/1". */
-static void add_path(coap_pdu_t *pdu, const char *path)
+/* The payload of a request: "payload" (text; a number is taken as its
+ * text) or "payload_hex" (bytes). -1 with err for anything else: an empty
+ * Write would be read by a client as Write-Attributes. */
+static int request_payload(const json_t *req, uint8_t *buf, size_t size, size_t *len, char *err,
+			   size_t err_size)
 {
-	const char *p = path;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		const char *e = strchr(p, '/');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n)
-			coap_add_option(pdu, COAP_OPTION_URI_PATH, n, (const uint8_t *)p);
-		p += n;
-	}
-}
-
-/* Reuses the token of an earlier observe when cancelling it. */
-static struct emu_req *observe_of(const json_t *req)
-{
-	struct emu_req *r, *tmp;
-	json_int_t id = json_integer_value(json_object_get(req, "request"));
-	HASH_ITER(hh, g_reqs, r, tmp)
-	{
-		if ((json_int_t)r->id == id && r->observe)
-			return r;
-	}
-	return NULL;
-}
-
-/* Builds the PDU; options in increasing number order. */
-static coap_pdu_t *build(coap_session_t *cs, struct emu_req *r, coap_pdu_code_t code, int observe,
-			 int fmt, const uint8_t *payload, size_t plen)
-{
-	uint8_t buf[4];
-	coap_pdu_t *pdu = coap_pdu_init(COAP_MESSAGE_CON, code, coap_new_message_id(cs),
-					coap_session_max_pdu_size(cs));
-	if (!pdu || !coap_add_token(pdu, r->token_len, r->token))
-		return NULL;
-	if (observe >= 0)
-		coap_add_option(pdu, COAP_OPTION_OBSERVE,
-				coap_encode_var_safe(buf, sizeof(buf), (unsigned)observe), buf);
-	add_path(pdu, r->path);
-	if (payload && fmt >= 0)
-		coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
-				coap_encode_var_safe(buf, sizeof(buf), (unsigned)fmt), buf);
-	if (!strcmp(r->method, "discover"))
-		coap_add_option(pdu, COAP_OPTION_ACCEPT,
-				coap_encode_var_safe(buf, sizeof(buf), EMU_FMT_LINK), buf);
-	if (payload)
-		coap_add_data(pdu, plen, payload);
-	return pdu;
-}
-
-/* Sends the request. A cancel goes through coap_cancel_observe(): with
- * libcoap's block mode on, coap_send() puts a token of its own on the wire
- * (it keeps ours as the "application" token), so a hand-built GET Observe:1
- * would carry a token the client never saw and cancel nothing (RFC 7641
- * §3.6 needs the observe's token). libcoap then sends it with the token the
- * observe actually used. Returns 0 or -1. */
-static int send_request(coap_session_t *cs, struct emu_req *r, coap_pdu_code_t code, int observe,
-			int fmt, const uint8_t *payload, size_t plen)
-{
-	if (observe == 1) {
-		coap_binary_t tok = {.length = r->token_len, .s = r->token};
-		return coap_cancel_observe(cs, &tok, COAP_MESSAGE_CON) ? 0 : -1;
-	}
-	coap_pdu_t *pdu = build(cs, r, code, observe, fmt, payload, plen);
-	if (!pdu)
-		return -1;
-	return coap_send(cs, pdu) == COAP_INVALID_MID ? -1 : 0;
-}
-
-/* The payload of a request: "payload" (text) or "payload_hex" (bytes). */
-static int request_payload(const json_t *req, uint8_t *buf, size_t size, const uint8_t **out,
-			   size_t *len)
-{
-	const char *text = json_string_value(json_object_get(req, "payload"));
-	const char *hex = json_string_value(json_object_get(req, "payload_hex"));
-	*out = NULL;
+	const json_t *p = json_object_get(req, "payload");
+	const json_t *hex = json_object_get(req, "payload_hex");
+	int n = -1;
 	*len = 0;
-	if (text) {
-		*out = (const uint8_t *)text;
-		*len = strlen(text);
-	} else if (hex) {
-		int n = lh_hex_decode(hex, buf, size);
-		if (n < 0)
-			return -1;
-		*out = buf;
-		*len = (size_t)n;
+	if (p && hex) {
+		snprintf(err, err_size, "give payload or payload_hex, not both");
+		return -1;
 	}
+	if (json_is_string(p) && json_string_length(p) <= size) {
+		n = (int)json_string_length(p);
+		memcpy(buf, json_string_value(p), (size_t)n);
+	} else if (json_is_integer(p)) {
+		n = snprintf((char *)buf, size, "%lld", (long long)json_integer_value(p));
+	} else if (json_is_real(p)) {
+		n = snprintf((char *)buf, size, "%.17g", json_real_value(p));
+	} else if (json_is_string(hex)) {
+		n = lh_hex_decode(json_string_value(hex), buf, size);
+	} else if (!p && !hex) {
+		return 0;
+	}
+	if (n < 0 || (size_t)n > size) {
+		snprintf(err, err_size,
+			 "payload must be text, or payload_hex an even number of hex digits, of "
+			 "at most %d bytes",
+			 EMU_PAYLOAD_MAX);
+		return -1;
+	}
+	*len = (size_t)n;
 	return 0;
 }
 
-json_t *emu_request_to(struct emu_server *srv, void *session, const char *ep, const json_t *req,
-		       char *err, size_t size)
+/* Builds the message: options in increasing number order. */
+static int build(struct emu_coap_msg *m, struct emu_req *r, int code, int observe, int fmt,
+		 int accept, const uint8_t *payload, size_t plen, long long block2)
 {
-	coap_session_t *cs = session;
-	const char *method = json_string_value(json_object_get(req, "method"));
-	const char *path = json_string_value(json_object_get(req, "path"));
-	const json_t *jf = json_object_get(req, "format");
-	static uint8_t pbuf[4096];
-	const uint8_t *payload;
-	size_t plen;
-	coap_pdu_code_t code;
-	int observe, fmt = jf ? format_id(jf) : EMU_FMT_TEXT;
-	(void)srv;
-	if (!path || path[0] != '/' || strlen(path) >= 128 ||
-	    method_code(method, &code, &observe) < 0 || fmt < 0 ||
-	    request_payload(req, pbuf, sizeof(pbuf), &payload, &plen) < 0) {
-		snprintf(err, size,
-			 "request needs path (\"/3/0/0\"), method (read, discover, observe, "
-			 "cancel, write, write_partial, execute, create, delete, "
-			 "bootstrap_finish), an optional payload (text) or payload_hex (up to "
-			 "4096 bytes) and format (text, opaque, tlv, senml+json, json, "
-			 "lwm2m+json, link or a number)");
-		return NULL;
-	}
-	struct emu_req *old = observe == 1 ? observe_of(req) : NULL;
-	if (observe == 1 && !old) {
-		snprintf(err, size, "cancel needs \"request\": the id of a live observe");
-		return NULL;
-	}
+	emu_coap_msg_init(m, EMU_COAP_CON, code, 0, r->token, r->token_len);
+	if (observe >= 0)
+		emu_coap_msg_opt_uint(m, COAP_OPTION_OBSERVE, (unsigned)observe);
+	emu_coap_msg_opt_path(m, COAP_OPTION_URI_PATH, r->path);
+	if (plen > 0 && fmt >= 0)
+		emu_coap_msg_opt_uint(m, COAP_OPTION_CONTENT_FORMAT, (unsigned)fmt);
+	if (accept >= 0)
+		emu_coap_msg_opt_uint(m, COAP_OPTION_ACCEPT, (unsigned)accept);
+	if (block2 >= 0)
+		emu_coap_msg_opt_uint(m, COAP_OPTION_BLOCK2, (unsigned)block2);
+	emu_coap_msg_payload(m, payload, plen);
+	return m->overflow ? -1 : 0;
+}
+
+/* Frames r's message for s, keeps the bytes for retransmission and sends. */
+static int start(struct emu_server *srv, struct emu_req *r, struct emu_session *s,
+		 struct emu_coap_msg *m)
+{
+	size_t len;
+	const uint8_t *wire = emu_coap_msg_frame(m, s->tp->proto, &len);
+	uint8_t *copy = wire ? malloc(len) : NULL;
+	uint8_t rnd;
+	if (!copy)
+		return -1;
+	memcpy(copy, wire, len);
+	free(r->wire);
+	r->wire = copy;
+	r->wire_len = len;
+	r->acked = 0;
+	r->tries = 0;
+	mbedtls_ctr_drbg_random(&srv->drbg, &rnd, 1);
+	/* ACK_TIMEOUT scaled by a random factor in [1, ACK_RANDOM_FACTOR=1.5]. */
+	r->timeout_ms = EMU_ACK_TIMEOUT_MS + (EMU_ACK_TIMEOUT_MS / 2) * rnd / 255;
+	if (r->key.session)
+		HASH_DELETE(hh_mid, srv->requests->by_mid, r);
+	r->key.session = 0;
+	if (busy(srv, r))
+		r->queued = 1;
+	else
+		transmit(srv, r, s);
+	return 0;
+}
+
+/* A live observation by the id of the observe that set it up. */
+static struct emu_req *observation(struct emu_server *srv, const json_t *req)
+{
+	struct emu_req *r = NULL;
+	json_int_t id = json_integer_value(json_object_get(req, "request"));
+	HASH_FIND(hh_id, srv->requests->by_id, &id, sizeof(id), r);
+	return r && r->observe ? r : NULL;
+}
+
+/* A new request entry: a fresh token, or the observation's for a cancel
+ * (RFC 7641 §3.6 needs the observe's token), which it then replaces. */
+static struct emu_req *req_new(struct emu_server *srv, const char *ep, const char *method,
+			       const char *path, struct emu_req *old)
+{
+	struct emu_requests *t = srv->requests;
 	struct emu_req *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->id = g_next_id++;
-	r->observe = observe == 0;
+	r->id = t->next_id++;
 	snprintf(r->endpoint, sizeof(r->endpoint), "%s", ep);
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	snprintf(r->method, sizeof(r->method), "%s", method);
 	if (old) {
 		memcpy(r->token, old->token, old->token_len);
 		r->token_len = old->token_len;
-		HASH_DEL(g_reqs, old);
-		free(old);
+		req_free(t, old);
 	} else {
-		coap_session_new_token(cs, &r->token_len, r->token);
+		r->token_len = 8;
+		mbedtls_ctr_drbg_random(&srv->drbg, r->token, r->token_len);
 	}
-	if (send_request(cs, r, code, observe, fmt, payload, plen) < 0) {
-		snprintf(err, size, "libcoap could not send the request");
-		free(r);
-		return NULL;
+	HASH_ADD(hh, t->by_token, token, r->token_len, r);
+	HASH_ADD(hh_id, t->by_id, id, sizeof(r->id), r);
+	t->pending++;
+	return r;
+}
+
+/* Checks the control request's fields; fills code, observe, fmt, accept. */
+static int check_request(const json_t *req, const char **method, const char **path, int *code,
+			 int *observe, int *fmt, int *accept, char *err, size_t size)
+{
+	const json_t *jf = json_object_get(req, "format"), *ja = json_object_get(req, "accept");
+	*method = json_string_value(json_object_get(req, "method"));
+	*path = json_string_value(json_object_get(req, "path"));
+	*fmt = jf ? format_id(jf) : EMU_FMT_TEXT;
+	*accept = ja ? format_id(ja) : -1;
+	if (*path && (*path)[0] == '/' && strlen(*path) < 128 &&
+	    method_code(*method, code, observe) == 0 && *fmt >= 0 && (!ja || *accept >= 0)) {
+		if (*accept < 0 && *method && !strcmp(*method, "discover"))
+			*accept = EMU_FMT_LINK;
+		return 0;
 	}
-	HASH_ADD(hh, g_reqs, token, r->token_len, r);
+	snprintf(err, size,
+		 "request needs path (\"/3/0/0\"), method (read, discover, observe, cancel, "
+		 "write, write_partial, execute, create, delete, bootstrap_finish, "
+		 "bootstrap_discover, bootstrap_read), an optional payload (text) or "
+		 "payload_hex (up to %d bytes), format and accept (text, opaque, tlv, "
+		 "senml+json, senml+cbor, json, lwm2m+json, lwm2m+cbor, link or a number)",
+		 EMU_PAYLOAD_MAX);
+	return -1;
+}
+
+/* Reports a request that went out. */
+static json_t *sent(struct emu_req *r, struct emu_session *s)
+{
 	char tok[17];
 	lh_hex_encode(r->token, r->token_len, tok);
-	lh_event_emitf("request_sent", "{s:I, s:s, s:s, s:s, s:s}", "request", (json_int_t)r->id,
-		       "endpoint", ep, "path", path, "method", method, "token", tok);
-	return json_pack("{s:I, s:s}", "request", (json_int_t)r->id, "token", tok);
+	lh_event_emitf("request_sent", "{s:I, s:s, s:s, s:s, s:s, s:I}", "request",
+		       (json_int_t)r->id, "endpoint", r->endpoint, "path", r->path, "method",
+		       r->method, "token", tok, "session", (json_int_t)s->id);
+	return json_pack("{s:I, s:s, s:I}", "request", (json_int_t)r->id, "token", tok, "session",
+			 (json_int_t)s->id);
+}
+
+json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char *ep,
+		       const json_t *req, char *err, size_t size)
+{
+	static struct emu_coap_msg m;
+	uint8_t payload[EMU_PAYLOAD_MAX];
+	const char *method, *path;
+	size_t plen;
+	int code, observe, fmt, accept;
+	if (check_request(req, &method, &path, &code, &observe, &fmt, &accept, err, size) < 0 ||
+	    request_payload(req, payload, sizeof(payload), &plen, err, size) < 0)
+		return NULL;
+	struct emu_req *old = observe == 1 ? observation(srv, req) : NULL;
+	if (observe == 1 && !old) {
+		snprintf(err, size, "cancel needs \"request\": the id of a live observe");
+		return NULL;
+	}
+	struct emu_req *r = req_new(srv, ep, method, path, old);
+	if (!r) {
+		snprintf(err, size, "out of memory");
+		return NULL;
+	}
+	r->observe = observe == 0;
+	r->pin = emu_registry_find_ep(&srv->registry, ep) ? 0 : s->id;
+	if (build(&m, r, code, observe, fmt, accept, payload, plen, -1) < 0 ||
+	    start(srv, r, s, &m) < 0) {
+		snprintf(err, size, "the request does not fit in one message");
+		req_free(srv->requests, r);
+		return NULL;
+	}
+	return sent(r, s);
 }
 
 json_t *emu_request_send(struct emu_server *srv, const json_t *req, char *err, size_t size)
@@ -366,6 +532,154 @@ json_t *emu_request_send(struct emu_server *srv, const json_t *req, char *err, s
 		snprintf(err, size, "request needs \"endpoint\" (a registered endpoint name)");
 		return NULL;
 	}
-	coap_session_t *cs = endpoint_session(srv, ep, err, size);
-	return cs ? emu_request_to(srv, cs, ep, req, err, size) : NULL;
+	struct emu_session *s = target(srv, ep, 0, err, size);
+	return s ? emu_request_to(srv, s, ep, req, err, size) : NULL;
+}
+
+/* Answers a Confirmable message from the client with an empty ACK or RST. */
+static void reply_empty(struct emu_session *s, const coap_pdu_t *pdu, int type)
+{
+	struct emu_coap_msg m;
+	if (s->tp->proto == COAP_PROTO_TCP || coap_pdu_get_type(pdu) != COAP_MESSAGE_CON)
+		return;
+	emu_coap_msg_init(&m, type, 0, (uint16_t)coap_pdu_get_mid(pdu), NULL, 0);
+	emu_msg_send(s, &m);
+}
+
+/* Asks for the next block of a Block2 answer; -1 when it cannot. */
+static int next_block(struct emu_server *srv, struct emu_req *r, struct emu_session *s,
+		      const coap_block_t *blk)
+{
+	static struct emu_coap_msg m;
+	if (build(&m, r, COAP_REQUEST_CODE_GET, -1, -1, -1, NULL, 0,
+		  (long long)((blk->num + 1) << 4 | blk->szx)) < 0)
+		return -1;
+	return start(srv, r, s, &m);
+}
+
+/* Collects one block of a Block2 answer. Returns 1 when more is coming
+ * (asked for), 0 when the answer is complete, -1 when it failed. */
+static int block2_collect(struct emu_server *srv, struct emu_req *r, struct emu_session *s,
+			  const coap_pdu_t *pdu, const uint8_t **data, size_t *len)
+{
+	coap_block_t blk;
+	if (!coap_get_block(pdu, COAP_OPTION_BLOCK2, &blk) || (!blk.m && !r->b2) || r->observe)
+		return 0;
+	if (r->b2_len + *len > EMU_BLOCK2_MAX ||
+	    (blk.num << (blk.szx + 4)) != r->b2_len)
+		return -1;
+	uint8_t *n = realloc(r->b2, r->b2_len + *len + 1);
+	if (!n)
+		return -1;
+	memcpy(n + r->b2_len, *data, *len);
+	r->b2 = n;
+	r->b2_len += *len;
+	if (blk.m)
+		return next_block(srv, r, s, &blk) < 0 ? -1 : 1;
+	*data = r->b2;
+	*len = r->b2_len;
+	return 0;
+}
+
+/* Reports an answer or a notification; drops the request unless it is now
+ * a live observation. */
+static void answered(struct emu_server *srv, struct emu_req *r, struct emu_session *s,
+		     const coap_pdu_t *pdu)
+{
+	const uint8_t *data = NULL;
+	size_t len = 0;
+	char code[8];
+	int c = coap_pdu_get_code(pdu);
+	coap_get_data(pdu, &len, &data);
+	int more = (c >> 5) == 2 ? block2_collect(srv, r, s, pdu, &data, &len) : 0;
+	if (more > 0)
+		return;
+	if (more < 0) {
+		fail(srv, r, "block2_failed");
+		return;
+	}
+	int observing = r->observe && (c >> 5) == 2 && opt_uint(pdu, COAP_OPTION_OBSERVE) >= 0;
+	if (++r->answers == 1)
+		srv->requests->pending--;
+	json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "request",
+			       (json_int_t)r->id, "endpoint", r->endpoint, "path", r->path,
+			       "method", r->method, "code", emu_coap_code_text(c, code), "format",
+			       (int)opt_uint(pdu, COAP_OPTION_CONTENT_FORMAT), "bytes",
+			       (json_int_t)len, "session", (json_int_t)s->id);
+	json_t *decoded = emu_request_decode((int)opt_uint(pdu, COAP_OPTION_CONTENT_FORMAT), data,
+					     len);
+	json_object_update(ev, decoded);
+	json_decref(decoded);
+	lh_event_emit(r->answers > 1 ? "notify" : "response_received", ev);
+	if (!observing) {
+		finish(srv, r);
+	} else if (r->answers == 1) {
+		r->timer_gen++; /* an observation waits as long as it takes */
+		promote(srv, r->endpoint);
+	}
+}
+
+/* A response that belongs to no request of this device: RFC 7641 §3.6 (a
+ * notification nobody wants) and RFC 7252 §4.2: Reset, and say so. */
+static void unmatched(struct emu_session *s, const coap_pdu_t *pdu)
+{
+	char tok[17], code[8];
+	coap_bin_const_t t = coap_pdu_get_token(pdu);
+	lh_hex_encode(t.s, t.length, tok);
+	lh_event_emitf("response_unmatched", "{s:I, s:s, s:s, s:b}", "session", (json_int_t)s->id,
+		       "token", tok, "code", emu_coap_code_text(coap_pdu_get_code(pdu), code),
+		       "notification", opt_uint(pdu, COAP_OPTION_OBSERVE) >= 0);
+	reply_empty(s, pdu, EMU_COAP_RST);
+}
+
+/* An empty ACK or a Reset for a message this server sent on s. */
+static void empty_input(struct emu_server *srv, struct emu_session *s, const coap_pdu_t *pdu)
+{
+	struct emu_req_mid key = {.session = s->id, .mid = (uint16_t)coap_pdu_get_mid(pdu)};
+	struct emu_req *r = NULL;
+	HASH_FIND(hh_mid, srv->requests->by_mid, &key, sizeof(key), r);
+	if (!r)
+		return; /* a late duplicate ACK, or an ACK of a notification's ACK */
+	if (coap_pdu_get_type(pdu) == COAP_MESSAGE_RST) {
+		fail(srv, r, "reset");
+		return;
+	}
+	r->acked = 1;
+	arm(srv, r, EMU_RESPONSE_WAIT_MS);
+}
+
+/* Does a response on s belong to r? The device's requests are answered on
+ * the session they went out on or on the device's current one. */
+static int belongs(struct emu_server *srv, const struct emu_req *r, const struct emu_session *s)
+{
+	if (r->key.session == s->id || r->pin == s->id)
+		return 1;
+	struct emu_reg *reg = emu_registry_find_ep(&srv->registry, r->endpoint);
+	return reg && reg->session == s->id;
+}
+
+void emu_request_input(struct emu_session *s, const coap_pdu_t *pdu)
+{
+	struct emu_server *srv = s->srv;
+	coap_bin_const_t tok = coap_pdu_get_token(pdu);
+	struct emu_req *r = NULL;
+	int type = coap_pdu_get_type(pdu), stream = s->tp->proto == COAP_PROTO_TCP;
+	if (!stream && coap_pdu_get_code(pdu) == 0) {
+		empty_input(srv, s, pdu);
+		return;
+	}
+	HASH_FIND(hh, srv->requests->by_token, tok.s, tok.length, r);
+	if (!r || !belongs(srv, r, s)) {
+		unmatched(s, pdu);
+		return;
+	}
+	if (!stream && type == COAP_MESSAGE_CON) {
+		reply_empty(s, pdu, EMU_COAP_ACK);
+		/* The same notification again (our ACK was lost): once is enough. */
+		if (r->answers > 0 && r->last_con_mid == (uint16_t)coap_pdu_get_mid(pdu))
+			return;
+		r->last_con_mid = (uint16_t)coap_pdu_get_mid(pdu);
+	}
+	r->acked = 1;
+	answered(srv, r, s, pdu);
 }

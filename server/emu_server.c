@@ -1,6 +1,6 @@
-/* The emulator's event loop: epoll over the public DTLS socket, libcoap's
- * epoll fd, the bridge sockets and a signalfd; a timer heap for Mbed TLS
- * retransmissions; housekeeping once a second. */
+/* The emulator's event loop: epoll over the public sockets, TLS
+ * connections, the control socket and a signalfd; a timer heap for Mbed TLS
+ * and CoAP retransmissions; housekeeping once a second. */
 #include "emu_server.h"
 
 #include <errno.h>
@@ -12,7 +12,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "emu_bootstrap.h"
+#include "emu_device.h"
 #include "emu_keylog.h"
+#include "emu_request.h"
 #include "emu_linger.h"
 #include "emu_plain.h"
 #include "emu_state.h"
@@ -41,9 +44,10 @@ static int open_dtls_socket(struct emu_server *srv)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-/* Every live session holds one loopback bridge socket, so the session count
- * is bounded by the fd limit: like any server, take the hard limit rather
- * than the usual soft 1024, and say so when even that is small. */
+/* DTLS and plain CoAP sessions hold no descriptor, but every TLS
+ * connection and control client does: like any server, take the hard
+ * limit rather than the usual soft 1024, and say so when even that is
+ * small. */
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
@@ -56,7 +60,7 @@ static void raise_fd_limit(void)
 	}
 	if (rl.rlim_cur < 65536)
 		lh_event_emitf("fd_limit", "{s:I, s:s}", "limit", (json_int_t)rl.rlim_cur, "effect",
-			       "sessions are limited to about this many (ulimit -n)");
+			       "TLS connections are limited to about this many (ulimit -n)");
 }
 
 /* SIGTERM/SIGINT/SIGHUP arrive as readable data in the loop. */
@@ -129,7 +133,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 	}
 	if (cfg->keylog && emu_keylog_open(cfg->keylog) < 0)
 		return -1;
-	if (emu_dtls_init(srv) < 0 || emu_coap_init(srv) < 0)
+	if (emu_dtls_init(srv) < 0 || emu_request_init(srv) < 0 || emu_bootstrap_init(srv) < 0)
 		return -1;
 	if (cfg->coap_port != EMU_PORT_OFF) {
 		srv->coap_port_bound = emu_plain_open(srv);
@@ -209,15 +213,14 @@ static void run_timers(struct emu_server *srv, int64_t now)
 {
 	struct emu_timer_entry e;
 	while (emu_timers_pop_due(&srv->timers, now, &e)) {
+		if (e.session & EMU_TIMER_REQUEST) {
+			emu_request_timer(srv, e.session & ~EMU_TIMER_REQUEST, e.gen);
+			continue;
+		}
 		struct emu_session *s = emu_sessions_by_id(&srv->sessions, e.session);
 		if (!s || e.gen != s->timer_gen || s->timer_fin == 0)
 			continue;
-		if (s->plain)
-			emu_plain_timer(s);
-		else if (s->tcp)
-			emu_tls_timer(s);
-		else
-			emu_dtls_timer(s);
+		s->tp->timer(s);
 	}
 }
 
@@ -228,14 +231,8 @@ static void dispatch(struct emu_server *srv, uint64_t tag)
 	case EMU_FD_DTLS:
 		emu_demux_readable(srv, EMU_PATH_DTLS);
 		break;
-	case EMU_FD_COAP:
-		emu_coap_process(srv);
-		break;
 	case EMU_FD_PLAIN:
 		emu_demux_readable(srv, EMU_PATH_COAP);
-		break;
-	case EMU_FD_BRIDGE:
-		emu_bridge_readable(srv, EMU_FD_ID(tag));
 		break;
 	case EMU_FD_SIGNAL:
 		handle_signals(srv);
@@ -277,11 +274,12 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 	}
 	for (int i = 0; i < n; i++)
 		dispatch(srv, evs[i].data.u64);
+	emu_bootstrap_run(srv);
 	now = lh_time_mono_ms();
 	run_timers(srv, now);
 	emu_linger_expire(srv, now);
 	if (now >= srv->next_expiry_check) {
-		emu_coap_housekeeping(srv, now);
+		emu_device_housekeeping(srv, now);
 		emu_control_sweep(srv);
 		srv->next_expiry_check = now + 1000;
 	}
@@ -308,8 +306,8 @@ void emu_server_fini(struct emu_server *srv)
 	emu_faults_fini(srv);
 	emu_keylog_close();
 	emu_registry_fini(&srv->registry);
-	if (srv->coap)
-		emu_coap_fini(srv);
+	emu_bootstrap_fini(srv);
+	emu_request_fini(srv);
 	emu_tls_fini(srv);
 	emu_dtls_fini(srv);
 	emu_timers_fini(&srv->timers);

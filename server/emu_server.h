@@ -1,6 +1,5 @@
 #ifndef EMU_SERVER_H
 #define EMU_SERVER_H
-#include <coap3/coap.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/ssl.h>
@@ -19,14 +18,14 @@
 #include "emu_x509.h"
 
 /* The emulator process: one thread, one epoll loop. Public UDP socket ->
- * demux -> DTLS session -> bridge socket -> libcoap (same process) -> LwM2M
- * handlers -> registry + events. */
+ * demux -> DTLS session (or TLS connection, or plain CoAP peer) -> the
+ * session's CoAP layer (emu_msg.c, in-process on the plaintext) -> LwM2M
+ * (emu_lwm2m.c, emu_request.c) -> devices (emu_device.c) + events. No
+ * socket per session. */
 
 /* What an epoll event's u64 points at: the kind in the top byte, an id below. */
 enum emu_fd_kind {
 	EMU_FD_DTLS = 1,
-	EMU_FD_COAP = 2,
-	EMU_FD_BRIDGE = 3,
 	EMU_FD_SIGNAL = 4,
 	EMU_FD_CONTROL = 5,
 	EMU_FD_CONTROL_CLIENT = 6,
@@ -63,8 +62,9 @@ struct emu_stats {
 	uint64_t records_dropped, bytes_held, registrations, peer_address_changes;
 };
 
-struct emu_tombstone;
 struct emu_gen;
+struct emu_requests;
+struct emu_bootstrap;
 
 struct emu_server {
 	struct emu_config *cfg;
@@ -78,7 +78,6 @@ struct emu_server {
 	mbedtls_ssl_config conf;
 	mbedtls_ssl_config tls_conf; /* TLS over TCP (stream) */
 	int tls_fd, tls_port_bound;
-	struct sockaddr_in tcp_bridge_addr; /* libcoap's TCP endpoint */
 	struct emu_x509 x509;
 	mbedtls_ssl_cache_context cache;
 	mbedtls_ssl_ticket_context ticket;
@@ -90,17 +89,14 @@ struct emu_server {
 	int cid_mixed;		  /* several lengths: a CID's first byte is its length */
 	struct emu_gen *gen;	  /* reloaded credentials; NULL: the ones above */
 	struct emu_gen *retired;  /* older generations still used by sessions */
-	/* libcoap: bridge endpoint (loopback) and the plain CoAP endpoint. */
-	coap_context_t *coap;
-	struct sockaddr_in bridge_addr;
 	int coap_port_bound, dtls_port_bound;
 	int coap_fd;	       /* public plain CoAP (UDP) socket, -1: none */
 	size_t plain_sessions; /* live plain-CoAP sessions */
 	struct emu_sessions sessions;
 	struct emu_timers timers;
-	struct emu_registry registry;
-	struct emu_tombstone *tombstones;
-	size_t tombstone_count;
+	struct emu_registry registry;	   /* the devices (emu_device.c) */
+	struct emu_requests *requests;	   /* server requests (emu_request.c) */
+	struct emu_bootstrap *bootstrap;   /* bootstrap jobs (emu_bootstrap.c) */
 	struct emu_stats stats;
 	struct emu_faults faults;
 	struct emu_lingering linger; /* TLS connections closing (emu_linger.c) */
@@ -210,12 +206,16 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len);
 /* Feeds a datagram that reached s by its CID from another address. */
 void emu_dtls_input_moved(struct emu_session *s, const uint8_t *buf, size_t len,
 			  const struct sockaddr *from, socklen_t from_len);
-/* Called when the session's timer entry pops. */
-void emu_dtls_timer(struct emu_session *s);
-/* Encrypts and sends plaintext from the bridge to the peer. */
+/* Encrypts and sends plaintext to the peer (DTLS record, or TLS stream). */
 void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len);
+/* Has Mbed TLS hand s the master secret of each handshake: for the key
+ * log, and for s's lineage (which a resumed session shares). */
+void emu_dtls_keys_attach(struct emu_session *s);
+/* The handshake of s is done: reports it, and s starts carrying CoAP and
+ * its device. Returns 0, or -1 when s was closed. */
+int emu_dtls_established(struct emu_session *s);
 /* Recreates an established session from mbedtls_ssl_context_save output
- * (graceful restart). Returns it indexed and bridged, or NULL with err. */
+ * (graceful restart). Returns it indexed, or NULL with err. */
 struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *vhost,
 				     const struct sockaddr *peer, socklen_t peer_len,
 				     const uint8_t *cid, size_t cid_len, const uint8_t *blob,
@@ -251,9 +251,6 @@ int emu_tls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf, const s
 void emu_tls_fini(struct emu_server *srv);
 void emu_tls_accept(struct emu_server *srv);
 void emu_tls_readable(struct emu_server *srv, uint64_t session_id);
-/* The handshake deadline of a TLS connection passed: fails and closes it
- * unless the handshake is done. */
-void emu_tls_timer(struct emu_session *s);
 
 /* emu_demux.c: the public UDP socket. */
 /* Reads what one public UDP socket holds (DTLS or plain CoAP), counts it,
@@ -269,22 +266,6 @@ void emu_demux_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 /* Emits record_dropped and counts it. */
 void emu_demux_drop(struct emu_server *srv, const struct sockaddr *peer, const char *reason,
 		    size_t bytes);
-
-/* emu_bridge.c: the loopback relay between a DTLS session and libcoap. */
-int emu_bridge_open(struct emu_session *s);
-void emu_bridge_close(struct emu_session *s);
-void emu_bridge_readable(struct emu_server *srv, uint64_t session_id);
-/* Passes decrypted CoAP to libcoap (after emu_lwm2m_prepare). */
-void emu_bridge_forward(struct emu_session *s, const uint8_t *buf, size_t len);
-
-/* emu_coap.c: libcoap context and LwM2M resources. */
-int emu_coap_init(struct emu_server *srv);
-void emu_coap_fini(struct emu_server *srv);
-void emu_coap_process(struct emu_server *srv);
-/* Retires a resource: its handlers answer 4.04 until housekeeping deletes it. */
-void emu_coap_bury(struct emu_server *srv, coap_resource_t *res);
-/* Expires registrations and frees old tombstones; called about once a second. */
-void emu_coap_housekeeping(struct emu_server *srv, int64_t now);
 
 /* emu_control.c: the control Unix socket (JSON lines). */
 int emu_control_open(struct emu_server *srv, const char *path);

@@ -44,14 +44,6 @@ void emu_sessions_index_cid(struct emu_sessions *t, struct emu_session *s)
 	t->cid_unprefixed += EMU_CID_LEN_OF(s->cid[0]) != s->cid_len;
 }
 
-void emu_sessions_index_port(struct emu_sessions *t, struct emu_session *s)
-{
-	if (s->tcp)
-		HASH_ADD(hh_port, t->by_tport, bridge_port, sizeof(s->bridge_port), s);
-	else
-		HASH_ADD(hh_port, t->by_port, bridge_port, sizeof(s->bridge_port), s);
-}
-
 void emu_sessions_remove(struct emu_sessions *t, struct emu_session *s)
 {
 	HASH_DELETE(hh_id, t->by_id, s);
@@ -61,10 +53,6 @@ void emu_sessions_remove(struct emu_sessions *t, struct emu_session *s)
 		t->cid_count[s->cid_len]--;
 		t->cid_unprefixed -= EMU_CID_LEN_OF(s->cid[0]) != s->cid_len;
 	}
-	if (s->bridge_port && s->tcp)
-		HASH_DELETE(hh_port, t->by_tport, s);
-	else if (s->bridge_port)
-		HASH_DELETE(hh_port, t->by_port, s);
 	s->cid_indexed = 0;
 	t->count--;
 }
@@ -119,19 +107,5 @@ struct emu_session *emu_sessions_by_id(struct emu_sessions *t, uint64_t id)
 {
 	struct emu_session *s = NULL;
 	HASH_FIND(hh_id, t->by_id, &id, sizeof(id), s);
-	return s;
-}
-
-struct emu_session *emu_sessions_by_tport(struct emu_sessions *t, uint16_t port)
-{
-	struct emu_session *s = NULL;
-	HASH_FIND(hh_port, t->by_tport, &port, sizeof(port), s);
-	return s;
-}
-
-struct emu_session *emu_sessions_by_port(struct emu_sessions *t, uint16_t port)
-{
-	struct emu_session *s = NULL;
-	HASH_FIND(hh_port, t->by_port, &port, sizeof(port), s);
 	return s;
 }

@@ -7,13 +7,16 @@
 #include <uthash.h>
 
 #include "emu_config.h"
-#include "emu_dedup.h"
+#include "emu_msg.h"
 #include "emu_registry.h"
+#include "emu_transport.h"
 
-/* One DTLS peer, created only after its ClientHello carried a valid cookie
- * (or at once when cookies are off). Found in O(1) by peer address, by the
- * CID this server assigned, by id (events, control) and by the local port of
- * its bridge socket (what libcoap sees as the CoAP peer). */
+/* One peer on one transport (DTLS, TLS over TCP, plain CoAP; tp says which
+ * and is the only way shared code reaches it). A DTLS session is created
+ * only after its ClientHello carried a valid cookie (or at once when cookies
+ * are off). Found in O(1) by peer address, by the CID this server assigned
+ * and by id (events, control). No socket of its own: it is reached through
+ * the public sockets (UDP) or its TCP connection. */
 
 enum emu_sess_state { EMU_SESS_HANDSHAKE, EMU_SESS_OPEN };
 
@@ -43,14 +46,14 @@ struct emu_session {
 	/* Mbed TLS handshake timer (absolute monotonic ms); 0 = stopped. */
 	int64_t timer_int, timer_fin;
 	uint32_t timer_gen;
-	int bridge_fd;
-	uint16_t bridge_port;
-	int tcp;		  /* TLS over TCP: tcp_fd is the client's connection */
-	int plain;		  /* plain CoAP over UDP: no (D)TLS, ssl is never set up */
-	int tcp_fd;		  /* -1 for DTLS */
+	const struct emu_transport *tp;
+	int tcp_fd;		  /* TLS over TCP: the client's connection, else -1 */
 	struct emu_tls_conn *tls; /* TLS over TCP: emu_tls.c's state, else NULL */
-	void *coap_session;	  /* libcoap's session for the bridge (referenced) */
-	struct emu_dedup dedup;
+	struct emu_msg_state msg; /* its CoAP (emu_msg.c) */
+	/* Digest of the master secret (kept by resumption): which device a
+	 * resumed session belongs to. */
+	uint8_t lineage[EMU_LINEAGE_LEN];
+	int has_lineage;
 	int cookie_verified;
 	uint8_t hello_random[32]; /* of the ClientHello that created it (DTLS) */
 	int resumed;
@@ -67,7 +70,7 @@ struct emu_session {
 	int64_t started_ms;
 	int64_t last_in_ms;		 /* plain CoAP: the last datagram from the peer */
 	char location[EMU_LOCATION_MAX]; /* the registration made on this session, "" if none */
-	UT_hash_handle hh_addr, hh_cid, hh_id, hh_port;
+	UT_hash_handle hh_addr, hh_cid, hh_id;
 };
 
 /* The length a CID names by its first byte: CIDs of 2+ bytes start with
@@ -88,7 +91,7 @@ static inline uint8_t emu_cid_first_byte(size_t len, uint8_t r)
 #define EMU_ADDR_KEY_PLAIN_MARK 'c'
 
 struct emu_sessions {
-	struct emu_session *by_addr, *by_cid, *by_id, *by_port, *by_tport;
+	struct emu_session *by_addr, *by_cid, *by_id;
 	uint64_t next_id;
 	size_t count;
 	/* The CIDs indexed, by length; and how many of them do not name their
@@ -109,8 +112,6 @@ void emu_sessions_add(struct emu_sessions *t, struct emu_session *s);
 void emu_sessions_remove(struct emu_sessions *t, struct emu_session *s);
 /* Indexes s by its own CID (after it was chosen). */
 void emu_sessions_index_cid(struct emu_sessions *t, struct emu_session *s);
-/* Indexes s by bridge port (after its bridge socket exists). */
-void emu_sessions_index_port(struct emu_sessions *t, struct emu_session *s);
 /* Moves s to a new peer address (re-keys the address index). */
 void emu_sessions_move(struct emu_sessions *t, struct emu_session *s, const struct sockaddr *sa,
 		       socklen_t len);
@@ -119,8 +120,5 @@ struct emu_session *emu_sessions_by_addr(struct emu_sessions *t, const struct so
 struct emu_session *emu_sessions_by_key(struct emu_sessions *t, const uint8_t *key, size_t len);
 struct emu_session *emu_sessions_by_cid(struct emu_sessions *t, const uint8_t *cid, size_t len);
 struct emu_session *emu_sessions_by_id(struct emu_sessions *t, uint64_t id);
-struct emu_session *emu_sessions_by_port(struct emu_sessions *t, uint16_t port);
-/* The TLS/TCP session whose TCP bridge socket has this local port. */
-struct emu_session *emu_sessions_by_tport(struct emu_sessions *t, uint16_t port);
 
 #endif

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "emu_lwm2m.h"
 #include "emu_server.h"
 #include "lh_addr.h"
 #include "lh_event.h"
@@ -34,21 +33,33 @@ static json_t *save_session(struct emu_session *s)
 			       "peer", peer, "mbedtls_error", ret);
 		return NULL;
 	}
-	return json_pack("{s:s?, s:I, s:s, s:s, s:s, s:s, s:I, s:s#}", "vhost",
+	char lineage[2 * EMU_LINEAGE_LEN + 1] = "";
+	lh_hex_encode(s->lineage, s->has_lineage ? EMU_LINEAGE_LEN : 0, lineage);
+	return json_pack("{s:s?, s:I, s:s, s:s, s:s, s:s, s:I, s:s#, s:s}", "vhost",
 			 s->vhost ? s->vhost->name : NULL, "id", (json_int_t)s->id, "peer", peer,
 			 "identity", s->identity, "subject", s->subject, "own_cid", cid,
 			 "last_order", (json_int_t)s->last_order, "context", (const char *)b64,
-			 b64len);
+			 b64len, "lineage", lineage);
 }
 
-/* One registration, with the time it has left. */
+/* One registration, with the time it has left and the session lineage
+ * it was last seen on (so a resumption after the restart finds it). */
 static json_t *save_reg(const struct emu_reg *r, int64_t now)
 {
-	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O, s:I, s:I, s:I}", "location",
+	char lineage[2 * EMU_LINEAGE_LEN + 1] = "";
+	lh_hex_encode(r->lineage, r->has_lineage ? EMU_LINEAGE_LEN : 0, lineage);
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:O, s:I, s:I, s:I, s:s}", "location",
 			 r->location, "endpoint", r->endpoint, "identity", r->identity, "lwm2m",
 			 r->lwm2m, "binding", r->binding, "links", r->links, "lifetime",
 			 (json_int_t)r->lifetime, "remaining_ms", (json_int_t)(r->expires_ms - now),
-			 "session", (json_int_t)r->session);
+			 "session", (json_int_t)r->session, "lineage", lineage);
+}
+
+/* Reads a saved lineage (hex) into out; 1 when there is one. */
+static int load_lineage(const json_t *j, uint8_t out[EMU_LINEAGE_LEN])
+{
+	const char *hex = json_string_value(json_object_get(j, "lineage"));
+	return hex && lh_hex_decode(hex, out, EMU_LINEAGE_LEN) == EMU_LINEAGE_LEN;
 }
 
 /* Writes root to path atomically, readable by the owner only. */
@@ -82,7 +93,7 @@ int emu_state_save(struct emu_server *srv, const char *path)
 	{
 		/* A plain CoAP peer needs no saved state: its next datagram opens a
 		 * new session, and its registration is saved below. */
-		json_t *js = s->state == EMU_SESS_OPEN && !s->plain ? save_session(s) : NULL;
+		json_t *js = s->state == EMU_SESS_OPEN && s->tp->secure ? save_session(s) : NULL;
 		if (js)
 			json_array_append_new(sessions, js);
 	}
@@ -131,6 +142,7 @@ static uint64_t load_session(struct emu_server *srv, const json_t *js)
 	snprintf(s->subject, sizeof(s->subject), "%s",
 		 json_string_value(json_object_get(js, "subject")) ?: "");
 	s->last_order = (uint64_t)json_integer_value(json_object_get(js, "last_order"));
+	s->has_lineage = load_lineage(js, s->lineage);
 	lh_event_emitf("session_restored", "{s:I, s:O?, s:s, s:s?}", "session", (json_int_t)s->id,
 		       "old_session", json_object_get(js, "id"), "peer", peer_text, "identity",
 		       s->identity[0] ? s->identity : NULL);
@@ -160,11 +172,9 @@ static int load_reg(struct emu_server *srv, const json_t *jr, const json_t *ids)
 	snprintf(old, sizeof(old), "%lld",
 		 (long long)json_integer_value(json_object_get(jr, "session")));
 	r->session = (uint64_t)json_integer_value(json_object_get(ids, old));
-	if (emu_lwm2m_attach(srv, r) < 0) {
-		emu_registry_remove(&srv->registry, r);
-		emu_reg_free(r);
-		return -1;
-	}
+	uint8_t lineage[EMU_LINEAGE_LEN];
+	if (load_lineage(jr, lineage))
+		emu_registry_set_lineage(&srv->registry, r, lineage);
 	return 0;
 }
 

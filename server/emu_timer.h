@@ -7,6 +7,10 @@
  * generation of the timer they were set for, so cancelling is free: a stale
  * entry is recognised and skipped when it pops (lazy deletion). */
 
+/* Entries whose session field has this bit set name a server request
+ * (emu_request.c) by its id instead of a session. */
+#define EMU_TIMER_REQUEST (1ULL << 63)
+
 struct emu_timer_entry {
 	int64_t due; /* monotonic ms */
 	uint64_t session;

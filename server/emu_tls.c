@@ -1,15 +1,13 @@
 /* CoAP over TLS over TCP (RFC 8323): a TCP listener; each connection gets
  * an Mbed TLS stream context (same PSKs, certificate, CA and resumption as
- * DTLS) and a loopback TCP bridge to libcoap's TCP endpoint, which does the
- * RFC 8323 framing and signalling. Sessions share the DTLS session table,
+ * DTLS); its plaintext goes to the session's CoAP layer (emu_msg.c), which
+ * does the RFC 8323 framing and signalling. Sessions share the DTLS session table,
  * events and control commands. As the DTLS demux does, the first ClientHello
  * is read and its SNI parsed before the context is set up, with the named
  * vhost's config; Mbed TLS then reads those bytes again from the buffer. */
 #include "emu_server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <mbedtls/error.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -281,31 +279,6 @@ void emu_tls_fini(struct emu_server *srv)
 	mbedtls_ssl_config_free(&srv->tls_conf);
 }
 
-/* The loopback TCP connection to libcoap's TCP endpoint. */
-static int open_bridge(struct emu_session *s)
-{
-	struct emu_server *srv = s->srv;
-	struct sockaddr_in local;
-	socklen_t llen = sizeof(local);
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EMU_FD_TAG(EMU_FD_BRIDGE, s->id)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* Loopback connect completes at once; the socket is non-blocking after. */
-	if (connect(fd, (struct sockaddr *)&srv->tcp_bridge_addr, sizeof(srv->tcp_bridge_addr)) <
-		0 ||
-	    getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
-	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ||
-	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		close(fd);
-		return -1;
-	}
-	s->bridge_fd = fd;
-	s->bridge_port = ntohs(local.sin_port);
-	emu_sessions_index_port(&srv->sessions, s);
-	return 0;
-}
-
 /* Accepts one connection: a session and its connection state; the Mbed TLS
  * context is set up once the ClientHello is in (hello_setup). */
 static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *peer, socklen_t plen)
@@ -321,9 +294,8 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 		return;
 	}
 	s->srv = srv;
-	s->tcp = 1;
+	s->tp = &emu_transport_tls;
 	s->tcp_fd = fd;
-	s->bridge_fd = -1;
 	s->cookie_verified = 0; /* no cookies in TLS; TCP validated the address */
 	memcpy(&s->peer, peer, plen);
 	s->peer_len = plen;
@@ -351,7 +323,9 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 	(void)emu_timers_push(&srv->timers, s->timer_fin, s->id, s->timer_gen);
 }
 
-void emu_tls_timer(struct emu_session *s)
+/* The handshake deadline of a TLS connection passed: fails and closes it
+ * unless the handshake is done. */
+static void tls_timer(struct emu_session *s)
 {
 	if (s->state == EMU_SESS_OPEN)
 		return;
@@ -373,17 +347,16 @@ void emu_tls_accept(struct emu_server *srv)
 	}
 }
 
-/* Relays decrypted bytes to libcoap; -1 when the session was closed. */
+/* Hands decrypted bytes to the session's CoAP layer; -1 when the session
+ * was closed. */
 static int read_app(struct emu_session *s)
 {
 	static uint8_t buf[EMU_TLS_BUF];
 	for (;;) {
 		int ret = mbedtls_ssl_read(&s->ssl, buf, sizeof(buf));
 		if (ret > 0) {
-			if (send(s->bridge_fd, buf, (size_t)ret, MSG_NOSIGNAL) != ret) {
-				emu_dtls_close(s, "bridge_failed");
+			if (emu_msg_input(s, buf, (size_t)ret) < 0)
 				return -1;
-			}
 			continue;
 		}
 		if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -470,7 +443,7 @@ static int hello_setup(struct emu_tls_conn *c)
 	}
 	mbedtls_ssl_set_user_data_p(&s->ssl, s);
 	mbedtls_ssl_set_bio(&s->ssl, c, tls_send, tls_recv, NULL);
-	emu_keylog_attach(&s->ssl);
+	emu_dtls_keys_attach(s);
 	c->ready = 1;
 	return 1;
 }
@@ -541,10 +514,41 @@ void emu_tls_readable(struct emu_server *srv, uint64_t session_id)
 		return;
 	}
 	s->state = EMU_SESS_OPEN;
-	emu_dtls_report_done(s);
-	if (open_bridge(s) < 0) {
-		emu_dtls_close(s, "bridge_failed");
-		return;
-	}
-	read_app(s);
+	if (emu_dtls_established(s) == 0)
+		read_app(s);
 }
+
+/* Writes CoAP to the stream whole: Mbed TLS may take it in several
+ * records (tls_send waits a bounded time for room). */
+static void tls_send_app(struct emu_session *s, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		int ret = mbedtls_ssl_write(&s->ssl, buf, len);
+		if (ret <= 0) {
+			fprintf(stderr, "lwm2m-emulator: session %llu: TLS write failed (%d)\n",
+				(unsigned long long)s->id, ret);
+			return;
+		}
+		buf += ret;
+		len -= (size_t)ret;
+	}
+}
+
+/* The TCP side of closing: out of the loop, then a FIN that does not
+ * overtake what was sent. */
+static void tls_teardown(struct emu_session *s)
+{
+	if (s->tcp_fd < 0)
+		return;
+	epoll_ctl(s->srv->epfd, EPOLL_CTL_DEL, s->tcp_fd, NULL);
+	emu_tls_close(s, s->alert_sent[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL);
+}
+
+const struct emu_transport emu_transport_tls = {
+    .name = "tls",
+    .proto = COAP_PROTO_TCP,
+    .secure = 1,
+    .send = tls_send_app,
+    .timer = tls_timer,
+    .teardown = tls_teardown,
+};

@@ -193,7 +193,8 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
 	size_t n = len < 255 ? len : 255;
 	int unknown =
-	    s && s->tcp ? tls_name_unknown(s, name, len) : !emu_vhost_find(srv, name, len);
+	    s && s->tp->proto == COAP_PROTO_TCP ? tls_name_unknown(s, name, len)
+						 : !emu_vhost_find(srv, name, len);
 	if (s) {
 		for (size_t i = 0; i < n; i++)
 			s->sni[i] = name[i] >= 0x20 && name[i] < 0x7f ? (char)name[i] : '?';

@@ -55,13 +55,9 @@ static void lookups_by_every_key(void **state)
 	assert_null(emu_sessions_by_cid(&t, (const uint8_t *)"CCCC", 4));
 	assert_ptr_equal(emu_sessions_by_id(&t, b->id), b);
 	assert_int_not_equal(a->id, b->id);
-	b->bridge_port = 40000;
-	emu_sessions_index_port(&t, b);
-	assert_ptr_equal(emu_sessions_by_port(&t, 40000), b);
 	emu_sessions_remove(&t, b);
 	assert_null(at(&t, "127.0.0.1:1001"));
 	assert_null(emu_sessions_by_cid(&t, (const uint8_t *)"BBBB", 4));
-	assert_null(emu_sessions_by_port(&t, 40000));
 	assert_int_equal(t.count, 2);
 	free(b);
 	emu_sessions_remove(&t, a);
