@@ -200,6 +200,8 @@ static int block1_append(struct emu_block1 *b, const uint8_t *data, size_t len)
 {
 	if (b->len + len > EMU_BLOCK1_MAX)
 		return -1;
+	if (len == 0)
+		return 0;
 	uint8_t *n = realloc(b->buf, b->len + len + 1);
 	if (!n)
 		return -1;
