@@ -71,6 +71,9 @@ static void copy_result(const json_t *req, json_t *fields, json_t *ev)
 	}
 }
 
+/* Decides and performs the after-connect action, then reports it twice: in
+ * the reply (what a scenario step asserts) and as an event (so the timeline
+ * shows why a Register or Update appeared, or why none did). */
 int shim_after_connect(shim_client_t *c, json_t *fields, sl_error_t *err)
 {
 	static const char *const did[] = {"nothing", "registered", "updated"};
