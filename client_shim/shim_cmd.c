@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client_shim/shim_after.h"
 #include "client_shim/shim_device.h"
 #include "client_shim/shim_layer.h"
 #include "client_shim/shim_lwm2m.h"
@@ -92,10 +93,14 @@ static void connect_fields(shim_client_t *c, json_t *f)
 		json_object_set_new(f, "inner_mtu", json_integer((json_int_t)v.u64));
 }
 
-/* connect: resolve + handshake (or context restore). */
+/* connect: resolve + handshake (or context restore), then what the config's
+ * after_connect says for a client that holds a registration. A failed
+ * after-connect request fails the command, but the connection stays up and
+ * the reply still says what it established. */
 static int cmd_connect(shim_cmd_state_t *st, const json_t *cmd, json_t *fields, sl_error_t *err)
 {
 	shim_client_t *c = &st->client;
+	sl_option_value_t v;
 	int ret;
 
 	(void)cmd;
@@ -104,13 +109,13 @@ static int cmd_connect(shim_cmd_state_t *st, const json_t *cmd, json_t *fields, 
 	if (c->connected)
 		return shim_reply_err_set(err, EISCONN, "already connected: close first");
 	ret = shim_client_connect(c, err);
-	if (!ret)
+	if (!ret) {
 		connect_fields(c, fields);
-	else if (!err->alert.received) {
-		sl_option_value_t v;
-		if (!c->vt->get_option(c->sock, SL_OPT_LAST_ALERT, &v) && v.alert.received)
-			err->alert = v.alert;
+		return shim_after_connect(c, fields, err);
 	}
+	if (!err->alert.received && !c->vt->get_option(c->sock, SL_OPT_LAST_ALERT, &v) &&
+	    v.alert.received)
+		err->alert = v.alert;
 	return ret;
 }
 
@@ -453,14 +458,15 @@ static const struct {
 	const char *help;
 } cmds[] = {
     {"configure", cmd_configure, "{\"config\":{...}}  create the socket (docs/protocol.md)"},
-    {"connect", cmd_connect, "resolve + handshake (or restore a saved context)"},
+    {"connect", cmd_connect,
+     "resolve + handshake (or restore a saved context), then config.after_connect"},
     {"register", cmd_register,
      "POST /rd?ep=..&lt=..&lwm2m=1.1&b=U with </1/0>,</3/0> + extra_objects"},
     {"update", cmd_update,
      "[{\"location\":L,\"extra_objects\":[..]}]  POST to the registration location"},
     {"deregister", cmd_deregister, "[{\"location\":L}]  DELETE the registration location"},
     {"close", cmd_close, "close, keeping the session for resumption"},
-    {"reconnect", cmd_reconnect, "close + connect"},
+    {"reconnect", cmd_reconnect, "close + connect (with its after_connect)"},
     {"save_resumption", cmd_save, "{\"path\":FILE}  write the resumption buffer"},
     {"load_resumption", cmd_load, "{\"path\":FILE}  read it (after configure)"},
     {"get_option", cmd_get_option, "{\"option\":NAME}"},

@@ -254,6 +254,46 @@ static int parse_hs(const json_t *o, shim_config_t *cfg, perr_t *e)
 	return 0;
 }
 
+static const char *const after_names[] = {"nothing", "register", "update"};
+
+/* The action's name as the config spells it. */
+const char *shim_config_after_name(shim_after_t a)
+{
+	return (unsigned)a < 3 ? after_names[a] : "?";
+}
+
+/* One member of "after_connect": "register", "update" or "nothing". */
+static int get_after(const json_t *o, const char *key, shim_after_t *dst, perr_t *e)
+{
+	const char *p = "$.config.after_connect";
+	const json_t *v = json_object_get(o, key);
+	unsigned i;
+
+	if (!v)
+		return 0;
+	for (i = 0; json_is_string(v) && i < 3; i++)
+		if (!strcmp(json_string_value(v), after_names[i])) {
+			*dst = (shim_after_t)i;
+			return 0;
+		}
+	return fail(e, "%s.%s: expected \"register\", \"update\" or \"nothing\"", p, key);
+}
+
+/* The "after_connect" object: what the client does once connected while
+ * it holds a registration, per way the connection came up. */
+static int parse_after(const json_t *o, shim_config_t *cfg, perr_t *e)
+{
+	static const char *const keys[] = {"full_handshake", "resumed", "cid_restored", NULL};
+	shim_after_connect_t *a = &cfg->after_connect;
+
+	if (check_keys(o, "$.config.after_connect", keys, e) ||
+	    get_after(o, "full_handshake", &a->full_handshake, e) ||
+	    get_after(o, "resumed", &a->resumed, e) ||
+	    get_after(o, "cid_restored", &a->cid_restored, e))
+		return -1;
+	return 0;
+}
+
 /* Sets the defaults documented in docs/protocol.md. */
 static void set_defaults(shim_config_t *cfg)
 {
@@ -267,6 +307,11 @@ static void set_defaults(shim_config_t *cfg)
 	cfg->resumption_size = 4096;
 	cfg->recv_buffer_size = SHIM_RECV_BUFFER_MAX;
 	cfg->validation = 1;
+	/* As Anjay: a new session re-registers, a resumed one or a restored
+	 * CID context keeps the registration and sends nothing. */
+	cfg->after_connect.full_handshake = SHIM_AFTER_REGISTER;
+	cfg->after_connect.resumed = SHIM_AFTER_NOTHING;
+	cfg->after_connect.cid_restored = SHIM_AFTER_NOTHING;
 }
 
 /* Transport, endpoint and the scalar options. */
@@ -339,6 +384,7 @@ int shim_config_parse(const json_t *obj, shim_config_t *cfg, char *msg, size_t m
 					   "dane",
 					   "min_version",
 					   "extra_objects",
+					   "after_connect",
 					   NULL};
 	perr_t e = {msg, msg_size};
 	const json_t *v;
@@ -360,6 +406,8 @@ int shim_config_parse(const json_t *obj, shim_config_t *cfg, char *msg, size_t m
 		return -1;
 	v = json_object_get(obj, "extra_objects");
 	if (v && shim_objects_parse(v, "$.config.extra_objects", &cfg->objects, msg, msg_size))
+		return -1;
+	if ((v = json_object_get(obj, "after_connect")) && parse_after(v, cfg, &e))
 		return -1;
 	return 0;
 }

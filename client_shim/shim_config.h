@@ -12,6 +12,21 @@
 #define SHIM_DANE_DATA_MAX 1024
 #define SHIM_RECV_BUFFER_MAX 65536 /* the default: any datagram fits */
 
+/* What the client does right after a connect while it holds a
+ * registration (docs/protocol.md, "after_connect"). */
+typedef enum {
+	SHIM_AFTER_NOTHING = 0,
+	SHIM_AFTER_REGISTER,
+	SHIM_AFTER_UPDATE,
+} shim_after_t;
+
+/* One action per way the connection came up. */
+typedef struct {
+	shim_after_t full_handshake; /* default: register (the server may have lost us) */
+	shim_after_t resumed;	     /* default: nothing (the registration is still valid) */
+	shim_after_t cid_restored;   /* default: nothing (no handshake at all) */
+} shim_after_connect_t;
+
 typedef struct {
 	char host[256];
 	char port[8];
@@ -43,6 +58,7 @@ typedef struct {
 	unsigned char dane_data[SHIM_MAX_DANE][SHIM_DANE_DATA_MAX];
 	size_t n_dane;
 	shim_objects_t objects; /* extra objects announced besides </1/0>,</3/0> */
+	shim_after_connect_t after_connect;
 } shim_config_t;
 
 /* Parses obj into cfg (defaults first). On error returns -1 and writes a
@@ -51,6 +67,8 @@ int shim_config_parse(const json_t *obj, shim_config_t *cfg, char *msg, size_t m
 /* Parses a DANE record array ("$.dane") into cfg->dane; same error rules. */
 int shim_config_parse_dane(const json_t *arr, const char *path, shim_config_t *cfg, char *msg,
 			   size_t msg_size);
+/* "register", "update" or "nothing" for an action. */
+const char *shim_config_after_name(shim_after_t a);
 /* Fills the layer configuration from cfg (pointers into cfg). */
 void shim_config_to_layer(const shim_config_t *cfg, sl_config_t *out, unsigned char *rbuf,
 			  size_t rbuf_size);

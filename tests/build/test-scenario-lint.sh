@@ -36,6 +36,18 @@ check "unknown emulator config key: exit 2" test "$status" -eq 2
 check "unknown emulator config key: named at \$.emulator.bogus_key" \
 	grep -q '\$\.emulator\.bogus_key: unknown key' <<<"$out"
 
+sed '0,/"endpoint": "dev1",/s//"endpoint": "dev1", "after_connect": {"resumed": "sometimes"},/' "$good" >"$work/after.json"
+lint "$work/after.json"
+check "bad after_connect action: exit 2" test "$status" -eq 2
+check "bad after_connect action: named at \$.client.after_connect.resumed" \
+	grep -q 'after.json: \$\.client\.after_connect\.resumed' <<<"$out"
+sed '0,/"endpoint": "dev1",/s//"endpoint": "dev1", "after_connect": {"new_session": "update"},/' "$good" >"$work/after-key.json"
+lint "$work/after-key.json"
+check "unknown after_connect key: exit 2" test "$status" -eq 2
+sed '0,/"endpoint": "dev1",/s//"endpoint": "dev1", "after_connect": {"full_handshake": "nothing", "resumed": "update", "cid_restored": "register"},/' "$good" >"$work/after-ok.json"
+lint "$work/after-ok.json"
+check "every after_connect key and action is accepted" test "$status" -eq 0
+
 results=$work/results
 "$H" run --schema "$work/schema.json" --results "$results" "$good" "$work/step.json" >/dev/null 2>&1
 check "run with one invalid file: exit 2" test $? -eq 2

@@ -193,6 +193,49 @@ static void extra_objects_errors_name_the_path(void **state)
 		"$.config.extra_objects: the link payload would exceed 8191 bytes");
 }
 
+/* The after-connect actions: Anjay's defaults, each one settable, and every
+ * mistake refused with its JSON path (a typo must not silently fall back). */
+static void after_connect_defaults_and_values(void **state)
+{
+	char text[512];
+
+	(void)state;
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK "}"), 0);
+	assert_int_equal(cfg.after_connect.full_handshake, SHIM_AFTER_REGISTER);
+	assert_int_equal(cfg.after_connect.resumed, SHIM_AFTER_NOTHING);
+	assert_int_equal(cfg.after_connect.cid_restored, SHIM_AFTER_NOTHING);
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK
+			       ",\"after_connect\":{\"full_handshake\":\"nothing\","
+			       "\"resumed\":\"update\",\"cid_restored\":\"register\"}}"),
+			 0);
+	assert_int_equal(cfg.after_connect.full_handshake, SHIM_AFTER_NOTHING);
+	assert_int_equal(cfg.after_connect.resumed, SHIM_AFTER_UPDATE);
+	assert_int_equal(cfg.after_connect.cid_restored, SHIM_AFTER_REGISTER);
+	assert_string_equal(shim_config_after_name(SHIM_AFTER_UPDATE), "update");
+	/* Only the keys given change: the others keep their defaults. */
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK
+			       ",\"after_connect\":{\"resumed\":\"update\"}}"),
+			 0);
+	assert_int_equal(cfg.after_connect.full_handshake, SHIM_AFTER_REGISTER);
+	snprintf(text, sizeof(text), "{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK "%s}",
+		 ",\"after_connect\":{\"resumed\":\"Update\"}");
+	assert_int_equal(parse(text), -1);
+	assert_string_equal(msg, "$.config.after_connect.resumed: expected \"register\", "
+				 "\"update\" or \"nothing\"");
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK
+			       ",\"after_connect\":{\"full_handshake\":1}}"),
+			 -1);
+	assert_non_null(strstr(msg, "$.config.after_connect.full_handshake: expected"));
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK
+			       ",\"after_connect\":{\"new_session\":\"update\"}}"),
+			 -1);
+	assert_string_equal(msg, "$.config.after_connect.new_session: unknown key");
+	assert_int_equal(parse("{\"server\":\"1.2.3.4:1\",\"endpoint\":\"e\"," PSK
+			       ",\"after_connect\":\"update\"}"),
+			 -1);
+	assert_string_equal(msg, "$.config.after_connect: expected an object");
+}
+
 static void options_by_name_and_json(void **state)
 {
 	sl_option_value_t v;
@@ -253,6 +296,7 @@ int main(void)
 	    cmocka_unit_test(dane_needs_validation),
 	    cmocka_unit_test(extra_objects_become_links),
 	    cmocka_unit_test(extra_objects_errors_name_the_path),
+	    cmocka_unit_test(after_connect_defaults_and_values),
 	    cmocka_unit_test(options_by_name_and_json),
 	    cmocka_unit_test(prompt_lines_become_commands),
 	};
