@@ -379,12 +379,24 @@ static int cmd_send(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error
 {
 	const char *method = str_arg(cmd, "method", err), *path;
 	const json_t *payload = json_object_get(cmd, "payload");
+	const json_t *query = json_object_get(cmd, "query"), *q;
+	const char *queries[SHIM_SEND_QUERY_MAX + 1] = {NULL};
+	size_t i;
 
 	if (!method || !(path = str_arg(cmd, "path", err)))
 		return EINVAL;
 	if (payload && !json_is_string(payload))
 		return shim_reply_err_set(err, EINVAL, "\"payload\" must be a string");
-	return shim_lwm2m_raw(&st->client, method, path,
+	if (query && (!json_is_array(query) || json_array_size(query) > SHIM_SEND_QUERY_MAX))
+		return shim_reply_err_set(err, EINVAL,
+					  "\"query\" must be an array of at most 8 strings");
+	json_array_foreach(query, i, q)
+	{
+		if (!json_is_string(q))
+			return shim_reply_err_set(err, EINVAL, "\"query\" items must be strings");
+		queries[i] = json_string_value(q);
+	}
+	return shim_lwm2m_raw(&st->client, method, path, query ? queries : NULL,
 			      payload ? json_string_value(payload) : NULL, f, err);
 }
 
@@ -474,7 +486,8 @@ static const struct {
     {"wait_request", cmd_wait_request, "{\"timeout_ms\":N}  until the server asks something"},
     {"idle", cmd_idle, "{\"ms\":N}  serve the connection for N ms"},
     {"notify", cmd_notify, "notify the observers of /3, /3/0 and /3/0/N"},
-    {"send", cmd_send, "{\"method\":M,\"path\":P,\"payload\":S}  raw CoAP request"},
+    {"send", cmd_send,
+     "{\"method\":M,\"path\":P,\"query\":[\"k=v\"],\"payload\":S}  raw CoAP request"},
     {"send_datagram", cmd_send_datagram, "{\"size\":N} or {\"hex\":H}  raw layer->send"},
     {"info", cmd_info, "layer name, contract version, lacking capabilities"},
     {"help", cmd_help, "this list"},

@@ -297,8 +297,8 @@ int shim_lwm2m_deregister(shim_client_t *c, json_t *fields, sl_error_t *err)
 }
 
 /* Any request the harness wants to send (method name, path, payload). */
-int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path, const char *payload,
-		   json_t *fields, sl_error_t *err)
+int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path,
+		   const char *const *queries, const char *payload, json_t *fields, sl_error_t *err)
 {
 	static const struct {
 		const char *name;
@@ -314,7 +314,7 @@ int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path, const
 		;
 	if (i == 4)
 		return shim_reply_err_set(err, EINVAL, "method must be GET, POST, PUT or DELETE");
-	ret = transact(c, m[i].code, path, NULL, payload, payload ? 0 : -1, fields, err);
+	ret = transact(c, m[i].code, path, queries, payload, payload ? 0 : -1, fields, err);
 	if (ret)
 		return ret;
 	json_object_set_new(fields, "payload", json_string(c->req.payload));

@@ -20,9 +20,12 @@ int shim_lwm2m_register(shim_client_t *c, json_t *fields, sl_error_t *err);
 /* with_links: the Update carries the object links (the objects changed). */
 int shim_lwm2m_update(shim_client_t *c, int with_links, json_t *fields, sl_error_t *err);
 int shim_lwm2m_deregister(shim_client_t *c, json_t *fields, sl_error_t *err);
-/* Sends a raw request (method GET/POST/PUT/DELETE, path, optional payload). */
-int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path, const char *payload,
-		   json_t *fields, sl_error_t *err);
+/* The most Uri-Query options a raw request carries. */
+#define SHIM_SEND_QUERY_MAX 8
+/* Sends a raw request (method GET/POST/PUT/DELETE, path, Uri-Query options
+ * as a NULL-terminated list or NULL, optional payload). */
+int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path,
+		   const char *const *queries, const char *payload, json_t *fields, sl_error_t *err);
 
 /* "2.01" for 201. */
 void shim_lwm2m_code_text(int code, char *buf, size_t size);
