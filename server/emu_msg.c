@@ -15,6 +15,8 @@
 
 struct emu_block1 {
 	int code;
+	uint8_t token[8]; /* of the block that started it */
+	size_t token_len;
 	char *key; /* path + '?' + query: which request the blocks build */
 	uint32_t next_num;
 	uint8_t *buf;
@@ -27,6 +29,8 @@ static int is_stream(const struct emu_session *s)
 {
 	return s->tp->proto == COAP_PROTO_TCP;
 }
+
+static void reject(struct emu_session *s, const uint8_t *buf, size_t len, const char *reason);
 
 /* Reports malformed CoAP, naming what was wrong. */
 static void malformed(struct emu_session *s, const char *reason, size_t bytes)
@@ -189,8 +193,11 @@ static int block1_start(struct emu_session *s, const coap_pdu_t *pdu)
 		free(b);
 		return -1;
 	}
+	coap_bin_const_t tok = coap_pdu_get_token(pdu);
 	b->code = coap_pdu_get_code(pdu);
 	b->started = lh_time_mono_ms();
+	b->token_len = tok.length <= sizeof(b->token) ? tok.length : 0;
+	memcpy(b->token, tok.s, b->token_len);
 	s->msg.b1 = b;
 	return 0;
 }
@@ -270,6 +277,17 @@ static void block1_input(struct emu_session *s, const coap_pdu_t *pdu, const coa
 	free(b);
 }
 
+/* A request that is not a block of the transfer in progress but carries
+ * its token: the client reused a token while its request is pending. */
+static int token_reused(struct emu_session *s, const coap_pdu_t *pdu, int is_block)
+{
+	struct emu_block1 *b = s->msg.b1;
+	coap_bin_const_t tok = coap_pdu_get_token(pdu);
+	if (!b || is_block || tok.length != b->token_len || memcmp(tok.s, b->token, tok.length))
+		return 0;
+	return 1;
+}
+
 /* A request: de-duplicated (UDP), reassembled (Block1), then handled. */
 static void request_input(struct emu_session *s, const coap_pdu_t *pdu, const uint8_t *raw,
 			  size_t raw_len)
@@ -290,7 +308,10 @@ static void request_input(struct emu_session *s, const coap_pdu_t *pdu, const ui
 		}
 	}
 	coap_get_data(pdu, &len, &data);
-	if (coap_get_block(pdu, COAP_OPTION_BLOCK1, &blk))
+	int is_block = coap_get_block(pdu, COAP_OPTION_BLOCK1, &blk);
+	if (token_reused(s, pdu, is_block))
+		reject(s, raw, raw_len, "token_reused");
+	else if (is_block)
 		block1_input(s, pdu, &blk, data, len);
 	else
 		dispatch_request(s, pdu, data, len, -1);
@@ -328,16 +349,22 @@ static const char *malformed_reason(const struct emu_session *s, const uint8_t *
 	return "bad_options_or_payload_marker";
 }
 
-/* RFC 7252 §4.2/4.3: a Confirmable message that cannot be processed gets
- * a Reset; anything else is ignored. Either way the session lives. */
-static void reject(struct emu_session *s, const uint8_t *buf, size_t len, const char *reason)
+/* Answers a Confirmable datagram with a Reset (nothing on TLS). */
+static void reset(struct emu_session *s, const uint8_t *buf, size_t len)
 {
 	struct emu_coap_msg m;
-	malformed(s, reason, len);
 	if (is_stream(s) || len < 4 || (buf[0] >> 6) != 1 || ((buf[0] >> 4) & 3) != EMU_COAP_CON)
 		return;
 	emu_coap_msg_init(&m, EMU_COAP_RST, 0, (uint16_t)(buf[2] << 8 | buf[3]), NULL, 0);
 	emu_msg_send(s, &m);
+}
+
+/* RFC 7252 §4.2/4.3: a Confirmable message that cannot be processed gets
+ * a Reset; anything else is ignored. Either way the session lives. */
+static void reject(struct emu_session *s, const uint8_t *buf, size_t len, const char *reason)
+{
+	malformed(s, reason, len);
+	reset(s, buf, len);
 }
 
 /* One whole message. Returns -1 when the session was closed. */
@@ -355,7 +382,7 @@ static int message_input(struct emu_session *s, const uint8_t *buf, size_t len)
 	if (is_stream(s) && (code >> 5) == 7)
 		ret = signal_input(s, pdu);
 	else if (code == 0 && coap_pdu_get_type(pdu) == COAP_MESSAGE_CON)
-		reject(s, buf, len, "ping"); /* CoAP ping: RST is the pong */
+		reset(s, buf, len); /* CoAP ping (RFC 7252 §4.3): RST is the pong */
 	else if (code != 0 && (code >> 5) == 0)
 		request_input(s, pdu, buf, len);
 	else

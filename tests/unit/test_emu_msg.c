@@ -139,6 +139,13 @@ static void block1_register(void **state)
 	n = block_register(req, 0x6111, q, 2, 0, -1, links + 32, 2);
 	assert_true(exchange(fd, req, n, out, sizeof(out)) >= 4);
 	assert_int_equal(out[1], 0x88); /* 4.08 Request Entity Incomplete */
+	/* A request with the token of the transfer in progress: a Reset. */
+	n = block_register(req, 0x6113, q, 0, 1, -1, links, 16);
+	assert_true(exchange(fd, req, n, out, sizeof(out)) >= 4);
+	static const uint8_t reuse[] = {0x41, 0x01, 0x61, 0x14, 0x5b};
+	assert_int_equal(exchange(fd, reuse, sizeof(reuse), out, sizeof(out)), 4);
+	assert_int_equal(out[0], COAP_RST);
+	assert_true(events_have("\"reason\":\"token_reused\"", 1));
 	n = block_register(req, 0x6112, q, 0, 1, 100000, links, 16);
 	assert_true(exchange(fd, req, n, out, sizeof(out)) >= 4);
 	assert_int_equal(out[1], 0x8d); /* 4.13 Request Entity Too Large */
