@@ -72,7 +72,7 @@ static void send_op(struct emu_server *srv, struct emu_session *s, const char *e
 /* Queues a job's operations on its session (gone: reported). */
 static void run_job(struct emu_server *srv, const struct emu_bs_job *job)
 {
-	const json_t *cfg = srv->cfg->bootstrap, *op;
+	const json_t *cfg = emu_gen_cfg(srv)->bootstrap, *op;
 	size_t i;
 	struct emu_session *s = emu_sessions_by_id(&srv->sessions, job->session);
 	if (!s) {

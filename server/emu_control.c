@@ -89,8 +89,8 @@ void emu_control_close(struct emu_server *srv)
 	client_close(srv, c);
 	if (srv->ctl_fd >= 0) {
 		close(srv->ctl_fd);
-		if (srv->cfg->control)
-			unlink(srv->cfg->control);
+		if (emu_gen_cfg(srv)->control)
+			unlink(emu_gen_cfg(srv)->control);
 	}
 	srv->ctl_fd = -1;
 	g_srv = NULL;

@@ -91,7 +91,7 @@ int emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg)
 int emu_dtls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,
 			const struct emu_config *v, int cid_enabled)
 {
-	const struct emu_config *cfg = srv->cfg;
+	const struct emu_config *cfg = emu_gen_cfg(srv);
 	int ret =
 	    mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_DATAGRAM,
 					MBEDTLS_SSL_PRESET_DEFAULT);
@@ -147,7 +147,7 @@ int emu_dtls_init(struct emu_server *srv)
 	if (ret == 0 && emu_resume_init(srv) < 0)
 		ret = -1;
 	if (ret == 0)
-		ret = emu_dtls_setup_conf(srv, &srv->conf, srv->cfg, srv->cfg->cid_enabled);
+		ret = emu_dtls_setup_conf(srv, &srv->conf, srv->cfg, emu_gen_cfg(srv)->cid_enabled);
 	if (ret == 0 && (emu_x509_setup(srv, &srv->x509, &srv->conf, srv->cfg, "lwm2m-emulator",
 					"default") < 0 ||
 			 emu_vhosts_init(srv) < 0))
@@ -360,7 +360,7 @@ static struct emu_session *session_alloc(struct emu_server *srv, struct emu_vhos
 	mbedtls_ssl_set_user_data_p(&s->ssl, s);
 	mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
 	mbedtls_ssl_set_timer_cb(&s->ssl, s, timer_set, timer_get);
-	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)srv->cfg->mtu);
+	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)emu_gen_cfg(srv)->mtu);
 	emu_dtls_keys_attach(s);
 	return s;
 }
@@ -412,7 +412,7 @@ struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *v
 		free(s);
 		return NULL;
 	}
-	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)srv->cfg->mtu);
+	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)emu_gen_cfg(srv)->mtu);
 	/* Mbed TLS does not serialize the CID it offered, only the one in
 	 * incoming records' transform: the state file carries it. */
 	memcpy(s->cid, cid, cid_len);
@@ -698,7 +698,7 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 	}
 	size_t klen = emu_addr_key(peer, key);
 	int verified = 0;
-	if (srv->cfg->cookies) {
+	if (emu_gen_cfg(srv)->cookies) {
 		if (ch.cookie_len == 0 || mbedtls_ssl_cookie_check(&srv->cookie, ch.cookie,
 								   ch.cookie_len, key, klen) != 0) {
 			send_hvr(srv, &rec, ch.msg_seq, peer, peer_len, key, klen,
@@ -788,7 +788,7 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 		len = authentic_records(s, buf, len, checked);
 		buf = checked;
 		/* The opt-in limit of RFC 6347 §4.1.2.7 (spoofable, so off by default). */
-		uint32_t limit = s->srv->cfg->badmac_limit;
+		uint32_t limit = emu_gen_cfg(s->srv)->badmac_limit;
 		if (limit && s->bad_macs >= limit) {
 			emu_dtls_close(s, "bad_mac_limit");
 			return;

@@ -189,8 +189,8 @@ static void hnd_register(struct emu_session *s, const struct emu_coap_req *req,
 	char err[512];
 	json_t *links = NULL;
 	request_origin(s, &o);
-	if (emu_lwm2m_parse_query(req->query, req->query_len, srv->cfg->min_lifetime,
-				  srv->cfg->max_lifetime, 1, &q, err, sizeof(err)) < 0) {
+	if (emu_lwm2m_parse_query(req->query, req->query_len, emu_gen_cfg(srv)->min_lifetime,
+				  emu_gen_cfg(srv)->max_lifetime, 1, &q, err, sizeof(err)) < 0) {
 		register_refused(resp, &o, q.has_ep ? q.ep : NULL, err,
 				 COAP_RESPONSE_CODE_BAD_REQUEST);
 		goto exit;
@@ -214,8 +214,8 @@ static int apply_update(struct emu_server *srv, struct emu_reg *r, const struct 
 			char *err, size_t err_size)
 {
 	struct emu_rd_query q;
-	if (emu_lwm2m_parse_query(req->query, req->query_len, srv->cfg->min_lifetime,
-				  srv->cfg->max_lifetime, 0, &q, err, err_size) < 0)
+	if (emu_lwm2m_parse_query(req->query, req->query_len, emu_gen_cfg(srv)->min_lifetime,
+				  emu_gen_cfg(srv)->max_lifetime, 0, &q, err, err_size) < 0)
 		return -1;
 	if (req->payload_len > 0) {
 		json_t *links =

@@ -21,7 +21,7 @@ int emu_plain_open(struct emu_server *srv)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EMU_FD_TAG(EMU_FD_PLAIN, 0)};
-	if (lh_addr_parse(srv->cfg->bind, srv->cfg->coap_port, &ss, &len) < 0)
+	if (lh_addr_parse(emu_gen_cfg(srv)->bind, emu_gen_cfg(srv)->coap_port, &ss, &len) < 0)
 		goto err;
 	srv->coap_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->coap_fd < 0 || bind(srv->coap_fd, (struct sockaddr *)&ss, len) < 0 ||
@@ -31,7 +31,7 @@ int emu_plain_open(struct emu_server *srv)
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port); /* v6: same offset */
 err:
 	fprintf(stderr, "lwm2m-emulator: cannot listen for CoAP on %s port %d: %s\n",
-		srv->cfg->bind, srv->cfg->coap_port, strerror(errno));
+		emu_gen_cfg(srv)->bind, emu_gen_cfg(srv)->coap_port, strerror(errno));
 	return -1;
 }
 
@@ -87,7 +87,7 @@ static struct emu_session *session_open(struct emu_server *srv, const uint8_t *k
 	srv->plain_sessions++;
 	lh_event_emitf("session_opened", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
 		       lh_addr_format(peer, addr, sizeof(addr)), "transport", "coap");
-	arm_idle(s, s->started_ms + (int64_t)srv->cfg->coap_idle_s * 1000);
+	arm_idle(s, s->started_ms + (int64_t)emu_gen_cfg(srv)->coap_idle_s * 1000);
 	emu_msg_open(s);
 	emu_device_session_ready(s);
 	return s;
@@ -110,7 +110,7 @@ void emu_plain_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 		emu_demux_drop(srv, from, "no_coap_session", len);
 		return;
 	}
-	if (!s && srv->plain_sessions >= srv->cfg->coap_max_sessions) {
+	if (!s && srv->plain_sessions >= emu_gen_cfg(srv)->coap_max_sessions) {
 		emu_demux_drop(srv, from, "coap_session_limit", len);
 		return;
 	}
@@ -150,7 +150,7 @@ static int holds_registration(struct emu_session *s)
 static void plain_timer(struct emu_session *s)
 {
 	int64_t now = lh_time_mono_ms();
-	int64_t idle_ms = (int64_t)s->srv->cfg->coap_idle_s * 1000;
+	int64_t idle_ms = (int64_t)emu_gen_cfg(s->srv)->coap_idle_s * 1000;
 	if (now < s->last_in_ms + idle_ms) {
 		arm_idle(s, s->last_in_ms + idle_ms);
 		return;

@@ -101,6 +101,52 @@ static int gen_certificate(struct emu_server *srv, struct emu_gen *gen)
 	return ret;
 }
 
+/* A string setting that needs a restart: the running value stays. */
+static void keep_str(char **fresh, char *const *running, const char *name, json_t *ignored)
+{
+	if ((*fresh == NULL) != (*running == NULL) || (*fresh && strcmp(*fresh, *running)))
+		json_array_append_new(ignored, json_string(name));
+	free(*fresh);
+	*fresh = *running ? strdup(*running) : NULL;
+}
+
+/* A numeric setting that needs a restart: the running value stays. */
+#define KEEP(field, name)                                                                 \
+	do {                                                                              \
+		if (fresh->field != running->field)                                       \
+			json_array_append_new(ignored, json_string(name));                \
+		fresh->field = running->field;                                            \
+	} while (0)
+
+/* The one place that decides what a reload may change (docs/protocol.md,
+ * `reload`): sockets, the cookie exchange, handshake timers, record sizes,
+ * replay protection and resumption are set up once, so fresh keeps the
+ * running values for them and ignored lists those it asked to change;
+ * everything else takes effect (credentials, vhosts, CID, suites,
+ * lifetimes, limits, bootstrap). */
+void emu_gen_keep_restart_only(const struct emu_config *running, struct emu_config *fresh,
+			       json_t *ignored)
+{
+	if (strcmp(fresh->bind, running->bind))
+		json_array_append_new(ignored, json_string("bind"));
+	memcpy(fresh->bind, running->bind, sizeof(fresh->bind));
+	KEEP(coap_port, "coap port");
+	KEEP(dtls_port, "dtls port");
+	KEEP(tls_port, "tls port");
+	KEEP(tls_port_given, "tls port");
+	KEEP(cookies, "cookies");
+	KEEP(hs_min_ms, "dtls.handshake_timeout_ms");
+	KEEP(hs_max_ms, "dtls.handshake_timeout_ms");
+	KEEP(mtu, "dtls.mtu");
+	KEEP(anti_replay, "dtls.anti_replay");
+	KEEP(session_cache, "resumption");
+	KEEP(session_tickets, "resumption");
+	keep_str(&fresh->events, &running->events, "events", ignored);
+	keep_str(&fresh->keylog, &running->keylog, "keylog", ignored);
+	keep_str(&fresh->control, &running->control, "control", ignored);
+	keep_str(&fresh->state, &running->state, "state", ignored);
+}
+
 int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, size_t err_size)
 {
 	uint64_t lengths = 0, demux_lengths = 0;

@@ -157,7 +157,7 @@ int emu_resume_init(struct emu_server *srv)
 {
 	mbedtls_ssl_cache_init(&srv->cache);
 	mbedtls_ssl_ticket_init(&srv->ticket);
-	if (srv->cfg->session_tickets && ticket_key(srv) != 0) {
+	if (emu_gen_cfg(srv)->session_tickets && ticket_key(srv) != 0) {
 		fprintf(stderr, "lwm2m-emulator: cannot set up session tickets\n");
 		return -1;
 	}
@@ -166,9 +166,9 @@ int emu_resume_init(struct emu_server *srv)
 
 void emu_resume_conf(struct emu_server *srv, mbedtls_ssl_config *conf)
 {
-	if (srv->cfg->session_cache)
+	if (emu_gen_cfg(srv)->session_cache)
 		mbedtls_ssl_conf_session_cache(conf, srv, cache_get, cache_set);
-	if (srv->cfg->session_tickets)
+	if (emu_gen_cfg(srv)->session_tickets)
 		mbedtls_ssl_conf_session_tickets_cb(conf, ticket_write, ticket_parse, srv);
 	else
 		mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
@@ -187,8 +187,8 @@ json_t *emu_resume_forget(struct emu_server *srv)
 	mbedtls_ssl_cache_free(&srv->cache);
 	mbedtls_ssl_cache_init(&srv->cache);
 	ids_clear();
-	if (srv->cfg->session_tickets)
+	if (emu_gen_cfg(srv)->session_tickets)
 		tickets_ok = ticket_key(srv) == 0;
-	return json_pack("{s:b, s:b}", "cache_cleared", srv->cfg->session_cache,
-			 "ticket_key_rotated", srv->cfg->session_tickets && tickets_ok);
+	return json_pack("{s:b, s:b}", "cache_cleared", emu_gen_cfg(srv)->session_cache,
+			 "ticket_key_rotated", emu_gen_cfg(srv)->session_tickets && tickets_ok);
 }

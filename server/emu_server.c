@@ -31,14 +31,14 @@ static int open_dtls_socket(struct emu_server *srv)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EMU_FD_TAG(EMU_FD_DTLS, 0)};
-	if (lh_addr_parse(srv->cfg->bind, srv->cfg->dtls_port, &ss, &len) < 0)
+	if (lh_addr_parse(emu_gen_cfg(srv)->bind, emu_gen_cfg(srv)->dtls_port, &ss, &len) < 0)
 		return -1;
 	srv->dtls_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->dtls_fd < 0 || bind(srv->dtls_fd, (struct sockaddr *)&ss, len) < 0 ||
 	    getsockname(srv->dtls_fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->dtls_fd, &ev) < 0) {
 		fprintf(stderr, "lwm2m-emulator: cannot listen for DTLS on %s port %d: %s\n",
-			srv->cfg->bind, srv->cfg->dtls_port, strerror(errno));
+			emu_gen_cfg(srv)->bind, emu_gen_cfg(srv)->dtls_port, strerror(errno));
 		return -1;
 	}
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -86,7 +86,7 @@ static void emit_listening(struct emu_server *srv, const char *proto, int port)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char addr[LH_ADDR_STRLEN];
-	if (lh_addr_parse(srv->cfg->bind, port, &ss, &len) < 0)
+	if (lh_addr_parse(emu_gen_cfg(srv)->bind, port, &ss, &len) < 0)
 		return;
 	lh_event_emitf("listening", "{s:s, s:s}", "proto", proto, "addr",
 		       lh_addr_format((struct sockaddr *)&ss, addr, sizeof(addr)));
@@ -104,7 +104,7 @@ static void restored_cids(struct emu_server *srv)
 	uint64_t lengths;
 	struct emu_session *s, *tmp;
 	if (emu_vhost_cid_plan(srv, srv->cid_lengths, &lengths, err, sizeof(err)) < 0) {
-		fprintf(stderr, "lwm2m-emulator: --state %s: %s\n", srv->cfg->state, err);
+		fprintf(stderr, "lwm2m-emulator: --state %s: %s\n", emu_gen_cfg(srv)->state, err);
 		HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 		if (s->cid_indexed && EMU_CID_LEN_OF(s->cid[0]) != s->cid_len)
 			emu_dtls_close(s, "cid_settings_changed");
@@ -168,6 +168,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
 {
 	struct emu_config fresh;
+	json_t *ignored = json_array();
 	int ret = -1;
 	emu_config_defaults(&fresh);
 	if (!srv->argv) {
@@ -178,16 +179,16 @@ int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
 	    EMU_ARGS_RUN)
 		goto exit;
 	size_t psks = fresh.psk_count, vhosts = fresh.vhost_count;
-	uint32_t min_lt = fresh.min_lifetime, max_lt = fresh.max_lifetime;
-	/* PSKs, certificates and vhosts together: on failure nothing changed. */
+	emu_gen_keep_restart_only(emu_gen_cfg(srv), &fresh, ignored);
+	/* Everything together: on failure nothing changed. */
 	if (emu_gen_reload(srv, &fresh, err, err_size) < 0)
 		goto exit;
-	srv->cfg->min_lifetime = min_lt;
-	srv->cfg->max_lifetime = max_lt;
-	lh_event_emitf("config_reloaded", "{s:I, s:I, s:s}", "psk_identities", (json_int_t)psks,
-		       "vhosts", (json_int_t)vhosts, "certificate", emu_gen_fingerprint(srv));
+	lh_event_emitf("config_reloaded", "{s:I, s:I, s:s, s:O}", "psk_identities", (json_int_t)psks,
+		       "vhosts", (json_int_t)vhosts, "certificate", emu_gen_fingerprint(srv),
+		       "needs_restart", ignored);
 	ret = 0;
 exit:
+	json_decref(ignored);
 	emu_config_free(&fresh);
 	return ret;
 }
@@ -298,8 +299,8 @@ int emu_server_run(struct emu_server *srv)
 void emu_server_fini(struct emu_server *srv)
 {
 	struct emu_session *s, *tmp;
-	if (srv->ran && srv->cfg->state)
-		emu_state_save(srv, srv->cfg->state);
+	if (srv->ran && emu_gen_cfg(srv)->state)
+		emu_state_save(srv, emu_gen_cfg(srv)->state);
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	emu_dtls_close(s, "shutdown");
 	emu_control_close(srv);

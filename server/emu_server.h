@@ -172,9 +172,14 @@ void emu_vhosts_free(struct emu_vhost **table);
  * empty) and makes it and fresh's PSK table current. Returns 0, or -1 with
  * err and nothing changed. */
 int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, size_t err_size);
-/* The current settings (the last reload's, else the start's): what new
- * handshakes follow, e.g. the default vhost's CID policy. */
+/* The live settings (the last reload's, else the start's): the one source
+ * every module reads its settings from. */
 const struct emu_config *emu_gen_cfg(const struct emu_server *srv);
+/* Makes fresh keep the running values of what needs a restart (sockets,
+ * cookies, handshake timers, MTU, anti-replay, resumption, files); names
+ * each one fresh wanted to change in ignored. */
+void emu_gen_keep_restart_only(const struct emu_config *running, struct emu_config *fresh,
+			       json_t *ignored);
 /* The current default config and vhost table, for new sessions. */
 mbedtls_ssl_config *emu_gen_conf(struct emu_server *srv);
 struct emu_vhost **emu_gen_vhosts(struct emu_server *srv);

@@ -209,8 +209,8 @@ int emu_tls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf, const s
 	mbedtls_ssl_conf_psk_cb(conf, emu_dtls_psk_cb, srv);
 	if (c->ciphersuites[0])
 		mbedtls_ssl_conf_ciphersuites(conf, c->ciphersuites);
-	else if (srv->cfg->ciphersuites[0])
-		mbedtls_ssl_conf_ciphersuites(conf, srv->cfg->ciphersuites);
+	else if (emu_gen_cfg(srv)->ciphersuites[0])
+		mbedtls_ssl_conf_ciphersuites(conf, emu_gen_cfg(srv)->ciphersuites);
 	mbedtls_ssl_conf_sni(conf, emu_vhost_sni_cb, srv);
 	mbedtls_ssl_conf_cert_cb(conf, emu_vhost_cert_cb);
 	emu_resume_conf(srv, conf);
@@ -230,7 +230,7 @@ static int open_listener(struct emu_server *srv)
 	socklen_t len;
 	int one = 1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EMU_FD_TAG(EMU_FD_TLS_LISTEN, 0)};
-	if (lh_addr_parse(srv->cfg->bind, srv->cfg->tls_port, &ss, &len) < 0)
+	if (lh_addr_parse(emu_gen_cfg(srv)->bind, emu_gen_cfg(srv)->tls_port, &ss, &len) < 0)
 		return -1;
 	srv->tls_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (srv->tls_fd < 0 ||
@@ -238,15 +238,15 @@ static int open_listener(struct emu_server *srv)
 	    bind(srv->tls_fd, (struct sockaddr *)&ss, len) < 0 || listen(srv->tls_fd, 128) < 0 ||
 	    getsockname(srv->tls_fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->tls_fd, &ev) < 0) {
-		if (errno == EADDRINUSE && !srv->cfg->tls_port_given) {
+		if (errno == EADDRINUSE && !emu_gen_cfg(srv)->tls_port_given) {
 			lh_event_emitf("listen_skipped", "{s:s, s:i, s:s}", "proto", "tls", "port",
-				       srv->cfg->tls_port, "reason", "port in use (default port)");
+				       emu_gen_cfg(srv)->tls_port, "reason", "port in use (default port)");
 			close(srv->tls_fd);
 			srv->tls_fd = -1;
 			return 0;
 		}
 		fprintf(stderr, "lwm2m-emulator: cannot listen for TLS on %s port %d: %s\n",
-			srv->cfg->bind, srv->cfg->tls_port, strerror(errno));
+			emu_gen_cfg(srv)->bind, emu_gen_cfg(srv)->tls_port, strerror(errno));
 		return -1;
 	}
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -257,7 +257,7 @@ int emu_tls_init(struct emu_server *srv)
 	char text[128];
 	mbedtls_ssl_config_init(&srv->tls_conf);
 	srv->tls_fd = -1;
-	if (srv->cfg->tls_port == EMU_PORT_OFF)
+	if (emu_gen_cfg(srv)->tls_port == EMU_PORT_OFF)
 		return 0;
 	int ret = emu_tls_setup_conf(srv, &srv->tls_conf, srv->cfg, &srv->x509, &srv->x509);
 	if (ret != 0) {
@@ -319,7 +319,7 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 	 * longest time ($.dtls.handshake_timeout_ms.max) as a deadline, so a
 	 * peer that connects and stalls does not hold its session forever. */
 	s->timer_gen++;
-	s->timer_fin = s->started_ms + srv->cfg->hs_max_ms;
+	s->timer_fin = s->started_ms + emu_gen_cfg(srv)->hs_max_ms;
 	(void)emu_timers_push(&srv->timers, s->timer_fin, s->id, s->timer_gen);
 }
 

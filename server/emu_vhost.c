@@ -204,7 +204,7 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 			lh_event_emitf("sni_violation", "{s:I, s:s, s:s}", "session",
 				       (json_int_t)s->id, "sni", s->sni, "violation", bad);
 	}
-	if (unknown < 0 || (unknown && srv->cfg->sni_reject_unknown))
+	if (unknown < 0 || (unknown && emu_gen_cfg(srv)->sni_reject_unknown))
 		return -1; /* Mbed TLS answers with unrecognized_name */
 	return 0;
 }
@@ -219,7 +219,7 @@ int emu_vhost_cert_cb(mbedtls_ssl_context *ssl)
 	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
 	if (!s || s->sni[0])
 		return 0;
-	const struct emu_config *cfg = s->srv->cfg;
+	const struct emu_config *cfg = emu_gen_cfg(s->srv);
 	int reject =
 	    cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;
 	if (!reject)

@@ -175,9 +175,11 @@ check "  ... without a new handshake" test "$(count handshake_started)" = "$star
 check "a new client gets a 4-byte CID" connected "$(once "$(shim_conf dev "$K2")")"
 check "  ... handshake_done own_cid has 4 bytes" expect_event \
 	'.event == "handshake_done" and .cid_negotiated == true and (.own_cid | length) == 8'
-jq '.dtls.cid = {enabled: false}' "$CONF" >"$CONF.new" && mv "$CONF.new" "$CONF"
+jq '.dtls.cid = {enabled: false} | .dtls.mtu = 1000' "$CONF" >"$CONF.new" && mv "$CONF.new" "$CONF"
 hup 4
 check "SIGHUP with CID off: config_reloaded" test "$(count config_reloaded)" = 3
+check "  ... and the MTU change is named as needing a restart (not applied silently)" \
+	expect_event '.event == "config_reloaded" and (.needs_restart | index("dtls.mtu")) != null'
 check "a new client gets no CID" connected "$(once "$(shim_conf dev "$K2")")"
 check "  ... handshake_done cid_negotiated false" expect_event \
 	'.event == "handshake_done" and .cid_negotiated == false'
