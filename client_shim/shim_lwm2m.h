@@ -25,7 +25,8 @@ int shim_lwm2m_deregister(shim_client_t *c, json_t *fields, sl_error_t *err);
 /* Sends a raw request (method GET/POST/PUT/DELETE, path, Uri-Query options
  * as a NULL-terminated list or NULL, optional payload). */
 int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path,
-		   const char *const *queries, const char *payload, json_t *fields, sl_error_t *err);
+		   const char *const *queries, const char *payload, json_t *fields,
+		   sl_error_t *err);
 
 /* "2.01" for 201. */
 void shim_lwm2m_code_text(int code, char *buf, size_t size);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fz_emu.h"
+#include "emu_demux.h"
 
 static struct emu_server *g_srv;
 static char g_dir[64], g_path[96];

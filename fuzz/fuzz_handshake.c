@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "fz_emu.h"
+#include "emu_demux.h"
 
 static struct emu_server *g_srv;
 

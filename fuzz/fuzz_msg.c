@@ -52,8 +52,8 @@ static void from_device(const uint8_t *buf, size_t len)
 static void register_device(void)
 {
 	static const uint8_t reg[] = {0x41, 0x02, 0x12, 0x34, 0x01, 0xb2, 'r', 'd', 0x4b, 'e',
-				      'p',  '=',  'f',  'z',  '&',  'l',  't', '=', '6',  '0',
-				      '0',  0xff, '<',  '/',  '3',  '/',  '0', '>'};
+				      'p',  '=',  'f',	'z',  '&',  'l',  't', '=', '6',  '0',
+				      '0',  0xff, '<',	'/',  '3',  '/',  '0', '>'};
 	from_device(reg, sizeof(reg));
 }
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fz_emu.h"
+#include "emu_demux.h"
 #include "lh_hex.h"
 #include "lh_time.h"
 

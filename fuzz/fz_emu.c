@@ -1,5 +1,6 @@
 /* The in-process emulator for the fuzz targets (see fz_emu.h). */
 #include "fz_emu.h"
+#include "emu_control.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -51,7 +52,7 @@ void fz_emu_close_all(struct emu_server *srv)
 	struct emu_session *s, *tmp;
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	{
-		emu_dtls_close(s, "fuzz_reset");
+		emu_session_close(s, "fuzz_reset");
 	}
 	/* TLS connections closed after an alert may linger: close them too. */
 	emu_linger_close_all(srv);

@@ -8,6 +8,7 @@
 #include "emu_lwm2m.h"
 #include "emu_request.h"
 #include "emu_server.h"
+#include "emu_reload.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 
@@ -81,7 +82,8 @@ static void run_job(struct emu_server *srv, const struct emu_bs_job *job)
 			       "the session closed before the bootstrap could start");
 		return;
 	}
-	json_array_foreach(json_object_get(cfg, "writes"), i, op) send_op(srv, s, job->endpoint, op);
+	json_array_foreach(json_object_get(cfg, "writes"), i, op)
+	    send_op(srv, s, job->endpoint, op);
 	if (!cfg || !json_is_false(json_object_get(cfg, "finish"))) {
 		json_t *fin = json_pack("{s:s, s:s}", "method", "bootstrap_finish", "path", "/bs");
 		send_op(srv, s, job->endpoint, fin);

@@ -22,7 +22,8 @@ void emu_coap_msg_opt(struct emu_coap_msg *m, uint16_t num, const void *val, siz
 {
 	uint8_t *body = m->buf + EMU_COAP_HDR_ROOM;
 	size_t room = EMU_COAP_BODY_MAX - m->body_len;
-	if (m->overflow || num < m->last_opt || coap_opt_encode_size(num - m->last_opt, len) > room) {
+	if (m->overflow || num < m->last_opt ||
+	    coap_opt_encode_size(num - m->last_opt, len) > room) {
 		m->overflow = 1;
 		return;
 	}

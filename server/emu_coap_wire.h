@@ -9,9 +9,9 @@
  * delta and length) and framed for UDP (RFC 7252 §3) or for TCP/TLS
  * (RFC 8323 §3.2) at the end. Decoding is libcoap's coap_pdu_parse. */
 
-#define EMU_COAP_HDR_ROOM 16	/* the largest header: TCP 1+4+1 plus an 8-byte token */
-#define EMU_COAP_BODY_MAX 8192	/* options + payload of one message */
-#define EMU_COAP_TCP_MAX 65536	/* largest RFC 8323 frame this server reads */
+#define EMU_COAP_HDR_ROOM 16   /* the largest header: TCP 1+4+1 plus an 8-byte token */
+#define EMU_COAP_BODY_MAX 8192 /* options + payload of one message */
+#define EMU_COAP_TCP_MAX 65536 /* largest RFC 8323 frame this server reads */
 
 #define EMU_COAP_CON 0
 #define EMU_COAP_NON 1

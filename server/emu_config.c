@@ -1,4 +1,5 @@
 #include "emu_config.h"
+#include "emu_vhost.h"
 
 #include <ctype.h>
 #include <mbedtls/ssl.h>

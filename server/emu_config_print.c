@@ -1,6 +1,7 @@
 /* --print-config: the effective configuration as JSON, itself a valid
  * config file that means the same (unset paths are left out). */
 #include "emu_config.h"
+#include "emu_vhost.h"
 
 #include <mbedtls/ssl.h>
 

@@ -2,6 +2,8 @@
  * One request object per line ({"cmd":..., "id":...}), one reply per line;
  * `subscribe` turns a connection into an event stream. */
 #include "emu_server.h"
+#include "emu_reload.h"
+#include "emu_control.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -8,6 +8,8 @@
 
 #include "emu_request.h"
 #include "emu_server.h"
+#include "emu_resume.h"
+#include "emu_control.h"
 #include "lh_addr.h"
 #include "lh_hex.h"
 #include "lh_time.h"
@@ -240,7 +242,7 @@ static json_t *cmd_send_alert(struct emu_server *srv, const json_t *req, char *e
 	/* After a fatal alert a real server forgets the connection (s is then
 	 * freed: only id is used below). */
 	if (level == 2)
-		emu_dtls_close(s, "fatal_alert_sent");
+		emu_session_close(s, "fatal_alert_sent");
 	return json_pack("{s:I, s:i, s:i}", "session", (json_int_t)id, "level", (int)level,
 			 "description", (int)desc);
 }
@@ -260,7 +262,7 @@ static json_t *cmd_close_session(struct emu_server *srv, const json_t *req, char
 	uint64_t id = s->id;
 	if (!quiet && s->state == EMU_SESS_OPEN && s->tp->secure)
 		mbedtls_ssl_close_notify(&s->ssl);
-	emu_dtls_close(s, quiet ? "closed_silently" : "closed_with_notify");
+	emu_session_close(s, quiet ? "closed_silently" : "closed_with_notify");
 	return json_pack("{s:I, s:b}", "session", (json_int_t)id, "silent", quiet);
 }
 
@@ -293,8 +295,9 @@ static json_t *cmd_reload(struct emu_server *srv, const json_t *req, char *err, 
 
 static json_t *cmd_request(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
-	static const char *const args[] = {"endpoint", "method",  "path",    "payload",
-					   "payload_hex", "format", "accept", "request", NULL};
+	static const char *const args[] = {"endpoint", "method",      "path",
+					   "payload",  "payload_hex", "format",
+					   "accept",   "request",     NULL};
 	if (check_args(req, args, err, size) < 0)
 		return NULL;
 	return emu_request_send(srv, req, err, size);

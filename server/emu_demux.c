@@ -2,6 +2,9 @@
  * CID (record type 25) or by peer address; the rest goes to the stateless
  * cookie exchange, which allocates nothing. */
 #include "emu_server.h"
+#include "emu_dtls.h"
+#include "emu_vhost.h"
+#include "emu_demux.h"
 
 #include <errno.h>
 #include <string.h>

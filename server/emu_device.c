@@ -34,7 +34,7 @@ static void moved(struct emu_session *s, struct emu_reg *r, uint64_t from, const
 		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "identity",
 		       r->identity, "reason", why, "old_session_open", old != NULL);
 	if (old && certain && old != s)
-		emu_dtls_close(old, "superseded");
+		emu_session_close(old, "superseded");
 }
 
 void emu_device_bind(struct emu_session *s, struct emu_reg *r, const char *why)

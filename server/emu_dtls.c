@@ -2,6 +2,12 @@
  * stateless cookie exchange, and one mbedtls_ssl_context per session fed
  * through in-memory bio callbacks by the demux. */
 #include "emu_server.h"
+#include "emu_dtls.h"
+#include "emu_vhost.h"
+#include "emu_reload.h"
+#include "emu_resume.h"
+#include "emu_demux.h"
+#include "emu_events.h"
 
 #include <errno.h>
 #include <mbedtls/ecp.h>
@@ -425,23 +431,6 @@ struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *v
 	return s;
 }
 
-void emu_dtls_close(struct emu_session *s, const char *reason)
-{
-	struct emu_server *srv = s->srv;
-	char peer[LH_ADDR_STRLEN];
-	lh_event_emitf("session_closed", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
-		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "reason",
-		       reason);
-	emu_msg_close(s);
-	if (s->tp->teardown)
-		s->tp->teardown(s);
-	emu_sessions_remove(&srv->sessions, s);
-	mbedtls_ssl_free(&s->ssl);
-	struct emu_gen *gen = s->gen;
-	free(s);
-	emu_gen_release(srv, gen); /* after the context that used its config */
-}
-
 /* A stable short reason for a failed handshake, from Mbed TLS's error. */
 static const char *failure_reason(int err)
 {
@@ -650,7 +639,7 @@ static int app_read(struct emu_session *s)
 			snprintf(reason, sizeof(reason), "fatal_alert_received");
 		else
 			snprintf(reason, sizeof(reason), "mbedtls_error %d", ret);
-		emu_dtls_close(s, reason);
+		emu_session_close(s, reason);
 		return -1;
 	}
 }
@@ -667,7 +656,7 @@ static int handshake_step(struct emu_session *s)
 	if (ret != 0) {
 		emu_dtls_send_failure_alert(s, ret);
 		emu_dtls_report_failed(s, ret);
-		emu_dtls_close(s, "handshake_failed");
+		emu_session_close(s, "handshake_failed");
 		return -1;
 	}
 	s->state = EMU_SESS_OPEN;
@@ -716,7 +705,7 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		return;
 	}
 	if (old)
-		emu_dtls_close(old, "client_reconnect");
+		emu_session_close(old, "client_reconnect");
 	struct emu_vhost *vhost = ch.sni ? emu_vhost_find(srv, ch.sni, ch.sni_len) : NULL;
 	const char *why;
 	struct emu_session *s = session_new(srv, vhost, peer, peer_len, verified, &why);
@@ -790,7 +779,7 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 		/* The opt-in limit of RFC 6347 §4.1.2.7 (spoofable, so off by default). */
 		uint32_t limit = emu_gen_cfg(s->srv)->badmac_limit;
 		if (limit && s->bad_macs >= limit) {
-			emu_dtls_close(s, "bad_mac_limit");
+			emu_session_close(s, "bad_mac_limit");
 			return;
 		}
 		if (len == 0)

@@ -1,5 +1,7 @@
 /* Event helpers: TLS alert objects and the one-line human form. */
 #include "emu_server.h"
+#include "emu_control.h"
+#include "emu_events.h"
 
 #include "lh_alert.h"
 

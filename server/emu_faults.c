@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "emu_server.h"
+#include "emu_demux.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_time.h"

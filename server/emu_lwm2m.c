@@ -11,6 +11,8 @@
 #include "emu_device.h"
 #include "emu_link.h"
 #include "emu_server.h"
+#include "emu_vhost.h"
+#include "emu_reload.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_time.h"
@@ -121,8 +123,8 @@ static void request_origin(struct emu_session *s, struct emu_origin *o)
 }
 
 /* Refuses a Register with rc (4.00, 4.03) and says why in the event. */
-static void register_refused(struct emu_coap_msg *resp, const struct emu_origin *o,
-			     const char *ep, const char *reason, int rc)
+static void register_refused(struct emu_coap_msg *resp, const struct emu_origin *o, const char *ep,
+			     const char *reason, int rc)
 {
 	char code[8];
 	resp->code = rc;
@@ -261,8 +263,7 @@ static void hnd_update(struct emu_session *s, const struct emu_coap_req *req,
 }
 
 /* DELETE /rd/{id}: De-register (2.02, 4.04 when gone). */
-static void hnd_deregister(struct emu_session *s, struct emu_coap_msg *resp,
-			   const char *location)
+static void hnd_deregister(struct emu_session *s, struct emu_coap_msg *resp, const char *location)
 {
 	struct emu_server *srv = s->srv;
 	struct emu_origin o;

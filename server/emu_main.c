@@ -6,6 +6,7 @@
 #include "emu_config.h"
 #include "emu_ctl.h"
 #include "emu_server.h"
+#include "emu_events.h"
 #include "lh_event.h"
 
 /* Points the JSON and human event streams where the flags say. */

@@ -137,8 +137,8 @@ static char *join_options(const coap_pdu_t *pdu, int query, size_t *len)
 static void dispatch_request(struct emu_session *s, const coap_pdu_t *pdu, const uint8_t *data,
 			     size_t len, int block1)
 {
-	struct emu_coap_req req = {.pdu = pdu, .code = coap_pdu_get_code(pdu),
-				   .payload = data, .payload_len = len};
+	struct emu_coap_req req = {
+	    .pdu = pdu, .code = coap_pdu_get_code(pdu), .payload = data, .payload_len = len};
 	struct emu_coap_msg m;
 	char *path = join_options(pdu, 0, &req.path_len);
 	char *query = join_options(pdu, 1, &req.query_len);
@@ -327,7 +327,7 @@ static int signal_input(struct emu_session *s, const coap_pdu_t *pdu)
 		emu_coap_msg_init(&m, 0, EMU_COAP_PONG, 0, tok.s, tok.length);
 		emu_msg_send(s, &m);
 	} else if (code == EMU_COAP_RELEASE || code == EMU_COAP_ABORT) {
-		emu_dtls_close(s, code == EMU_COAP_RELEASE ? "coap_release" : "coap_abort");
+		emu_session_close(s, code == EMU_COAP_RELEASE ? "coap_release" : "coap_abort");
 		return -1;
 	}
 	return 0; /* CSM and Pong need nothing */
@@ -401,7 +401,7 @@ static int stream_input(struct emu_session *s, const uint8_t *buf, size_t len)
 		uint8_t *n = cap <= EMU_MSG_RX_MAX ? realloc(st->rx, cap) : NULL;
 		if (!n) {
 			malformed(s, "frame_too_large", st->rx_len + len);
-			emu_dtls_close(s, "coap_frame_too_large");
+			emu_session_close(s, "coap_frame_too_large");
 			return -1;
 		}
 		st->rx = n;

@@ -12,6 +12,8 @@
 
 #include "emu_device.h"
 #include "emu_server.h"
+#include "emu_reload.h"
+#include "emu_demux.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_time.h"
@@ -159,7 +161,7 @@ static void plain_timer(struct emu_session *s)
 		arm_idle(s, now + idle_ms);
 		return;
 	}
-	emu_dtls_close(s, "idle");
+	emu_session_close(s, "idle");
 }
 
 /* A plain session holds one slot of $.coap.max_sessions. */

@@ -4,6 +4,10 @@
  * is freed when the last session set up with it closes (an Mbed TLS
  * context keeps using its config for as long as it lives). */
 #include "emu_server.h"
+#include "emu_dtls.h"
+#include "emu_vhost.h"
+#include "emu_reload.h"
+#include "emu_tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -111,11 +115,11 @@ static void keep_str(char **fresh, char *const *running, const char *name, json_
 }
 
 /* A numeric setting that needs a restart: the running value stays. */
-#define KEEP(field, name)                                                                 \
-	do {                                                                              \
-		if (fresh->field != running->field)                                       \
-			json_array_append_new(ignored, json_string(name));                \
-		fresh->field = running->field;                                            \
+#define KEEP(field, name)                                                                          \
+	do {                                                                                       \
+		if (fresh->field != running->field)                                                \
+			json_array_append_new(ignored, json_string(name));                         \
+		fresh->field = running->field;                                                     \
 	} while (0)
 
 /* The one place that decides what a reload may change (docs/protocol.md,

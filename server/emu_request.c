@@ -565,8 +565,7 @@ static int block2_collect(struct emu_server *srv, struct emu_req *r, struct emu_
 	coap_block_t blk;
 	if (!coap_get_block(pdu, COAP_OPTION_BLOCK2, &blk) || (!blk.m && !r->b2) || r->observe)
 		return 0;
-	if (r->b2_len + *len > EMU_BLOCK2_MAX ||
-	    (blk.num << (blk.szx + 4)) != r->b2_len)
+	if (r->b2_len + *len > EMU_BLOCK2_MAX || (blk.num << (blk.szx + 4)) != r->b2_len)
 		return -1;
 	uint8_t *n = realloc(r->b2, r->b2_len + *len + 1);
 	if (!n)
@@ -606,8 +605,8 @@ static void answered(struct emu_server *srv, struct emu_req *r, struct emu_sessi
 			       "method", r->method, "code", emu_coap_code_text(c, code), "format",
 			       (int)opt_uint(pdu, COAP_OPTION_CONTENT_FORMAT), "bytes",
 			       (json_int_t)len, "session", (json_int_t)s->id);
-	json_t *decoded = emu_request_decode((int)opt_uint(pdu, COAP_OPTION_CONTENT_FORMAT), data,
-					     len);
+	json_t *decoded =
+	    emu_request_decode((int)opt_uint(pdu, COAP_OPTION_CONTENT_FORMAT), data, len);
 	json_object_update(ev, decoded);
 	json_decref(decoded);
 	lh_event_emit(r->answers > 1 ? "notify" : "response_received", ev);

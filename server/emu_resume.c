@@ -2,6 +2,8 @@
  * tickets, each switched on or off by the config, and forgotten on command
  * so that the next resumption attempt falls back to a full handshake. */
 #include "emu_server.h"
+#include "emu_reload.h"
+#include "emu_resume.h"
 
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl_cache.h>

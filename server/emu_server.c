@@ -2,6 +2,12 @@
  * connections, the control socket and a signalfd; a timer heap for Mbed TLS
  * and CoAP retransmissions; housekeeping once a second. */
 #include "emu_server.h"
+#include "emu_dtls.h"
+#include "emu_vhost.h"
+#include "emu_reload.h"
+#include "emu_tls.h"
+#include "emu_demux.h"
+#include "emu_control.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -107,7 +113,7 @@ static void restored_cids(struct emu_server *srv)
 		fprintf(stderr, "lwm2m-emulator: --state %s: %s\n", emu_gen_cfg(srv)->state, err);
 		HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 		if (s->cid_indexed && EMU_CID_LEN_OF(s->cid[0]) != s->cid_len)
-			emu_dtls_close(s, "cid_settings_changed");
+			emu_session_close(s, "cid_settings_changed");
 		emu_vhost_cid_plan(srv, srv->cid_lengths, &lengths, err, sizeof(err));
 	}
 	emu_vhost_cid_set(srv, lengths);
@@ -183,9 +189,9 @@ int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
 	/* Everything together: on failure nothing changed. */
 	if (emu_gen_reload(srv, &fresh, err, err_size) < 0)
 		goto exit;
-	lh_event_emitf("config_reloaded", "{s:I, s:I, s:s, s:O}", "psk_identities", (json_int_t)psks,
-		       "vhosts", (json_int_t)vhosts, "certificate", emu_gen_fingerprint(srv),
-		       "needs_restart", ignored);
+	lh_event_emitf("config_reloaded", "{s:I, s:I, s:s, s:O}", "psk_identities",
+		       (json_int_t)psks, "vhosts", (json_int_t)vhosts, "certificate",
+		       emu_gen_fingerprint(srv), "needs_restart", ignored);
 	ret = 0;
 exit:
 	json_decref(ignored);
@@ -302,7 +308,7 @@ void emu_server_fini(struct emu_server *srv)
 	if (srv->ran && emu_gen_cfg(srv)->state)
 		emu_state_save(srv, emu_gen_cfg(srv)->state);
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
-	emu_dtls_close(s, "shutdown");
+	emu_session_close(s, "shutdown");
 	emu_control_close(srv);
 	emu_faults_fini(srv);
 	emu_keylog_close();

@@ -1,7 +1,13 @@
 #include "emu_session.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "emu_reload.h"
+#include "emu_server.h"
+#include "lh_addr.h"
+#include "lh_event.h"
 
 size_t emu_addr_key(const struct sockaddr *sa, uint8_t key[EMU_ADDR_KEY_MAX])
 {
@@ -108,4 +114,21 @@ struct emu_session *emu_sessions_by_id(struct emu_sessions *t, uint64_t id)
 	struct emu_session *s = NULL;
 	HASH_FIND(hh_id, t->by_id, &id, sizeof(id), s);
 	return s;
+}
+
+void emu_session_close(struct emu_session *s, const char *reason)
+{
+	struct emu_server *srv = s->srv;
+	char peer[LH_ADDR_STRLEN];
+	lh_event_emitf("session_closed", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
+		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "reason",
+		       reason);
+	emu_msg_close(s);
+	if (s->tp->teardown)
+		s->tp->teardown(s);
+	emu_sessions_remove(&srv->sessions, s);
+	mbedtls_ssl_free(&s->ssl);
+	struct emu_gen *gen = s->gen;
+	free(s);
+	emu_gen_release(srv, gen); /* after the context that used its config */
 }

@@ -101,6 +101,10 @@ struct emu_sessions {
 	size_t cid_unprefixed;
 };
 
+/* Closes any session (DTLS, TLS, plain): emits session_closed with reason,
+ * releases its CoAP state and transport, unindexes and frees it. */
+void emu_session_close(struct emu_session *s, const char *reason);
+
 /* Builds the address key of sa into key; returns its length (0: not IP). */
 size_t emu_addr_key(const struct sockaddr *sa, uint8_t key[EMU_ADDR_KEY_MAX]);
 

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "emu_server.h"
+#include "emu_dtls.h"
+#include "emu_vhost.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_hex.h"

@@ -6,6 +6,12 @@
  * is read and its SNI parsed before the context is set up, with the named
  * vhost's config; Mbed TLS then reads those bytes again from the buffer. */
 #include "emu_server.h"
+#include "emu_dtls.h"
+#include "emu_vhost.h"
+#include "emu_reload.h"
+#include "emu_resume.h"
+#include "emu_tls.h"
+#include "emu_demux.h"
 
 #include <errno.h>
 #include <mbedtls/error.h>
@@ -240,7 +246,8 @@ static int open_listener(struct emu_server *srv)
 	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->tls_fd, &ev) < 0) {
 		if (errno == EADDRINUSE && !emu_gen_cfg(srv)->tls_port_given) {
 			lh_event_emitf("listen_skipped", "{s:s, s:i, s:s}", "proto", "tls", "port",
-				       emu_gen_cfg(srv)->tls_port, "reason", "port in use (default port)");
+				       emu_gen_cfg(srv)->tls_port, "reason",
+				       "port in use (default port)");
 			close(srv->tls_fd);
 			srv->tls_fd = -1;
 			return 0;
@@ -309,7 +316,7 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 	s->tls = c;
 	ev.data.u64 = EMU_FD_TAG(EMU_FD_TLS_CONN, s->id);
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		emu_dtls_close(s, "setup_failed");
+		emu_session_close(s, "setup_failed");
 		return;
 	}
 	lh_event_emitf("handshake_started", "{s:I, s:s, s:s, s:b}", "session", (json_int_t)s->id,
@@ -331,7 +338,7 @@ static void tls_timer(struct emu_session *s)
 		return;
 	s->timer_fin = 0;
 	emu_dtls_report_failed(s, MBEDTLS_ERR_SSL_TIMEOUT);
-	emu_dtls_close(s, "handshake_timeout");
+	emu_session_close(s, "handshake_timeout");
 }
 
 void emu_tls_accept(struct emu_server *srv)
@@ -362,9 +369,9 @@ static int read_app(struct emu_session *s)
 		if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 			return 0;
 		/* mbedtls_ssl_read reports the peer's FIN without close_notify as 0. */
-		emu_dtls_close(s, ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY	? "close_notify"
-				  : ret == 0 || ret == MBEDTLS_ERR_SSL_CONN_EOF ? "tcp_closed"
-										: "tls_error");
+		emu_session_close(s, ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY	   ? "close_notify"
+				     : ret == 0 || ret == MBEDTLS_ERR_SSL_CONN_EOF ? "tcp_closed"
+										   : "tls_error");
 		return -1;
 	}
 }
@@ -390,7 +397,7 @@ static int hello_fail(struct emu_tls_conn *c, int err, const char *reason)
 	if (reason)
 		emu_demux_drop(s->srv, (struct sockaddr *)&s->peer, reason, c->hello_len);
 	emu_dtls_report_failed(s, err);
-	emu_dtls_close(s, "handshake_failed");
+	emu_session_close(s, "handshake_failed");
 	return -1;
 }
 
@@ -438,7 +445,7 @@ static int hello_setup(struct emu_tls_conn *c)
 	emu_gen_hold(s);
 	if (mbedtls_ssl_setup(&s->ssl, s->vhost ? &s->vhost->tls_conf : emu_gen_tls_conf(srv)) !=
 	    0) {
-		emu_dtls_close(s, "setup_failed");
+		emu_session_close(s, "setup_failed");
 		return -1;
 	}
 	mbedtls_ssl_set_user_data_p(&s->ssl, s);
@@ -510,7 +517,7 @@ void emu_tls_readable(struct emu_server *srv, uint64_t session_id)
 		note_alert_received(s, c, ret);
 		emu_dtls_send_failure_alert(s, ret);
 		emu_dtls_report_failed(s, ret);
-		emu_dtls_close(s, "handshake_failed");
+		emu_session_close(s, "handshake_failed");
 		return;
 	}
 	s->state = EMU_SESS_OPEN;

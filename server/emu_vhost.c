@@ -3,6 +3,10 @@
  * vhost's Mbed TLS config; Mbed TLS's SNI callback then records the name
  * and refuses unknown ones when the config says so. */
 #include "emu_server.h"
+#include "emu_dtls.h"
+#include "emu_vhost.h"
+#include "emu_reload.h"
+#include "emu_tls.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -192,9 +196,8 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 	struct emu_server *srv = p;
 	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
 	size_t n = len < 255 ? len : 255;
-	int unknown =
-	    s && s->tp->proto == COAP_PROTO_TCP ? tls_name_unknown(s, name, len)
-						 : !emu_vhost_find(srv, name, len);
+	int unknown = s && s->tp->proto == COAP_PROTO_TCP ? tls_name_unknown(s, name, len)
+							  : !emu_vhost_find(srv, name, len);
 	if (s) {
 		for (size_t i = 0; i < n; i++)
 			s->sni[i] = name[i] >= 0x20 && name[i] < 0x7f ? (char)name[i] : '?';

@@ -27,7 +27,7 @@ static inline size_t put_option(uint8_t *p, int *last, int num, const void *v, s
 /* A CON request with token 0x5a: Uri-Path segments of path, an optional
  * Uri-Query and payload. Returns its length. */
 static inline size_t build_request(uint8_t *out, uint8_t code, uint16_t mid, const char *path,
-			    const char *query, const char *payload)
+				   const char *query, const char *payload)
 {
 	char tmp[128];
 	int last = 0;

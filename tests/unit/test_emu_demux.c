@@ -13,6 +13,7 @@
 #include "common/lh_addr.h"
 #include "server/emu_dedup.h"
 #include "server/emu_server.h"
+#include "server/emu_vhost.h"
 #include "server/emu_session.h"
 #include "server/emu_timer.h"
 

@@ -60,14 +60,15 @@ static void read_reaches(mbedtls_ssl_context *ssl, const char *ep, const char *t
 {
 	char line[256];
 	uint8_t req[512], resp[64];
-	snprintf(line, sizeof(line),
-		 "{\"cmd\":\"request\",\"endpoint\":\"%s\",\"method\":\"read\",\"path\":\"/3/0\"}\n",
-		 ep);
+	snprintf(
+	    line, sizeof(line),
+	    "{\"cmd\":\"request\",\"endpoint\":\"%s\",\"method\":\"read\",\"path\":\"/3/0\"}\n",
+	    ep);
 	test_control_ok(line);
 	int n = mbedtls_ssl_read(ssl, req, sizeof(req));
 	assert_true(n >= 4);
 	assert_int_equal(req[0] >> 4, 0x4); /* CON */
-	assert_int_equal(req[1], 0x01);	   /* GET */
+	assert_int_equal(req[1], 0x01);	    /* GET */
 	size_t tkl = req[0] & 0x0f, m = 0;
 	resp[m++] = (uint8_t)(0x60 | tkl); /* ACK */
 	resp[m++] = 0x45;		   /* 2.05 */

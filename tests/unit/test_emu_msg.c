@@ -27,8 +27,7 @@ static void tweak(struct emu_config *cfg)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_msg_%d.sock",
-		 (int)getpid());
+	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_msg_%d.sock", (int)getpid());
 	start_server(tweak);
 	return 0;
 }
@@ -64,8 +63,8 @@ static int registered(const char *ep, uint16_t mid)
 static void malformed_gets_reset(void **state)
 {
 	static const uint8_t bad[][8] = {
-	    {0x41, 0x01, 0x70, 0x01, 0x5a, 0xb5, 'r', 'd'}, /* option longer than the message */
-	    {0x41, 0x01, 0x70, 0x02, 0x5a, 0xff},	     /* payload marker, no payload */
+	    {0x41, 0x01, 0x70, 0x01, 0x5a, 0xb5, 'r', 'd'},   /* option longer than the message */
+	    {0x41, 0x01, 0x70, 0x02, 0x5a, 0xff},	      /* payload marker, no payload */
 	    {0x41, 0x01, 0x70, 0x03, 0x5a, 0xe0, 0xff, 0xff}, /* option number overflows */
 	};
 	static const size_t len[] = {8, 6, 8};
@@ -181,7 +180,10 @@ static void one_request_in_flight(void **state)
 	ssize_t n = recv_within(fd, in, sizeof(in));
 	assert_true(n > 7);
 	assert_int_equal(in[1], 0x03); /* PUT */
-	assert_memory_equal(in + n - 4, "\xff" "120", 4);
+	assert_memory_equal(in + n - 4,
+			    "\xff"
+			    "120",
+			    4);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, 300), 0); /* the Read waits (NSTART 1) */
 	size_t tkl = in[0] & 0x0f;
