@@ -598,6 +598,11 @@ static void answered(struct emu_server *srv, struct emu_req *r, struct emu_sessi
 		return;
 	}
 	int observing = r->observe && (c >> 5) == 2 && opt_uint(pdu, COAP_OPTION_OBSERVE) >= 0;
+	if (r->key.session) {
+		/* Answered: its message id may be reused from now on. */
+		HASH_DELETE(hh_mid, srv->requests->by_mid, r);
+		r->key.session = 0;
+	}
 	if (++r->answers == 1)
 		srv->requests->pending--;
 	json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:I, s:I}", "request",
