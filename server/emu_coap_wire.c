@@ -9,6 +9,7 @@ void emu_coap_msg_init(struct emu_coap_msg *m, int type, int code, uint16_t mid,
 {
 	m->body_len = 0;
 	m->last_opt = 0;
+	m->has_payload = 0;
 	m->type = type;
 	m->code = code;
 	m->mid = mid;
@@ -68,6 +69,7 @@ void emu_coap_msg_payload(struct emu_coap_msg *m, const uint8_t *data, size_t le
 	body[m->body_len++] = 0xff;
 	memcpy(body + m->body_len, data, len);
 	m->body_len += len;
+	m->has_payload = 1;
 }
 
 /* RFC 8323 §3.2: Len nibble and the extended length that follows it. */

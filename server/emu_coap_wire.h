@@ -30,6 +30,7 @@ struct emu_coap_msg {
 	size_t body_len;   /* options + payload, from buf + EMU_COAP_HDR_ROOM */
 	uint16_t last_opt; /* options must be added in increasing order */
 	int type, code, overflow;
+	int has_payload; /* nothing may follow the payload */
 	uint16_t mid;
 	uint8_t token[8];
 	size_t token_len;

@@ -1,4 +1,5 @@
 #include "emu_config.h"
+#include "emu_cbor.h"
 #include "emu_vhost.h"
 
 #include <ctype.h>
@@ -28,6 +29,10 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->session_tickets = 1;
 	cfg->min_lifetime = 1;
 	cfg->max_lifetime = 86400;
+	cfg->send_code = 0x44;	     /* 2.04 Changed */
+	cfg->queue_awake_ms = 93000; /* MAX_TRANSMIT_WAIT, the LwM2M default */
+	cfg->queue_max = 16;
+	cfg->queue_timeout_s = 600;
 	cfg->sni_reject_missing = -1;
 }
 
@@ -319,14 +324,58 @@ static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t
 }
 
 /* $.lwm2m: lifetime bounds a Register's lt must respect. */
+/* A CoAP response code written "c.dd" (2.04, 4.00, 5.03) into its byte;
+ * -1 when it is not a response code. */
+int emu_config_code(const char *text)
+{
+	unsigned c, d;
+	char tail;
+	if (!text || sscanf(text, "%1u.%2u%c", &c, &d, &tail) != 2 || strlen(text) != 4 || c < 2 ||
+	    c > 5 || d > 31)
+		return -1;
+	return (int)(c << 5 | d);
+}
+
+/* $.lwm2m.queue: awake_ms, max_requests, timeout_s. */
+static int apply_queue(struct emu_config *cfg, const json_t *q, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"awake_ms", "max_requests", "timeout_s", NULL};
+	long long awake = cfg->queue_awake_ms, max = cfg->queue_max, to = cfg->queue_timeout_s;
+	if (!json_is_object(q)) {
+		snprintf(err, err_size, "$.lwm2m.queue: expected an object");
+		return -1;
+	}
+	if (check_keys(q, "$.lwm2m.queue", keys, err, err_size) < 0 ||
+	    get_int(q, "awake_ms", "$.lwm2m.queue", 0, 86400000, &awake, err, err_size) < 0 ||
+	    get_int(q, "max_requests", "$.lwm2m.queue", 1, 10000, &max, err, err_size) < 0 ||
+	    get_int(q, "timeout_s", "$.lwm2m.queue", 1, 86400 * 30, &to, err, err_size) < 0)
+		return -1;
+	cfg->queue_awake_ms = (uint32_t)awake;
+	cfg->queue_max = (uint32_t)max;
+	cfg->queue_timeout_s = (uint32_t)to;
+	return 0;
+}
+
+/* $.lwm2m: lifetime bounds, the Send answer, queue mode. */
 static int apply_lwm2m(struct emu_config *cfg, const json_t *l, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"min_lifetime", "max_lifetime", NULL};
+	static const char *const keys[] = {"min_lifetime", "max_lifetime", "send_code", "queue",
+					   NULL};
 	long long min = cfg->min_lifetime, max = cfg->max_lifetime;
+	const json_t *sc = json_object_get(l, "send_code"), *q = json_object_get(l, "queue");
 	if (check_keys(l, "$.lwm2m", keys, err, err_size) < 0 ||
 	    get_int(l, "min_lifetime", "$.lwm2m", 1, 0xffffffffLL, &min, err, err_size) < 0 ||
-	    get_int(l, "max_lifetime", "$.lwm2m", 1, 0xffffffffLL, &max, err, err_size) < 0)
+	    get_int(l, "max_lifetime", "$.lwm2m", 1, 0xffffffffLL, &max, err, err_size) < 0 ||
+	    (q && apply_queue(cfg, q, err, err_size) < 0))
 		return -1;
+	if (sc && emu_config_code(json_string_value(sc)) < 0) {
+		snprintf(err, err_size,
+			 "$.lwm2m.send_code: expected a response code such as \"2.04\", \"4.00\" "
+			 "or \"5.03\"");
+		return -1;
+	}
+	if (sc)
+		cfg->send_code = emu_config_code(json_string_value(sc));
 	cfg->min_lifetime = (uint32_t)min;
 	cfg->max_lifetime = (uint32_t)max;
 	return 0;
@@ -486,15 +535,37 @@ static int check_bs_op(const json_t *op, const char *p, char *err, size_t err_si
 	return 0;
 }
 
-/* $.bootstrap: {writes: [...], finish: bool}. */
+/* $.bootstrap.pack (LwM2M 1.2 Bootstrap-Pack, served in SenML CBOR): an
+ * array of SenML records; pack_code: the answer when there is none. */
+static int check_bs_pack(const json_t *b, char *err, size_t err_size)
+{
+	const json_t *pack = json_object_get(b, "pack"), *code = json_object_get(b, "pack_code");
+	uint8_t *cbor = NULL;
+	char inner[160];
+	if (code && emu_config_code(json_string_value(code)) < 0) {
+		snprintf(err, err_size,
+			 "$.bootstrap.pack_code: expected a response code such as "
+			 "\"4.04\"");
+		return -1;
+	}
+	if (pack && emu_cbor_senml_encode(pack, &cbor, inner, sizeof(inner)) == 0) {
+		snprintf(err, err_size, "$.bootstrap.pack: %s", inner);
+		return -1;
+	}
+	free(cbor);
+	return 0;
+}
+
+/* $.bootstrap: {writes: [...], finish: bool, pack: [...], pack_code}. */
 static int apply_bootstrap(struct emu_config *cfg, const json_t *b, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"writes", "finish", NULL};
+	static const char *const keys[] = {"writes", "finish", "pack", "pack_code", NULL};
 	const json_t *w = json_object_get(b, "writes"), *op;
 	int finish = 1;
 	size_t i;
 	if (check_keys(b, "$.bootstrap", keys, err, err_size) < 0 ||
-	    get_bool(b, "finish", "$.bootstrap", &finish, err, err_size) < 0)
+	    get_bool(b, "finish", "$.bootstrap", &finish, err, err_size) < 0 ||
+	    check_bs_pack(b, err, err_size) < 0)
 		return -1;
 	if (w && !json_is_array(w)) {
 		snprintf(err, err_size, "$.bootstrap.writes: expected an array");

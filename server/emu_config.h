@@ -56,6 +56,11 @@ struct emu_config {
 	uint32_t badmac_limit;
 	int session_cache, session_tickets;
 	uint32_t min_lifetime, max_lifetime;
+	int send_code; /* the answer to a registered device's Send (POST /dp), e.g. 2.04 */
+	/* Queue mode (binding Q): a sleeping device's requests wait, at most
+	 * queue_max of them, each at most queue_timeout_s; a device that sent
+	 * something counts as awake for queue_awake_ms. */
+	uint32_t queue_awake_ms, queue_max, queue_timeout_s;
 	/* Plain CoAP peers: a session per address, closed after this many
 	 * seconds without a datagram unless a live registration uses it; at
 	 * most this many at once. */
@@ -94,6 +99,8 @@ enum emu_args_result emu_config_parse_args(struct emu_config *cfg, int argc, cha
 int emu_config_add_psk_text(struct emu_config *cfg, const char *text, char *err, size_t err_size);
 /* Adds the default PSK when none was configured; checks cross-field rules. */
 int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size);
+/* A response code "c.dd" -> its byte (2.04 -> 0x44), or -1. */
+int emu_config_code(const char *text);
 /* "none"/"optional"/"required" -> 0/1/2, or -1. */
 int emu_config_client_auth(const char *text);
 /* The effective configuration as JSON (for --print-config and status). */

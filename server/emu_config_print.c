@@ -81,9 +81,15 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 			    json_pack("{s:s*, s:s*, s:s*, s:s}", "cert", cfg->cert_file, "key",
 				      cfg->key_file, "ca", cfg->ca_file, "client_auth",
 				      auth[cfg->client_auth]));
+	char send[32];
+	snprintf(send, sizeof(send), "%d.%02d", cfg->send_code >> 5, cfg->send_code & 31);
 	json_object_set_new(o, "lwm2m",
-			    json_pack("{s:I, s:I}", "min_lifetime", (json_int_t)cfg->min_lifetime,
-				      "max_lifetime", (json_int_t)cfg->max_lifetime));
+			    json_pack("{s:I, s:I, s:s, s:{s:I, s:I, s:I}}", "min_lifetime",
+				      (json_int_t)cfg->min_lifetime, "max_lifetime",
+				      (json_int_t)cfg->max_lifetime, "send_code", send, "queue",
+				      "awake_ms", (json_int_t)cfg->queue_awake_ms, "max_requests",
+				      (json_int_t)cfg->queue_max, "timeout_s",
+				      (json_int_t)cfg->queue_timeout_s));
 	json_object_set_new(o, "coap",
 			    json_pack("{s:I, s:I}", "idle_timeout", (json_int_t)cfg->coap_idle_s,
 				      "max_sessions", (json_int_t)cfg->coap_max_sessions));

@@ -6,6 +6,7 @@
 #include <mbedtls/ssl.h>
 #include <string.h>
 
+#include "emu_device.h"
 #include "emu_request.h"
 #include "emu_server.h"
 #include "emu_resume.h"
@@ -126,6 +127,18 @@ static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err
 	return json_pack("{s:o}", "sessions", arr);
 }
 
+/* One registration (device) for the listing, with its queue. */
+static json_t *client_json(struct emu_server *srv, const struct emu_reg *r, int64_t now)
+{
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:O, s:b, s:b, s:I}",
+			 "endpoint", r->endpoint, "location", r->location, "lifetime",
+			 (json_int_t)r->lifetime, "expires_in_ms",
+			 (json_int_t)(r->expires_ms - now), "session", (json_int_t)r->session,
+			 "identity", r->identity, "lwm2m", r->lwm2m, "binding", r->binding, "links",
+			 r->links, "queue_mode", r->queue_mode, "asleep", emu_device_asleep(srv, r),
+			 "queued", (json_int_t)emu_request_queued(srv, r->endpoint));
+}
+
 static json_t *cmd_clients(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
 	struct emu_reg *r, *tmp;
@@ -136,13 +149,7 @@ static json_t *cmd_clients(struct emu_server *srv, const json_t *req, char *err,
 		return NULL;
 	}
 	HASH_ITER(hh_loc, srv->registry.by_loc, r, tmp)
-	json_array_append_new(arr,
-			      json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:O}",
-					"endpoint", r->endpoint, "location", r->location,
-					"lifetime", (json_int_t)r->lifetime, "expires_in_ms",
-					(json_int_t)(r->expires_ms - now), "session",
-					(json_int_t)r->session, "identity", r->identity, "lwm2m",
-					r->lwm2m, "binding", r->binding, "links", r->links));
+	json_array_append_new(arr, client_json(srv, r, now));
 	return json_pack("{s:o}", "clients", arr);
 }
 
@@ -295,9 +302,9 @@ static json_t *cmd_reload(struct emu_server *srv, const json_t *req, char *err, 
 
 static json_t *cmd_request(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
-	static const char *const args[] = {"endpoint", "method",      "path",
-					   "payload",  "payload_hex", "format",
-					   "accept",   "request",     NULL};
+	static const char *const args[] = {"endpoint",	  "method", "path",   "payload",
+					   "payload_hex", "format", "accept", "request",
+					   "paths",	  NULL};
 	if (check_args(req, args, err, size) < 0)
 		return NULL;
 	return emu_request_send(srv, req, err, size);
@@ -310,7 +317,8 @@ static const struct {
 } commands[] = {
     {"request", cmd_request,
      "LwM2M operation: endpoint, method (read|discover|observe|cancel|write|write_partial|"
-     "execute|create|delete|bootstrap_discover|bootstrap_read), path, [payload|payload_hex], "
+     "execute|create|delete|bootstrap_discover|bootstrap_read|read_composite|observe_composite|"
+     "cancel_composite|write_composite), path, [payload|payload_hex], [paths (composite)], "
      "[format], [accept], [request (for cancel)]"},
     {"status", cmd_status, "counters, ports, uptime"},
     {"sessions", cmd_sessions, "list sessions (DTLS, TLS, plain CoAP)"},

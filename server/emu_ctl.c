@@ -27,7 +27,8 @@ static void usage(FILE *out)
 		     "  request endpoint=EP method=M path=/O/I/R [payload=T|payload_hex=H]\n"
 		     "  [format=F] [accept=F] (M: read, discover, observe, cancel request=ID,\n"
 		     "  write, write_partial, execute, create, delete, bootstrap_finish,\n"
-		     "  bootstrap_discover, bootstrap_read).\n"
+		     "  bootstrap_discover, bootstrap_read, read_composite, observe_composite,\n"
+		     "  cancel_composite, write_composite: these take paths=/3/0/0,/1/0).\n"
 		     "Values that look like integers or true/false are sent as such, except\n"
 		     "endpoint, path, payload and payload_hex, which are always text.\n");
 }
@@ -36,7 +37,8 @@ static void usage(FILE *out)
  * characters, not the number 120, and an endpoint may be all digits. */
 static int is_text_key(const char *key)
 {
-	static const char *const text[] = {"payload", "payload_hex", "endpoint", "path", NULL};
+	static const char *const text[] = {"payload", "payload_hex", "endpoint",
+					   "path",    "paths",	     NULL};
 	for (size_t i = 0; text[i]; i++)
 		if (!strcmp(key, text[i]))
 			return 1;

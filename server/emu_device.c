@@ -3,9 +3,12 @@
 
 #include <string.h>
 
+#include "emu_reload.h"
+#include "emu_request.h"
 #include "emu_server.h"
 #include "lh_addr.h"
 #include "lh_event.h"
+#include "lh_time.h"
 
 const char *emu_device_identity(struct emu_session *s)
 {
@@ -69,6 +72,31 @@ void emu_device_session_ready(struct emu_session *s)
 			       "several registered devices share this identity: the next "
 			       "Register or Update on this session decides which it carries");
 	}
+}
+
+/* The registration s carries now, or NULL. */
+static struct emu_reg *carried(struct emu_session *s)
+{
+	struct emu_reg *r =
+	    s->location[0] ? emu_registry_find(&s->srv->registry, s->location) : NULL;
+	return r && r->session == s->id ? r : NULL;
+}
+
+void emu_device_heard(struct emu_session *s)
+{
+	struct emu_reg *r = carried(s);
+	if (!r || !r->queue_mode)
+		return;
+	int was_asleep = emu_device_asleep(s->srv, r);
+	r->awake_until = lh_time_mono_ms() + emu_gen_cfg(s->srv)->queue_awake_ms;
+	if (was_asleep)
+		emu_request_wake(s->srv, r->endpoint);
+}
+
+int emu_device_asleep(const struct emu_server *srv, const struct emu_reg *r)
+{
+	(void)srv;
+	return r && r->queue_mode && lh_time_mono_ms() >= r->awake_until;
 }
 
 void emu_device_housekeeping(struct emu_server *srv, int64_t now)

@@ -26,6 +26,11 @@ void emu_device_session_ready(struct emu_session *s);
  * certainty ("resumed", "update") has its old session closed as
  * superseded. */
 void emu_device_bind(struct emu_session *s, struct emu_reg *r, const char *why);
+/* s carried a message from its device (after it was answered): a device in
+ * queue mode is awake for a while, and what waited for it goes out. */
+void emu_device_heard(struct emu_session *s);
+/* Is r's device asleep (queue mode, not heard from for the awake time)? */
+int emu_device_asleep(const struct emu_server *srv, const struct emu_reg *r);
 /* Expires registrations; called about once a second. */
 void emu_device_housekeeping(struct emu_server *srv, int64_t now);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "emu_bootstrap.h"
+#include "emu_cbor.h"
+#include "emu_request.h"
 #include "emu_device.h"
 #include "emu_link.h"
 #include "emu_server.h"
@@ -167,6 +169,7 @@ static void register_accept(struct emu_server *srv, const struct emu_origin *o,
 	r->lifetime = q->lt >= 0 ? (uint32_t)q->lt : EMU_DEFAULT_LIFETIME;
 	r->lwm2m = q->has_lwm2m ? strdup(q->lwm2m) : NULL;
 	r->binding = q->has_b ? strdup(q->b) : NULL;
+	r->queue_mode = q->queue_mode || (q->has_b && strchr(q->b, 'Q'));
 	r->expires_ms = lh_time_mono_ms() + (int64_t)r->lifetime * 1000;
 	emu_device_bind(o->s, r, NULL);
 	srv->stats.registrations++;
@@ -232,7 +235,10 @@ static int apply_update(struct emu_server *srv, struct emu_reg *r, const struct 
 	if (q.has_b) {
 		free(r->binding);
 		r->binding = strdup(q.b);
+		r->queue_mode = strchr(q.b, 'Q') != NULL;
 	}
+	if (q.queue_mode)
+		r->queue_mode = 1;
 	r->expires_ms = lh_time_mono_ms() + (int64_t)r->lifetime * 1000;
 	return 0;
 }
@@ -282,6 +288,84 @@ static void hnd_deregister(struct emu_session *s, struct emu_coap_msg *resp, con
 	}
 }
 
+/* The registration s carries, or NULL. */
+static struct emu_reg *carried(struct emu_session *s)
+{
+	struct emu_reg *r =
+	    s->location[0] ? emu_registry_find(&s->srv->registry, s->location) : NULL;
+	return r && r->session == s->id ? r : NULL;
+}
+
+/* The Content-Format of a request, or -1. */
+static int content_format(const coap_pdu_t *pdu)
+{
+	coap_opt_iterator_t it;
+	coap_opt_t *o = coap_check_option(pdu, COAP_OPTION_CONTENT_FORMAT, &it);
+	return o ? (int)coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o)) : -1;
+}
+
+/* POST /dp: LwM2M 1.1 Send. A registered device's records are decoded into
+ * a send event and answered with $.lwm2m.send_code (2.04 unless a test of
+ * the client's retries wants 4.00 or 5.03); a device without a
+ * registration on this session gets 4.04. */
+static void hnd_send(struct emu_session *s, const struct emu_coap_req *req,
+		     struct emu_coap_msg *resp)
+{
+	struct emu_origin o;
+	char code[8];
+	struct emu_reg *r = carried(s);
+	int fmt = content_format(req->pdu);
+	request_origin(s, &o);
+	resp->code = r ? emu_gen_cfg(s->srv)->send_code : COAP_RESPONSE_CODE_NOT_FOUND;
+	json_t *ev = json_pack(
+	    "{s:I, s:s, s:s?, s:s?, s:s?, s:i, s:I, s:s, s:s?}", "session", (json_int_t)o.session,
+	    "peer", o.peer, "identity", o.identity, "endpoint", r ? r->endpoint : NULL, "location",
+	    r ? r->location : NULL, "format", fmt, "bytes", (json_int_t)req->payload_len, "code",
+	    emu_coap_code_text(resp->code, code), "reason",
+	    r ? NULL : "no registration on this session: Register first");
+	json_t *decoded = emu_request_decode(fmt, req->payload, req->payload_len);
+	json_object_update(ev, decoded);
+	json_decref(decoded);
+	lh_event_emit("send", ev);
+}
+
+/* GET /bspack?ep=NAME: LwM2M 1.2 Bootstrap-Pack, $.bootstrap.pack in SenML
+ * CBOR (content-format 112), or $.bootstrap.pack_code (default 4.04) when
+ * none is configured. */
+static void hnd_bspack(struct emu_session *s, const struct emu_coap_req *req,
+		       struct emu_coap_msg *resp)
+{
+	const json_t *bs = emu_gen_cfg(s->srv)->bootstrap;
+	const char *pc = json_string_value(json_object_get(bs, "pack_code"));
+	const json_t *pack = json_object_get(bs, "pack");
+	struct emu_rd_query q;
+	struct emu_origin o;
+	char err[160] = "", code[8];
+	uint8_t *cbor = NULL;
+	size_t len = 0;
+	request_origin(s, &o);
+	int ok = emu_lwm2m_parse_query(req->query, req->query_len, 1, 0xffffffffu, 1, &q, err,
+				       sizeof(err)) == 0;
+	if (ok && pack)
+		len = emu_cbor_senml_encode(pack, &cbor, err, sizeof(err));
+	resp->code = !ok   ? COAP_RESPONSE_CODE_BAD_REQUEST
+		     : len ? COAP_RESPONSE_CODE_CONTENT
+		     : pc  ? emu_config_code(pc)
+			   : COAP_RESPONSE_CODE_NOT_FOUND;
+	if (len) {
+		emu_coap_msg_opt_uint(resp, COAP_OPTION_CONTENT_FORMAT, 112);
+		emu_coap_msg_payload(resp, cbor, len);
+	}
+	lh_event_emitf("bootstrap_pack", "{s:I, s:s, s:s?, s:s?, s:s, s:I, s:s?}", "session",
+		       (json_int_t)o.session, "peer", o.peer, "identity", o.identity, "endpoint",
+		       q.has_ep ? q.ep : NULL, "code", emu_coap_code_text(resp->code, code),
+		       "bytes", (json_int_t)len, "reason",
+		       !ok   ? err
+		       : len ? NULL
+			     : "no $.bootstrap.pack configured");
+	free(cbor);
+}
+
 /* A request nobody serves (LwM2M 1.2 GET /bspack, a Send to /dp, a typo):
  * 4.04 or 4.05 and an event, never silence. */
 static void unhandled(struct emu_session *s, const struct emu_coap_req *req,
@@ -321,6 +405,10 @@ void emu_lwm2m_request(struct emu_session *s, const struct emu_coap_req *req,
 		hnd_deregister(s, resp, location);
 	else if (!strcmp(req->path, "bs") && post)
 		emu_bootstrap_request(s, req, resp);
+	else if (!strcmp(req->path, "dp") && post)
+		hnd_send(s, req, resp);
+	else if (!strcmp(req->path, "bspack") && req->code == COAP_REQUEST_CODE_GET)
+		hnd_bspack(s, req, resp);
 	else
 		unhandled(s, req, resp, COAP_RESPONSE_CODE_NOT_FOUND);
 }

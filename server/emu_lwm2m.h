@@ -25,8 +25,9 @@ int emu_lwm2m_parse_query(const char *query, size_t len, uint32_t min_lt, uint32
 			  int need_ep, struct emu_rd_query *q, char *err, size_t err_size);
 
 /* Handles one request from a client (Register, Update, De-register,
- * Bootstrap-Request; anything else 4.04/4.05 with an event): sets resp's
- * code and adds its options (numbers below Block1's; no payload). */
+ * Bootstrap-Request, Send, Bootstrap-Pack; anything else 4.04/4.05 with an
+ * event): sets resp's code and adds its options (numbers below Block1's)
+ * and, last, a payload; an option added after the payload is an error. */
 void emu_lwm2m_request(struct emu_session *s, const struct emu_coap_req *req,
 		       struct emu_coap_msg *resp);
 

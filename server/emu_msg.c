@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_device.h"
 #include "emu_lwm2m.h"
 #include "emu_request.h"
 #include "emu_server.h"
@@ -387,6 +388,8 @@ static int message_input(struct emu_session *s, const uint8_t *buf, size_t len)
 		request_input(s, pdu, buf, len);
 	else
 		emu_request_input(s, pdu);
+	if (ret == 0)
+		emu_device_heard(s);
 exit:
 	coap_delete_pdu(pdu);
 	return ret;

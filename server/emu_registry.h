@@ -25,8 +25,10 @@ struct emu_reg {
 	char *binding;	/* "U", NULL if absent */
 	json_t *links;	/* array of link-value strings */
 	uint32_t lifetime;
-	uint64_t session;   /* the session it was made or last updated on */
-	int64_t expires_ms; /* monotonic */
+	int queue_mode;	     /* binding Q (LwM2M 1.0 "UQ", or 1.1's Q parameter) */
+	int64_t awake_until; /* queue mode: it listens until then (monotonic ms) */
+	uint64_t session;    /* the session it was made or last updated on */
+	int64_t expires_ms;  /* monotonic */
 	/* The (D)TLS session lineage (a digest of its master secret, which
 	 * resumption keeps) it was last seen on; all zero: none. */
 	uint8_t lineage[EMU_LINEAGE_LEN];

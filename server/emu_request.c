@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_cbor.h"
+#include "emu_device.h"
+#include "emu_reload.h"
 #include "emu_link.h"
 #include "emu_msg.h"
 #include "emu_senml.h"
@@ -21,6 +24,8 @@
 #define EMU_FMT_SENML_JSON 110
 #define EMU_FMT_TLV 11542
 #define EMU_FMT_LWM2M_JSON 11543
+#define EMU_FMT_SENML_CBOR 112
+#define EMU_FMT_LWM2M_CBOR 11544
 
 /* RFC 7252 §4.8 transmission parameters. */
 #define EMU_ACK_TIMEOUT_MS 2000
@@ -77,8 +82,8 @@ static const struct {
 	       {"senml+json", EMU_FMT_SENML_JSON},
 	       {"tlv", EMU_FMT_TLV},
 	       {"lwm2m+json", EMU_FMT_LWM2M_JSON},
-	       {"senml+cbor", 112},
-	       {"lwm2m+cbor", 11544}};
+	       {"senml+cbor", EMU_FMT_SENML_CBOR},
+	       {"lwm2m+cbor", EMU_FMT_LWM2M_CBOR}};
 
 int emu_request_init(struct emu_server *srv)
 {
@@ -129,7 +134,7 @@ static json_t *hex_json(const uint8_t *data, size_t len)
 
 json_t *emu_request_decode(int format, const uint8_t *data, size_t len)
 {
-	char err[160];
+	char err[160] = "could not decode";
 	json_t *v = NULL;
 	if (format == EMU_FMT_TEXT)
 		v = json_stringn((const char *)data, len);
@@ -137,6 +142,10 @@ json_t *emu_request_decode(int format, const uint8_t *data, size_t len)
 		v = emu_tlv_decode(data, len, err, sizeof(err));
 	else if (format == EMU_FMT_SENML_JSON)
 		v = emu_senml_decode((const char *)data, len, err, sizeof(err));
+	else if (format == EMU_FMT_SENML_CBOR)
+		v = emu_cbor_senml_decode(data, len, err, sizeof(err));
+	else if (format == EMU_FMT_LWM2M_CBOR)
+		v = emu_cbor_lwm2m_decode(data, len, err, sizeof(err));
 	else if (format == EMU_FMT_JSON || format == EMU_FMT_LWM2M_JSON)
 		v = json_loadb((const char *)data, len, 0, NULL);
 	else if (format == EMU_FMT_LINK)
@@ -144,7 +153,7 @@ json_t *emu_request_decode(int format, const uint8_t *data, size_t len)
 	if (v)
 		return json_pack("{s:o}", "decoded", v);
 	return json_pack("{s:o, s:s?}", "hex", hex_json(data, len), "decode_error",
-			 format == EMU_FMT_OPAQUE || format < 0 ? NULL : "could not decode");
+			 format == EMU_FMT_OPAQUE || format < 0 ? NULL : err);
 }
 
 /* An unsigned option of a PDU, or -1. */
@@ -233,7 +242,15 @@ static int busy(struct emu_server *srv, const struct emu_req *r)
 	return 0;
 }
 
-/* Sends the oldest request queued for endpoint ep, if any. */
+/* Is the device r goes to asleep (queue mode)? A pinned (bootstrap)
+ * request goes to a session that just spoke. */
+static int sleeping(struct emu_server *srv, const char *ep, uint64_t pin)
+{
+	return !pin && emu_device_asleep(srv, emu_registry_find_ep(&srv->registry, ep));
+}
+
+/* Sends the oldest request queued for endpoint ep, if any, unless its
+ * device sleeps. */
 static void promote(struct emu_server *srv, const char *ep)
 {
 	struct emu_req *q, *tmp;
@@ -242,6 +259,8 @@ static void promote(struct emu_server *srv, const char *ep)
 	{
 		if (!q->queued || strcmp(q->endpoint, ep))
 			continue;
+		if (sleeping(srv, ep, q->pin))
+			return;
 		q->queued = 0;
 		struct emu_session *s = target(srv, q->endpoint, q->pin, err, sizeof(err));
 		if (s)
@@ -270,6 +289,55 @@ static void fail(struct emu_server *srv, struct emu_req *r, const char *reason)
 	finish(srv, r);
 }
 
+size_t emu_request_queued(const struct emu_server *srv, const char *endpoint)
+{
+	struct emu_req *q, *tmp;
+	size_t n = 0;
+	if (!srv->requests)
+		return 0;
+	HASH_ITER(hh_id, srv->requests->by_id, q, tmp)
+	n += q->queued && !strcmp(q->endpoint, endpoint);
+	return n;
+}
+
+void emu_request_wake(struct emu_server *srv, const char *endpoint)
+{
+	struct emu_req tmp;
+	snprintf(tmp.endpoint, sizeof(tmp.endpoint), "%s", endpoint);
+	if (!busy(srv, &tmp))
+		promote(srv, endpoint);
+}
+
+/* The oldest request waiting for endpoint, or NULL. */
+static struct emu_req *oldest_queued(struct emu_server *srv, const char *endpoint)
+{
+	struct emu_req *q, *tmp;
+	HASH_ITER(hh_id, srv->requests->by_id, q, tmp)
+	{
+		if (q->queued && !strcmp(q->endpoint, endpoint))
+			return q;
+	}
+	return NULL;
+}
+
+/* Queue mode: r waits for its device to wake (it sends a Register, Update
+ * or anything), at most $.lwm2m.queue.timeout_s; beyond max_requests the
+ * oldest waiting one is refused. */
+static void wait_for_wake(struct emu_server *srv, struct emu_req *r)
+{
+	const struct emu_config *cfg = emu_gen_cfg(srv);
+	size_t n = emu_request_queued(srv, r->endpoint);
+	if (n >= cfg->queue_max) {
+		fail(srv, oldest_queued(srv, r->endpoint), "queue_full");
+		n--;
+	}
+	r->queued = 1;
+	arm(srv, r, (int64_t)cfg->queue_timeout_s * 1000);
+	lh_event_emitf("request_queued", "{s:I, s:s, s:s, s:s, s:I, s:I}", "request",
+		       (json_int_t)r->id, "endpoint", r->endpoint, "method", r->method, "reason",
+		       "asleep", "queued", (json_int_t)n + 1, "limit", (json_int_t)cfg->queue_max);
+}
+
 void emu_request_timer(struct emu_server *srv, uint64_t id, uint32_t gen)
 {
 	struct emu_req *r = NULL;
@@ -278,6 +346,10 @@ void emu_request_timer(struct emu_server *srv, uint64_t id, uint32_t gen)
 		HASH_FIND(hh_id, srv->requests->by_id, &id, sizeof(id), r);
 	if (!r || r->timer_gen != gen || (r->observe && r->answers > 0))
 		return;
+	if (r->queued) {
+		fail(srv, r, "queued_too_long");
+		return;
+	}
 	if (r->acked) {
 		fail(srv, r, "no_response");
 		return;
@@ -315,7 +387,11 @@ static int method_code(const char *m, int *code, int *observe)
 		       {"delete", COAP_REQUEST_CODE_DELETE, -1},
 		       {"bootstrap_finish", COAP_REQUEST_CODE_POST, -1},
 		       {"bootstrap_discover", COAP_REQUEST_CODE_GET, -1},
-		       {"bootstrap_read", COAP_REQUEST_CODE_GET, -1}};
+		       {"bootstrap_read", COAP_REQUEST_CODE_GET, -1},
+		       {"read_composite", COAP_REQUEST_CODE_FETCH, -1},
+		       {"observe_composite", COAP_REQUEST_CODE_FETCH, 0},
+		       {"cancel_composite", COAP_REQUEST_CODE_FETCH, 1},
+		       {"write_composite", COAP_REQUEST_CODE_IPATCH, -1}};
 	for (size_t i = 0; m && i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (!strcmp(m, methods[i].name)) {
 			*code = methods[i].code;
@@ -373,6 +449,42 @@ static int request_payload(const json_t *req, uint8_t *buf, size_t size, size_t 
 	return 0;
 }
 
+/* Read-/Observe-Composite (LwM2M 1.1 §6.3.8): the paths as a SenML list
+ * ([{"n":"/3/0/0"}, ...]) in SenML JSON or, when fmt says so, SenML CBOR.
+ * "paths" is an array of strings or one comma-separated string. Returns
+ * the payload's length, or -1 with err. */
+static int composite_paths(const json_t *req, int fmt, uint8_t *buf, size_t size, char *err,
+			   size_t err_size)
+{
+	const json_t *paths = json_object_get(req, "paths"), *p;
+	json_t *list = json_array();
+	char *text = json_is_string(paths) ? strdup(json_string_value(paths)) : NULL, *save;
+	size_t i, len = 0;
+	uint8_t *cbor = NULL;
+	json_array_foreach(paths, i, p) json_array_append_new(list, json_pack("{s:O}", "n", p));
+	for (char *t = text ? strtok_r(text, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save))
+		json_array_append_new(list, json_pack("{s:s}", "n", t));
+	free(text);
+	int ok = json_array_size(list) > 0;
+	json_array_foreach(list, i, p) ok = ok && json_is_string(json_object_get(p, "n")) &&
+					    json_string_value(json_object_get(p, "n"))[0] == '/';
+	if (ok && fmt == EMU_FMT_SENML_CBOR)
+		len = emu_cbor_senml_encode(list, &cbor, err, err_size);
+	else if (ok)
+		len = json_dumpb(list, (char *)buf, size, JSON_COMPACT);
+	if (cbor && len <= size)
+		memcpy(buf, cbor, len);
+	free(cbor);
+	json_decref(list);
+	if (!ok || len == 0 || len > size) {
+		snprintf(err, err_size,
+			 "a composite request needs \"paths\": [\"/3/0/0\", ...] (or "
+			 "\"/3/0/0,/1/0\"), and format senml+json or senml+cbor");
+		return -1;
+	}
+	return (int)len;
+}
+
 /* Builds the message: options in increasing number order. */
 static int build(struct emu_coap_msg *m, struct emu_req *r, int code, int observe, int fmt,
 		 int accept, const uint8_t *payload, size_t plen, long long block2)
@@ -413,7 +525,9 @@ static int start(struct emu_server *srv, struct emu_req *r, struct emu_session *
 	if (r->key.session)
 		HASH_DELETE(hh_mid, srv->requests->by_mid, r);
 	r->key.session = 0;
-	if (busy(srv, r))
+	if (sleeping(srv, r->endpoint, r->pin) && r->answers == 0)
+		wait_for_wake(srv, r);
+	else if (busy(srv, r))
 		r->queued = 1;
 	else
 		transmit(srv, r, s);
@@ -465,6 +579,9 @@ static int check_request(const json_t *req, const char **method, const char **pa
 	*path = json_string_value(json_object_get(req, "path"));
 	*fmt = jf ? format_id(jf) : EMU_FMT_TEXT;
 	*accept = ja ? format_id(ja) : -1;
+	/* Composite operations address the root; their paths are in the body. */
+	if (!*path && *method && strstr(*method, "_composite"))
+		*path = "/";
 	if (*path && (*path)[0] == '/' && strlen(*path) < 128 &&
 	    method_code(*method, code, observe) == 0 && *fmt >= 0 && (!ja || *accept >= 0)) {
 		if (*accept < 0 && *method && !strcmp(*method, "discover"))
@@ -501,9 +618,22 @@ json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char
 	const char *method, *path;
 	size_t plen;
 	int code, observe, fmt, accept;
-	if (check_request(req, &method, &path, &code, &observe, &fmt, &accept, err, size) < 0 ||
-	    request_payload(req, payload, sizeof(payload), &plen, err, size) < 0)
+	if (check_request(req, &method, &path, &code, &observe, &fmt, &accept, err, size) < 0)
 		return NULL;
+	if (code == COAP_REQUEST_CODE_FETCH) {
+		if (!json_object_get(req, "format"))
+			fmt = EMU_FMT_SENML_JSON;
+		if (accept < 0)
+			accept = fmt;
+		int n = composite_paths(req, fmt, payload, sizeof(payload), err, size);
+		if (n < 0)
+			return NULL;
+		plen = (size_t)n;
+	} else if (request_payload(req, payload, sizeof(payload), &plen, err, size) < 0) {
+		return NULL;
+	} else if (code == COAP_REQUEST_CODE_IPATCH && !json_object_get(req, "format")) {
+		fmt = EMU_FMT_SENML_JSON; /* Write-Composite carries SenML */
+	}
 	struct emu_req *old = observe == 1 ? observation(srv, req) : NULL;
 	if (observe == 1 && !old) {
 		snprintf(err, size, "cancel needs \"request\": the id of a live observe");

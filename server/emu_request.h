@@ -32,6 +32,10 @@ json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char
 void emu_request_input(struct emu_session *s, const coap_pdu_t *pdu);
 /* A request's timer popped (retransmission or response deadline). */
 void emu_request_timer(struct emu_server *srv, uint64_t id, uint32_t gen);
+/* A device in queue mode woke up: what waited for it goes out, in order. */
+void emu_request_wake(struct emu_server *srv, const char *endpoint);
+/* How many requests wait for endpoint (asleep, or behind one in flight). */
+size_t emu_request_queued(const struct emu_server *srv, const char *endpoint);
 /* Pending requests (not observations), for listings. */
 size_t emu_request_pending(const struct emu_server *srv);
 /* Decodes a payload by CoAP content-format for the event log. */

@@ -45,16 +45,14 @@ static json_t *resolve(const json_t *r, size_t i, char *bn, size_t bn_size, doub
 	return out;
 }
 
-json_t *emu_senml_decode(const char *buf, size_t len, char *err, size_t err_size)
+json_t *emu_senml_resolve(const json_t *doc, char *err, size_t err_size)
 {
-	json_error_t jerr;
-	json_t *doc = json_loadb(buf, len, 0, &jerr), *out = json_array(), *r;
+	json_t *out = json_array(), *r;
 	char bn[256] = "";
 	double bt = 0;
 	size_t i;
 	if (!json_is_array(doc)) {
-		snprintf(err, err_size, "not a SenML JSON array%s%s", doc ? "" : ": ",
-			 doc ? "" : jerr.text);
+		snprintf(err, err_size, "not a SenML array");
 		goto err;
 	}
 	json_array_foreach(doc, i, r)
@@ -64,10 +62,21 @@ json_t *emu_senml_decode(const char *buf, size_t len, char *err, size_t err_size
 			goto err;
 		json_array_append_new(out, rec);
 	}
-	json_decref(doc);
 	return out;
 err:
-	json_decref(doc);
 	json_decref(out);
 	return NULL;
+}
+
+json_t *emu_senml_decode(const char *buf, size_t len, char *err, size_t err_size)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(buf, len, 0, &jerr);
+	if (!doc) {
+		snprintf(err, err_size, "not a SenML JSON array: %s", jerr.text);
+		return NULL;
+	}
+	json_t *out = emu_senml_resolve(doc, err, err_size);
+	json_decref(doc);
+	return out;
 }
