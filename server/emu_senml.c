@@ -72,8 +72,10 @@ json_t *emu_senml_decode(const char *buf, size_t len, char *err, size_t err_size
 {
 	json_error_t jerr;
 	json_t *doc = json_loadb(buf, len, 0, &jerr);
-	if (!doc) {
-		snprintf(err, err_size, "not a SenML JSON array: %s", jerr.text);
+	if (!json_is_array(doc)) {
+		snprintf(err, err_size, "not a SenML JSON array%s%s", doc ? "" : ": ",
+			 doc ? "" : jerr.text);
+		json_decref(doc);
 		return NULL;
 	}
 	json_t *out = emu_senml_resolve(doc, err, err_size);
