@@ -24,6 +24,7 @@ struct emu_server;
 struct emu_vhost;
 struct emu_gen;
 struct emu_tls_conn;
+struct emu_amp;
 
 struct emu_session {
 	uint64_t id;
@@ -68,6 +69,11 @@ struct emu_session {
 	int64_t last_in_ms;		 /* plain CoAP: the last datagram from the peer */
 	char location[EMU_LOCATION_MAX]; /* the registration made on this session, "" if none */
 	UT_hash_handle hh_addr, hh_cid, hh_id, hh_port;
+	/* Datagrams held back by the anti-amplification limit (emu_amp.c). */
+	struct emu_amp *amp;
+	/* Alert-only datagrams Mbed TLS sent inside one mbedtls_ssl_read
+	 * (emu_reneg.c: a refused renegotiation). */
+	uint32_t alerts_in_read;
 };
 
 /* The length a CID names by its first byte: CIDs of 2+ bytes start with
