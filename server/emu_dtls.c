@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "emu_amp.h"
 #include "emu_keylog.h"
 #include "emu_record.h"
 #include "lh_addr.h"
@@ -191,26 +192,10 @@ static void note_alert(const uint8_t *buf, size_t len, int alert[2])
 	}
 }
 
-/* Mbed TLS's output: straight to the peer through the public socket. Before
- * the address is validated (cookies off) at most 3x the bytes received go
- * out (RFC 9147 §5.1); the rest is held back and counted. */
-static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+/* The wire: the faults, then the public socket. */
+static int wire_send(struct emu_session *s, const uint8_t *buf, size_t len)
 {
-	struct emu_session *s = ctx;
 	struct emu_server *srv = s->srv;
-	char peer[LH_ADDR_STRLEN];
-	note_alert(buf, len, s->alert_sent);
-	if (!s->cookie_verified && s->state == EMU_SESS_HANDSHAKE &&
-	    s->bytes_out + len > 3 * s->bytes_in) {
-		s->bytes_held += len;
-		srv->stats.bytes_held += len;
-		lh_event_emitf("amplification_limited", "{s:I, s:s, s:I, s:I, s:I}", "session",
-			       (json_int_t)s->id, "peer",
-			       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
-			       "bytes", (json_int_t)len, "bytes_in", (json_int_t)s->bytes_in,
-			       "bytes_out", (json_int_t)s->bytes_out);
-		return (int)len;
-	}
 	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, buf, len,
 			      (struct sockaddr *)&s->peer, s->peer_len))
 		return (int)len;
@@ -221,6 +206,22 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 		return MBEDTLS_ERR_NET_SEND_FAILED;
 	s->bytes_out += (uint64_t)n;
 	return (int)n;
+}
+
+/* Mbed TLS's output: straight to the peer through the public socket. Before
+ * the address is validated (cookies off) at most 3x the bytes received go
+ * out (RFC 9147 §5.1); the rest is held back (emu_amp.c) and released as
+ * the peer's datagrams raise the budget. Mbed TLS is told it was sent: its
+ * own retransmissions must not overtake what is held. */
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct emu_session *s = ctx;
+	note_alert(buf, len, s->alert_sent);
+	if (emu_amp_limited(s) && emu_amp_must_hold(s, len)) {
+		emu_amp_hold(s, buf, len);
+		return (int)len;
+	}
+	return wire_send(s, buf, len);
 }
 
 /* Mbed TLS's input: the one datagram the demux is currently delivering. */
@@ -443,6 +444,7 @@ void emu_dtls_close(struct emu_session *s, const char *reason)
 	if (s->plain)
 		srv->plain_sessions--;
 	mbedtls_ssl_free(&s->ssl);
+	emu_amp_free(s);
 	struct emu_gen *gen = s->gen;
 	free(s);
 	emu_gen_release(srv, gen); /* after the context that used its config */
@@ -768,6 +770,8 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 			return;
 	}
 	s->bytes_in += len;
+	/* What was held goes first, before Mbed TLS answers this datagram. */
+	emu_amp_release(s, wire_send);
 	if (s->state == EMU_SESS_HANDSHAKE)
 		note_alert(buf, len, s->alert_recv);
 	s->pending_order = 0;
