@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "emu_amp.h"
+#include "emu_idle.h"
 #include "emu_keylog.h"
 #include "emu_record.h"
 #include "lh_addr.h"
@@ -237,11 +238,16 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return (int)n;
 }
 
-/* Mbed TLS's retransmission timer, backed by the loop's timer heap. */
+/* Mbed TLS's retransmission timer, backed by the loop's timer heap. Once
+ * the handshake is over Mbed TLS needs no timer (no renegotiation) but
+ * still sets and cancels its read timer on every read: the session's timer
+ * slot then belongs to the idle timeout (emu_idle.c). */
 static void timer_set(void *ctx, uint32_t int_ms, uint32_t fin_ms)
 {
 	struct emu_session *s = ctx;
 	int64_t now = lh_time_mono_ms();
+	if (s->state == EMU_SESS_OPEN)
+		return;
 	s->timer_gen++;
 	if (fin_ms == 0) {
 		s->timer_int = s->timer_fin = 0;
@@ -259,7 +265,7 @@ static int timer_get(void *ctx)
 {
 	struct emu_session *s = ctx;
 	int64_t now = lh_time_mono_ms();
-	if (s->timer_fin == 0)
+	if (s->timer_fin == 0 || s->state == EMU_SESS_OPEN)
 		return -1;
 	if (now >= s->timer_fin)
 		return 2;
@@ -420,6 +426,7 @@ struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *v
 	s->cookie_verified = 1;
 	emu_sessions_add(&srv->sessions, s);
 	emu_sessions_index_cid(&srv->sessions, s);
+	emu_idle_touch(s); /* a restart is no datagram, but the clock starts */
 	if (emu_bridge_open(s) < 0) {
 		emu_dtls_close(s, "bridge_failed");
 		snprintf(err, err_size, "cannot open a bridge socket");
@@ -780,6 +787,8 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 	s->in_buf = buf;
 	s->in_len = len;
 	int closed = s->state == EMU_SESS_HANDSHAKE ? handshake_step(s) : app_read(s);
+	if (!closed && s->state == EMU_SESS_OPEN)
+		emu_idle_touch(s);
 	if (!closed) {
 		/* Never leave a pointer to the caller's buffer behind. */
 		s->in_buf = NULL;
@@ -792,7 +801,7 @@ void emu_dtls_timer(struct emu_session *s)
 	if (s->state == EMU_SESS_HANDSHAKE)
 		handshake_step(s);
 	else
-		app_read(s);
+		emu_idle_timer(s);
 }
 
 /* RFC 9146 §6: a record from a new address moves the session only when it

@@ -175,11 +175,13 @@ int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
 		goto exit;
 	size_t psks = fresh.psk_count, vhosts = fresh.vhost_count;
 	uint32_t min_lt = fresh.min_lifetime, max_lt = fresh.max_lifetime;
+	uint32_t dtls_idle = fresh.dtls_idle_s;
 	/* PSKs, certificates and vhosts together: on failure nothing changed. */
 	if (emu_gen_reload(srv, &fresh, err, err_size) < 0)
 		goto exit;
 	srv->cfg->min_lifetime = min_lt;
 	srv->cfg->max_lifetime = max_lt;
+	srv->cfg->dtls_idle_s = dtls_idle;
 	lh_event_emitf("config_reloaded", "{s:I, s:I, s:s}", "psk_identities", (json_int_t)psks,
 		       "vhosts", (json_int_t)vhosts, "certificate", emu_gen_fingerprint(srv));
 	ret = 0;
