@@ -17,6 +17,7 @@
 #include "emu_amp.h"
 #include "emu_idle.h"
 #include "emu_keylog.h"
+#include "emu_peer_ip.h"
 #include "emu_record.h"
 #include "lh_addr.h"
 #include "lh_event.h"
@@ -167,6 +168,7 @@ exit:
 void emu_dtls_fini(struct emu_server *srv)
 {
 	emu_dtls_psk_table_free(&srv->psk_table);
+	emu_peer_ip_fini(srv);
 	emu_gen_fini(srv);
 	emu_vhosts_fini(srv);
 	emu_resume_fini(srv);
@@ -391,6 +393,7 @@ static struct emu_session *session_new(struct emu_server *srv, struct emu_vhost 
 	}
 	emu_sessions_add(&srv->sessions, s);
 	emu_sessions_index_cid(&srv->sessions, s);
+	emu_peer_ip_add(srv, peer);
 	return s;
 err:
 	mbedtls_ssl_free(&s->ssl);
@@ -426,6 +429,7 @@ struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *v
 	s->cookie_verified = 1;
 	emu_sessions_add(&srv->sessions, s);
 	emu_sessions_index_cid(&srv->sessions, s);
+	emu_peer_ip_add(srv, peer);
 	emu_idle_touch(s); /* a restart is no datagram, but the clock starts */
 	if (emu_bridge_open(s) < 0) {
 		emu_dtls_close(s, "bridge_failed");
@@ -448,6 +452,8 @@ void emu_dtls_close(struct emu_session *s, const char *reason)
 		emu_tls_close(s, s->alert_sent[0] == MBEDTLS_SSL_ALERT_LEVEL_FATAL);
 	}
 	emu_sessions_remove(&srv->sessions, s);
+	if (!s->plain && !s->tcp)
+		emu_peer_ip_remove(srv, (struct sockaddr *)&s->peer);
 	if (s->plain)
 		srv->plain_sessions--;
 	mbedtls_ssl_free(&s->ssl);
@@ -668,8 +674,10 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		return;
 	}
 	if (emu_record_client_hello(&rec, &ch) < 0) {
-		emu_demux_drop(srv, peer,
-			       rec.type == EMU_CT_TLS12_CID ? "unknown_cid" : "unknown_peer", len);
+		if (rec.type == EMU_CT_TLS12_CID)
+			emu_demux_drop(srv, peer, "unknown_cid", len);
+		else
+			emu_peer_ip_drop_unknown(srv, peer, len);
 		return;
 	}
 	if (ch.fragmented) {
@@ -829,7 +837,9 @@ void emu_dtls_input_moved(struct emu_session *s, const uint8_t *buf, size_t len,
 		return;
 	}
 	lh_addr_format((struct sockaddr *)&s->peer, old_peer, sizeof(old_peer));
+	emu_peer_ip_remove(srv, (struct sockaddr *)&s->peer);
 	emu_sessions_move(&srv->sessions, s, from, from_len);
+	emu_peer_ip_add(srv, from);
 	srv->stats.peer_address_changes++;
 	lh_event_emitf("peer_address_changed", "{s:I, s:s, s:s, s:s}", "session", (json_int_t)s->id,
 		       "old_peer", old_peer, "new_peer",
