@@ -19,6 +19,7 @@
 #include "emu_keylog.h"
 #include "emu_peer_ip.h"
 #include "emu_record.h"
+#include "emu_reneg.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_hex.h"
@@ -220,6 +221,7 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
 	struct emu_session *s = ctx;
 	note_alert(buf, len, s->alert_sent);
+	emu_reneg_note_output(s, buf, len);
 	if (emu_amp_limited(s) && emu_amp_must_hold(s, len)) {
 		emu_amp_hold(s, buf, len);
 		return (int)len;
@@ -617,7 +619,7 @@ static int app_read(struct emu_session *s)
 	uint8_t buf[EMU_DGRAM_MAX];
 	char reason[64];
 	for (;;) {
-		int ret = mbedtls_ssl_read(&s->ssl, buf, sizeof(buf));
+		int ret = emu_reneg_read(s, buf, sizeof(buf));
 		if (ret > 0) {
 			if (s->pending_order > s->last_order)
 				s->last_order = s->pending_order;
