@@ -222,10 +222,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	struct emu_session *s = ctx;
 	note_alert(buf, len, s->alert_sent);
 	emu_reneg_note_output(s, buf, len);
-	if (emu_amp_limited(s) && emu_amp_must_hold(s, len)) {
-		emu_amp_hold(s, buf, len);
+	if (emu_amp_limited(s) && emu_amp_hold(s, buf, len))
 		return (int)len;
-	}
 	return wire_send(s, buf, len);
 }
 
