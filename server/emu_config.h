@@ -54,6 +54,10 @@ struct emu_config {
 	/* Bad-MAC records on an open session's own address before it is closed
 	 * (RFC 6347 §4.1.2.7); 0 = never (the default: spoofable). */
 	uint32_t badmac_limit;
+	/* Open DTLS sessions: closed after this many seconds without an
+	 * authenticated datagram unless a live registration uses them; 0 =
+	 * never (emu_idle.c). */
+	uint32_t dtls_idle_s;
 	int session_cache, session_tickets;
 	uint32_t min_lifetime, max_lifetime;
 	int send_code; /* the answer to a registered device's Send (POST /dp), e.g. 2.04 */

@@ -22,8 +22,12 @@
 #include <unistd.h>
 
 #include "emu_device.h"
+#include "emu_amp.h"
+#include "emu_idle.h"
 #include "emu_keylog.h"
+#include "emu_peer_ip.h"
 #include "emu_record.h"
+#include "emu_reneg.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_hex.h"
@@ -173,6 +177,7 @@ exit:
 void emu_dtls_fini(struct emu_server *srv)
 {
 	emu_dtls_psk_table_free(&srv->psk_table);
+	emu_peer_ip_fini(srv);
 	emu_gen_fini(srv);
 	emu_vhosts_fini(srv);
 	emu_resume_fini(srv);
@@ -199,26 +204,10 @@ static void note_alert(const uint8_t *buf, size_t len, int alert[2])
 	}
 }
 
-/* Mbed TLS's output: straight to the peer through the public socket. Before
- * the address is validated (cookies off) at most 3x the bytes received go
- * out (RFC 9147 §5.1); the rest is held back and counted. */
-static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+/* The wire: the faults, then the public socket. */
+static int wire_send(struct emu_session *s, const uint8_t *buf, size_t len)
 {
-	struct emu_session *s = ctx;
 	struct emu_server *srv = s->srv;
-	char peer[LH_ADDR_STRLEN];
-	note_alert(buf, len, s->alert_sent);
-	if (!s->cookie_verified && s->state == EMU_SESS_HANDSHAKE &&
-	    s->bytes_out + len > 3 * s->bytes_in) {
-		s->bytes_held += len;
-		srv->stats.bytes_held += len;
-		lh_event_emitf("amplification_limited", "{s:I, s:s, s:I, s:I, s:I}", "session",
-			       (json_int_t)s->id, "peer",
-			       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
-			       "bytes", (json_int_t)len, "bytes_in", (json_int_t)s->bytes_in,
-			       "bytes_out", (json_int_t)s->bytes_out);
-		return (int)len;
-	}
 	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, buf, len,
 			      (struct sockaddr *)&s->peer, s->peer_len))
 		return (int)len;
@@ -229,6 +218,21 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 		return MBEDTLS_ERR_NET_SEND_FAILED;
 	s->bytes_out += (uint64_t)n;
 	return (int)n;
+}
+
+/* Mbed TLS's output: straight to the peer through the public socket. Before
+ * the address is validated (cookies off) at most 3x the bytes received go
+ * out (RFC 9147 §5.1); the rest is held back (emu_amp.c) and released as
+ * the peer's datagrams raise the budget. Mbed TLS is told it was sent: its
+ * own retransmissions must not overtake what is held. */
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct emu_session *s = ctx;
+	note_alert(buf, len, s->alert_sent);
+	emu_reneg_note_output(s, buf, len);
+	if (emu_amp_limited(s) && emu_amp_hold(s, buf, len))
+		return (int)len;
+	return wire_send(s, buf, len);
 }
 
 /* Mbed TLS's input: the one datagram the demux is currently delivering. */
@@ -244,11 +248,16 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return (int)n;
 }
 
-/* Mbed TLS's retransmission timer, backed by the loop's timer heap. */
+/* Mbed TLS's retransmission timer, backed by the loop's timer heap. Once
+ * the handshake is over Mbed TLS needs no timer (no renegotiation) but
+ * still sets and cancels its read timer on every read: the session's timer
+ * slot then belongs to the idle timeout (emu_idle.c). */
 static void timer_set(void *ctx, uint32_t int_ms, uint32_t fin_ms)
 {
 	struct emu_session *s = ctx;
 	int64_t now = lh_time_mono_ms();
+	if (s->state == EMU_SESS_OPEN)
+		return;
 	s->timer_gen++;
 	if (fin_ms == 0) {
 		s->timer_int = s->timer_fin = 0;
@@ -266,7 +275,7 @@ static int timer_get(void *ctx)
 {
 	struct emu_session *s = ctx;
 	int64_t now = lh_time_mono_ms();
-	if (s->timer_fin == 0)
+	if (s->timer_fin == 0 || s->state == EMU_SESS_OPEN)
 		return -1;
 	if (now >= s->timer_fin)
 		return 2;
@@ -392,6 +401,7 @@ static struct emu_session *session_new(struct emu_server *srv, struct emu_vhost 
 	}
 	emu_sessions_add(&srv->sessions, s);
 	emu_sessions_index_cid(&srv->sessions, s);
+	emu_peer_ip_add(srv, peer);
 	return s;
 err:
 	mbedtls_ssl_free(&s->ssl);
@@ -427,6 +437,8 @@ struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *v
 	s->cookie_verified = 1;
 	emu_sessions_add(&srv->sessions, s);
 	emu_sessions_index_cid(&srv->sessions, s);
+	emu_peer_ip_add(srv, peer);
+	emu_idle_touch(s); /* a restart is no datagram, but the clock starts */
 	emu_msg_open(s);
 	return s;
 }
@@ -622,7 +634,7 @@ static int app_read(struct emu_session *s)
 	uint8_t buf[EMU_DGRAM_MAX];
 	char reason[64];
 	for (;;) {
-		int ret = mbedtls_ssl_read(&s->ssl, buf, sizeof(buf));
+		int ret = emu_reneg_read(s, buf, sizeof(buf));
 		if (ret > 0) {
 			if (s->pending_order > s->last_order)
 				s->last_order = s->pending_order;
@@ -677,8 +689,10 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		return;
 	}
 	if (emu_record_client_hello(&rec, &ch) < 0) {
-		emu_demux_drop(srv, peer,
-			       rec.type == EMU_CT_TLS12_CID ? "unknown_cid" : "unknown_peer", len);
+		if (rec.type == EMU_CT_TLS12_CID)
+			emu_demux_drop(srv, peer, "unknown_cid", len);
+		else
+			emu_peer_ip_drop_unknown(srv, peer, len);
 		return;
 	}
 	if (ch.fragmented) {
@@ -786,6 +800,8 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 			return;
 	}
 	s->bytes_in += len;
+	/* What was held goes first, before Mbed TLS answers this datagram. */
+	emu_amp_release(s, wire_send);
 	if (s->state == EMU_SESS_HANDSHAKE)
 		note_alert(buf, len, s->alert_recv);
 	s->pending_order = 0;
@@ -794,6 +810,8 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 	s->in_buf = buf;
 	s->in_len = len;
 	int closed = s->state == EMU_SESS_HANDSHAKE ? handshake_step(s) : app_read(s);
+	if (!closed && s->state == EMU_SESS_OPEN)
+		emu_idle_touch(s);
 	if (!closed) {
 		/* Never leave a pointer to the caller's buffer behind. */
 		s->in_buf = NULL;
@@ -807,7 +825,7 @@ static void dtls_timer(struct emu_session *s)
 	if (s->state == EMU_SESS_HANDSHAKE)
 		handshake_step(s);
 	else
-		app_read(s);
+		emu_idle_timer(s);
 }
 
 /* RFC 9146 §6: a record from a new address moves the session only when it
@@ -835,7 +853,9 @@ void emu_dtls_input_moved(struct emu_session *s, const uint8_t *buf, size_t len,
 		return;
 	}
 	lh_addr_format((struct sockaddr *)&s->peer, old_peer, sizeof(old_peer));
+	emu_peer_ip_remove(srv, (struct sockaddr *)&s->peer);
 	emu_sessions_move(&srv->sessions, s, from, from_len);
+	emu_peer_ip_add(srv, from);
 	srv->stats.peer_address_changes++;
 	lh_event_emitf("peer_address_changed", "{s:I, s:s, s:s, s:s}", "session", (json_int_t)s->id,
 		       "old_peer", old_peer, "new_peer",
@@ -854,11 +874,19 @@ void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len)
 	}
 }
 
+/* What a DTLS session holds besides its context: its place in the per-IP
+ * count and any datagrams the amplification limit holds back. */
+static void dtls_teardown(struct emu_session *s)
+{
+	emu_peer_ip_remove(s->srv, (struct sockaddr *)&s->peer);
+	emu_amp_free(s);
+}
+
 const struct emu_transport emu_transport_dtls = {
     .name = "dtls",
     .proto = COAP_PROTO_UDP,
     .secure = 1,
     .send = emu_dtls_send_app,
     .timer = dtls_timer,
-    .teardown = NULL,
+    .teardown = dtls_teardown,
 };

@@ -52,6 +52,7 @@ struct emu_gen;
 struct emu_vhost;
 struct emu_requests;
 struct emu_bootstrap;
+struct emu_peer_ip;
 
 struct emu_server {
 	struct emu_config *cfg;
@@ -95,6 +96,8 @@ struct emu_server {
 	uint64_t ctl_next_id;
 	int argc; /* the command line, re-read on reload */
 	char **argv;
+	/* Live DTLS sessions per peer IP (emu_peer_ip.c), for record_dropped hints. */
+	struct emu_peer_ip *peer_ips;
 };
 
 /* Re-reads the command line and config file into a fresh config, checks

@@ -27,6 +27,7 @@ struct emu_server;
 struct emu_vhost;
 struct emu_gen;
 struct emu_tls_conn;
+struct emu_amp;
 
 struct emu_session {
 	uint64_t id;
@@ -68,9 +69,14 @@ struct emu_session {
 	uint64_t pending_order;		  /* epoch/seq of the datagram being read */
 	uint64_t bytes_in, bytes_out, bytes_held;
 	int64_t started_ms;
-	int64_t last_in_ms;		 /* plain CoAP: the last datagram from the peer */
+	int64_t last_in_ms;		 /* the last datagram from the peer (idle timeouts) */
 	char location[EMU_LOCATION_MAX]; /* the registration made on this session, "" if none */
 	UT_hash_handle hh_addr, hh_cid, hh_id;
+	/* Datagrams held back by the anti-amplification limit (emu_amp.c). */
+	struct emu_amp *amp;
+	/* Alert-only datagrams Mbed TLS sent inside one mbedtls_ssl_read
+	 * (emu_reneg.c: a refused renegotiation). */
+	uint32_t alerts_in_read;
 };
 
 /* The length a CID names by its first byte: CIDs of 2+ bytes start with

@@ -26,11 +26,31 @@ static int lower_name(const uint8_t *name, size_t len, char *out, size_t size)
 	return 0;
 }
 
+/* True when a (NUL-terminated) server_name is an IPv4 or IPv6 literal. */
+static int is_ip_literal(const char *name)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+/* RFC 6066 §3 forbids an IP literal as server_name, yet clients send one
+ * when pointed at coaps://127.0.0.1 (Anjay does by default): it names no
+ * host, so it counts as no SNI at all for vhost selection and policy. */
+static int sni_is_ip_literal(const uint8_t *name, size_t len)
+{
+	char text[INET6_ADDRSTRLEN + 1];
+	if (len == 0 || len >= sizeof(text))
+		return 0;
+	memcpy(text, name, len);
+	text[len] = '\0';
+	return is_ip_literal(text);
+}
+
 struct emu_vhost *emu_vhost_find(struct emu_server *srv, const uint8_t *name, size_t len)
 {
 	char key[256];
 	struct emu_vhost *v = NULL;
-	if (lower_name(name, len, key, sizeof(key)) == 0)
+	if (!sni_is_ip_literal(name, len) && lower_name(name, len, key, sizeof(key)) == 0)
 		HASH_FIND_STR(*emu_gen_vhosts(srv), key, v);
 	return v;
 }
@@ -164,9 +184,8 @@ void emu_vhosts_free(struct emu_vhost **table)
  * the name has no trailing dot. Returns the violation or NULL. */
 static const char *sni_violation(const char *name)
 {
-	unsigned char buf[16];
 	size_t len = strlen(name);
-	if (inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1)
+	if (is_ip_literal(name))
 		return "ip_literal";
 	if (len > 0 && name[len - 1] == '.')
 		return "trailing_dot";
@@ -184,7 +203,7 @@ static int tls_name_unknown(const struct emu_session *s, const unsigned char *na
 {
 	char key[256];
 	struct emu_vhost *v = NULL;
-	if (lower_name(name, len, key, sizeof(key)) == 0)
+	if (!sni_is_ip_literal(name, len) && lower_name(name, len, key, sizeof(key)) == 0)
 		HASH_FIND_STR(*emu_gen_session_vhosts(s), key, v);
 	if (v != s->vhost)
 		return -1;
@@ -207,6 +226,9 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 			lh_event_emitf("sni_violation", "{s:I, s:s, s:s}", "session",
 				       (json_int_t)s->id, "sni", s->sni, "violation", bad);
 	}
+	/* An IP literal meets the "missing" policy in emu_vhost_cert_cb. */
+	if (unknown > 0 && sni_is_ip_literal(name, len))
+		return 0;
 	if (unknown < 0 || (unknown && emu_gen_cfg(srv)->sni_reject_unknown))
 		return -1; /* Mbed TLS answers with unrecognized_name */
 	return 0;
@@ -214,13 +236,13 @@ int emu_vhost_sni_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *nam
 
 /* Mbed TLS calls this once the ClientHello is parsed, with or without SNI.
  * The SNI callback only runs when a name was sent, so this is where a
- * ClientHello without one meets the "missing" policy (by default the same
- * as for unknown names): reject with unrecognized_name, or go on with the
- * default vhost. */
+ * ClientHello without one (or with an IP literal, which names no host)
+ * meets the "missing" policy (by default the same as for unknown names):
+ * reject with unrecognized_name, or go on with the default vhost. */
 int emu_vhost_cert_cb(mbedtls_ssl_context *ssl)
 {
 	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
-	if (!s || s->sni[0])
+	if (!s || (s->sni[0] && !is_ip_literal(s->sni)))
 		return 0;
 	const struct emu_config *cfg = emu_gen_cfg(s->srv);
 	int reject =

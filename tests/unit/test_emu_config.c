@@ -34,7 +34,8 @@ static void full_config_is_applied(void **state)
 		  "\"psk\":[{\"identity\":\"dev1\",\"key_hex\":\"000102\"}],"
 		  "\"dtls\":{\"cookies\":false,\"cid\":{\"enabled\":true,\"length\":0},"
 		  "\"handshake_timeout_ms\":{\"min\":500,\"max\":4000},"
-		  "\"ciphersuites\":[\"TLS-PSK-WITH-AES-128-CCM-8\"],\"mtu\":1200},"
+		  "\"ciphersuites\":[\"TLS-PSK-WITH-AES-128-CCM-8\"],\"mtu\":1200,"
+		  "\"idle_timeout\":30},"
 		  "\"lwm2m\":{\"min_lifetime\":10,\"max_lifetime\":600}}",
 		  &cfg, err, sizeof(err)),
 	    0);
@@ -53,6 +54,7 @@ static void full_config_is_applied(void **state)
 	assert_int_not_equal(cfg.ciphersuites[0], 0);
 	assert_int_equal(cfg.ciphersuites[1], 0);
 	assert_int_equal(cfg.mtu, 1200);
+	assert_int_equal(cfg.dtls_idle_s, 30);
 	assert_int_equal(cfg.min_lifetime, 10);
 	assert_int_equal(cfg.max_lifetime, 600);
 	emu_config_free(&cfg);
@@ -76,6 +78,8 @@ static void errors_name_the_json_path(void **state)
 	    {"{\"psk\":{}}", "$.psk: expected an array"},
 	    {"{\"dtls\":{\"ciphersuites\":[\"NOPE\"]}}", "$.dtls.ciphersuites[0]: not a"},
 	    {"{\"lwm2m\":{\"max_lifetime\":0}}", "$.lwm2m.max_lifetime: expected integer"},
+	    {"{\"dtls\":{\"idle_timeout\":-1}}", "$.dtls.idle_timeout: expected integer 0..604800"},
+	    {"{\"dtls\":{\"idle_timeout\":\"1h\"}}", "$.dtls.idle_timeout: expected integer"},
 	    {"[]", "$: expected a JSON object"},
 	    {"{\"dtls\":[]}", "$.dtls: expected an object"},
 	    {"{\"sni\":{\"missing\":\"maybe\"}}", "$.sni.missing: expected \"reject\" or"},
@@ -252,7 +256,8 @@ static void print_config_round_trips(void **state)
 	struct emu_config a, b;
 	char err[256] = "";
 	assert_int_equal(
-	    apply("{\"ports\":{\"tls\":\"off\"},\"dtls\":{\"cid\":{\"enabled\":true,\"length\":3}},"
+	    apply("{\"ports\":{\"tls\":\"off\"},\"dtls\":{\"cid\":{\"enabled\":true,\"length\":3},"
+		  "\"idle_timeout\":45},"
 		  "\"vhosts\":[{\"name\":\"x.example\"},{\"name\":\"y.example\",\"psk\":[{"
 		  "\"identity\":"
 		  "\"y\",\"key_hex\":\"0a0b\"}],\"cid\":{\"length\":5},\"ciphersuites\":[\"TLS-PSK-"
@@ -269,6 +274,7 @@ static void print_config_round_trips(void **state)
 		fail_msg("print-config output refused: %s", err);
 	json_t *jb = emu_config_to_json(&b);
 	assert_true(json_equal(ja, jb));
+	assert_int_equal(b.dtls_idle_s, 45);
 	assert_int_equal(b.client_auth, 1);
 	assert_int_equal(b.vhost_count, 2);
 	assert_int_equal(b.vhosts[1].c->psk_count, 1);

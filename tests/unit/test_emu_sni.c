@@ -152,6 +152,11 @@ static void missing_sni_allowed_cid_per_vhost(void **state)
 	/* "missing": "default" lets a ClientHello without SNI in. */
 	assert_int_equal(handshake(port, NULL, "cid-dev"), 0);
 	assert_true(events_have("\"vhost\":\"default\"", 1));
+	/* An IP literal names no host (RFC 6066 §3): it counts as a missing
+	 * SNI, so it gets the default vhost, still flagged as a violation. */
+	assert_int_equal(handshake(port, "127.0.0.1", "cid-dev"), 0);
+	assert_true(events_have("\"sni\":\"127.0.0.1\",\"vhost\":\"default\"", 1));
+	assert_true(events_have("\"violation\":\"ip_literal\"", 1));
 	/* Two lengths in use: each CID names its length by its first byte. */
 	uint8_t cid[EMU_CID_MAX];
 	cid_register(port, "c.example", "c-dev");

@@ -111,6 +111,32 @@ static void tls_sni_selects_vhost(void **state)
 	assert_int_equal(stop_server(), 0);
 }
 
+/* As tls_vhosts, but a missing SNI gets the default vhost. */
+static void tls_missing_default(struct emu_config *cfg)
+{
+	tls_vhosts(cfg);
+	cfg->sni_reject_missing = 0;
+}
+
+/* An IP literal names no host (RFC 6066 §3): with "missing": "default" it
+ * gets the default vhost like no SNI at all, still flagged, while unknown
+ * names stay refused. */
+static void tls_ip_literal_counts_as_missing(void **state)
+{
+	(void)state;
+	start_server(tls_missing_default);
+	int port = tls_port();
+	assert_true(port > 0);
+	assert_int_equal(tls_handshake(port, "127.0.0.1", "cid-dev"), 0);
+	assert_true(events_have("\"sni\":\"127.0.0.1\",\"vhost\":\"default\"", 1));
+	assert_true(events_have("\"violation\":\"ip_literal\"", 1));
+	assert_int_equal(tls_handshake(port, "::1", "cid-dev"), 0);
+	assert_true(events_have("\"sni\":\"::1\",\"vhost\":\"default\"", 1));
+	assert_int_not_equal(tls_handshake(port, "b.example", "cid-dev"), 0);
+	assert_true(events_have("\"name\":\"unrecognized_name\"", 1));
+	assert_int_equal(stop_server(), 0);
+}
+
 /* The SNI is read from a ClientHello that arrives in pieces: the vhost is
  * picked before the handshake starts however the bytes are cut. */
 static void tls_sni_from_bytewise_hello(void **state)
@@ -179,6 +205,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(tls_sni_selects_vhost),
 	    cmocka_unit_test(tls_sni_from_bytewise_hello),
+	    cmocka_unit_test(tls_ip_literal_counts_as_missing),
 	    cmocka_unit_test(tls_linger_does_not_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
