@@ -466,10 +466,11 @@ static void hold(struct bl_bench *b, double secs)
 		poll_once(b, 10, &next_tick);
 }
 
-static void checkpoint(struct bl_bench *b, const struct run_opts *r)
+static void checkpoint(struct bl_bench *b, const struct run_opts *r, uint32_t target)
 {
 	hold(b, 0.2); /* let the server finish with the last Register */
-	printf("checkpoint sessions=%u server_fds=%ld server_rss_kb=%ld\n", b->registered,
+	printf("checkpoint target=%u sessions=%u server_fds=%ld server_rss_kb=%ld\n", target,
+	       b->registered,
 	       r->server_pid ? bl_proc_fd_count(r->server_pid) : -1L,
 	       r->server_pid ? bl_proc_rss_kb(r->server_pid) : -1L);
 	fflush(stdout);
@@ -486,10 +487,10 @@ static int run_idle(struct bl_bench *b, const struct run_opts *r)
 		if (r->checkpoints[i] >= b->n || r->checkpoints[i] <= launched)
 			continue;
 		unfinished += establish(b, &launched, r->checkpoints[i], deadline);
-		checkpoint(b, r);
+		checkpoint(b, r, r->checkpoints[i]);
 	}
 	unfinished += establish(b, &launched, b->n, deadline);
-	checkpoint(b, r);
+	checkpoint(b, r, b->n);
 	rss1 = r->server_pid ? bl_proc_rss_kb(r->server_pid) : -1;
 	fds1 = r->server_pid ? bl_proc_fd_count(r->server_pid) : -1;
 	printf("result mode=idle sessions=%u errors=%llu unfinished=%u server_rss_kb_base=%ld "
