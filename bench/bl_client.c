@@ -17,6 +17,7 @@
 #define BL_BACKOFF_US 100000
 #define BL_LINKS "</1/0>,</3/0>"
 #define BL_LIFETIME 86400
+#define BL_PARK_PORT0 10000
 
 void bl_client_error(struct bl_bench *b, const struct bl_client *c, const char *fmt, ...)
 {
@@ -61,20 +62,28 @@ static int open_socket(struct bl_bench *b, struct bl_client *c)
 {
 	struct sockaddr_in src = {.sin_family = AF_INET};
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = c->idx};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int e, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	src.sin_addr.s_addr = htonl(ntohl(b->src_base.s_addr) + c->idx / b->per_addr);
+	/* Parked clients free their port: a fixed one per client keeps a later
+	 * client from reusing it, which the server would take for a restart. */
+	src.sin_port = b->park ? htons((uint16_t)(BL_PARK_PORT0 + c->idx % b->per_addr)) : 0;
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
-	    connect(fd, (struct sockaddr *)&b->server, sizeof(b->server)) < 0 ||
-	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 && src.sin_port) {
+		src.sin_port = 0; /* taken by a wildcard socket: any port will do */
+		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
+			goto err;
 	}
+	if (connect(fd, (struct sockaddr *)&b->server, sizeof(b->server)) < 0 ||
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		goto err;
 	c->fd = fd;
 	return 0;
+err:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 /* A failed client: handshakes mode tries again after a pause (so an
@@ -119,7 +128,7 @@ void bl_client_close(struct bl_bench *b, struct bl_client *c, int notify)
 {
 	if (c->state == BL_HANDSHAKE || c->state == BL_REGISTER)
 		b->in_setup -= b->mode != BL_MODE_HANDSHAKES;
-	if (c->state == BL_READY || c->state == BL_UPDATE)
+	if (c->state == BL_READY || c->state == BL_UPDATE || c->state == BL_PARKED)
 		b->registered--;
 	if (c->has_ssl && notify && c->state >= BL_REGISTER)
 		mbedtls_ssl_close_notify(&c->ssl);
@@ -179,6 +188,19 @@ static void handshake_done(struct bl_bench *b, struct bl_client *c)
 		bl_client_open(b, c);
 }
 
+/* Drops the client's side of a registered session without a close_notify:
+ * over UDP the server cannot tell, and keeps the session, so N sessions no
+ * longer need N fds here (the fd hard limit may be below N). */
+static void park(struct bl_bench *b, struct bl_client *c)
+{
+	mbedtls_ssl_free(&c->ssl);
+	c->has_ssl = 0;
+	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->state = BL_PARKED;
+}
+
 static void registered(struct bl_bench *b, struct bl_client *c, const struct bl_coap_msg *m)
 {
 	char code[8];
@@ -198,6 +220,8 @@ static void registered(struct bl_bench *b, struct bl_client *c, const struct bl_
 	c->state = BL_READY;
 	if (b->running && b->mode == BL_MODE_UPDATES)
 		bl_client_update(b, c);
+	if (b->park)
+		park(b, c);
 }
 
 static void updated(struct bl_bench *b, struct bl_client *c, const struct bl_coap_msg *m)
@@ -267,7 +291,7 @@ static void step_read(struct bl_bench *b, struct bl_client *c)
 			return;
 		}
 		on_coap(b, c, buf, (size_t)ret);
-		if (c->state == BL_FREE || c->state == BL_BACKOFF)
+		if (!c->has_ssl) /* closed, failed or parked meanwhile */
 			return;
 	}
 }

@@ -21,6 +21,7 @@ enum bl_state {
 	BL_REGISTER,  /* Register sent, waiting for 2.01 */
 	BL_READY,     /* registered, nothing in flight */
 	BL_UPDATE,    /* Update sent, waiting for the answer */
+	BL_PARKED,    /* registered, then socket and TLS context dropped (--park) */
 };
 
 struct bl_client {
@@ -53,6 +54,7 @@ struct bl_bench {
 	struct in_addr src_base; /* clients bind to src_base + idx / per_addr */
 	uint32_t per_addr;
 	const char *ep_prefix;
+	int park; /* idle: drop each client's socket once registered */
 	/* run state */
 	struct bl_tls tls;
 	int epfd;

@@ -23,6 +23,7 @@ struct bl_tls_opts {
 	const char *ca_file;  /* ECDHE: trust for the server certificate (PEM) */
 	const char *hostname; /* ECDHE: name the certificate must carry */
 	int cid;	      /* offer RFC 9146 Connection ID */
+	int no_verify;	      /* ECDHE: skip the chain check (the generator's CPU is the limit) */
 	const char *suite;    /* Mbed TLS suite name; NULL: the LwM2M default */
 };
 
