@@ -15,7 +15,8 @@
 #include <time.h>
 
 #define QUEUE_SLOTS 16
-#define DGRAM_MAX 17408 /* a whole flight fits in one datagram without an MTU */
+#define DGRAM_MAX 17408
+#define BATCHES 5 /* a whole flight fits in one datagram without an MTU */
 
 /* One direction of the wire: a FIFO of datagrams. */
 struct queue {
@@ -190,12 +191,14 @@ static int one_handshake(struct bound *b)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_bound [--auth psk|ecdhe] [--count N] [--certs DIR]\n"
-		   "  --auth     psk (default) or ecdhe (ECDHE-ECDSA, P-256, test PKI)\n"
-		   "  --count N  handshakes to run (default 500)\n"
-		   "  --certs    the test PKI (default build/certs; 'make certs')\n"
-		   "Prints: result mode=bound auth=A handshakes=N server_cpu_us_per_op=X\n"
-		   "        client_cpu_us_per_op=Y\n");
+	fprintf(f,
+		"usage: bench_bound [--auth psk|ecdhe] [--count N] [--certs DIR]\n"
+		"  --auth     psk (default) or ecdhe (ECDHE-ECDSA, P-256, test PKI)\n"
+		"  --count N  handshakes to run (default 500)\n"
+		"  --certs    the test PKI (default build/certs; 'make certs')\n"
+		"Prints: result mode=bound auth=A handshakes=N server_cpu_us_per_op=X\n"
+		"        client_cpu_us_per_op=Y (the cheapest of %d batches)\n",
+		BATCHES);
 }
 
 struct opts {
@@ -281,12 +284,34 @@ static void bound_free(struct bound *b)
 	free(b->to_cli.data);
 }
 
+/* Runs count handshakes in BATCHES batches and keeps the cheapest batch's
+ * mean: the bound is a floor, and other work on a shared machine only ever
+ * adds to a batch's time. Returns 0 or the Mbed TLS error. */
+static int measure(struct bound *b, long count, double *srv_us, double *cli_us)
+{
+	long per = count / BATCHES > 0 ? count / BATCHES : 1, done = 0;
+	int ret = 0;
+	*srv_us = *cli_us = -1;
+	while (done < count && ret == 0) {
+		long n = count - done < per ? count - done : per, i;
+		b->srv_ns = b->cli_ns = 0;
+		for (i = 0; i < n && ret == 0; i++)
+			ret = one_handshake(b);
+		done += n;
+		if (ret == 0 && (*srv_us < 0 || (double)b->srv_ns / 1e3 / n < *srv_us)) {
+			*srv_us = (double)b->srv_ns / 1e3 / n;
+			*cli_us = (double)b->cli_ns / 1e3 / n;
+		}
+	}
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.auth = BL_AUTH_PSK, .count = 500, .certs = "build/certs"};
 	struct bound b;
-	int status = parse(argc, argv, &o), ret = 0;
-	long i;
+	int status = parse(argc, argv, &o), ret;
+	double srv_us, cli_us;
 	char e[160];
 	if (status >= 0)
 		return status;
@@ -294,18 +319,16 @@ int main(int argc, char **argv)
 	status = 2;
 	if (bound_init(&b, &o) < 0)
 		goto exit;
-	for (i = 0; i < o.count && ret == 0; i++)
-		ret = one_handshake(&b);
+	ret = measure(&b, o.count, &srv_us, &cli_us);
 	if (ret != 0) {
-		fprintf(stderr, "bench_bound: handshake %ld failed: %s\n", i,
+		fprintf(stderr, "bench_bound: a handshake failed: %s\n",
 			bl_tls_strerror(ret, e, sizeof(e)));
 		status = 1;
 		goto exit;
 	}
 	printf("result mode=bound auth=%s handshakes=%ld server_cpu_us_per_op=%.1f "
 	       "client_cpu_us_per_op=%.1f\n",
-	       o.auth == BL_AUTH_PSK ? "psk" : "ecdhe", o.count, (double)b.srv_ns / 1e3 / o.count,
-	       (double)b.cli_ns / 1e3 / o.count);
+	       o.auth == BL_AUTH_PSK ? "psk" : "ecdhe", o.count, srv_us, cli_us);
 	status = 0;
 exit:
 	bound_free(&b);

@@ -166,7 +166,8 @@ avg() {
 			for (i = 4; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] == k && kv[2] >= 0) {
 				sum += kv[2]; cnt++ }
 		}
-		END { if (cnt) printf (sum / cnt >= 100 ? "%.0f" : "%.1f"), sum / cnt; else print "-" }' \
+		END { if (!cnt) { print "-"; exit } m = sum / cnt
+			printf (m >= 100 || m == int(m) ? "%.0f" : "%.1f"), m }' \
 		"$OUT/results.txt"
 }
 

@@ -75,6 +75,12 @@ if [ "${EXPECT_FLAT_FDS:-0}" = 1 ]; then
 		test "${FDS_M:-x}" = "${FDS_10:-y}"
 fi
 
+load --mode idle --cid --clients 100 --checkpoint 10 --park
+parked() {
+	[ "$(field sessions)" = 100 ] && clean_run 100 && grep -q '^checkpoint target=10 ' <<<"$LOAD_OUT"
+}
+check "--park: 100 sessions registered, then held by the server alone" parked
+
 # The --fd-count helper agrees with ls(1) on an emulator at rest.
 fd_count_agrees() {
 	local a b
