@@ -13,6 +13,9 @@
 #   BENCH_ROUNDS=2             rounds per server and metric
 #   BENCH_UPDATE_CLIENTS=2000  CID sessions sending Updates
 #   BENCH_IDLE_SESSIONS=2000   idle sessions (50000 for the no-fd-per-session check)
+#   BENCH_PEER_IDLE_MAX=5000   the peer's idle sessions at most (libcoap 4.3.1
+#                              slows down with tens of thousands of sessions)
+#   BENCH_ONLY=psk,ecdhe,updates,idle   the metrics to run (default all)
 #   BENCH_PIN=1                server on CPU 1, load generator on CPU 0 (taskset)
 #   BENCH_OUT=$BUILD/bench     where the raw result lines and logs go
 set -euo pipefail
@@ -23,6 +26,8 @@ SECS=${BENCH_SECONDS:-$((4 * SCALE))}
 ROUNDS=${BENCH_ROUNDS:-2}
 UPD_N=${BENCH_UPDATE_CLIENTS:-2000}
 IDLE_N=${BENCH_IDLE_SESSIONS:-$((2000 * SCALE))}
+PEER_IDLE_MAX=${BENCH_PEER_IDLE_MAX:-5000}
+ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle},
 PIN=${BENCH_PIN:-1}
 OUT=${BENCH_OUT:-$BUILD/bench}
 EMULATOR=$BUILD/bin/lwm2m-emulator
@@ -37,7 +42,7 @@ die() {
 	exit 1
 }
 
-for n in SCALE SECS ROUNDS UPD_N IDLE_N; do
+for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n='${!n}': want a positive integer"
 done
 for f in "$EMULATOR" "$LOAD" "$BOUND"; do
@@ -147,15 +152,18 @@ round() {
 	printf '  %-5s %-8s %s\n' "$srv" "$name" "${line#result }" >&2
 }
 
-# interleaved NAME LOAD-ARGS...: ROUNDS x (emulator round, peer round).
+# interleaved NAME LOAD-ARGS...: ROUNDS x (emulator round, peer round), when
+# NAME is in BENCH_ONLY. PEER_ARGS (if set) are added to the peer's runs.
 interleaved() {
 	local name=$1 r
 	shift
+	[[ $ONLY == *,$name,* ]] || return 0
 	for r in $(seq 1 "$ROUNDS"); do
 		round emu "$name" "$@"
-		round peer "$name" --any-code "$@"
+		round peer "$name" --any-code "$@" "${PEER_ARGS[@]}"
 	done
 }
+PEER_ARGS=()
 
 # avg SERVER NAME KIND KEY: mean of KEY=value over the matching lines
 # (KIND result, or checkpoint for the one at 10 sessions); "-"
@@ -183,7 +191,7 @@ bound() { # AUTH COUNT: the bound's server µs per handshake
 }
 
 row() { # METRIC EMU PEER BOUND
-	printf '| %-40s | %12s | %12s | %10s | %9s | %9s |\n' "$1" "$2" "$3" "$4" \
+	printf '| %-46s | %12s | %12s | %10s | %9s | %9s |\n' "$1" "$2" "$3" "$4" \
 		"$(ratio "$2" "$3")" "$(ratio "$2" "$4")"
 }
 
@@ -201,16 +209,19 @@ interleaved updates --mode updates --cid --clients "$UPD_N" --duration "$SECS"
 # 50,000 sessions do not need 50,000 fds here.
 PARK=()
 [ "$IDLE_N" -le 10000 ] || PARK=(--park)
+[ "$IDLE_N" -le "$PEER_IDLE_MAX" ] || PEER_ARGS=(--clients "$PEER_IDLE_MAX")
 interleaved idle --mode idle --cid --clients "$IDLE_N" --checkpoint 10 "${PARK[@]}" \
 	--setup-timeout $((30 + IDLE_N / 200))
-B_PSK=$(bound psk 2000)
-B_ECDHE=$(bound ecdhe 300)
+PEER_ARGS=()
+B_PSK=- B_ECDHE=-
+[[ $ONLY != *,psk,* ]] || B_PSK=$(bound psk 2000)
+[[ $ONLY != *,ecdhe,* ]] || B_ECDHE=$(bound ecdhe 300)
 per_sec() { awk -v u="$1" 'BEGIN { if (u == "" || u <= 0) print "-"; else printf "%.0f", 1e6 / u }'; }
 
 echo
 echo "lwm2m-emulator vs coap-server-openssl (peer) vs in-memory Mbed TLS bound (one core)"
-printf '| %-40s | %12s | %12s | %10s | %9s | %9s |\n' metric emulator peer bound emu/peer emu/bound
-printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 42))" "$(printf -- '-%.0s' $(seq 14))" \
+printf '| %-46s | %12s | %12s | %10s | %9s | %9s |\n' metric emulator peer bound emu/peer emu/bound
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 48))" "$(printf -- '-%.0s' $(seq 14))" \
 	"$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 12))" \
 	"$(printf -- '-%.0s' $(seq 11))" "$(printf -- '-%.0s' $(seq 11))"
 for a in psk ecdhe; do
@@ -229,9 +240,13 @@ row "Update p50 latency us" "$(avg emu updates result p50_us)" "$(avg peer updat
 row "Update p99 latency us" "$(avg emu updates result p99_us)" "$(avg peer updates result p99_us)" -
 row "RSS KiB per idle session ($IDLE_N)" "$(avg emu idle result rss_kb_per_session)" \
 	"$(avg peer idle result rss_kb_per_session)" -
+peer_idle=$IDLE_N
+[ "$IDLE_N" -le "$PEER_IDLE_MAX" ] || peer_idle="$IDLE_N, peer $PEER_IDLE_MAX"
+row "idle sessions established (of $peer_idle)" "$(avg emu idle result sessions)" \
+	"$(avg peer idle result sessions)" -
 row "server fds with 10 sessions" "$(avg emu idle checkpoint server_fds)" \
 	"$(avg peer idle checkpoint server_fds)" -
-row "server fds with $IDLE_N sessions" "$(avg emu idle result server_fds)" \
+row "server fds with those sessions" "$(avg emu idle result server_fds)" \
 	"$(avg peer idle result server_fds)" -
 # Handshakes still in flight when a round's time is up are no error; sessions
 # that updates/idle could not establish are.
