@@ -8,6 +8,8 @@
 #
 # Environment (all optional):
 #   BUILD=build                where the programs and build/certs are
+#   EMULATOR=path              another lwm2m-emulator build (e.g. cf435f5's,
+#                              for before/after on the same machine and hour)
 #   BENCH_SCALE=1              multiplies durations and idle sessions
 #   BENCH_SECONDS=4            measured seconds of each handshake/Update round
 #   BENCH_ROUNDS=2             rounds per server and metric
@@ -30,7 +32,7 @@ PEER_IDLE_MAX=${BENCH_PEER_IDLE_MAX:-5000}
 ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle},
 PIN=${BENCH_PIN:-1}
 OUT=${BENCH_OUT:-$BUILD/bench}
-EMULATOR=$BUILD/bin/lwm2m-emulator
+EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
 LOAD=$BUILD/bin/bench_load
 BOUND=$BUILD/bin/bench_bound
 CERTS=$BUILD/certs
@@ -196,7 +198,7 @@ row() { # METRIC EMU PEER BOUND
 }
 
 LOADAVG0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "run-bench: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs," \
+echo "run-bench: $EMULATOR at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs," \
 	"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
 	"${SECS}s rounds x $ROUNDS, A/B interleaved; raw lines in $OUT/results.txt" >&2
 interleaved psk --mode handshakes --auth psk --duration "$SECS"
