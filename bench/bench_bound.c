@@ -41,6 +41,7 @@ struct bound {
 	int64_t srv_ns, cli_ns;
 };
 
+/* Thread CPU time: each side is charged only for its own steps. */
 static int64_t thread_ns(void)
 {
 	struct timespec ts;
@@ -62,6 +63,7 @@ static int q_send(void *ctx, const unsigned char *buf, size_t len)
 	return (int)len;
 }
 
+/* BIO recv: one whole datagram, as recv(2) on a UDP socket gives it. */
 static int q_recv(void *ctx, unsigned char *buf, size_t len)
 {
 	struct queue *q = ((struct end *)ctx)->rx;
@@ -119,6 +121,7 @@ static int timed_step(mbedtls_ssl_context *ssl, int64_t *ns)
 	return ret;
 }
 
+/* Mbed TLS waits for the peer: not an error. */
 static int want(int ret)
 {
 	return ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE;
@@ -189,6 +192,7 @@ static int one_handshake(struct bound *b)
 	return ret;
 }
 
+/* Help text; also printed after a bad option. */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -207,6 +211,7 @@ struct opts {
 	const char *certs;
 };
 
+/* Options into o: -1 to run, else the exit status (help or error). */
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {{"auth", 1, 0, 'a'},
@@ -273,6 +278,7 @@ static int bound_init(struct bound *b, const struct opts *o)
 	return 0;
 }
 
+/* Frees what bound_init set up (safe on a partial setup). */
 static void bound_free(struct bound *b)
 {
 	mbedtls_ssl_config_free(&b->srv_conf);
@@ -306,6 +312,7 @@ static int measure(struct bound *b, long count, double *srv_us, double *cli_us)
 	return ret;
 }
 
+/* Runs the handshakes and prints one result line. */
 int main(int argc, char **argv)
 {
 	struct opts o = {.auth = BL_AUTH_PSK, .count = 500, .certs = "build/certs"};

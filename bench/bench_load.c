@@ -30,6 +30,7 @@ struct run_opts {
 	double hold_s;
 };
 
+/* Help text: every option with its default. */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -80,6 +81,7 @@ static int parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max,
 	return 0;
 }
 
+/* Seconds, fractional allowed, bounded so that a run always ends. */
 static int parse_secs(const char *opt, const char *s, double *out)
 {
 	char *end;
@@ -103,6 +105,7 @@ static int parse_loopback(const char *opt, const char *s, struct in_addr *a)
 	return 0;
 }
 
+/* The three modes by name; anything else is an error. */
 static int parse_mode(const char *s, enum bl_mode *m)
 {
 	static const char *const names[] = {"handshakes", "updates", "idle"};
@@ -369,6 +372,7 @@ static int raise_nofile(uint32_t n)
 	return 0;
 }
 
+/* Everything a run needs before the first client: fds, TLS, clients. */
 static int bench_init(struct bl_bench *b, const struct bl_tls_opts *t)
 {
 	if (raise_nofile(b->park ? SETUP_IN_FLIGHT * 2 : b->n) < 0 ||
@@ -404,6 +408,8 @@ static void poll_once(struct bl_bench *b, int timeout_ms, int64_t *next_tick)
 		bl_client_tick(b, &b->clients[i], now);
 }
 
+/* Ends every client, close_notify for the established ones, so a
+ * server that lives on (the smoke test) frees its sessions. */
 static void close_all(struct bl_bench *b)
 {
 	b->running = 0;
@@ -412,6 +418,7 @@ static void close_all(struct bl_bench *b)
 			bl_client_close(b, &b->clients[i], 1);
 }
 
+/* Every failed operation of the run, whatever the phase. */
 static uint64_t errors(const struct bl_bench *b)
 {
 	return b->c.hs_err + b->c.reg_err + b->c.upd_err + b->c.timeouts;
@@ -440,6 +447,7 @@ struct phase {
 	int64_t t0, t1, cpu0, cpu1, self0, self1;
 };
 
+/* Reads the clocks in the order that keeps setup cost out of the phase. */
 static void phase_begin(struct phase *p, const struct run_opts *r)
 {
 	p->cpu0 = r->server_pid ? bl_proc_cpu_us(r->server_pid) : -1;
@@ -447,6 +455,7 @@ static void phase_begin(struct phase *p, const struct run_opts *r)
 	p->t0 = bl_mono_us();
 }
 
+/* The same clocks at the end of the phase. */
 static void phase_end(struct phase *p, const struct run_opts *r)
 {
 	p->t1 = bl_mono_us();
@@ -463,6 +472,7 @@ static void print_phase(const struct phase *p, uint64_t ops)
 	       (double)(p->self1 - p->self0) / 1e4 / secs);
 }
 
+/* Mode handshakes: --clients concurrent full handshakes for --duration. */
 static int run_handshakes(struct bl_bench *b, const struct run_opts *r)
 {
 	struct phase p;
@@ -528,6 +538,7 @@ static void hold(struct bl_bench *b, double secs)
 		poll_once(b, 10, &next_tick);
 }
 
+/* The server's fds and RSS now, for the no-fd-per-session comparison. */
 static void checkpoint(struct bl_bench *b, const struct run_opts *r, uint32_t target)
 {
 	hold(b, 0.2); /* let the server finish with the last Register */
@@ -537,6 +548,7 @@ static void checkpoint(struct bl_bench *b, const struct run_opts *r, uint32_t ta
 	fflush(stdout);
 }
 
+/* Mode idle: the server's memory and fds per established session. */
 static int run_idle(struct bl_bench *b, const struct run_opts *r)
 {
 	uint32_t launched = 0, unfinished = 0;
@@ -565,6 +577,7 @@ static int run_idle(struct bl_bench *b, const struct run_opts *r)
 	return errors(b) || unfinished ? 1 : 0;
 }
 
+/* Mode updates: closed-loop Updates through established sessions. */
 static int run_updates(struct bl_bench *b, const struct run_opts *r)
 {
 	struct phase p;
@@ -573,7 +586,8 @@ static int run_updates(struct bl_bench *b, const struct run_opts *r)
 	unfinished = establish(b, &launched, b->n, bl_mono_us() + (int64_t)(b->setup_s * 1e6));
 	phase_begin(&p, r);
 	b->running = 1;
-	end = p.t0 + (int64_t)(b->duration_s * 1e6);
+	/* Without one session there is nothing to measure: no empty wait. */
+	end = p.t0 + (b->registered ? (int64_t)(b->duration_s * 1e6) : 0);
 	for (uint32_t i = 0; i < b->n; i++)
 		if (b->clients[i].state == BL_READY)
 			bl_client_update(b, &b->clients[i]);
@@ -591,6 +605,7 @@ static int run_updates(struct bl_bench *b, const struct run_opts *r)
 	return errors(b) || unfinished ? 1 : 0;
 }
 
+/* Releases the run (safe after a failed bench_init). */
 static void bench_free(struct bl_bench *b)
 {
 	close_all(b);
@@ -602,6 +617,8 @@ static void bench_free(struct bl_bench *b)
 	bl_tls_free(&b->tls);
 }
 
+/* Parses, runs one mode, prints its result; the exit status says
+ * whether anything failed (see usage()). */
 int main(int argc, char **argv)
 {
 	struct bl_bench b = {

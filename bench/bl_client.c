@@ -19,6 +19,7 @@
 #define BL_LIFETIME 86400
 #define BL_PARK_PORT0 10000
 
+/* The first few errors say what went wrong; thousands would drown it. */
 void bl_client_error(struct bl_bench *b, const struct bl_client *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -97,6 +98,7 @@ static void fail(struct bl_bench *b, struct bl_client *c)
 	}
 }
 
+/* See bl_client.h; the handshake starts here (ClientHello sent). */
 int bl_client_open(struct bl_bench *b, struct bl_client *c)
 {
 	int ret;
@@ -124,6 +126,7 @@ err:
 	return -1;
 }
 
+/* See bl_client.h; keeps the in_setup and registered counts right. */
 void bl_client_close(struct bl_bench *b, struct bl_client *c, int notify)
 {
 	if (c->state == BL_HANDSHAKE || c->state == BL_REGISTER)
@@ -168,6 +171,7 @@ static void send_request(struct bl_bench *b, struct bl_client *c, int reg)
 	}
 }
 
+/* See bl_client.h. */
 void bl_client_update(struct bl_bench *b, struct bl_client *c)
 {
 	send_request(b, c, 0);
@@ -201,6 +205,7 @@ static void park(struct bl_bench *b, struct bl_client *c)
 	c->state = BL_PARKED;
 }
 
+/* The Register answer: keep the Location-Path for the Updates. */
 static void registered(struct bl_bench *b, struct bl_client *c, const struct bl_coap_msg *m)
 {
 	char code[8];
@@ -224,6 +229,8 @@ static void registered(struct bl_bench *b, struct bl_client *c, const struct bl_
 		park(b, c);
 }
 
+/* The Update answer: one round trip measured; the next one starts
+ * at once while the phase runs (closed loop). */
 static void updated(struct bl_bench *b, struct bl_client *c, const struct bl_coap_msg *m)
 {
 	char code[8];
@@ -260,6 +267,7 @@ static void on_coap(struct bl_bench *b, struct bl_client *c, const uint8_t *buf,
 		updated(b, c, &m);
 }
 
+/* Drives the handshake as far as the datagrams received allow. */
 static void step_handshake(struct bl_bench *b, struct bl_client *c)
 {
 	char e[160];
@@ -296,6 +304,7 @@ static void step_read(struct bl_bench *b, struct bl_client *c)
 	}
 }
 
+/* Dispatches by state; see bl_client.h. */
 void bl_client_step(struct bl_bench *b, struct bl_client *c)
 {
 	if (c->state == BL_HANDSHAKE)
@@ -304,6 +313,8 @@ void bl_client_step(struct bl_bench *b, struct bl_client *c)
 		step_read(b, c);
 }
 
+/* Timers are polled, not armed: one scan of all clients every 50 ms
+ * costs less than a timer per client. */
 void bl_client_tick(struct bl_bench *b, struct bl_client *c, int64_t now)
 {
 	if (c->state == BL_HANDSHAKE && bl_timer_get(&c->timer) > 0) {

@@ -21,6 +21,7 @@ struct writer {
 	int overflow;
 };
 
+/* Appends n bytes; an overflow is remembered and reported once at the end. */
 static void put(struct writer *w, const void *data, size_t n)
 {
 	if (w->overflow || w->size - w->len < n) {
@@ -64,6 +65,7 @@ static void put_option(struct writer *w, unsigned number, const void *val, size_
 	w->last_opt = number;
 }
 
+/* Version 1, type, token length, code, message ID, token. */
 static void put_header(struct writer *w, enum bl_coap_type type, uint8_t code, uint16_t mid,
 		       const uint8_t *token, size_t token_len)
 {
@@ -73,6 +75,7 @@ static void put_header(struct writer *w, enum bl_coap_type type, uint8_t code, u
 	put(w, token, token_len);
 }
 
+/* See bl_coap.h. Options in ascending order: 11, 12, 15, 15. */
 size_t bl_coap_register(uint8_t *out, size_t out_size, uint16_t mid, const uint8_t *token,
 			const char *ep, unsigned lt, const char *links)
 {
@@ -93,6 +96,7 @@ size_t bl_coap_register(uint8_t *out, size_t out_size, uint16_t mid, const uint8
 	return w.overflow ? 0 : w.len;
 }
 
+/* See bl_coap.h. One Uri-Path option per segment of the location. */
 size_t bl_coap_update(uint8_t *out, size_t out_size, uint16_t mid, const uint8_t *token,
 		      const char *location)
 {
@@ -114,6 +118,7 @@ size_t bl_coap_update(uint8_t *out, size_t out_size, uint16_t mid, const uint8_t
 	return w.overflow ? 0 : w.len;
 }
 
+/* See bl_coap.h. */
 size_t bl_coap_empty_ack(uint8_t *out, size_t out_size, uint16_t mid)
 {
 	struct writer w = {.p = out, .size = out_size};
@@ -164,6 +169,7 @@ static int parse_options(const uint8_t *p, const uint8_t *end, struct bl_coap_ms
 	return 0;
 }
 
+/* See bl_coap.h; checks the header before trusting any length in it. */
 int bl_coap_parse(const uint8_t *buf, size_t len, struct bl_coap_msg *msg)
 {
 	memset(msg, 0, sizeof(*msg));
@@ -177,6 +183,7 @@ int bl_coap_parse(const uint8_t *buf, size_t len, struct bl_coap_msg *msg)
 	return parse_options(buf + 4 + msg->token_len, buf + len, msg);
 }
 
+/* For error messages: the code as a human reads it. */
 const char *bl_coap_code_str(uint8_t code, char out[8])
 {
 	snprintf(out, 8, "%u.%02u", code >> 5, code & 0x1fu);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Fields 14 and 15 of /proc/PID/stat, in clock ticks. */
 int64_t bl_proc_cpu_us(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -30,6 +31,7 @@ int64_t bl_proc_cpu_us(pid_t pid)
 	return (int64_t)((ut + st) * 1000000ull / (unsigned long long)hz);
 }
 
+/* VmRSS from /proc/PID/status: resident memory, what sessions cost. */
 long bl_proc_rss_kb(pid_t pid)
 {
 	char path[64], line[256];
@@ -46,6 +48,7 @@ long bl_proc_rss_kb(pid_t pid)
 	return kb;
 }
 
+/* What `ls /proc/PID/fd | wc -l` says, without a shell. */
 long bl_proc_fd_count(pid_t pid)
 {
 	char path[64];

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+/* Preallocated, so that recording a sample never allocates mid-run. */
 int bl_stats_init(struct bl_stats *s, size_t cap)
 {
 	s->n = s->dropped = 0;
@@ -12,6 +13,7 @@ int bl_stats_init(struct bl_stats *s, size_t cap)
 	return s->us ? 0 : -1;
 }
 
+/* See bl_stats.h. */
 void bl_stats_free(struct bl_stats *s)
 {
 	free(s->us);
@@ -19,6 +21,7 @@ void bl_stats_free(struct bl_stats *s)
 	s->n = s->cap = 0;
 }
 
+/* Past cap, samples are counted as dropped instead of growing memory. */
 void bl_stats_add(struct bl_stats *s, uint64_t us)
 {
 	if (s->n == s->cap) {
@@ -28,12 +31,14 @@ void bl_stats_add(struct bl_stats *s, uint64_t us)
 	s->us[s->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
+/* qsort order for latencies. */
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return (x > y) - (x < y);
 }
 
+/* Nearest-rank percentile over all samples (sorted in place). */
 uint32_t bl_stats_pct(struct bl_stats *s, double p)
 {
 	size_t i;

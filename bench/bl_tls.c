@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+/* Monotonic time: wall-clock steps must not bend latencies. */
 int64_t bl_mono_us(void)
 {
 	struct timespec ts;
@@ -16,6 +17,7 @@ int64_t bl_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Mbed TLS arms (or, with fin_ms 0, cancels) the retransmission timer. */
 void bl_timer_set(void *ctx, uint32_t int_ms, uint32_t fin_ms)
 {
 	struct bl_timer *t = ctx;
@@ -37,6 +39,7 @@ int bl_timer_get(void *ctx)
 	return elapsed >= t->int_ms ? 1 : 0;
 }
 
+/* Mbed TLS's text and code, for messages that say what failed. */
 const char *bl_tls_strerror(int ret, char *buf, size_t size)
 {
 	char text[128];
@@ -45,6 +48,8 @@ const char *bl_tls_strerror(int ret, char *buf, size_t size)
 	return buf;
 }
 
+/* One DRBG for all clients: seeding one per client would cost more
+ * than their handshakes. */
 int bl_rng_init(struct bl_tls *t, const char *who)
 {
 	int ret;
@@ -66,6 +71,7 @@ int bl_rng_init(struct bl_tls *t, const char *who)
 	return 0;
 }
 
+/* Strict: every character must be hex, so a typo in --psk is reported. */
 int bl_hex_decode(const char *hex, unsigned char *out, size_t out_size)
 {
 	size_t n = strlen(hex), i;
@@ -82,6 +88,7 @@ int bl_hex_decode(const char *hex, unsigned char *out, size_t out_size)
 	return (int)(n / 2);
 }
 
+/* See bl_tls.h. */
 int bl_tls_suite(enum bl_auth auth, const char *name)
 {
 	if (name)
@@ -127,6 +134,7 @@ static int client_credentials(struct bl_tls *t, const struct bl_tls_opts *o, cha
 	return 0;
 }
 
+/* One shared client config, so every client handshakes the same way. */
 int bl_tls_client_init(struct bl_tls *t, const struct bl_tls_opts *o)
 {
 	char e[256] = "";
@@ -161,6 +169,7 @@ int bl_tls_client_init(struct bl_tls *t, const struct bl_tls_opts *o)
 	return 0;
 }
 
+/* See bl_tls.h. */
 void bl_tls_free(struct bl_tls *t)
 {
 	mbedtls_ssl_config_free(&t->conf);
@@ -169,6 +178,7 @@ void bl_tls_free(struct bl_tls *t)
 	mbedtls_entropy_free(&t->entropy);
 }
 
+/* Per-connection part of the setup (see bl_tls.h). */
 int bl_tls_client_setup(struct bl_tls *t, mbedtls_ssl_context *ssl, struct bl_timer *timer)
 {
 	int ret;
