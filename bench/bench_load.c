@@ -466,10 +466,10 @@ static void phase_end(struct phase *p, const struct run_opts *r)
 /* The keys every timed result shares, for ops operations in the phase. */
 static void print_phase(const struct phase *p, uint64_t ops)
 {
-	double secs = (double)(p->t1 - p->t0) / 1e6;
+	double secs = (double)(p->t1 - p->t0) / 1e6, div = secs > 0 ? secs : 1;
 	printf(" secs=%.3f rate=%.1f server_cpu_us_per_op=%.1f load_cpu_pct=%.0f\n", secs,
-	       (double)ops / secs, cpu_per_op(p->cpu0, p->cpu1, ops),
-	       (double)(p->self1 - p->self0) / 1e4 / secs);
+	       (double)ops / div, cpu_per_op(p->cpu0, p->cpu1, ops),
+	       (double)(p->self1 - p->self0) / 1e4 / div);
 }
 
 /* Mode handshakes: --clients concurrent full handshakes for --duration. */
