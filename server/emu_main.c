@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "emu_config.h"
+#include "emu_control.h"
 #include "emu_ctl.h"
 #include "emu_server.h"
+#include "emu_state.h"
 #include "lh_event.h"
 
 /* Points the JSON and human event streams where the flags say. */
@@ -71,6 +73,10 @@ int main(int argc, char **argv)
 		ret = 0;
 		goto exit;
 	}
+	/* Paths that would replace or expose someone's files: usage errors. */
+	if ((cfg.control && emu_control_check(cfg.control) < 0) ||
+	    (cfg.state && emu_state_check(cfg.state) < 0))
+		goto exit;
 	if (setup_events(&cfg, &events) < 0)
 		goto exit;
 	signal(SIGPIPE, SIG_IGN);
