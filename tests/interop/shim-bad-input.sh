@@ -146,5 +146,20 @@ timeout 10 "$SHIM" --layer "${so:-libjansson.so.4}" </dev/null >"$work/l.out" 2>
 [ $? = 2 ] && grep -q "does not export sl_layer_entry" "$work/l.err" &&
 	tap OK "--layer with a library that is no layer: exit 2, symbol named" ||
 	tap FAIL "--layer with a library that is no layer: exit 2, symbol named" "$(cat "$work/l.err")"
+# Over-long stdin lines (issue 14, finding 5): exactly the buffer (64 KiB)
+# and three times it, each followed on the same line by a valid command: an
+# EMSGSIZE reply, the tail never runs, the next line does.
+for len in 65536 200000; do
+	{
+		head -c "$len" /dev/zero | tr '\0' x
+		echo '{"cmd":"info","id":"TAIL"}'
+		echo '{"cmd":"info","id":"NEXT"}'
+	} | timeout 20 "$SHIM" 2>/dev/null | jq -c 'select(.event=="reply") | [.id, .ok, .error]' \
+		>"$work/long.out"
+	got=$(tr -d '\n' <"$work/long.out")
+	[ "$got" = '[null,false,"EMSGSIZE"]["NEXT",true,null]' ] &&
+		tap OK "a $len-byte line: refused (EMSGSIZE), its tail not run, the next line runs" ||
+		tap FAIL "a $len-byte line: refused (EMSGSIZE), its tail not run, the next line runs" "replies: $got"
+done
 echo "# $n tests, $failed failed"
 [ "$failed" -eq 0 ]
