@@ -171,6 +171,13 @@ state_file() {
 	WANT=$st run_refused "(3) a state file that is a link: exit 2 naming it" --state "$st"
 	check "(3) the link's target is untouched" grep -qx victim "$TMP/victim-state.txt"
 	rm -f "$st"
+	if [ "$(id -u)" = 0 ]; then
+		chown nobody "$d"
+		WANT=$d run_refused "(3) a state folder another user owns: exit 2 naming it" --state "$st"
+		chown root "$d"
+	else
+		ok "(3) a state folder another user owns: exit 2 naming it # SKIP needs root to chown"
+	fi
 	echo '{"version":1,"sessions":[],"registrations":[]}' >"$st"
 	chmod 666 "$st"
 	WANT=$st run_refused "(3) a state file others can write: exit 2 naming it" --state "$st"
