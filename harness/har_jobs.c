@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "har_emulator.h"
 #include "lh_time.h"
 
 /* Time a worker gets beyond its scenario's own deadline (teardown, logs). */
@@ -204,6 +206,17 @@ static void enforce_deadlines(struct slot *slots, int nslots)
 	}
 }
 
+/* A killed worker's emulator (SIGKILLed with it) could not remove its
+ * control socket: the parent does, if a socket is still there. */
+static void remove_ctl_socket(pid_t worker)
+{
+	char path[108];
+	struct stat st;
+	har_emulator_ctl_path((int)worker, path, sizeof(path));
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+}
+
 /* Interrupted: SIGTERM to every running worker, then SIGKILL to those
  * still there after WORKER_STOP_MS; reaps them all, so no scenario's
  * emulator or shim outlives the run. Their items are marked not run. */
@@ -224,6 +237,7 @@ static void stop_all(struct slot *slots, int nslots, struct har_item *items)
 					collect(&items[slots[k].item], "interrupted");
 				else
 					items[slots[k].item].not_run = 1;
+				remove_ctl_socket(pid);
 				slots[k].pid = 0;
 				left--;
 			}

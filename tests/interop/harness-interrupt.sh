@@ -103,6 +103,9 @@ interrupted() {
 	sleep 0.2
 	check "$sig: no emulator or shim of the run is left" \
 		test -z "$(pgrep -f -- "$res" || true)"
+	check "$sig: no control socket of the run's workers is left in /tmp" \
+		test -z "$(find /tmp -maxdepth 1 -name "lwm2m-harness-*.ctl" -newer "$TMP/sc/c-never.json" \
+			-exec sh -c 'grep -qs -- "\"$1\"" "$2"' _ {} "$run/b-slow/emulator.json" \; -print)"
 	if [ "$sig" = INT ]; then
 		check "key logs in the results folder are 0600: $(stat -c '%n %a' "$run"/a-quick/keylog* | xargs)" \
 			test "$(stat -c %a "$run"/a-quick/keylog* | sort -u)" = 600
