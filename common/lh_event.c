@@ -8,6 +8,8 @@ static FILE *g_json_out;
 static FILE *g_human_out;
 static lh_event_human_fn g_human;
 static const char *g_src = "?";
+static lh_event_sink_fn g_sink; /* one more consumer of every event */
+static void *g_sink_ctx;
 static int g_deferred; /* lines are flushed by lh_event_flush, not each */
 
 void lh_event_init(FILE *json_out, const char *src, FILE *human_out, lh_event_human_fn human)
@@ -40,12 +42,20 @@ void lh_event_emit(const char *event, json_t *fields)
 			free(line);
 		}
 	}
-	if (g_human) {
+	if (g_sink)
+		g_sink(g_sink_ctx, obj);
+	if (g_human && g_human_out) {
 		g_human(g_human_out, obj);
 		if (!g_deferred && g_human_out)
 			fflush(g_human_out);
 	}
 	json_decref(obj);
+}
+
+void lh_event_set_sink(lh_event_sink_fn fn, void *ctx)
+{
+	g_sink = fn;
+	g_sink_ctx = ctx;
 }
 
 void lh_event_defer_flush(int on)

@@ -2,6 +2,7 @@
 #include "emu_cbor.h"
 #include "emu_vhost.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <mbedtls/ssl.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ void emu_config_free(struct emu_config *cfg)
 	cfg->bootstrap = NULL;
 	cfg->vhost_count = 0;
 	cfg->psk_count = 0;
+	cfg->psk_cap = 0;
 }
 
 /* Rejects keys the schema does not know: a typo must not silently do nothing. */
@@ -186,12 +188,18 @@ static int add_psk(struct emu_config *cfg, const char *identity, const char *hex
 	}
 	memcpy(p.identity, identity, ilen);
 	p.key_len = (size_t)klen;
-	struct emu_psk *grown = realloc(cfg->psk, (cfg->psk_count + 1) * sizeof(*grown));
-	if (!grown) {
-		snprintf(err, err_size, "%s: out of memory", where);
-		return -1;
+	snprintf(p.where, sizeof(p.where), "%s", where);
+	if (cfg->psk_count == cfg->psk_cap) {
+		/* Doubling: 100k identities cost O(n) copies, not O(n^2). */
+		size_t cap = cfg->psk_cap ? 2 * cfg->psk_cap : 16;
+		struct emu_psk *grown = realloc(cfg->psk, cap * sizeof(*grown));
+		if (!grown) {
+			snprintf(err, err_size, "%s: out of memory", where);
+			return -1;
+		}
+		cfg->psk = grown;
+		cfg->psk_cap = cap;
 	}
-	cfg->psk = grown;
 	cfg->psk[cfg->psk_count++] = p;
 	return 0;
 }
@@ -647,9 +655,14 @@ static int apply_bind(struct emu_config *cfg, const json_t *root, char *err, siz
 	const json_t *v = json_object_get(root, "bind");
 	if (!v)
 		return 0;
+	struct in6_addr a;
 	if (!json_is_string(v) || json_string_length(v) >= sizeof(cfg->bind) ||
-	    json_string_length(v) == 0) {
-		snprintf(err, err_size, "$.bind: expected a numeric IPv4 or IPv6 address");
+	    (inet_pton(AF_INET, json_string_value(v), &a) != 1 &&
+	     inet_pton(AF_INET6, json_string_value(v), &a) != 1)) {
+		snprintf(err, err_size,
+			 "$.bind: expected a numeric IPv4 or IPv6 address such as 127.0.0.1 "
+			 "or ::1 (got %s)",
+			 json_is_string(v) ? json_string_value(v) : "a non-string");
 		return -1;
 	}
 	snprintf(cfg->bind, sizeof(cfg->bind), "%s", json_string_value(v));
@@ -773,6 +786,43 @@ static int resolve_vhost_cids(struct emu_config *cfg, char *err, size_t err_size
 	return 0;
 }
 
+/* qsort order for PSK pointers: by identity, then by position, so the
+ * first of two equal identities is the one given first. */
+static int psk_ptr_cmp(const void *a, const void *b)
+{
+	const struct emu_psk *x = *(const struct emu_psk *const *)a;
+	const struct emu_psk *y = *(const struct emu_psk *const *)b;
+	int c = strcmp(x->identity, y->identity);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Finds an identity given twice by sorting pointers (O(n log n): a pairwise
+ * scan took seconds at 40k identities) and names both places. */
+static int check_psk_dups(const struct emu_config *cfg, char *err, size_t err_size)
+{
+	int ret = -1;
+	const struct emu_psk **v = cfg->psk_count ? calloc(cfg->psk_count, sizeof(*v)) : NULL;
+	if (cfg->psk_count && !v) {
+		snprintf(err, err_size, "PSK identities: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->psk_count; i++)
+		v[i] = &cfg->psk[i];
+	if (cfg->psk_count)
+		qsort(v, cfg->psk_count, sizeof(*v), psk_ptr_cmp);
+	for (size_t i = 1; i < cfg->psk_count; i++)
+		if (strcmp(v[i - 1]->identity, v[i]->identity) == 0) {
+			snprintf(err, err_size,
+				 "%s: PSK identity \"%s\" is given twice (also at %s)", v[i]->where,
+				 v[i]->identity, v[i - 1]->where);
+			goto exit;
+		}
+	ret = 0;
+exit:
+	free(v);
+	return ret;
+}
+
 int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 {
 	if (resolve_vhost_cids(cfg, err, err_size) < 0)
@@ -800,12 +850,10 @@ int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 			 cfg->min_lifetime, cfg->max_lifetime);
 		return -1;
 	}
-	for (size_t i = 0; i < cfg->psk_count; i++)
-		for (size_t j = i + 1; j < cfg->psk_count; j++)
-			if (strcmp(cfg->psk[i].identity, cfg->psk[j].identity) == 0) {
-				snprintf(err, err_size, "PSK identity \"%s\" is given twice",
-					 cfg->psk[i].identity);
-				return -1;
-			}
+	if (check_psk_dups(cfg, err, err_size) < 0)
+		return -1;
+	for (size_t i = 0; i < cfg->vhost_count; i++)
+		if (check_psk_dups(cfg->vhosts[i].c, err, err_size) < 0)
+			return -1;
 	return 0;
 }

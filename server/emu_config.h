@@ -24,6 +24,7 @@ struct emu_psk {
 	unsigned char key[EMU_PSK_KEY_MAX];
 	size_t key_len;
 	char endpoint[256]; /* bound endpoint name ("" = any): Register of another is 4.03 */
+	char where[64];	    /* where it was given ("$.psk[3]", "--psk"): named on duplicates */
 };
 
 struct emu_config;
@@ -44,6 +45,7 @@ struct emu_config {
 	int tls_port_given;		    /* else the default: skipped if busy */
 	struct emu_psk *psk;
 	size_t psk_count;
+	size_t psk_cap; /* allocated entries: grown geometrically */
 	int cookies;
 	int cid_enabled;
 	int cid_length;

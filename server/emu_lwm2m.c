@@ -363,14 +363,17 @@ static void hnd_bspack(struct emu_session *s, const struct emu_coap_req *req,
 static void unhandled(struct emu_session *s, const struct emu_coap_req *req,
 		      struct emu_coap_msg *resp, int rc)
 {
+	static const char *const methods[] = {"?",	"GET",	 "POST",  "PUT",
+					      "DELETE", "FETCH", "PATCH", "iPATCH"};
 	struct emu_origin o;
-	char code[8], method[8];
+	char code[8], path[EMU_LOCATION_MAX * 8];
 	request_origin(s, &o);
 	resp->code = rc;
+	snprintf(path, sizeof(path), "/%s", req->path);
 	lh_event_emitf("request_unhandled", "{s:I, s:s, s:s?, s:s, s:s, s:s, s:s}", "session",
 		       (json_int_t)o.session, "peer", o.peer, "identity", o.identity, "method",
-		       emu_coap_code_text(req->code, method), "path", req->path, "query",
-		       req->query, "code", emu_coap_code_text(rc, code));
+		       methods[req->code >= 1 && req->code <= 7 ? req->code : 0], "path", path,
+		       "query", req->query, "code", emu_coap_code_text(rc, code));
 }
 
 /* "rd/{id}" -> "/rd/{id}" in location; 0 when path is one. */

@@ -6,9 +6,11 @@
 #include <sys/sysmacros.h>
 
 #include "emu_config.h"
+#include "emu_control.h"
 #include "emu_ctl.h"
 #include "emu_server.h"
 #include "emu_events.h"
+#include "emu_state.h"
 #include "lh_event.h"
 
 /* A stream nobody can read (/dev/null): events are not formatted for it. */
@@ -83,6 +85,10 @@ int main(int argc, char **argv)
 		ret = 0;
 		goto exit;
 	}
+	/* Paths that would replace or expose someone's files: usage errors. */
+	if ((cfg.control && emu_control_check(cfg.control) < 0) ||
+	    (cfg.state && emu_state_check(cfg.state) < 0))
+		goto exit;
 	if (setup_events(&cfg, &events) < 0)
 		goto exit;
 	lh_event_defer_flush(1); /* the loop flushes once per turn */

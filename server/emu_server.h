@@ -7,6 +7,7 @@
 #include <mbedtls/ssl_cookie.h>
 #include <mbedtls/ssl_ticket.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uthash.h>
 
 #include "emu_config.h"
@@ -94,7 +95,9 @@ struct emu_server {
 	int ctl_fd;
 	struct emu_ctl_client *ctl_clients;
 	uint64_t ctl_next_id;
-	int argc; /* the command line, re-read on reload */
+	dev_t ctl_sock_dev; /* the socket this process bound (unlinked only if */
+	ino_t ctl_sock_ino; /* it is still that one at close; 0: none) */
+	int argc;	    /* the command line, re-read on reload */
 	char **argv;
 	/* Live DTLS sessions per peer IP (emu_peer_ip.c), for record_dropped hints. */
 	struct emu_peer_ip *peer_ips;
