@@ -16,6 +16,26 @@
 #define LAYER_AVSNET_LACKS SL_LACKS_KEYLOG
 #endif
 
+/* avs_net creates the TCP/UDP socket under a (D)TLS one only at its first
+ * connect, and until then refuses socket options (EBADF). The same socket,
+ * made from the same backend_configuration and attached with
+ * avs_net_socket_decorate (the public way, which leaves an unconnected
+ * backend for connect to use), lets the receive timeout be set before the
+ * first connect too. The (D)TLS socket owns it from then on. */
+static avs_error_t attach_backend(sl_socket_t *s, avs_net_socket_t *sock)
+{
+	avs_net_socket_t *backend = NULL;
+	const avs_net_socket_configuration_t *bc = &s->conf.ssl.backend_configuration;
+	avs_error_t e = s->transport == SL_TRANSPORT_TLS ? avs_net_tcp_socket_create(&backend, bc)
+							 : avs_net_udp_socket_create(&backend, bc);
+
+	if (avs_is_ok(e))
+		e = avs_net_socket_decorate(sock, backend);
+	if (avs_is_err(e))
+		avs_net_socket_cleanup(&backend);
+	return e;
+}
+
 /* (Re)creates the avs_net socket from s->conf. avs_net takes DANE and the
  * MTU only at creation, so set_option recreates a socket that is not
  * connected; the session survives in the caller's resumption buffer. */
@@ -31,6 +51,11 @@ int layer_avsnet_open(sl_socket_t *s, int dane, sl_error_t *err)
 					     : avs_net_dtls_socket_create(&sock, &s->conf.ssl);
 	if (avs_is_err(e))
 		return layer_avsnet_err(s, err, e, "avs_net socket create");
+	e = attach_backend(s, sock);
+	if (avs_is_err(e)) {
+		avs_net_socket_cleanup(&sock);
+		return layer_avsnet_err(s, err, e, "avs_net backend socket");
+	}
 	avs_net_socket_cleanup(&s->avs);
 	s->avs = sock;
 	s->has_dane = dane != 0;
@@ -90,19 +115,49 @@ err:
 	return ret;
 }
 
+/* avs_net's TLS (TCP) handshake reads with the socket's receive timeout
+ * (its DTLS one uses dtls_handshake_timeouts); sl_layer.h bounds both by the
+ * handshake timeouts. During a TLS connect the receive timeout is therefore
+ * the maximum handshake timeout; the caller's is put back afterwards. */
+static int tls_connect_timeout(sl_socket_t *s, int during)
+{
+	avs_net_socket_opt_value_t a;
+
+	if (s->transport != SL_TRANSPORT_TLS)
+		return 0;
+	if (!during && s->recv_timeout_ms < -1) {
+		memset(&a, 0, sizeof(a));
+		a.recv_timeout = AVS_NET_SOCKET_DEFAULT_RECV_TIMEOUT;
+	} else if (!during) {
+		sl_option_value_t v = {.i64 = s->recv_timeout_ms};
+		return layer_avsnet_set_option(s, SL_OPT_RECV_TIMEOUT, &v);
+	} else {
+		memset(&a, 0, sizeof(a));
+		a.recv_timeout = s->conf.hs.max;
+	}
+	return layer_avsnet_errno(avs_net_socket_set_opt(s->avs, AVS_NET_SOCKET_OPT_RECV_TIMEOUT, a));
+}
+
 /* connect: resolve + handshake, or (avs_net with a CID context in the
  * buffer) a restore without one; avs_net decides, CONNECTION_ID_RESUMED tells. */
 static int avsnet_connect(sl_socket_t *s, const char *host, const char *port, sl_error_t *err)
 {
 	avs_error_t e;
+	int ret;
 
 	if (s->connected)
 		return layer_avsnet_err_set(err, EISCONN, "already connected");
 	memset(&s->last_alert, 0, sizeof(s->last_alert));
+	ret = tls_connect_timeout(s, 1);
+	if (ret)
+		return layer_avsnet_err_set(err, ret, "cannot bound the TLS handshake");
 	e = avs_net_socket_connect(s->avs, host, port);
+	ret = tls_connect_timeout(s, 0);
 	if (avs_is_err(e))
 		return layer_avsnet_err(s, err, e, "avs_net_socket_connect");
 	s->connected = 1;
+	if (ret)
+		return layer_avsnet_err_set(err, ret, "cannot restore the receive timeout");
 	return 0;
 }
 

@@ -51,13 +51,32 @@ int layer_avsnet_err_set(sl_error_t *err, int code, const char *fmt, ...)
 	return code;
 }
 
-/* The errno value an avs_error_t stands for (0 for AVS_OK). */
+/* The library's own code in an AVS_NET_SSL_LIB_ERROR_CATEGORY error. avs_net
+ * leaves its meaning to the backend: avs_commons' Mbed TLS socket stores the
+ * negated (positive) Mbed TLS code, so it is negated back when the layer is
+ * built for that backend (LAYER_AVSNET_LIB_MBEDTLS); others pass it as is. */
+static int lib_code(avs_error_t e)
+{
+#ifdef LAYER_AVSNET_LIB_MBEDTLS
+	return -(int)e.code;
+#else
+	return (int)e.code;
+#endif
+}
+
+/* The errno value an avs_error_t stands for (0 for AVS_OK). A handshake
+ * that gave up is a library error in avs_net's Mbed TLS backend
+ * (MBEDTLS_ERR_SSL_TIMEOUT), ETIMEDOUT in sl_layer.h. */
 int layer_avsnet_errno(avs_error_t e)
 {
 	if (avs_is_ok(e))
 		return 0;
 	if (e.category == AVS_ERRNO_CATEGORY)
 		return errno_of_avs(e.code);
+#ifdef LAYER_AVSNET_LIB_MBEDTLS
+	if (e.category == AVS_NET_SSL_LIB_ERROR_CATEGORY && lib_code(e) == -0x6800)
+		return ETIMEDOUT;
+#endif
 	if (e.category == AVS_NET_SSL_ALERT_CATEGORY || e.category == AVS_NET_SSL_LIB_ERROR_CATEGORY)
 		return EPROTO;
 	return EIO;
@@ -87,13 +106,13 @@ int layer_avsnet_err(sl_socket_t *s, sl_error_t *err, avs_error_t e, const char 
 		layer_avsnet_err_set(err, code, "%s: TLS alert %u/%u received", what,
 				     avs_net_ssl_alert_level(e), avs_net_ssl_alert_description(e));
 	else if (e.category == AVS_NET_SSL_LIB_ERROR_CATEGORY)
-		layer_avsnet_err_set(err, code, "%s: TLS library error %u", what, e.code);
+		layer_avsnet_err_set(err, code, "%s: TLS library error %d", what, lib_code(e));
 	else
 		layer_avsnet_err_set(err, code, "%s: avs_error_t category %u code %u", what,
 				     e.category, e.code);
 	if (e.category == AVS_NET_SSL_ALERT_CATEGORY)
 		note_alert(s, err, e);
 	else if (err && e.category == AVS_NET_SSL_LIB_ERROR_CATEGORY)
-		err->lib_error = e.code;
+		err->lib_error = lib_code(e);
 	return code;
 }

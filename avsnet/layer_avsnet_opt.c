@@ -52,7 +52,9 @@ static int64_t ms_of(avs_time_duration_t d)
 	return ms;
 }
 
-/* Receive timeout and handshake timeouts, read back from avs_net. */
+/* Receive timeout, read back from avs_net; handshake timeouts, which
+ * avs_net can set but not read: the values it accepted last (create or
+ * set_option), kept here. */
 static int get_time(sl_socket_t *s, sl_option_t opt, sl_option_value_t *v)
 {
 	avs_net_socket_opt_value_t a;
@@ -64,11 +66,21 @@ static int get_time(sl_socket_t *s, sl_option_t opt, sl_option_value_t *v)
 			v->i64 = ms_of(a.recv_timeout);
 		return ret;
 	}
-	ret = avs_get(s, AVS_NET_SOCKET_OPT_DTLS_HANDSHAKE_TIMEOUTS, &a);
-	if (!ret) {
-		v->timeouts.min_ms = (uint32_t)ms_of(a.dtls_handshake_timeouts.min);
-		v->timeouts.max_ms = (uint32_t)ms_of(a.dtls_handshake_timeouts.max);
-	}
+	v->timeouts.min_ms = (uint32_t)ms_of(s->conf.hs.min);
+	v->timeouts.max_ms = (uint32_t)ms_of(s->conf.hs.max);
+	return 0;
+}
+
+/* SESSION_RESUMED: avs_net also says true after a CID context restore
+ * (no handshake at all); sl_layer.h only after an abbreviated handshake. */
+static int get_resumed(sl_socket_t *s, sl_option_value_t *v)
+{
+	sl_option_value_t cid = {.flag = 0};
+	int ret = get_flag(s, AVS_NET_SOCKET_OPT_SESSION_RESUMED, v);
+
+	if (!ret && v->flag && !get_flag(s, AVS_NET_SOCKET_OPT_CONNECTION_ID_RESUMED, &cid) &&
+	    cid.flag)
+		v->flag = 0;
 	return ret;
 }
 
@@ -93,7 +105,7 @@ int layer_avsnet_get_option(sl_socket_t *s, sl_option_t opt, sl_option_value_t *
 	case SL_OPT_DTLS_HANDSHAKE_TIMEOUTS:
 		return get_time(s, opt, v);
 	case SL_OPT_SESSION_RESUMED:
-		return get_flag(s, AVS_NET_SOCKET_OPT_SESSION_RESUMED, v);
+		return get_resumed(s, v);
 	case SL_OPT_CONNECTION_ID_RESUMED:
 		return get_flag(s, AVS_NET_SOCKET_OPT_CONNECTION_ID_RESUMED, v);
 	case SL_OPT_HAS_BUFFERED_DATA:

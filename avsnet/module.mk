@@ -24,6 +24,7 @@ AVSNET_LACKS    ?= $(AVSNET_LACKS_$(AVSNET_BACKEND))
 AVSNET_LIBS_mbedtls := $(MBEDTLS_LIBS)
 AVSNET_LIBS_openssl := -lssl -lcrypto
 AVSNET_LIBS_custom  :=
+AVSNET_DEFS_mbedtls := -DLAYER_AVSNET_LIB_MBEDTLS
 
 AVSNET_DIR   := $(BUILD)/avsnet/$(AVSNET_NAME)
 AVSNET_AVS   := $(BUILD)/avsnet/avs_commons-$(AVSNET_BACKEND)
@@ -36,7 +37,7 @@ AVSNET_SPACE := $(eval) $(eval)
 AVSNET_LACKS_FLAGS := $(if $(strip $(AVSNET_LACKS)),$(subst $(AVSNET_SPACE),|,$(strip \
 	$(foreach l,$(AVSNET_LACKS),SL_LACKS_$(shell echo $(l) | tr a-z A-Z)))),0)
 AVSNET_DEFS  := -DLAYER_AVSNET_NAME='"avsnet-$(AVSNET_NAME)"' \
-	-DLAYER_AVSNET_LACKS='($(AVSNET_LACKS_FLAGS))'
+	-DLAYER_AVSNET_LACKS='($(AVSNET_LACKS_FLAGS))' $(AVSNET_DEFS_$(AVSNET_BACKEND))
 
 .PHONY: layer-avsnet avsnet-check avsnet-force
 layer-avsnet: avsnet-check $(AVSNET_SO)
@@ -72,3 +73,4 @@ $(AVSNET_SO): $(AVSNET_OBJS) $(AVSNET_TOBJS) $(AVSNET_AVS)/stamp client_shim/lay
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,--version-script=client_shim/layer.map -o $@ \
 		$(AVSNET_OBJS) $(AVSNET_TOBJS) -Wl,--start-group $$(cat $(AVSNET_AVS)/libs) \
 		-Wl,--end-group $(AVSNET_TLS_LIBS) $(AVSNET_LIBS_$(AVSNET_BACKEND)) -lpthread -lm -ldl
+-include $(shell find $(BUILD)/avsnet -name "*.d" 2>/dev/null)
