@@ -21,8 +21,10 @@
  * made from the same backend_configuration and attached with
  * avs_net_socket_decorate (the public way, which leaves an unconnected
  * backend for connect to use), lets the receive timeout be set before the
- * first connect too. The (D)TLS socket owns it from then on. */
-static avs_error_t attach_backend(sl_socket_t *s, avs_net_socket_t *sock)
+ * first connect too. The (D)TLS socket owns it from then on. A socket that
+ * cannot be decorated (a custom one may not implement it) is used as it is:
+ * options set before its first connect are then applied after it. */
+static void attach_backend(sl_socket_t *s, avs_net_socket_t *sock)
 {
 	avs_net_socket_t *backend = NULL;
 	const avs_net_socket_configuration_t *bc = &s->conf.ssl.backend_configuration;
@@ -33,7 +35,6 @@ static avs_error_t attach_backend(sl_socket_t *s, avs_net_socket_t *sock)
 		e = avs_net_socket_decorate(sock, backend);
 	if (avs_is_err(e))
 		avs_net_socket_cleanup(&backend);
-	return e;
 }
 
 /* (Re)creates the avs_net socket from s->conf. avs_net takes DANE and the
@@ -51,11 +52,7 @@ int layer_avsnet_open(sl_socket_t *s, int dane, sl_error_t *err)
 					     : avs_net_dtls_socket_create(&sock, &s->conf.ssl);
 	if (avs_is_err(e))
 		return layer_avsnet_err(s, err, e, "avs_net socket create");
-	e = attach_backend(s, sock);
-	if (avs_is_err(e)) {
-		avs_net_socket_cleanup(&sock);
-		return layer_avsnet_err(s, err, e, "avs_net backend socket");
-	}
+	attach_backend(s, sock);
 	avs_net_socket_cleanup(&s->avs);
 	s->avs = sock;
 	s->has_dane = dane != 0;
@@ -118,24 +115,22 @@ err:
 /* avs_net's TLS (TCP) handshake reads with the socket's receive timeout
  * (its DTLS one uses dtls_handshake_timeouts); sl_layer.h bounds both by the
  * handshake timeouts. During a TLS connect the receive timeout is therefore
- * the maximum handshake timeout; the caller's is put back afterwards. */
-static int tls_connect_timeout(sl_socket_t *s, int during)
+ * the maximum handshake timeout; the caller's is put back (or, on a socket
+ * that had no backend to take it before, applied) afterwards. */
+static int connect_timeout(sl_socket_t *s, int during)
 {
 	avs_net_socket_opt_value_t a;
 
-	if (s->transport != SL_TRANSPORT_TLS)
-		return 0;
-	if (!during && s->recv_timeout_ms < -1) {
-		memset(&a, 0, sizeof(a));
-		a.recv_timeout = AVS_NET_SOCKET_DEFAULT_RECV_TIMEOUT;
-	} else if (!during) {
+	if (!during && s->recv_timeout_ms >= -1) {
 		sl_option_value_t v = {.i64 = s->recv_timeout_ms};
 		return layer_avsnet_set_option(s, SL_OPT_RECV_TIMEOUT, &v);
-	} else {
-		memset(&a, 0, sizeof(a));
-		a.recv_timeout = s->conf.hs.max;
 	}
-	return layer_avsnet_errno(avs_net_socket_set_opt(s->avs, AVS_NET_SOCKET_OPT_RECV_TIMEOUT, a));
+	if (s->transport != SL_TRANSPORT_TLS)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.recv_timeout = during ? s->conf.hs.max : AVS_NET_SOCKET_DEFAULT_RECV_TIMEOUT;
+	return layer_avsnet_errno(
+	    avs_net_socket_set_opt(s->avs, AVS_NET_SOCKET_OPT_RECV_TIMEOUT, a));
 }
 
 /* connect: resolve + handshake, or (avs_net with a CID context in the
@@ -148,14 +143,12 @@ static int avsnet_connect(sl_socket_t *s, const char *host, const char *port, sl
 	if (s->connected)
 		return layer_avsnet_err_set(err, EISCONN, "already connected");
 	memset(&s->last_alert, 0, sizeof(s->last_alert));
-	ret = tls_connect_timeout(s, 1);
-	if (ret)
-		return layer_avsnet_err_set(err, ret, "cannot bound the TLS handshake");
+	(void)connect_timeout(s, 1); /* fails only on an undecorated socket */
 	e = avs_net_socket_connect(s->avs, host, port);
-	ret = tls_connect_timeout(s, 0);
 	if (avs_is_err(e))
 		return layer_avsnet_err(s, err, e, "avs_net_socket_connect");
 	s->connected = 1;
+	ret = connect_timeout(s, 0);
 	if (ret)
 		return layer_avsnet_err_set(err, ret, "cannot restore the receive timeout");
 	return 0;
@@ -174,8 +167,7 @@ static int avsnet_send(sl_socket_t *s, const void *buf, size_t len, sl_error_t *
 
 /* receive: within the receive timeout. avs_net reports a TLS peer's EOF as
  * success with 0 bytes; sl_layer.h calls that ECONNRESET. */
-static int avsnet_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len,
-			  sl_error_t *err)
+static int avsnet_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len, sl_error_t *err)
 {
 	avs_error_t e;
 

@@ -77,7 +77,8 @@ static int conf_cert(layer_avsnet_conf_t *c, const sl_config_t *cfg, sl_error_t 
 	if (c->client_chain)
 		info.client_cert = avs_crypto_certificate_chain_info_from_file(c->client_chain);
 	if (c->client_key)
-		info.client_key = avs_crypto_private_key_info_from_file(c->client_key, c->key_password);
+		info.client_key =
+		    avs_crypto_private_key_info_from_file(c->client_key, c->key_password);
 	c->ssl.security = avs_net_security_info_from_certificates(info);
 	return 0;
 }
@@ -152,7 +153,8 @@ int layer_avsnet_conf_build(layer_avsnet_conf_t *c, const sl_config_t *cfg,
 	if (ret)
 		return ret;
 	conf_link(c, cfg);
-	c->ssl.session_resumption_buffer = cfg->resumption_buffer_size ? cfg->resumption_buffer : NULL;
+	c->ssl.session_resumption_buffer =
+	    cfg->resumption_buffer_size ? cfg->resumption_buffer : NULL;
 	c->ssl.session_resumption_buffer_size = cfg->resumption_buffer_size;
 	c->ssl.server_name_indication = c->sni;
 	c->ssl.use_connection_id = cfg->use_connection_id != 0;

@@ -10,24 +10,27 @@
 
 #include "avsnet/layer_avsnet.h"
 
-#define AVSNET_ERRNOS(X)                                                                    \
-	X(E2BIG) X(EACCES) X(EADDRINUSE) X(EADDRNOTAVAIL) X(EAFNOSUPPORT) X(EAGAIN) X(EALREADY) \
-	X(EBADF) X(EBADMSG) X(EBUSY) X(ECHILD) X(ECONNABORTED) X(ECONNREFUSED) X(ECONNRESET)    \
-	X(EDEADLK) X(EDESTADDRREQ) X(EDOM) X(EEXIST) X(EFAULT) X(EFBIG) X(EHOSTUNREACH)         \
-	X(EINPROGRESS) X(EINTR) X(EINVAL) X(EIO) X(EISCONN) X(EISDIR) X(ELOOP) X(EMFILE)        \
-	X(EMLINK) X(EMSGSIZE) X(ENAMETOOLONG) X(ENETDOWN) X(ENETRESET) X(ENETUNREACH) X(ENFILE) \
-	X(ENOBUFS) X(ENODEV) X(ENOENT) X(ENOEXEC) X(ENOLINK) X(ENOMEM) X(ENOMSG) X(ENOPROTOOPT) \
-	X(ENOSPC) X(ENOSYS) X(ENOTBLK) X(ENOTCONN) X(ENOTDIR) X(ENOTEMPTY) X(ENOTSOCK)          \
-	X(ENOTSUP) X(ENOTTY) X(ENXIO) X(EOVERFLOW) X(EPERM) X(EPIPE) X(EPROTO)                  \
-	X(EPROTONOSUPPORT) X(EPROTOTYPE) X(ERANGE) X(EROFS) X(ESPIPE) X(ESRCH) X(ETIMEDOUT)     \
-	X(ETXTBSY) X(EXDEV)
+#define AVSNET_ERRNOS(X)                                                                           \
+	X(E2BIG)                                                                                   \
+	X(EACCES) X(EADDRINUSE) X(EADDRNOTAVAIL) X(EAFNOSUPPORT) X(EAGAIN) X(EALREADY) X(EBADF)    \
+	    X(EBADMSG) X(EBUSY) X(ECHILD) X(ECONNABORTED) X(ECONNREFUSED) X(ECONNRESET) X(EDEADLK) \
+		X(EDESTADDRREQ) X(EDOM) X(EEXIST) X(EFAULT) X(EFBIG) X(EHOSTUNREACH)               \
+		    X(EINPROGRESS) X(EINTR) X(EINVAL) X(EIO) X(EISCONN) X(EISDIR) X(ELOOP)         \
+			X(EMFILE) X(EMLINK) X(EMSGSIZE) X(ENAMETOOLONG) X(ENETDOWN) X(ENETRESET)   \
+			    X(ENETUNREACH) X(ENFILE) X(ENOBUFS) X(ENODEV) X(ENOENT) X(ENOEXEC)     \
+				X(ENOLINK) X(ENOMEM) X(ENOMSG) X(ENOPROTOOPT) X(ENOSPC) X(ENOSYS)  \
+				    X(ENOTBLK) X(ENOTCONN) X(ENOTDIR) X(ENOTEMPTY) X(ENOTSOCK)     \
+					X(ENOTSUP) X(ENOTTY) X(ENXIO) X(EOVERFLOW) X(EPERM)        \
+					    X(EPIPE) X(EPROTO) X(EPROTONOSUPPORT) X(EPROTOTYPE)    \
+						X(ERANGE) X(EROFS) X(ESPIPE) X(ESRCH) X(ETIMEDOUT) \
+						    X(ETXTBSY) X(EXDEV)
 
 /* avs_errno_t has its own numbering: map it back to the system's. */
 static int errno_of_avs(uint16_t code)
 {
 	switch ((avs_errno_t)code) {
-#define AVSNET_CASE(n)    \
-	case AVS_##n: \
+#define AVSNET_CASE(n)                                                                             \
+	case AVS_##n:                                                                              \
 		return n;
 		AVSNET_ERRNOS(AVSNET_CASE)
 #undef AVSNET_CASE
@@ -77,7 +80,8 @@ int layer_avsnet_errno(avs_error_t e)
 	if (e.category == AVS_NET_SSL_LIB_ERROR_CATEGORY && lib_code(e) == -0x6800)
 		return ETIMEDOUT;
 #endif
-	if (e.category == AVS_NET_SSL_ALERT_CATEGORY || e.category == AVS_NET_SSL_LIB_ERROR_CATEGORY)
+	if (e.category == AVS_NET_SSL_ALERT_CATEGORY ||
+	    e.category == AVS_NET_SSL_LIB_ERROR_CATEGORY)
 		return EPROTO;
 	return EIO;
 }
@@ -103,8 +107,9 @@ int layer_avsnet_err(sl_socket_t *s, sl_error_t *err, avs_error_t e, const char 
 	if (e.category == AVS_ERRNO_CATEGORY)
 		layer_avsnet_err_set(err, code, "%s: %s", what, avs_strerror((avs_errno_t)e.code));
 	else if (e.category == AVS_NET_SSL_ALERT_CATEGORY)
-		layer_avsnet_err_set(err, code, "%s: TLS alert %u/%u received", what,
-				     avs_net_ssl_alert_level(e), avs_net_ssl_alert_description(e));
+		layer_avsnet_err_set(err, code, "%s: %s alert %u received", what,
+				     avs_net_ssl_alert_level(e) == 2 ? "fatal" : "warning",
+				     avs_net_ssl_alert_description(e));
 	else if (e.category == AVS_NET_SSL_LIB_ERROR_CATEGORY)
 		layer_avsnet_err_set(err, code, "%s: TLS library error %d", what, lib_code(e));
 	else

@@ -89,8 +89,8 @@ static int get_bytes(sl_socket_t *s, sl_option_t opt, sl_option_value_t *v)
 {
 	avs_net_socket_opt_value_t a;
 	int sent = opt == SL_OPT_BYTES_SENT;
-	int ret = avs_get(s, sent ? AVS_NET_SOCKET_OPT_BYTES_SENT : AVS_NET_SOCKET_OPT_BYTES_RECEIVED,
-			  &a);
+	int ret = avs_get(
+	    s, sent ? AVS_NET_SOCKET_OPT_BYTES_SENT : AVS_NET_SOCKET_OPT_BYTES_RECEIVED, &a);
 
 	if (!ret)
 		v->u64 = sent ? a.bytes_sent : a.bytes_received;
@@ -146,16 +146,19 @@ static int set_dane(sl_socket_t *s, const sl_option_value_t *v)
 	if (!recs)
 		return ENOMEM;
 	for (i = 0; i < v->dane.count; i++) {
-		recs[i].certificate_usage = (avs_net_socket_dane_certificate_usage_t)v->dane.records[i].usage;
+		recs[i].certificate_usage =
+		    (avs_net_socket_dane_certificate_usage_t)v->dane.records[i].usage;
 		recs[i].selector = (avs_net_socket_dane_selector_t)v->dane.records[i].selector;
-		recs[i].matching_type = (avs_net_socket_dane_matching_type_t)v->dane.records[i].matching;
+		recs[i].matching_type =
+		    (avs_net_socket_dane_matching_type_t)v->dane.records[i].matching;
 		recs[i].association_data = v->dane.records[i].data;
 		recs[i].association_data_size = v->dane.records[i].data_len;
 	}
 	memset(&a, 0, sizeof(a));
 	a.dane_tlsa_array.array_ptr = recs;
 	a.dane_tlsa_array.array_element_count = v->dane.count;
-	ret = layer_avsnet_errno(avs_net_socket_set_opt(s->avs, AVS_NET_SOCKET_OPT_DANE_TLSA_ARRAY, a));
+	ret = layer_avsnet_errno(
+	    avs_net_socket_set_opt(s->avs, AVS_NET_SOCKET_OPT_DANE_TLSA_ARRAY, a));
 	free(recs);
 	return ret;
 }
@@ -176,14 +179,17 @@ static int set_mtu(sl_socket_t *s, const sl_option_value_t *v)
 static int set_recv_timeout(sl_socket_t *s, int64_t ms)
 {
 	avs_net_socket_opt_value_t a;
+	int ret;
 
 	if (ms < -1)
 		return EINVAL;
 	memset(&a, 0, sizeof(a));
-	a.recv_timeout = ms < 0 ? AVS_TIME_DURATION_INVALID
-				: avs_time_duration_from_scalar(ms, AVS_TIME_MS);
+	a.recv_timeout =
+	    ms < 0 ? AVS_TIME_DURATION_INVALID : avs_time_duration_from_scalar(ms, AVS_TIME_MS);
 	s->recv_timeout_ms = ms;
-	return layer_avsnet_errno(avs_net_socket_set_opt(s->avs, AVS_NET_SOCKET_OPT_RECV_TIMEOUT, a));
+	ret =
+	    layer_avsnet_errno(avs_net_socket_set_opt(s->avs, AVS_NET_SOCKET_OPT_RECV_TIMEOUT, a));
+	return s->connected ? ret : 0; /* else applied at connect */
 }
 
 /* Handshake timeouts, kept in the configuration too for a recreated socket. */

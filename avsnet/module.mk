@@ -3,7 +3,7 @@
 #
 #   make layer-avsnet AVS_COMMONS_SRC=path [AVSNET_BACKEND=mbedtls|openssl|custom]
 #        [AVSNET_TLS_SRCS="tls_impl.c ..."] [AVSNET_TLS_CFLAGS=...] [AVSNET_TLS_LIBS=...]
-#        [AVSNET_LACKS="cid context_resumption ..."] [AVSNET_NAME=dir]
+#        [AVSNET_LACKS="cid context_resumption ..."] [AVSNET_NAME=dir] [AVSNET_LIB_MBEDTLS=1]
 #   -> $(BUILD)/avsnet/$(AVSNET_NAME)/liblwm2m_layer_avsnet.so, for --layer
 #
 # AVSNET_BACKEND=custom builds avs_commons with WITH_CUSTOM_TLS=ON and links
@@ -24,7 +24,9 @@ AVSNET_LACKS    ?= $(AVSNET_LACKS_$(AVSNET_BACKEND))
 AVSNET_LIBS_mbedtls := $(MBEDTLS_LIBS)
 AVSNET_LIBS_openssl := -lssl -lcrypto
 AVSNET_LIBS_custom  :=
-AVSNET_DEFS_mbedtls := -DLAYER_AVSNET_LIB_MBEDTLS
+# Whether AVS_NET_SSL_LIB_ERROR_CATEGORY codes are negated Mbed TLS codes
+# (avs_commons' Mbed TLS socket); a custom backend built on Mbed TLS may say 1.
+AVSNET_LIB_MBEDTLS ?= $(if $(filter mbedtls,$(AVSNET_BACKEND)),1,)
 
 AVSNET_DIR   := $(BUILD)/avsnet/$(AVSNET_NAME)
 AVSNET_AVS   := $(BUILD)/avsnet/avs_commons-$(AVSNET_BACKEND)
@@ -37,7 +39,7 @@ AVSNET_SPACE := $(eval) $(eval)
 AVSNET_LACKS_FLAGS := $(if $(strip $(AVSNET_LACKS)),$(subst $(AVSNET_SPACE),|,$(strip \
 	$(foreach l,$(AVSNET_LACKS),SL_LACKS_$(shell echo $(l) | tr a-z A-Z)))),0)
 AVSNET_DEFS  := -DLAYER_AVSNET_NAME='"avsnet-$(AVSNET_NAME)"' \
-	-DLAYER_AVSNET_LACKS='($(AVSNET_LACKS_FLAGS))' $(AVSNET_DEFS_$(AVSNET_BACKEND))
+	-DLAYER_AVSNET_LACKS='($(AVSNET_LACKS_FLAGS))' $(if $(AVSNET_LIB_MBEDTLS),-DLAYER_AVSNET_LIB_MBEDTLS)
 
 .PHONY: layer-avsnet avsnet-check avsnet-force
 layer-avsnet: avsnet-check $(AVSNET_SO)
