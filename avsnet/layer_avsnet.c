@@ -37,6 +37,20 @@ static void attach_backend(sl_socket_t *s, avs_net_socket_t *sock)
 		avs_net_socket_cleanup(&backend);
 }
 
+/* avs_net_*_socket_create does no I/O: whatever it refuses (AVS_EPROTO for
+ * a PSK too long for the library, a TLS library code for a key that does not
+ * fit the certificate, ...) is a bad configuration, EINVAL in sl_layer.h. */
+static int create_refused(sl_socket_t *s, sl_error_t *err, avs_error_t e)
+{
+	int code = layer_avsnet_err(s, err, e, "avs_net refused the configuration");
+
+	if (code == ENOMEM)
+		return code;
+	if (err)
+		err->code = EINVAL;
+	return EINVAL;
+}
+
 /* (Re)creates the avs_net socket from s->conf. avs_net takes DANE and the
  * MTU only at creation, so set_option recreates a socket that is not
  * connected; the session survives in the caller's resumption buffer. */
@@ -51,7 +65,7 @@ int layer_avsnet_open(sl_socket_t *s, int dane, sl_error_t *err)
 	e = s->transport == SL_TRANSPORT_TLS ? avs_net_ssl_socket_create(&sock, &s->conf.ssl)
 					     : avs_net_dtls_socket_create(&sock, &s->conf.ssl);
 	if (avs_is_err(e))
-		return layer_avsnet_err(s, err, e, "avs_net socket create");
+		return create_refused(s, err, e);
 	attach_backend(s, sock);
 	avs_net_socket_cleanup(&s->avs);
 	s->avs = sock;
