@@ -179,8 +179,11 @@ static int avsnet_send(sl_socket_t *s, const void *buf, size_t len, sl_error_t *
 	return avs_is_err(e) ? layer_avsnet_err(s, err, e, "avs_net_socket_send") : 0;
 }
 
-/* receive: within the receive timeout. avs_net reports a TLS peer's EOF as
- * success with 0 bytes; sl_layer.h calls that ECONNRESET. */
+/* receive: within the receive timeout. avs_net reports the peer's
+ * close_notify (and, for TLS, the TCP EOF) as success with 0 bytes, for
+ * DTLS too (avs_commons' Mbed TLS socket returns MBEDTLS_ERR_SSL_PEER_CLOSE_
+ * NOTIFY as AVS_OK); sl_layer.h calls that ECONNRESET. An empty DTLS record
+ * looks the same through avs_net; no LwM2M peer sends one (CoAP needs 4). */
 static int avsnet_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len, sl_error_t *err)
 {
 	avs_error_t e;
@@ -191,8 +194,9 @@ static int avsnet_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_le
 	e = avs_net_socket_receive(s->avs, out_len, buf, size);
 	if (avs_is_err(e))
 		return layer_avsnet_err(s, err, e, "avs_net_socket_receive");
-	if (s->transport == SL_TRANSPORT_TLS && *out_len == 0 && size > 0)
-		return layer_avsnet_err_set(err, ECONNRESET, "the server closed the connection");
+	if (*out_len == 0 && size > 0)
+		return layer_avsnet_err_set(err, ECONNRESET,
+					    "the server closed the connection (avs_net: 0 bytes)");
 	return 0;
 }
 
