@@ -6,6 +6,11 @@
 #   custom        AVSNET_BACKEND=custom with tests/avsnet/custom_forget_resume.c,
 #                 a team's own _avs_net_create_dtls_socket that drops the
 #                 resumption buffer: the resumption scenarios must catch it.
+#   custom-broken tests/avsnet/custom_broken.c, a backend whose create fails,
+#                 whose connect is refused or crashes: each must be a failed
+#                 scenario with the reason (the signal for a crash).
+# Bad input to `make layer-avsnet` (no tree, wrong version, unknown backend)
+# must stop with a message naming what is wrong.
 # avs_commons comes from ../shared/third_party/avs_commons-5.8.0.tar.gz
 # (AVS_TARBALL=path for another), unpacked and built under $BUILD/avsnet/,
 # cached. Each scenario's verdict must be the reference layer's (pass, or
@@ -121,6 +126,50 @@ custom_caught() {
 	fi
 }
 
+# bad_input NAME PATTERN MAKE_ARGS...: make must fail and say PATTERN.
+bad_input() {
+	local name=$1 pattern=$2 out
+	shift 2
+	if out=$(make --no-print-directory -s BUILD="$BUILD" layer-avsnet "$@" 2>&1 </dev/null); then
+		not_ok "bad input refused: $name" "make succeeded"
+	elif grep -q -- "$pattern" <<<"$out"; then
+		ok "bad input refused: $name"
+	else
+		not_ok "bad input refused: $name" "$out"
+	fi
+}
+
+# broken MODE PATTERN: one scenario with the broken custom backend must fail
+# (harness exit status 1, not a harness error) and its reason say PATTERN.
+broken() {
+	local mode=$1 pattern=$2 res=results/avsnet-broken-$1 why status
+	LWM2M_AVSNET_BROKEN=$mode timeout -k 10 120 "$HARNESS" run --results "$res" \
+		--layer "$BUILD/avsnet/custom-broken/liblwm2m_layer_avsnet.so" \
+		--name psk-register-update-deregister scenarios >/dev/null 2>&1 </dev/null
+	status=$?
+	why=$(jq -r '.scenarios[0] | "\(.verdict) \(.failure)"' "$res/latest/summary.json" 2>/dev/null)
+	if [ "$status" -eq 1 ] && grep -q "^fail .*$pattern" <<<"$why"; then
+		ok "broken custom layer ($mode) reported as a failed scenario: ${pattern}"
+	else
+		not_ok "broken custom layer ($mode) reported as a failed scenario" \
+			"harness status $status; $why"
+	fi
+}
+
+bad_input "AVS_COMMONS_SRC unset" "AVS_COMMONS_SRC is not set" AVS_COMMONS_SRC=
+bad_input "AVS_COMMONS_SRC missing" "no such directory" AVS_COMMONS_SRC=/nonexistent/avs_commons
+fake=$BUILD/avsnet/fake-avs_commons-4
+mkdir -p "$fake/include_public/avsystem/commons"
+for h in avs_net.h avs_socket.h avs_crypto_pki.h avs_crypto_psk.h; do
+	: >"$fake/include_public/avsystem/commons/$h"
+done
+echo 'set(AVS_COMMONS_VERSION "4.10.0")' >"$fake/CMakeLists.txt"
+bad_input "avs_commons 4.x" "needs 5.x" AVS_COMMONS_SRC="$fake"
+bad_input "unknown backend" "not one of mbedtls, openssl, custom" \
+	AVS_COMMONS_SRC="$fake" AVSNET_BACKEND=gnutls
+bad_input "custom without sources" "needs AVSNET_TLS_SRCS" \
+	AVS_COMMONS_SRC="$fake" AVSNET_BACKEND=custom
+
 if ! unpack; then
 	not_ok "unpack $TARBALL" "tar failed; is the tarball damaged?"
 	exit 1
@@ -137,5 +186,11 @@ if build custom avsnet-inner layer-avsnet AVSNET_BACKEND=custom AVSNET_NAME=cust
 		run custom "$BUILD/avsnet/custom-forget-resume/liblwm2m_layer_avsnet.so" --tag resumption &&
 	[ -f "$BUILD/avsnet/verdicts-mbedtls" ]; then
 	custom_caught
+fi
+if build custom-broken layer-avsnet AVSNET_BACKEND=custom AVSNET_NAME=custom-broken \
+	AVSNET_TLS_SRCS=tests/avsnet/custom_broken.c; then
+	broken create "refused the client configuration"
+	broken refuse "ECONNREFUSED"
+	broken crash "killed by signal 11"
 fi
 [ "$failed" -eq 0 ]
