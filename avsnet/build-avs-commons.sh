@@ -15,6 +15,12 @@ die() {
 }
 hint="point AVS_COMMONS_SRC at an unpacked avs_commons 5.x source tree (the one with CMakeLists.txt and include_public/)"
 
+case $backend in
+mbedtls) tls=(-DWITH_MBEDTLS=ON -DWITH_OPENSSL=OFF -DWITH_CUSTOM_TLS=OFF) ;;
+openssl) tls=(-DWITH_MBEDTLS=OFF -DWITH_OPENSSL=ON -DWITH_CUSTOM_TLS=OFF) ;;
+custom) tls=(-DWITH_MBEDTLS=OFF -DWITH_OPENSSL=OFF -DWITH_CUSTOM_TLS=ON) ;;
+*) die "AVSNET_BACKEND=$backend: not one of mbedtls, openssl, custom" ;;
+esac
 [ -d "$src" ] || die "AVS_COMMONS_SRC=$src: no such directory" "$hint"
 [ -f "$src/CMakeLists.txt" ] || die "AVS_COMMONS_SRC=$src: no CMakeLists.txt" "$hint"
 for h in avs_net.h avs_socket.h avs_crypto_pki.h avs_crypto_psk.h; do
@@ -29,12 +35,6 @@ case $version in
 esac
 command -v cmake >/dev/null || die "cmake not found: run 'make deps' (scripts/install-deps.sh)"
 
-case $backend in
-mbedtls) tls=(-DWITH_MBEDTLS=ON -DWITH_OPENSSL=OFF -DWITH_CUSTOM_TLS=OFF) ;;
-openssl) tls=(-DWITH_MBEDTLS=OFF -DWITH_OPENSSL=ON -DWITH_CUSTOM_TLS=OFF) ;;
-custom) tls=(-DWITH_MBEDTLS=OFF -DWITH_OPENSSL=OFF -DWITH_CUSTOM_TLS=ON) ;;
-*) die "AVSNET_BACKEND=$backend: not one of mbedtls, openssl, custom" ;;
-esac
 target=avs_net_$backend
 [ "$backend" = custom ] && target=avs_net_custom_tls
 opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWITH_TEST=OFF -DWITH_AVS_UNIT=OFF
