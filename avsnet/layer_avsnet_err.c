@@ -14,10 +14,11 @@
 	X(E2BIG)                                                                                   \
 	X(EACCES)                                                                                  \
 	X(EADDRINUSE)                                                                              \
-	X(EADDRNOTAVAIL) X(EAFNOSUPPORT) X(EAGAIN) X(EALREADY) X(EBADF) X(EBADMSG) X(EBUSY)        \
-	    X(ECHILD) X(ECONNABORTED) X(ECONNREFUSED) X(ECONNRESET) X(EDEADLK) X(EDESTADDRREQ)     \
-		X(EDOM) X(EEXIST) X(EFAULT) X(EFBIG) X(EHOSTUNREACH) X(EINPROGRESS) X(EINTR)       \
-		    X(EINVAL) X(EIO) X(EISCONN) X(EISDIR) X(ELOOP) X(EMFILE) X(EMLINK) X(EMSGSIZE) \
+	X(EADDRNOTAVAIL)                                                                           \
+	X(EAFNOSUPPORT) X(EAGAIN) X(EALREADY) X(EBADF) X(EBADMSG) X(EBUSY) X(ECHILD)               \
+	    X(ECONNABORTED) X(ECONNREFUSED) X(ECONNRESET) X(EDEADLK) X(EDESTADDRREQ) X(EDOM)       \
+		X(EEXIST) X(EFAULT) X(EFBIG) X(EHOSTUNREACH) X(EINPROGRESS) X(EINTR) X(EINVAL)     \
+		    X(EIO) X(EISCONN) X(EISDIR) X(ELOOP) X(EMFILE) X(EMLINK) X(EMSGSIZE)           \
 			X(ENAMETOOLONG) X(ENETDOWN) X(ENETRESET) X(ENETUNREACH) X(ENFILE)          \
 			    X(ENOBUFS) X(ENODEV) X(ENOENT) X(ENOEXEC) X(ENOLINK) X(ENOMEM)         \
 				X(ENOMSG) X(ENOPROTOOPT) X(ENOSPC) X(ENOSYS) X(ENOTBLK)            \

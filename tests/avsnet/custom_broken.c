@@ -15,11 +15,13 @@ typedef struct {
 	int crash;
 } broken_socket_t;
 
+/* Nothing to set up: this backend has no TLS library. */
 avs_error_t _avs_net_initialize_global_ssl_state(void)
 {
 	return AVS_OK;
 }
 
+/* Nothing to tear down. */
 void _avs_net_cleanup_global_ssl_state(void)
 {
 }
@@ -36,6 +38,7 @@ static avs_error_t broken_connect(avs_net_socket_t *s, const char *host, const c
 	return avs_errno(AVS_ECONNREFUSED);
 }
 
+/* Frees the socket (cleanup must work even for a broken layer). */
 static avs_error_t broken_cleanup(avs_net_socket_t **s)
 {
 	free(*s);
@@ -43,6 +46,7 @@ static avs_error_t broken_cleanup(avs_net_socket_t **s)
 	return AVS_OK;
 }
 
+/* Nothing to close: it never connected. */
 static avs_error_t broken_close(avs_net_socket_t *s)
 {
 	(void)s;
@@ -55,6 +59,7 @@ static const avs_net_socket_v_table_t broken_vtable = {
     .cleanup = broken_cleanup,
 };
 
+/* create: fails in "create" mode, else a socket that cannot connect. */
 static avs_error_t broken_create(avs_net_socket_t **out)
 {
 	const char *mode = getenv("LWM2M_AVSNET_BROKEN");
@@ -71,12 +76,14 @@ static avs_error_t broken_create(avs_net_socket_t **out)
 	return AVS_OK;
 }
 
+/* avs_net's entry points for a custom backend: DTLS and TLS alike. */
 avs_error_t _avs_net_create_dtls_socket(avs_net_socket_t **out, const void *config)
 {
 	(void)config;
 	return broken_create(out);
 }
 
+/* The same for TLS over TCP. */
 avs_error_t _avs_net_create_ssl_socket(avs_net_socket_t **out, const void *config)
 {
 	(void)config;

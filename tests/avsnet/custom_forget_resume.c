@@ -85,6 +85,7 @@ avs_error_t _avs_net_initialize_global_ssl_state(void)
 	return bad ? avs_errno(AVS_ENOENT) : AVS_OK;
 }
 
+/* Unloads the inner library (avs_net's global cleanup). */
 void _avs_net_cleanup_global_ssl_state(void)
 {
 	if (inner.lib)
@@ -92,6 +93,7 @@ void _avs_net_cleanup_global_ssl_state(void)
 	inner.lib = NULL;
 }
 
+/* The forwarders: each operation goes to the inner socket unchanged. */
 static avs_error_t fwd_connect(avs_net_socket_t *s, const char *host, const char *port)
 {
 	return inner.connect(((fwd_socket_t *)s)->in, host, port);
@@ -114,26 +116,31 @@ static avs_error_t fwd_decorate(avs_net_socket_t *s_, avs_net_socket_t *backend)
 	return e;
 }
 
+/* Forwards send. */
 static avs_error_t fwd_send(avs_net_socket_t *s, const void *buf, size_t len)
 {
 	return inner.send(((fwd_socket_t *)s)->in, buf, len);
 }
 
+/* Forwards receive. */
 static avs_error_t fwd_receive(avs_net_socket_t *s, size_t *out, void *buf, size_t size)
 {
 	return inner.receive(((fwd_socket_t *)s)->in, out, buf, size);
 }
 
+/* Forwards close (the inner socket saves nothing: it has no buffer). */
 static avs_error_t fwd_close(avs_net_socket_t *s)
 {
 	return inner.close(((fwd_socket_t *)s)->in);
 }
 
+/* Forwards shutdown. */
 static avs_error_t fwd_shutdown(avs_net_socket_t *s)
 {
 	return inner.shutdown(((fwd_socket_t *)s)->in);
 }
 
+/* Frees the inner socket, then its PRNG (the socket uses it until then). */
 static avs_error_t fwd_cleanup(avs_net_socket_t **s_)
 {
 	fwd_socket_t *s = (fwd_socket_t *)*s_;
@@ -145,17 +152,20 @@ static avs_error_t fwd_cleanup(avs_net_socket_t **s_)
 	return e;
 }
 
+/* Forwards the system socket (the inner backend's descriptor). */
 static const void *fwd_get_system(avs_net_socket_t *s)
 {
 	return inner.get_system(((fwd_socket_t *)s)->in);
 }
 
+/* Forwards option reads. */
 static avs_error_t fwd_get_opt(avs_net_socket_t *s, avs_net_socket_opt_key_t key,
 			       avs_net_socket_opt_value_t *out)
 {
 	return inner.get_opt(((fwd_socket_t *)s)->in, key, out);
 }
 
+/* Forwards option writes. */
 static avs_error_t fwd_set_opt(avs_net_socket_t *s, avs_net_socket_opt_key_t key,
 			       avs_net_socket_opt_value_t value)
 {
@@ -206,11 +216,13 @@ static avs_error_t fwd_create(avs_net_socket_t **out, const void *config_, int s
 	return AVS_OK;
 }
 
+/* avs_net's entry points for a custom backend. */
 avs_error_t _avs_net_create_dtls_socket(avs_net_socket_t **out, const void *config)
 {
 	return fwd_create(out, config, 0);
 }
 
+/* The same for TLS over TCP. */
 avs_error_t _avs_net_create_ssl_socket(avs_net_socket_t **out, const void *config)
 {
 	return fwd_create(out, config, 1);
