@@ -182,7 +182,7 @@ for b in mbedtls openssl; do
 done
 if build custom avsnet-inner layer-avsnet AVSNET_BACKEND=custom AVSNET_NAME=custom-forget-resume \
 	AVSNET_TLS_SRCS=tests/avsnet/custom_forget_resume.c AVSNET_LIB_MBEDTLS=1 &&
-	LWM2M_AVSNET_INNER=$top/$BUILD/avsnet/inner/libavs_net_mbedtls_inner.so \
+	LWM2M_AVSNET_INNER=$(realpath "$BUILD/avsnet/inner/libavs_net_mbedtls_inner.so") \
 		run custom "$BUILD/avsnet/custom-forget-resume/liblwm2m_layer_avsnet.so" --tag resumption &&
 	[ -f "$BUILD/avsnet/verdicts-mbedtls" ]; then
 	custom_caught
