@@ -10,7 +10,7 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config libcoap3-dev libcoap3-bin libjansson-dev
       libpcap-dev libcmocka-dev tshark openssl uthash-dev jq iproute2
-      clang-14 libclang-rt-14-dev)
+      clang-14 libclang-rt-14-dev cmake)
 MBEDTLS_PKGS=(libmbedtls-dev libmbedtls21 libmbedcrypto16 libmbedx509-7)
 TRIXIE_LIST=/etc/apt/sources.list.d/lwm2m-harness-trixie.list
 TRIXIE_PIN=/etc/apt/preferences.d/lwm2m-harness-mbedtls
