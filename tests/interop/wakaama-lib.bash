@@ -92,7 +92,7 @@ wak_kill() {
 	wak_close_stdin "$name"
 	[ -n "${WAK_PID[$name]:-}" ] || return 0
 	kill -TERM "${WAK_PID[$name]}" 2>/dev/null || true
-	wait "${WAK_PID[$name]}" 2>/dev/null || true
+	{ wait "${WAK_PID[$name]}"; } 2>/dev/null || true # quiet about its crash
 	unset "WAK_PID[$name]" "WAK_FD[$name]"
 }
 
