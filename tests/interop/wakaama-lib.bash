@@ -86,27 +86,35 @@ wak_close_stdin() {
 
 # wak_kill NAME: SIGTERM, which timeout(1) passes on and Wakaama does not
 # catch (only SIGINT): the client dies at once without a De-register, like a
-# device losing power. Then reaped.
+# device losing power. Then reaped; its exit status goes to WAK_STATUS.
 wak_kill() {
 	local name=$1
+	WAK_STATUS=0
 	wak_close_stdin "$name"
 	[ -n "${WAK_PID[$name]:-}" ] || return 0
 	kill -TERM "${WAK_PID[$name]}" 2>/dev/null || true
-	{ wait "${WAK_PID[$name]}"; } 2>/dev/null || true # quiet about its crash
+	wait "${WAK_PID[$name]}" || WAK_STATUS=$?
 	unset "WAK_PID[$name]" "WAK_FD[$name]"
 }
 
-# wak_quit NAME: `quit` (De-register, then exit) and reap within 5 s; the
-# exit status is not counted (lwm2mclient_tinydtls crashes in its teardown).
+# wak_quit NAME: `quit` (De-register, then exit) and reap within 5 s. The
+# exit status is not counted: lwm2mclient_tinydtls of this Wakaama version
+# crashes in its connection teardown (use after free), which is only noted,
+# and bash's own crash notice is kept out of the TAP output.
 wak_quit() {
 	local name=$1
 	wak_cmd "$name" quit
 	wak_close_stdin "$name"
-	for _ in $(seq 1 100); do
-		kill -0 "${WAK_PID[$name]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	wak_kill "$name"
+	{
+		for _ in $(seq 1 100); do
+			kill -0 "${WAK_PID[$name]}" || break
+			sleep 0.05
+		done
+		wak_kill "$name"
+	} 2>/dev/null
+	if [ "$WAK_STATUS" -gt 128 ] && [ "$WAK_STATUS" -ne 143 ]; then
+		echo "# note: $name died of signal $((WAK_STATUS - 128)) after quit (not counted)"
+	fi
 }
 
 # wait_event JQ_CONDITION [SECONDS]: prints the last event matching within
