@@ -98,23 +98,26 @@ pass "DM server on 127.0.0.1:$DM_PORT, Bootstrap-Server on 127.0.0.1:$BS_PORT"
 
 CLIENT_BS_PORT=$BS_PORT
 [ "${WRONG_PORT:-0}" != 1 ] || CLIENT_BS_PORT=$DM_PORT
-wak_start bs lwm2mclient_tinydtls -p "$CLIENT_BS_PORT" -l "$(free_udp_port)" -n "$EP" -t 60 -b \
+LPORT=$(free_udp_port)
+wak_start bs lwm2mclient_tinydtls -p "$CLIENT_BS_PORT" -l "$LPORT" -n "$EP" -t 60 -b \
 	-i wak-bs -s "$BS_KEY"
 
 # Step 1 and 2: the Bootstrap-Server's events.
 EVENTS=$BS_EVENTS
 check "Bootstrap-Server: handshake with identity wak-bs" wait_event \
 	'.event == "handshake_done" and .identity == "wak-bs"' "$BS_WAIT"
-check "Bootstrap-Server: Bootstrap-Request of $EP -> 2.04" wait_event \
-	".event == \"bootstrap_request\" and .endpoint == \"$EP\" and .code == \"2.04\""
-# bs_answered PATH METHOD: the client answered that bootstrap operation 2.04.
+check "Bootstrap-Server: Bootstrap-Request of $EP from 127.0.0.1:$LPORT -> 2.04" wait_event \
+	".event == \"bootstrap_request\" and .endpoint == \"$EP\" and .code == \"2.04\" and
+	 .peer == \"127.0.0.1:$LPORT\""
+# bs_answered PATH METHOD: the client answered that bootstrap operation 2.04
+# (the response event names the same method).
 bs_answered() {
 	local sent
 	sent=$(wait_event ".event == \"request_sent\" and .path == \"$1\" and .method == \"$2\"") || {
 		echo "$sent"
 		return 1
 	}
-	answered "$(jq -r .request <<<"$sent")" '.code == "2.04"'
+	answered "$(jq -r .request <<<"$sent")" ".code == \"2.04\" and .method == \"$2\""
 }
 check "Bootstrap-Server: Write /0/1 (DM Security: URI, PSK $DM_ID, key, ssid 123) -> 2.04" \
 	bs_answered /0/1 write
