@@ -104,8 +104,10 @@ wak_start bs lwm2mclient_tinydtls -p "$CLIENT_BS_PORT" -l "$LPORT" -n "$EP" -t 6
 
 # Step 1 and 2: the Bootstrap-Server's events.
 EVENTS=$BS_EVENTS
+f0=$FAILED
 check "Bootstrap-Server: handshake with identity wak-bs" wait_event \
 	'.event == "handshake_done" and .identity == "wak-bs"' "$BS_WAIT"
+[ "$FAILED" = "$f0" ] || wak_diag bs
 check "Bootstrap-Server: Bootstrap-Request of $EP from 127.0.0.1:$LPORT -> 2.04" wait_event \
 	".event == \"bootstrap_request\" and .endpoint == \"$EP\" and .code == \"2.04\" and
 	 .peer == \"127.0.0.1:$LPORT\""

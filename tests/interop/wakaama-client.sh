@@ -105,6 +105,7 @@ EP=wak-plain-$$
 wak_start plain lwm2mclient -p "$COAP_PORT" -l "$(free_udp_port)" -n "$EP" -t 60
 check "plain: Register -> emulator register event (2.01, lwm2m 1.1, links, no identity)" \
 	registered "$EP"
+[ "$(reg_field "$EP" code)" = 2.01 ] || wak_diag plain
 P_LOC=$(reg_field "$EP" location)
 P_LOC=${P_LOC:-/rd/none}
 wak_cmd plain "update 123"
@@ -138,6 +139,7 @@ wak_start dtls lwm2mclient_tinydtls "${DTLS_ARGS[@]}"
 check "dtls: handshake with PSK identity $ID" wait_event \
 	".event == \"handshake_done\" and .identity == \"$ID\" and .peer == \"127.0.0.1:$DPORT\"" "$WAK_WAIT"
 check "dtls: Register -> register event with identity $ID (2.01)" registered "$EP" "$ID"
+[ "$(reg_field "$EP" code)" = 2.01 ] || wak_diag dtls
 D_LOC=$(reg_field "$EP" location) D_SID=$(reg_field "$EP" session)
 D_LOC=${D_LOC:-/rd/none} D_SID=${D_SID:-0}
 wak_cmd dtls "update 123"

@@ -42,12 +42,15 @@ wak_build() {
 	WAK_BIN=$(tail -1 <<<"$out")
 }
 
-# free_udp_port: a UDP port on 127.0.0.1 nobody listens on.
+# free_udp_port: a UDP port no socket on this machine holds, on any address
+# and connected or not (Wakaama binds 0.0.0.0:PORT, so a connected loopback
+# socket on that port is in the way too), below the ephemeral range so that
+# no connect() takes it meanwhile.
 free_udp_port() {
 	local p
 	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		ss -Hlun "( sport = :$p )" | grep -q . || {
+		p=$((10000 + RANDOM % 22000))
+		ss -Huan "( sport = :$p )" | grep -q . || {
 			echo "$p"
 			return 0
 		}
@@ -172,4 +175,14 @@ tlv_res() {
 # tlv_int N: the value bytes of a non-negative integer below 32768.
 tlv_int() {
 	if [ "$1" -lt 128 ]; then printf '%02x' "$1"; else printf '%04x' "$1"; fi
+}
+
+# wak_diag NAME: the client's last words as TAP comments (after a failed
+# first check, to tell a client that never started from one that got no answer).
+wak_diag() {
+	{
+		echo "client $1 (exit: $(kill -0 "${WAK_PID[$1]:-0}" 2>/dev/null && echo running || echo gone)):"
+		tail -c 400 "$TMP/$1.out" 2>/dev/null | tr -d '\r' | tail -3
+		tail -c 600 "$TMP/$1.err" 2>/dev/null | tr -d '\r' | tail -4
+	} | sed 's/^/  # /'
 }
