@@ -2,7 +2,8 @@
 # Interop: Eclipse Wakaama's example clients (built from the third-party
 # tarballs by scripts/build-wakaama.sh, cached under build/) against
 # lwm2m-emulator on 127.0.0.1:
-#   lwm2mclient (plain CoAP): Register, Update, Read (TLV), Discover (link
+#   lwm2mclient (plain CoAP): Register, Update, Read (TLV; with Accept:
+#     SenML JSON, LwM2M JSON, and SenML CBOR refused 4.06), Discover (link
 #     format), the LwM2M 1.1 Send operation (POST /dp, which the emulator
 #     does not serve: it must say so in an event, not stay silent, and the
 #     registration must live on), De-register;
@@ -116,6 +117,19 @@ check "plain: Read /3/0 -> 2.05 TLV, Manufacturer and Serial Number decoded" ans
 	'.code == "2.05" and .format == 11542 and
 	 (.decoded | any(.id == 0 and .text == "Open Mobile Alliance")) and
 	 (.decoded | any(.id == 2 and .text == "345000123"))'
+# Other content formats on request (Accept): SenML JSON and the older
+# LwM2M JSON, which this Wakaama build serves, and SenML CBOR, which it
+# does not (4.06 Not Acceptable, reported as such).
+r=$(ctl_request "$EP" read /3/0 accept=senml+json)
+check "plain: Read /3/0 Accept SenML JSON -> 2.05 format 110, /3/0/0 decoded" answered "$r" \
+	'.code == "2.05" and .format == 110 and
+	 (.decoded | any(.name == "/3/0/0" and .value == "Open Mobile Alliance"))'
+r=$(ctl_request "$EP" read /3/0 accept=lwm2m+json)
+check "plain: Read /3/0 Accept LwM2M JSON -> 2.05 format 11543, resource 2 decoded" answered "$r" \
+	'.code == "2.05" and .format == 11543 and (.decoded.e | any(.n == "2" and .sv == "345000123"))'
+r=$(ctl_request "$EP" read /3/0 accept=senml+cbor)
+check "plain: Read /3/0 Accept SenML CBOR (not built in) -> 4.06 reported" answered "$r" \
+	'.code == "4.06"'
 r=$(ctl_request "$EP" discover /3/0)
 check "plain: Discover /3/0 -> 2.05 link format listing /3/0/14" answered "$r" \
 	'.code == "2.05" and .format == 40 and (.decoded | index("</3/0/14>"))'
@@ -208,6 +222,10 @@ new_handshake() {
 	}
 }
 check "dtls restart: new handshake from the same address, new session" new_handshake
+# RFC 6347 §4.2.8: a verified ClientHello (cookie) from the address of an
+# open session is a restarted client; its old association is destroyed.
+check "dtls restart: the old session $D_SID is closed (client_reconnect)" wait_event \
+	".event == \"session_closed\" and .session == $D_SID and .reason == \"client_reconnect\""
 check "dtls restart: Register again (2.01) on the new session" registered "$EP" "$ID" "$D_SID"
 R_LOC=$(reg_field "$EP" location) R_SID=$(reg_field "$EP" session)
 R_LOC=${R_LOC:-/rd/none} R_SID=${R_SID:-0}
