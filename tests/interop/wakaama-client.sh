@@ -134,11 +134,12 @@ r=$(ctl_request "$EP" discover /3/0)
 check "plain: Discover /3/0 -> 2.05 link format listing /3/0/14" answered "$r" \
 	'.code == "2.05" and .format == 40 and (.decoded | index("</3/0/14>"))'
 
-# LwM2M 1.1 Send: the emulator has no /dp resource. Not silence: an event
-# names the request; and the registration is untouched (Update still 2.04).
+# LwM2M 1.1 Send: the emulator answers it 2.04 and decodes the records
+# into a send event of this endpoint; the registration is untouched.
 wak_cmd plain "send 123 /3/0/14"
-check "plain: Send (POST /dp, SenML JSON) is not silent: an emulator event names dp" \
-	wait_event '((.path // .location // "") | ltrimstr("/")) == "dp"'
+check "plain: Send (POST /dp) -> 2.04, a send event of $EP with /3/0/14 decoded" \
+	wait_event ".event == \"send\" and .endpoint == \"$EP\" and .code == \"2.04\" and
+	 (.decoded | any(.name == \"/3/0/14\"))"
 wak_cmd plain "update 123"
 check "plain: the registration survives the Send (next Update 2.04 at $P_LOC)" updated "$P_LOC" 2
 wak_quit plain
