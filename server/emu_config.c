@@ -35,6 +35,11 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->queue_awake_ms = 93000; /* MAX_TRANSMIT_WAIT, the LwM2M default */
 	cfg->queue_max = 16;
 	cfg->queue_timeout_s = 600;
+	cfg->limits[0] = 4096;	   /* handshakes in progress */
+	cfg->limits[1] = 4096;	   /* TLS connections */
+	cfg->limits[2] = 64;	   /* control clients */
+	cfg->limits[3] = 16 << 20; /* Block1 reassembly bytes */
+	cfg->requests_per_device = 64;
 	cfg->sni_reject_missing = -1;
 }
 
@@ -518,6 +523,30 @@ static int apply_vhosts(struct emu_config *cfg, const json_t *arr, char *err, si
 	return 0;
 }
 
+/* $.limits: what peers can make the emulator hold. */
+static int apply_limits(struct emu_config *cfg, const json_t *l, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"handshakes",   "tls_connections",	  "control_clients",
+					   "block1_bytes", "requests_per_device", NULL};
+	long long v[5] = {(long long)cfg->limits[0], (long long)cfg->limits[1],
+			  (long long)cfg->limits[2], (long long)cfg->limits[3],
+			  cfg->requests_per_device};
+	if (!json_is_object(l)) {
+		snprintf(err, err_size, "$.limits: expected an object");
+		return -1;
+	}
+	if (check_keys(l, "$.limits", keys, err, err_size) < 0)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (get_int(l, keys[i], "$.limits", 1, i == 3 ? 1LL << 32 : 1000000, &v[i], err,
+			    err_size) < 0)
+			return -1;
+	for (int i = 0; i < 4; i++)
+		cfg->limits[i] = (uint64_t)v[i];
+	cfg->requests_per_device = (uint32_t)v[4];
+	return 0;
+}
+
 /* $.bootstrap.writes[i]: one operation the server performs after a
  * Bootstrap-Request, before Bootstrap-Finish. */
 static int check_bs_op(const json_t *op, const char *p, char *err, size_t err_size)
@@ -671,10 +700,10 @@ static int apply_bind(struct emu_config *cfg, const json_t *root, char *err, siz
 
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"bind",	 "ports",     "psk",	     "dtls",
-					   "lwm2m",	 "events",    "keylog",	     "control",
-					   "resumption", "state",     "certificate", "vhosts",
-					   "sni",	 "bootstrap", "coap",	     NULL};
+	static const char *const keys[] = {
+	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	  "events",
+	    "keylog", "control",   "resumption", "state",  "certificate", "vhosts",
+	    "sni",    "bootstrap", "coap",	 "limits", NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -719,6 +748,9 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 			   : (snprintf(err, err_size, "$.bootstrap: expected an object"), -1);
 	vhosts = json_object_get(root, "vhosts");
 	if (vhosts && apply_vhosts(cfg, vhosts, err, err_size) < 0)
+		return -1;
+	if (json_object_get(root, "limits") &&
+	    apply_limits(cfg, json_object_get(root, "limits"), err, err_size) < 0)
 		return -1;
 	return 0;
 }

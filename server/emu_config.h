@@ -67,6 +67,11 @@ struct emu_config {
 	 * queue_max of them, each at most queue_timeout_s; a device that sent
 	 * something counts as awake for queue_awake_ms. */
 	uint32_t queue_awake_ms, queue_max, queue_timeout_s;
+	/* $.limits: handshakes in progress, TLS connections, control clients,
+	 * Block1 bytes (indexed by enum emu_limit), and server requests per
+	 * device. */
+	uint64_t limits[4];
+	uint32_t requests_per_device;
 	/* Plain CoAP peers: a session per address, closed after this many
 	 * seconds without a datagram unless a live registration uses it; at
 	 * most this many at once. */

@@ -151,6 +151,7 @@ static void client_close(struct emu_server *srv, struct emu_ctl_client *c)
 	HASH_DEL(srv->ctl_clients, c);
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	emu_limit_give(srv, EMU_LIMIT_CONTROL_CLIENTS, 1);
 	free(c->out);
 	free(c);
 }
@@ -183,10 +184,16 @@ void emu_control_accept(struct emu_server *srv)
 {
 	int fd;
 	while ((fd = accept4(srv->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		struct emu_ctl_client *c = calloc(1, sizeof(*c));
+		struct emu_ctl_client *c = NULL;
 		struct epoll_event ev = {.events = EPOLLIN};
+		if (emu_limit_take(srv, EMU_LIMIT_CONTROL_CLIENTS, 1, "a control client") < 0) {
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
+			emu_limit_give(srv, EMU_LIMIT_CONTROL_CLIENTS, 1);
 			continue;
 		}
 		c->fd = fd;
@@ -196,6 +203,7 @@ void emu_control_accept(struct emu_server *srv)
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
 			free(c);
+			emu_limit_give(srv, EMU_LIMIT_CONTROL_CLIENTS, 1);
 			continue;
 		}
 		HASH_ADD(hh, srv->ctl_clients, id, sizeof(c->id), c);

@@ -7,6 +7,7 @@
 
 #include "emu_cbor.h"
 #include "emu_device.h"
+#include "emu_limits.h"
 #include "emu_reload.h"
 #include "emu_link.h"
 #include "emu_msg.h"
@@ -598,6 +599,24 @@ static int check_request(const json_t *req, const char **method, const char **pa
 	return -1;
 }
 
+/* $.limits.requests_per_device: a device holds at most that many requests
+ * (pending, waiting or observing). 1 with err when ep has them all. */
+static int too_many(struct emu_server *srv, const char *ep, char *err, size_t size)
+{
+	struct emu_req *q, *tmp;
+	uint32_t n = 0, max = emu_gen_cfg(srv)->requests_per_device;
+	HASH_ITER(hh_id, srv->requests->by_id, q, tmp)
+	n += !strcmp(q->endpoint, ep);
+	if (n < max)
+		return 0;
+	snprintf(err, size,
+		 "endpoint \"%s\" already has %u requests (pending, queued or observing; "
+		 "$.limits.requests_per_device): wait for answers or cancel observations",
+		 ep, n);
+	emu_limit_report(srv, "limits.requests_per_device", max, ep);
+	return 1;
+}
+
 /* Reports a request that went out. */
 static json_t *sent(struct emu_req *r, struct emu_session *s)
 {
@@ -635,6 +654,8 @@ json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char
 		fmt = EMU_FMT_SENML_JSON; /* Write-Composite carries SenML */
 	}
 	struct emu_req *old = observe == 1 ? observation(srv, req) : NULL;
+	if (!old && too_many(srv, ep, err, size))
+		return NULL;
 	if (observe == 1 && !old) {
 		snprintf(err, size, "cancel needs \"request\": the id of a live observe");
 		return NULL;

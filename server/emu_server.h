@@ -12,6 +12,7 @@
 
 #include "emu_config.h"
 #include "emu_faults.h"
+#include "emu_limits.h"
 #include "emu_linger.h"
 #include "emu_registry.h"
 #include "emu_session.h"
@@ -87,6 +88,7 @@ struct emu_server {
 	struct emu_requests *requests;	 /* server requests (emu_request.c) */
 	struct emu_bootstrap *bootstrap; /* bootstrap jobs (emu_bootstrap.c) */
 	struct emu_stats stats;
+	struct emu_limits limits; /* what peers hold now (emu_limits.c) */
 	struct emu_faults faults;
 	struct emu_lingering linger; /* TLS connections closing (emu_linger.c) */
 	int64_t next_expiry_check;
