@@ -28,7 +28,8 @@ static void usage(FILE *out)
 		     "  [format=F] [accept=F] (M: read, discover, observe, cancel request=ID,\n"
 		     "  write, write_partial, execute, create, delete, bootstrap_finish,\n"
 		     "  bootstrap_discover, bootstrap_read, read_composite, observe_composite,\n"
-		     "  cancel_composite, write_composite: these take paths=/3/0/0,/1/0).\n"
+		     "  cancel_composite, write_composite: these take paths=/3/0/0,/1/0;\n"
+		     "  write_attributes takes pmin=5 pmax=30 gt= lt= st= epmin= epmax=).\n"
 		     "Values that look like integers or true/false are sent as such, except\n"
 		     "endpoint, path, payload and payload_hex, which are always text.\n");
 }

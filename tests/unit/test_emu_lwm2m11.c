@@ -181,6 +181,30 @@ static void read_composite(void **state)
 	close(fd);
 }
 
+/* Write-Attributes: a PUT whose Uri-Query carries the attributes, and no
+ * payload. */
+static void write_attributes(void **state)
+{
+	uint8_t in[256];
+	char loc[32];
+	(void)state;
+	int fd = registered("attr-1", "", loc, sizeof(loc));
+	test_control_ok("{\"cmd\":\"request\",\"endpoint\":\"attr-1\",\"method\":"
+			"\"write_attributes\",\"path\":\"/3/0/13\",\"pmin\":5,\"pmax\":30}\n");
+	ssize_t n = recv_within(fd, in, sizeof(in));
+	assert_true(n > 4);
+	assert_int_equal(in[1], 0x03); /* PUT */
+	assert_non_null(memmem(in, (size_t)n, "pmin=5", 6));
+	assert_non_null(memmem(in, (size_t)n, "pmax=30", 7));
+	assert_null(memchr(in, 0xff, (size_t)n)); /* no payload marker */
+	char reply[512];
+	test_control("{\"cmd\":\"request\",\"endpoint\":\"attr-1\",\"method\":"
+		     "\"write_attributes\",\"path\":\"/3/0/13\"}\n",
+		     reply, sizeof(reply));
+	assert_non_null(strstr(reply, "needs one or more numeric attributes"));
+	close(fd);
+}
+
 /* Queue mode: the Read waits while the device sleeps and goes out right
  * after the answer to its Update; a second one waits too long and fails. */
 static void queue_mode(void **state)
@@ -211,9 +235,8 @@ static void queue_mode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(send_decoded),
-	    cmocka_unit_test(bootstrap_pack),
-	    cmocka_unit_test(read_composite),
+	    cmocka_unit_test(send_decoded),   cmocka_unit_test(bootstrap_pack),
+	    cmocka_unit_test(read_composite), cmocka_unit_test(write_attributes),
 	    cmocka_unit_test(queue_mode),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
