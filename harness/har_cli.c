@@ -152,9 +152,9 @@ int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 		cli->version = 1;
 		return 0;
 	}
-	if (argc < 2 ||
-	    (strcmp(argv[1], "run") && strcmp(argv[1], "lint") && strcmp(argv[1], "list"))) {
-		fprintf(stderr, "lwm2m-harness: expected a command: run, lint or list\n");
+	if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "lint") &&
+			 strcmp(argv[1], "list") && strcmp(argv[1], "report"))) {
+		fprintf(stderr, "lwm2m-harness: expected a command: run, lint, list or report\n");
 		return -1;
 	}
 	cli->command = argv[1];
@@ -172,6 +172,11 @@ int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 	if (strcmp(cli->command, "lint") == 0 && optind >= argc) {
 		fprintf(stderr,
 			"lwm2m-harness: lint needs the scenario files or folders to check\n");
+		return -1;
+	}
+	if (strcmp(cli->command, "report") == 0 && optind + 1 != argc) {
+		fprintf(stderr, "lwm2m-harness: report needs exactly one run folder "
+				"(e.g. results/latest)\n");
 		return -1;
 	}
 	if (!cli->emulator && asprintf(&cli->emulator, "%s/lwm2m-emulator", cli->exe_dir) < 0)

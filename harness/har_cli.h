@@ -7,7 +7,7 @@
 
 /* The command line of lwm2m-harness, parsed and checked. */
 struct har_cli {
-	const char *command; /* "run", "lint" or "list" */
+	const char *command; /* "run", "lint", "list" or "report" */
 	char **paths;	     /* scenario files/folders (default: "scenarios") */
 	size_t npaths;
 	const char *tags[HAR_CLI_MAX_TAGS];

@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "har_cli.h"
 #include "har_emucheck.h"
 #include "har_vars.h"
 #include "har_jobs.h"
+#include "har_report.h"
 #include "har_results.h"
 #include "har_scenario.h"
 #include "har_schema.h"
@@ -32,6 +34,7 @@ static void usage(FILE *out)
 	    "scenarios)\n"
 	    "       lwm2m-harness lint PATHS...               validate scenario files only\n"
 	    "       lwm2m-harness list [PATHS...] [--tag T] [--name GLOB]\n"
+	    "       lwm2m-harness report RUN_DIR              write RUN_DIR/report.html again\n"
 	    "options:\n"
 	    "  --tag T          only scenarios with tag T (repeatable: any of them)\n"
 	    "  --name GLOB      only scenarios whose name matches GLOB\n"
@@ -240,7 +243,9 @@ static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 	    har_results_link_latest(cli->results, run_id) != 0)
 		fprintf(stderr, "lwm2m-harness: cannot write the reports in %s: %s\n", run_dir,
 			strerror(errno));
-	printf("results: %s\n", run_dir);
+	if (har_report_write(run_dir, err, sizeof(err)) != 0)
+		fprintf(stderr, "lwm2m-harness: %s\n", err);
+	printf("results: %s\nreport: %s/report.html\n", run_dir, run_dir);
 	ret = final_line(items, nitems);
 exit:
 	for (size_t i = 0; items && i < nitems; i++) {
@@ -249,6 +254,24 @@ exit:
 	}
 	free(items);
 	return ret;
+}
+
+/* "report": renders a run folder again (after a crash, or an older run). */
+static int cmd_report(const char *run_dir)
+{
+	char err[512];
+	struct stat st;
+	if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "lwm2m-harness: %s is not a run folder (e.g. results/latest)\n",
+			run_dir);
+		return 2;
+	}
+	if (har_report_write(run_dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "lwm2m-harness: %s\n", err);
+		return 1;
+	}
+	printf("report: %s/report.html\n", run_dir);
+	return 0;
 }
 
 /* Validates every scenario before anything runs, then runs, reports, and exits 0/1/2. */
@@ -274,6 +297,10 @@ int main(int argc, char **argv)
 	if (cli.version) {
 		printf("lwm2m-harness %s\n", VERSION);
 		ret = 0;
+		goto exit;
+	}
+	if (strcmp(cli.command, "report") == 0) {
+		ret = cmd_report(cli.paths[0]);
 		goto exit;
 	}
 	int ok = load_all(&cli, &scs, &n) == 0;

@@ -100,7 +100,7 @@ char *har_results_xml_escape(const char *text)
 }
 
 /* One <testcase>, with <failure> or <skipped> as needed. */
-static void junit_case(FILE *f, const struct har_item *it)
+static void junit_case(FILE *f, const struct har_item *it, const char *report)
 {
 	char *cls = har_results_xml_escape(it->sc->group);
 	char *name = har_results_xml_escape(it->sc->name);
@@ -116,7 +116,13 @@ static void junit_case(FILE *f, const struct har_item *it)
 			msg ? msg : "", it->res.kind[0] ? it->res.kind : "failure", msg ? msg : "");
 	else if (it->res.verdict == HAR_SKIP)
 		fprintf(f, "      <skipped message=\"%s\"/>\n", msg ? msg : "");
+	/* CI shows system-out next to the case: where its diagram is. */
+	const char *base = it->dir && strrchr(it->dir, '/') ? strrchr(it->dir, '/') + 1 : "";
+	char *ebase = har_results_xml_escape(base);
+	fprintf(f, "      <system-out>report: %s#sc-%s</system-out>\n", report ? report : "",
+		ebase ? ebase : "");
 	fprintf(f, "    </testcase>\n");
+	free(ebase);
 	free(cls);
 	free(name);
 	free(msg);
@@ -141,8 +147,13 @@ int har_results_write_junit(const char *run_dir, const struct har_item *items, s
 		"  <testsuite name=\"lwm2m-harness\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
 		"skipped=\"%zu\" time=\"%.3f\">\n",
 		n, fails, skips, duration_s);
+	snprintf(path, sizeof(path), "%s/report.html", run_dir);
+	char *report = har_results_xml_escape(path);
+	fprintf(f, "    <properties><property name=\"report\" value=\"%s\"/></properties>\n",
+		report ? report : "");
 	for (size_t i = 0; i < n; i++)
-		junit_case(f, &items[i]);
+		junit_case(f, &items[i], report);
+	free(report);
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
 	return fclose(f) == 0 ? 0 : -1;
 }
