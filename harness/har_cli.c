@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "har_scenario.h"
 
 #define JOBS_MAX 256
 #define REPEAT_MAX 10000
@@ -125,6 +128,9 @@ static int take_option(struct har_cli *cli, int opt, const char *arg)
 	case 'c':
 		cli->schema = arg;
 		return 0;
+	case 'C':
+		cli->certs = arg;
+		return 0;
 	}
 	return -1;
 bad:
@@ -132,17 +138,37 @@ bad:
 	return -1;
 }
 
+/* Without paths: ./scenarios when there is one (a checkout), else the
+ * catalogue the program came with (source tree or installed data dir). */
+static void default_catalogue(struct har_cli *cli)
+{
+	struct stat st;
+	if (stat(default_path, &st) == 0 && S_ISDIR(st.st_mode))
+		return;
+	cli->catalogue = har_scenario_find_catalogue(cli->exe_dir);
+	if (cli->catalogue)
+		cli->paths = &cli->catalogue;
+}
+
 /* Parses and checks everything up front, so a run never starts half-configured. */
 int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"tag", required_argument, NULL, 't'},	{"name", required_argument, NULL, 'n'},
-	    {"jobs", required_argument, NULL, 'j'},	{"layer", required_argument, NULL, 'l'},
-	    {"results", required_argument, NULL, 'r'},	{"seed", required_argument, NULL, 's'},
-	    {"repeat", required_argument, NULL, 'R'},	{"shard", required_argument, NULL, 'S'},
-	    {"emulator", required_argument, NULL, 'e'}, {"shim", required_argument, NULL, 'm'},
-	    {"schema", required_argument, NULL, 'c'},	{"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},	{NULL, 0, NULL, 0},
+	    {"tag", required_argument, NULL, 't'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"layer", required_argument, NULL, 'l'},
+	    {"results", required_argument, NULL, 'r'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"repeat", required_argument, NULL, 'R'},
+	    {"shard", required_argument, NULL, 'S'},
+	    {"emulator", required_argument, NULL, 'e'},
+	    {"shim", required_argument, NULL, 'm'},
+	    {"schema", required_argument, NULL, 'c'},
+	    {"certs", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 	set_defaults(cli);
@@ -169,6 +195,8 @@ int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 	}
 	cli->paths = optind < argc ? argv + optind : default_paths;
 	cli->npaths = optind < argc ? (size_t)(argc - optind) : 1;
+	if (optind >= argc)
+		default_catalogue(cli);
 	if (strcmp(cli->command, "lint") == 0 && optind >= argc) {
 		fprintf(stderr,
 			"lwm2m-harness: lint needs the scenario files or folders to check\n");
@@ -230,5 +258,6 @@ void har_cli_free(struct har_cli *cli)
 {
 	free(cli->emulator);
 	free(cli->shim);
-	cli->emulator = cli->shim = NULL;
+	free(cli->catalogue);
+	cli->emulator = cli->shim = cli->catalogue = NULL;
 }

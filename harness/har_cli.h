@@ -22,7 +22,9 @@ struct har_cli {
 	int shard_k, shard_n;
 	char *emulator; /* program paths (malloc'd) */
 	char *shim;
+	char *catalogue; /* the default path when ./scenarios is absent (malloc'd) */
 	const char *schema;
+	const char *certs;  /* ${certs}: --certs, or NULL for <exe_dir>/../certs */
 	char exe_dir[4096]; /* folder of /proc/self/exe */
 	int version;
 };

@@ -46,7 +46,10 @@ static void usage(FILE *out)
 	    "  --shard K/N      run only the K-th of N slices of the selection (1 <= K <= N)\n"
 	    "  --emulator PATH  lwm2m-emulator (default: next to lwm2m-harness)\n"
 	    "  --shim PATH      lwm2m-client-shim (default: next to lwm2m-harness)\n"
-	    "  --schema FILE    scenario schema (default: scenarios/schema.json found upwards)\n"
+	    "  --schema FILE    scenario schema (default: scenarios/schema.json found upwards,\n"
+	    "                   else the installed one)\n"
+	    "  --certs DIR      test PKI for ${certs} (default: the build's, <bin>/../certs;\n"
+	    "                   make one with share/lwm2m-harness/certs/gen-pki.sh DIR)\n"
 	    "exit status: 0 all passed (skips allowed), 1 failures, 2 usage or invalid "
 	    "scenarios\n");
 }
@@ -105,7 +108,10 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 	}
 	/* ${certs}: the PKI `make certs` wrote for this build (<bin>/../certs). */
 	char certs_dir[sizeof(cli->exe_dir) + 16];
-	snprintf(certs_dir, sizeof(certs_dir), "%s/../certs", cli->exe_dir);
+	if (cli->certs)
+		snprintf(certs_dir, sizeof(certs_dir), "%s", cli->certs);
+	else
+		snprintf(certs_dir, sizeof(certs_dir), "%s/../certs", cli->exe_dir);
 	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
 	for (size_t i = 0; scs && i < nfiles; i++) {
 		har_errs_free(&errs);
