@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "har_cli.h"
@@ -220,6 +221,22 @@ static int final_line(const struct har_item *items, size_t n)
 	return f ? 1 : 0;
 }
 
+/* Says up front what runs, when (in UTC, as the run id and every
+ * timestamp the harness writes) and where the results go. */
+static void print_start(const char *run_dir, size_t nitems, const struct har_cli *cli)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("started %s: %zu scenario run%s", stamp, nitems, nitems == 1 ? "" : "s");
+	if (cli->shard_n > 1)
+		printf(" (shard %d/%d)", cli->shard_k, cli->shard_n);
+	printf(", %d at a time, results in %s\n", cli->jobs, run_dir);
+	fflush(stdout);
+}
+
 /* "run": everything selected, then the reports. */
 static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 {
@@ -239,6 +256,7 @@ static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 		fprintf(stderr, "lwm2m-harness: no scenario matches the selection\n");
 		goto exit;
 	}
+	print_start(run_dir, nitems, cli);
 	struct har_run_opts ro = {cli->emulator, cli->shim, cli->layer, NULL, 0, 2000};
 	struct har_jobs_opts jo = {cli->jobs, isatty(STDOUT_FILENO), &ro};
 	int64_t t0 = lh_time_mono_ms();

@@ -1,6 +1,7 @@
 #include "har_results.h"
 
 #include <errno.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +36,20 @@ int har_results_make_run(const char *results_dir, char *run_id, size_t id_size, 
 	return -1;
 }
 
+/* Nobody needs nanoseconds of a scenario's duration, and 17 digits of
+ * binary noise read as precision. */
+double har_results_round_us(double seconds)
+{
+	return round(seconds * 1e6) / 1e6;
+}
+
 /* One scenario's entry of summary.json. */
 static json_t *summary_item(const struct har_item *it)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:I, s:s}", "name", it->sc->name, "file",
 			      it->sc->file, "verdict", har_verdict_name(it->res.verdict), "repeat",
-			      it->repeat, "duration_s", it->res.duration_s, "seed",
-			      (json_int_t)it->res.seed, "dir", it->dir ? it->dir : "");
+			      it->repeat, "duration_s", har_results_round_us(it->res.duration_s),
+			      "seed", (json_int_t)it->res.seed, "dir", it->dir ? it->dir : "");
 	const char *key = it->res.verdict == HAR_SKIP ? "skip_reason" : "failure";
 	json_object_set_new(o, key, it->res.message ? json_string(it->res.message) : json_null());
 	if (it->res.verdict == HAR_FAIL)
@@ -61,13 +69,15 @@ int har_results_write_summary(const char *run_dir, const char *run_id, uint64_t 
 		counts[items[i].res.verdict]++;
 		json_array_append_new(list, summary_item(&items[i]));
 	}
-	json_t *doc =
-	    json_pack("{s:s, s:I, s:f, s:{s:I, s:I, s:I}, s:o}", "run_id", run_id, "seed",
-		      (json_int_t)seed, "duration_s", duration_s, "counts", "passed",
-		      (json_int_t)counts[HAR_PASS], "failed", (json_int_t)counts[HAR_FAIL],
-		      "skipped", (json_int_t)counts[HAR_SKIP], "scenarios", list);
+	json_t *doc = json_pack("{s:s, s:I, s:f, s:{s:I, s:I, s:I}, s:o}", "run_id", run_id, "seed",
+				(json_int_t)seed, "duration_s", har_results_round_us(duration_s),
+				"counts", "passed", (json_int_t)counts[HAR_PASS], "failed",
+				(json_int_t)counts[HAR_FAIL], "skipped",
+				(json_int_t)counts[HAR_SKIP], "scenarios", list);
 	snprintf(path, sizeof(path), "%s/summary.json", run_dir);
-	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
+	int rc =
+	    doc ? json_dump_file(doc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | HAR_RESULTS_REAL)
+		: -1;
 	json_decref(doc);
 	return rc;
 }
