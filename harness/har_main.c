@@ -155,6 +155,37 @@ static int selected(const struct har_cli *cli, const struct har_scenario *sc)
 	return tag_ok && (!cli->name_glob || fnmatch(cli->name_glob, sc->name, 0) == 0);
 }
 
+/* qsort_r order of scenario indices: by name. */
+static int by_name(const void *a, const void *b, void *arg)
+{
+	const struct har_scenario *scs = arg;
+	return strcmp(scs[*(const size_t *)a].name, scs[*(const size_t *)b].name);
+}
+
+/* keep[i]: scenario i is selected (--tag, --name) and in this shard: the
+ * selection sorted by name, every N-th from the K-th, so a shard's share
+ * depends neither on file order nor on how the paths were given, and the
+ * N shards are disjoint and cover the selection. Returns keep or NULL. */
+static char *shard_marks(const struct har_cli *cli, struct har_scenario *scs, size_t n)
+{
+	char *keep = calloc(n + 1, 1);
+	size_t *idx = calloc(n + 1, sizeof(*idx)), nsel = 0;
+	for (size_t i = 0; keep && idx && i < n; i++)
+		if (selected(cli, &scs[i]))
+			idx[nsel++] = i;
+	if (keep && idx) {
+		qsort_r(idx, nsel, sizeof(*idx), by_name, scs);
+		for (size_t r = 0; r < nsel; r++)
+			keep[idx[r]] = (int)(r % (size_t)cli->shard_n) == cli->shard_k - 1;
+	}
+	free(idx);
+	if (!idx) {
+		free(keep);
+		return NULL;
+	}
+	return keep;
+}
+
 /* "lint": validation only. */
 static int cmd_lint(struct har_cli *cli, struct har_scenario *scs, size_t n, int ok)
 {
@@ -165,17 +196,22 @@ static int cmd_lint(struct har_cli *cli, struct har_scenario *scs, size_t n, int
 	return ok ? 0 : 2;
 }
 
-/* "list": name, tags and file of each selected scenario. */
+/* "list": name, tags and file of each selected scenario (of the shard,
+ * with --shard: what that CI job will run). */
 static int cmd_list(struct har_cli *cli, struct har_scenario *scs, size_t n)
 {
+	char *keep = shard_marks(cli, scs, n);
+	if (!keep)
+		return 2;
 	for (size_t i = 0; i < n; i++) {
-		if (!selected(cli, &scs[i]))
+		if (!keep[i])
 			continue;
 		char *tags = json_dumps(json_object_get(scs[i].root, "tags"),
 					JSON_COMPACT | JSON_ENCODE_ANY);
 		printf("%-40s %-30s %s\n", scs[i].name, tags ? tags : "[]", scs[i].file);
 		free(tags);
 	}
+	free(keep);
 	return 0;
 }
 
@@ -184,11 +220,10 @@ static struct har_item *plan(struct har_cli *cli, struct har_scenario *scs, size
 			     const char *run_dir, size_t *nitems)
 {
 	struct har_item *items = calloc(n * (size_t)cli->repeat + 1, sizeof(*items));
-	size_t k = 0, sel = 0;
-	for (size_t i = 0; items && i < n; i++) {
-		if (!selected(cli, &scs[i]))
-			continue;
-		if ((int)(sel++ % (size_t)cli->shard_n) != cli->shard_k - 1)
+	char *keep = shard_marks(cli, scs, n);
+	size_t k = 0;
+	for (size_t i = 0; items && keep && i < n; i++) {
+		if (!keep[i])
 			continue;
 		for (int r = 0; r < cli->repeat; r++, k++) {
 			items[k].sc = &scs[i];
@@ -201,8 +236,19 @@ static struct har_item *plan(struct har_cli *cli, struct har_scenario *scs, size
 				items[k].dir = NULL;
 		}
 	}
+	free(keep);
 	*nitems = k;
 	return items;
+}
+
+/* A shard of a non-empty selection may hold nothing (more CI jobs than
+ * scenarios): that job passes with empty reports, so merging still works. */
+static int shard_may_be_empty(const struct har_cli *cli, struct har_scenario *scs, size_t n)
+{
+	for (size_t i = 0; cli->shard_n > 1 && i < n; i++)
+		if (selected(cli, &scs[i]))
+			return 1;
+	return 0;
 }
 
 /* Prints "N passed, N failed[, N skipped]" and returns the exit status. */
@@ -252,7 +298,7 @@ static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 	}
 	snprintf(run_dir, sizeof(run_dir), "%s/%s", cli->results, run_id);
 	items = plan(cli, scs, n, run_dir, &nitems);
-	if (!items || nitems == 0) {
+	if (!items || (nitems == 0 && !shard_may_be_empty(cli, scs, n))) {
 		fprintf(stderr, "lwm2m-harness: no scenario matches the selection\n");
 		goto exit;
 	}
