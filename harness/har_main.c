@@ -109,10 +109,8 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 	}
 	/* ${certs}: the PKI `make certs` wrote for this build (<bin>/../certs). */
 	char certs_dir[sizeof(cli->exe_dir) + 16];
-	if (cli->certs)
-		snprintf(certs_dir, sizeof(certs_dir), "%s", cli->certs);
-	else
-		snprintf(certs_dir, sizeof(certs_dir), "%s/../certs", cli->exe_dir);
+	snprintf(certs_dir, sizeof(certs_dir), cli->certs ? "%s" : "%s/../certs",
+		 cli->certs ? cli->certs : cli->exe_dir);
 	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
 	for (size_t i = 0; scs && i < nfiles; i++) {
 		har_errs_free(&errs);
