@@ -28,6 +28,7 @@ static const char page_css[] =
     ".v-fail{background:#fdd}.v-skip{background:#ffd}.v-pass{background:#dfd}"
     ".badge{font-weight:bold;padding:0 6px;border-radius:3px}"
     "pre{white-space:pre-wrap;background:#f6f6f6;padding:6px;border:1px solid #ddd}"
+    "pre,dd{overflow-wrap:anywhere}"
     ".missing{color:#b00}.notes{color:#b00;font-weight:bold}"
     "section.sc{border-top:2px solid #999;margin-top:1.5em}"
     "svg.seq{font:11px monospace;background:#fff;border:1px solid #ddd}"
