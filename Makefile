@@ -40,8 +40,9 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# PART_CFLAGS: set per object by a part's fragment (e.g. a generated header).
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -MMD -MP -I. -Icommon \
-              $(MBEDTLS_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+              $(MBEDTLS_CFLAGS) $(PKG_CFLAGS) $(PART_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 LIBS_ALL    = $(PKG_LIBS) $(MBEDTLS_LIBS) -lm $(LIBS)
 
@@ -56,7 +57,7 @@ CLEAN_EXTRA :=
 MBEDTLS_OK := $(BUILD)/.mbedtls-ok$(subst /,_,$(MBEDTLS_PREFIX))
 
 .SECONDARY:
-.PHONY: all deps certs scenarios test unit-tests-bin programs clean install asan asan-build
+.PHONY: all deps certs scenarios test unit-tests-bin programs clean install asan asan-build FORCE
 all: $(MBEDTLS_OK) programs
 
 include common/module.mk
@@ -117,10 +118,33 @@ asan-build: certs
 asan: deps asan-build
 	$(ASAN_ENV) $(ASAN_BUILD)/bin/lwm2m-harness run --jobs $(JOBS) --results results/asan scenarios
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the three programs, the
+# reference layer, the socket-layer header and its pkg-config file, man
+# pages, and the data the harness needs (catalogue, schema, certificate
+# generator) under share/lwm2m-harness, where the installed harness finds
+# them with no flags (HAR_DATADIR, or next to the program for a DESTDIR or
+# moved install). Test and mutant layers are not installed.
+VERSION      := 0.1.0
+INSTALL_BINS := $(BIN)/lwm2m-emulator $(BIN)/lwm2m-client-shim $(BIN)/lwm2m-harness
+INSTALL_DATA := $(DESTDIR)$(PREFIX)/share/lwm2m-harness
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lwm2m-harness
-	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
-	$(if $(SHLIBS),install -m 0644 $(SHLIBS) $(DESTDIR)$(PREFIX)/lib/lwm2m-harness/)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lwm2m-harness \
+		$(DESTDIR)$(PREFIX)/include/lwm2m $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(INSTALL_DATA)/certs
+	install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(LAYER_SO) $(DESTDIR)$(PREFIX)/lib/lwm2m-harness/
+	install -m 0644 client_shim/include/sl_layer.h $(DESTDIR)$(PREFIX)/include/lwm2m/
+	sed 's/@VERSION@/$(VERSION)/' pkgconfig/lwm2m-socket-layer.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/lwm2m-socket-layer.pc
+	install -m 0644 man/lwm2m-harness.1 man/lwm2m-client-shim.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/lwm2m-emulator.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	rm -rf $(INSTALL_DATA)/scenarios
+	cp -R scenarios $(INSTALL_DATA)/scenarios
+	install -m 0755 certs/gen-pki.sh $(INSTALL_DATA)/certs/
+	install -m 0644 certs/pki.conf certs/x509.cnf certs/README.md $(INSTALL_DATA)/certs/
+
+FORCE:
 
 clean:
 	rm -rf $(BUILD) $(CLEAN_EXTRA)

@@ -16,6 +16,7 @@
 #include "lh_event.h"
 
 #define LINE_MAX_BYTES 65536
+#define SHIM_VERSION "0.1.0"
 
 typedef struct {
 	const char *layer;
@@ -39,6 +40,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: lwm2m-client-shim [--layer PATH.so] [--events FILE]\n"
+		"       lwm2m-client-shim --help | --version\n"
 		"  Reads JSON-lines commands on stdin, writes replies and events as JSON\n"
 		"  lines on stdout (a readable line each when stdin is a terminal).\n"
 		"  --layer PATH.so  use this socket layer instead of the built-in Mbed TLS one\n"
@@ -48,12 +50,30 @@ static void usage(FILE *out)
 		"  Type 'help' for the commands (docs/protocol.md for the config).\n");
 }
 
+/* --help and --version win wherever they are, even after a mistake, as
+ * the other two programs do: a first user asks before getting it right. */
+static void help_or_version(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("lwm2m-client-shim %s (socket-layer ABI %d)\n", SHIM_VERSION,
+			       SL_ABI_VERSION);
+			exit(0);
+		}
+	}
+}
+
 /* Parses the command line; exit status 2 on a mistake. */
 static int parse_args(int argc, char **argv, shim_args_t *a)
 {
 	int i;
 
 	memset(a, 0, sizeof(*a));
+	help_or_version(argc, argv);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);

@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "har_scenario.h"
 
 #define JOBS_MAX 256
 #define REPEAT_MAX 10000
@@ -27,12 +30,15 @@ static int parse_long(const char *text, long long min, long long max, long long 
 	return 0;
 }
 
-/* "K/N" with 1 <= K <= N. */
+/* "K/N" with 1 <= K <= N; says what is wrong otherwise. */
 static int parse_shard(struct har_cli *cli, const char *text)
 {
 	int k, n, used = 0;
-	if (sscanf(text, "%d/%d%n", &k, &n, &used) != 2 || text[used] || n < 1 || k < 1 || k > n)
+	if (sscanf(text, "%d/%d%n", &k, &n, &used) != 2 || text[used] || n < 1 || k < 1 || k > n) {
+		fprintf(stderr, "lwm2m-harness: --shard wants K/N with 1 <= K <= N, got \"%s\"\n",
+			text);
 		return -1;
+	}
 	cli->shard_k = k;
 	cli->shard_n = n;
 	return 0;
@@ -107,13 +113,7 @@ static int take_option(struct har_cli *cli, int opt, const char *arg)
 		cli->repeat = (int)v;
 		return 0;
 	case 'S':
-		return parse_shard(cli, arg) == 0
-			   ? 0
-			   : (fprintf(stderr,
-				      "lwm2m-harness: --shard "
-				      "wants K/N with 1 <= K <= N, got \"%s\"\n",
-				      arg),
-			      -1);
+		return parse_shard(cli, arg);
 	case 'e':
 		free(cli->emulator);
 		cli->emulator = strdup(arg);
@@ -125,6 +125,9 @@ static int take_option(struct har_cli *cli, int opt, const char *arg)
 	case 'c':
 		cli->schema = arg;
 		return 0;
+	case 'C':
+		cli->certs = arg;
+		return 0;
 	}
 	return -1;
 bad:
@@ -132,18 +135,56 @@ bad:
 	return -1;
 }
 
+/* The long options of every command (the short ones are -h and -V). */
+static const struct option longopts[] = {
+    {"tag", required_argument, NULL, 't'},
+    {"name", required_argument, NULL, 'n'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"layer", required_argument, NULL, 'l'},
+    {"results", required_argument, NULL, 'r'},
+    {"seed", required_argument, NULL, 's'},
+    {"repeat", required_argument, NULL, 'R'},
+    {"shard", required_argument, NULL, 'S'},
+    {"emulator", required_argument, NULL, 'e'},
+    {"shim", required_argument, NULL, 'm'},
+    {"schema", required_argument, NULL, 'c'},
+    {"certs", required_argument, NULL, 'C'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Without paths: ./scenarios when there is one (a checkout), else the
+ * catalogue the program came with (source tree or installed data dir). */
+static void default_catalogue(struct har_cli *cli)
+{
+	struct stat st;
+	if (stat(default_path, &st) == 0 && S_ISDIR(st.st_mode))
+		return;
+	cli->catalogue = har_scenario_find_catalogue(cli->exe_dir);
+	if (cli->catalogue)
+		cli->paths = &cli->catalogue;
+}
+
+/* lint wants paths, report exactly one run folder. Returns 0 or -1. */
+static int check_positionals(const char *command, int npos)
+{
+	if (strcmp(command, "lint") == 0 && npos < 1) {
+		fprintf(stderr,
+			"lwm2m-harness: lint needs the scenario files or folders to check\n");
+		return -1;
+	}
+	if (strcmp(command, "report") == 0 && npos != 1) {
+		fprintf(stderr, "lwm2m-harness: report needs exactly one run folder "
+				"(e.g. results/latest)\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* Parses and checks everything up front, so a run never starts half-configured. */
 int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"tag", required_argument, NULL, 't'},	{"name", required_argument, NULL, 'n'},
-	    {"jobs", required_argument, NULL, 'j'},	{"layer", required_argument, NULL, 'l'},
-	    {"results", required_argument, NULL, 'r'},	{"seed", required_argument, NULL, 's'},
-	    {"repeat", required_argument, NULL, 'R'},	{"shard", required_argument, NULL, 'S'},
-	    {"emulator", required_argument, NULL, 'e'}, {"shim", required_argument, NULL, 'm'},
-	    {"schema", required_argument, NULL, 'c'},	{"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},	{NULL, 0, NULL, 0},
-	};
 	int opt;
 	set_defaults(cli);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
@@ -152,9 +193,9 @@ int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 		cli->version = 1;
 		return 0;
 	}
-	if (argc < 2 ||
-	    (strcmp(argv[1], "run") && strcmp(argv[1], "lint") && strcmp(argv[1], "list"))) {
-		fprintf(stderr, "lwm2m-harness: expected a command: run, lint or list\n");
+	if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "lint") &&
+			 strcmp(argv[1], "list") && strcmp(argv[1], "report"))) {
+		fprintf(stderr, "lwm2m-harness: expected a command: run, lint, list or report\n");
 		return -1;
 	}
 	cli->command = argv[1];
@@ -169,11 +210,10 @@ int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 	}
 	cli->paths = optind < argc ? argv + optind : default_paths;
 	cli->npaths = optind < argc ? (size_t)(argc - optind) : 1;
-	if (strcmp(cli->command, "lint") == 0 && optind >= argc) {
-		fprintf(stderr,
-			"lwm2m-harness: lint needs the scenario files or folders to check\n");
+	if (optind >= argc)
+		default_catalogue(cli);
+	if (check_positionals(cli->command, argc - optind) != 0)
 		return -1;
-	}
 	if (!cli->emulator && asprintf(&cli->emulator, "%s/lwm2m-emulator", cli->exe_dir) < 0)
 		return -1;
 	if (!cli->shim && asprintf(&cli->shim, "%s/lwm2m-client-shim", cli->exe_dir) < 0)
@@ -225,5 +265,6 @@ void har_cli_free(struct har_cli *cli)
 {
 	free(cli->emulator);
 	free(cli->shim);
-	cli->emulator = cli->shim = NULL;
+	free(cli->catalogue);
+	cli->emulator = cli->shim = cli->catalogue = NULL;
 }

@@ -7,7 +7,7 @@
 
 /* The command line of lwm2m-harness, parsed and checked. */
 struct har_cli {
-	const char *command; /* "run", "lint" or "list" */
+	const char *command; /* "run", "lint", "list" or "report" */
 	char **paths;	     /* scenario files/folders (default: "scenarios") */
 	size_t npaths;
 	const char *tags[HAR_CLI_MAX_TAGS];
@@ -22,7 +22,9 @@ struct har_cli {
 	int shard_k, shard_n;
 	char *emulator; /* program paths (malloc'd) */
 	char *shim;
+	char *catalogue; /* the default path when ./scenarios is absent (malloc'd) */
 	const char *schema;
+	const char *certs;  /* ${certs}: --certs, or NULL for <exe_dir>/../certs */
 	char exe_dir[4096]; /* folder of /proc/self/exe */
 	int version;
 };

@@ -20,6 +20,8 @@
 #define DEFAULT_SCENARIO_TIMEOUT_MS 60000
 /* Time an interrupted worker gets to end on SIGTERM before SIGKILL. */
 #define WORKER_STOP_MS 5000
+/* The progress line stays within a wide terminal's line. */
+#define PROGRESS_MAX 200
 
 struct slot {
 	pid_t pid;
@@ -57,12 +59,13 @@ static void worker_main(struct har_item *it, const struct har_run_opts *base, pi
 	ro.out_dir = it->dir;
 	ro.seed = it->res.seed;
 	har_run_scenario(it->sc, &ro, &res);
+	res.duration_s = har_results_round_us(res.duration_s);
 	json_t *doc =
 	    json_pack("{s:s, s:s?, s:f, s:I, s:s?}", "verdict", har_verdict_name(res.verdict),
 		      "message", res.message, "duration_s", res.duration_s, "seed",
 		      (json_int_t)res.seed, "failure_type", res.kind[0] ? res.kind : NULL);
 	snprintf(path, sizeof(path), "%s/result.json", it->dir);
-	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2)) : -1;
+	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2) | HAR_RESULTS_REAL) : -1;
 	json_decref(doc);
 	free(res.message);
 	_exit(rc == 0 ? 0 : 3);
@@ -106,19 +109,41 @@ static void progress_clear(const struct har_jobs_opts *o)
 	}
 }
 
-/* Draws "[3/10] 2 passed, 1 failed, 2 running, 12s" in place, only when
- * it changes (at most once a second for the clock). */
-static void progress_draw(const struct har_jobs_opts *o, const struct counts *c, size_t n,
-			  int64_t t0)
+/* Appends the names of the running scenarios to line (as many as fit, then
+ * "..."), so a slow or stuck one is named while it runs. */
+static void running_names(char *line, size_t size, const struct slot *slots, int nslots,
+			  const struct har_item *items)
 {
-	static char last[160];
-	char line[160];
+	const char *sep = ": ";
+	for (int k = 0; k < nslots; k++) {
+		size_t len = strlen(line);
+		if (slots[k].pid <= 0)
+			continue;
+		const char *name = items[slots[k].item].sc->name;
+		if (len + strlen(sep) + strlen(name) + 5 >= size) {
+			snprintf(line + len, size - len, "%s...", sep);
+			return;
+		}
+		snprintf(line + len, size - len, "%s%s", sep, name);
+		sep = ", ";
+	}
+}
+
+/* Draws "[3/10] 2 passed, 1 failed, 0 skipped, 12s, 2 running: a, b" in
+ * place, only when it changes (at most once a second for the clock). */
+static void progress_draw(const struct har_jobs_opts *o, const struct counts *c, size_t n,
+			  int64_t t0, const struct slot *slots, int nslots,
+			  const struct har_item *items)
+{
+	static char last[PROGRESS_MAX];
+	char line[PROGRESS_MAX];
 	if (!o->progress)
 		return;
 	snprintf(line, sizeof(line),
-		 "[%zu/%zu] %zu passed, %zu failed, %zu skipped, %zu running, %llds", c->done, n,
-		 c->passed, c->failed, c->skipped, c->running,
-		 (long long)((lh_time_mono_ms() - t0) / 1000));
+		 "[%zu/%zu] %zu passed, %zu failed, %zu skipped, %llds, %zu running", c->done, n,
+		 c->passed, c->failed, c->skipped, (long long)((lh_time_mono_ms() - t0) / 1000),
+		 c->running);
+	running_names(line, sizeof(line), slots, nslots, items);
 	if (strcmp(line, last) == 0)
 		return;
 	snprintf(last, sizeof(last), "%s", line);
@@ -302,7 +327,7 @@ int har_jobs_run(struct har_item *items, size_t n, const struct har_jobs_opts *o
 	catch_stop(old, 0);
 	while (c.done < n && !g_stop_signal) {
 		fill_slots(slots, nslots, items, n, &next, &c, o);
-		progress_draw(o, &c, n, t0);
+		progress_draw(o, &c, n, t0, slots, nslots, items);
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		for (int k = 0; pid > 0 && k < nslots; k++)

@@ -10,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "har_cli.h"
 #include "har_emucheck.h"
 #include "har_vars.h"
 #include "har_jobs.h"
+#include "har_report.h"
 #include "har_results.h"
 #include "har_scenario.h"
 #include "har_schema.h"
@@ -32,6 +35,7 @@ static void usage(FILE *out)
 	    "scenarios)\n"
 	    "       lwm2m-harness lint PATHS...               validate scenario files only\n"
 	    "       lwm2m-harness list [PATHS...] [--tag T] [--name GLOB]\n"
+	    "       lwm2m-harness report RUN_DIR              write RUN_DIR/report.html again\n"
 	    "options:\n"
 	    "  --tag T          only scenarios with tag T (repeatable: any of them)\n"
 	    "  --name GLOB      only scenarios whose name matches GLOB\n"
@@ -43,7 +47,10 @@ static void usage(FILE *out)
 	    "  --shard K/N      run only the K-th of N slices of the selection (1 <= K <= N)\n"
 	    "  --emulator PATH  lwm2m-emulator (default: next to lwm2m-harness)\n"
 	    "  --shim PATH      lwm2m-client-shim (default: next to lwm2m-harness)\n"
-	    "  --schema FILE    scenario schema (default: scenarios/schema.json found upwards)\n"
+	    "  --schema FILE    scenario schema (default: scenarios/schema.json found upwards,\n"
+	    "                   else the installed one)\n"
+	    "  --certs DIR      test PKI for ${certs} (default: the build's, <bin>/../certs;\n"
+	    "                   make one with share/lwm2m-harness/certs/gen-pki.sh DIR)\n"
 	    "exit status: 0 all passed (skips allowed), 1 failures, 2 usage or invalid "
 	    "scenarios,\n"
 	    "  130/143 interrupted by SIGINT/SIGTERM (reports list what finished; the rest "
@@ -104,7 +111,8 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 	}
 	/* ${certs}: the PKI `make certs` wrote for this build (<bin>/../certs). */
 	char certs_dir[sizeof(cli->exe_dir) + 16];
-	snprintf(certs_dir, sizeof(certs_dir), "%s/../certs", cli->exe_dir);
+	snprintf(certs_dir, sizeof(certs_dir), cli->certs ? "%s" : "%s/../certs",
+		 cli->certs ? cli->certs : cli->exe_dir);
 	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
 	for (size_t i = 0; scs && i < nfiles; i++) {
 		har_errs_free(&errs);
@@ -147,6 +155,37 @@ static int selected(const struct har_cli *cli, const struct har_scenario *sc)
 	return tag_ok && (!cli->name_glob || fnmatch(cli->name_glob, sc->name, 0) == 0);
 }
 
+/* qsort_r order of scenario indices: by name. */
+static int by_name(const void *a, const void *b, void *arg)
+{
+	const struct har_scenario *scs = arg;
+	return strcmp(scs[*(const size_t *)a].name, scs[*(const size_t *)b].name);
+}
+
+/* keep[i]: scenario i is selected (--tag, --name) and in this shard: the
+ * selection sorted by name, every N-th from the K-th, so a shard's share
+ * depends neither on file order nor on how the paths were given, and the
+ * N shards are disjoint and cover the selection. Returns keep or NULL. */
+static char *shard_marks(const struct har_cli *cli, struct har_scenario *scs, size_t n)
+{
+	char *keep = calloc(n + 1, 1);
+	size_t *idx = calloc(n + 1, sizeof(*idx)), nsel = 0;
+	for (size_t i = 0; keep && idx && i < n; i++)
+		if (selected(cli, &scs[i]))
+			idx[nsel++] = i;
+	if (keep && idx) {
+		qsort_r(idx, nsel, sizeof(*idx), by_name, scs);
+		for (size_t r = 0; r < nsel; r++)
+			keep[idx[r]] = (int)(r % (size_t)cli->shard_n) == cli->shard_k - 1;
+	}
+	free(idx);
+	if (!idx) {
+		free(keep);
+		return NULL;
+	}
+	return keep;
+}
+
 /* "lint": validation only. */
 static int cmd_lint(struct har_cli *cli, struct har_scenario *scs, size_t n, int ok)
 {
@@ -157,17 +196,22 @@ static int cmd_lint(struct har_cli *cli, struct har_scenario *scs, size_t n, int
 	return ok ? 0 : 2;
 }
 
-/* "list": name, tags and file of each selected scenario. */
+/* "list": name, tags and file of each selected scenario (of the shard,
+ * with --shard: what that CI job will run). */
 static int cmd_list(struct har_cli *cli, struct har_scenario *scs, size_t n)
 {
+	char *keep = shard_marks(cli, scs, n);
+	if (!keep)
+		return 2;
 	for (size_t i = 0; i < n; i++) {
-		if (!selected(cli, &scs[i]))
+		if (!keep[i])
 			continue;
 		char *tags = json_dumps(json_object_get(scs[i].root, "tags"),
 					JSON_COMPACT | JSON_ENCODE_ANY);
 		printf("%-40s %-30s %s\n", scs[i].name, tags ? tags : "[]", scs[i].file);
 		free(tags);
 	}
+	free(keep);
 	return 0;
 }
 
@@ -176,11 +220,10 @@ static struct har_item *plan(struct har_cli *cli, struct har_scenario *scs, size
 			     const char *run_dir, size_t *nitems)
 {
 	struct har_item *items = calloc(n * (size_t)cli->repeat + 1, sizeof(*items));
-	size_t k = 0, sel = 0;
-	for (size_t i = 0; items && i < n; i++) {
-		if (!selected(cli, &scs[i]))
-			continue;
-		if ((int)(sel++ % (size_t)cli->shard_n) != cli->shard_k - 1)
+	char *keep = shard_marks(cli, scs, n);
+	size_t k = 0;
+	for (size_t i = 0; items && keep && i < n; i++) {
+		if (!keep[i])
 			continue;
 		for (int r = 0; r < cli->repeat; r++, k++) {
 			items[k].sc = &scs[i];
@@ -193,8 +236,19 @@ static struct har_item *plan(struct har_cli *cli, struct har_scenario *scs, size
 				items[k].dir = NULL;
 		}
 	}
+	free(keep);
 	*nitems = k;
 	return items;
+}
+
+/* A shard of a non-empty selection may hold nothing (more CI jobs than
+ * scenarios): that job passes with empty reports, so merging still works. */
+static int shard_may_be_empty(const struct har_cli *cli, struct har_scenario *scs, size_t n)
+{
+	for (size_t i = 0; cli->shard_n > 1 && i < n; i++)
+		if (selected(cli, &scs[i]))
+			return 1;
+	return 0;
 }
 
 /* Prints "N passed, N failed[, N skipped][, N not run (interrupted)]" and
@@ -218,6 +272,22 @@ static int final_line(const struct har_item *items, size_t n, int sig)
 	return sig ? 128 + sig : f ? 1 : 0;
 }
 
+/* Says up front what runs, when (in UTC, as the run id and every
+ * timestamp the harness writes) and where the results go. */
+static void print_start(const char *run_dir, size_t nitems, const struct har_cli *cli)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("started %s: %zu scenario run%s", stamp, nitems, nitems == 1 ? "" : "s");
+	if (cli->shard_n > 1)
+		printf(" (shard %d/%d)", cli->shard_k, cli->shard_n);
+	printf(", %d at a time, results in %s\n", cli->jobs, run_dir);
+	fflush(stdout);
+}
+
 /* "run": everything selected, then the reports. */
 static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 {
@@ -233,10 +303,11 @@ static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 	}
 	snprintf(run_dir, sizeof(run_dir), "%s/%s", cli->results, run_id);
 	items = plan(cli, scs, n, run_dir, &nitems);
-	if (!items || nitems == 0) {
+	if (!items || (nitems == 0 && !shard_may_be_empty(cli, scs, n))) {
 		fprintf(stderr, "lwm2m-harness: no scenario matches the selection\n");
 		goto exit;
 	}
+	print_start(run_dir, nitems, cli);
 	struct har_run_opts ro = {cli->emulator, cli->shim, cli->layer, NULL, 0, 2000};
 	struct har_jobs_opts jo = {cli->jobs, isatty(STDOUT_FILENO), &ro};
 	int64_t t0 = lh_time_mono_ms();
@@ -249,7 +320,9 @@ static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 	    har_results_link_latest(cli->results, run_id) != 0)
 		fprintf(stderr, "lwm2m-harness: cannot write the reports in %s: %s\n", run_dir,
 			strerror(errno));
-	printf("results: %s\n", run_dir);
+	if (har_report_write(run_dir, err, sizeof(err)) != 0)
+		fprintf(stderr, "lwm2m-harness: %s\n", err);
+	printf("results: %s\nreport: %s/report.html\n", run_dir, run_dir);
 	ret = final_line(items, nitems, sig);
 exit:
 	for (size_t i = 0; items && i < nitems; i++) {
@@ -258,6 +331,24 @@ exit:
 	}
 	free(items);
 	return ret;
+}
+
+/* "report": renders a run folder again (after a crash, or an older run). */
+static int cmd_report(const char *run_dir)
+{
+	char err[512];
+	struct stat st;
+	if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "lwm2m-harness: %s is not a run folder (e.g. results/latest)\n",
+			run_dir);
+		return 2;
+	}
+	if (har_report_write(run_dir, err, sizeof(err)) != 0) {
+		fprintf(stderr, "lwm2m-harness: %s\n", err);
+		return 1;
+	}
+	printf("report: %s/report.html\n", run_dir);
+	return 0;
 }
 
 /* Validates every scenario before anything runs, then runs, reports, and exits 0/1/2. */
@@ -283,6 +374,10 @@ int main(int argc, char **argv)
 	if (cli.version) {
 		printf("lwm2m-harness %s\n", VERSION);
 		ret = 0;
+		goto exit;
+	}
+	if (strcmp(cli.command, "report") == 0) {
+		ret = cmd_report(cli.paths[0]);
 		goto exit;
 	}
 	int ok = load_all(&cli, &scs, &n) == 0;

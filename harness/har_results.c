@@ -1,6 +1,7 @@
 #include "har_results.h"
 
 #include <errno.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,13 @@ int har_results_make_run(const char *results_dir, char *run_id, size_t id_size, 
 
 #define HAR_NOT_RUN_MSG "not run: interrupted"
 
+/* Nobody needs nanoseconds of a scenario's duration, and 17 digits of
+ * binary noise read as precision. */
+double har_results_round_us(double seconds)
+{
+	return round(seconds * 1e6) / 1e6;
+}
+
 /* One scenario's entry of summary.json. */
 static json_t *summary_item(const struct har_item *it)
 {
@@ -47,8 +55,8 @@ static json_t *summary_item(const struct har_item *it)
 				 it->dir ? it->dir : "", "skip_reason", HAR_NOT_RUN_MSG);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:I, s:s}", "name", it->sc->name, "file",
 			      it->sc->file, "verdict", har_verdict_name(it->res.verdict), "repeat",
-			      it->repeat, "duration_s", it->res.duration_s, "seed",
-			      (json_int_t)it->res.seed, "dir", it->dir ? it->dir : "");
+			      it->repeat, "duration_s", har_results_round_us(it->res.duration_s),
+			      "seed", (json_int_t)it->res.seed, "dir", it->dir ? it->dir : "");
 	const char *key = it->res.verdict == HAR_SKIP ? "skip_reason" : "failure";
 	json_object_set_new(o, key, it->res.message ? json_string(it->res.message) : json_null());
 	if (it->res.verdict == HAR_FAIL)
@@ -72,14 +80,16 @@ int har_results_write_summary(const char *run_dir, const char *run_id, uint64_t 
 			counts[items[i].res.verdict]++;
 		json_array_append_new(list, summary_item(&items[i]));
 	}
-	json_t *doc =
-	    json_pack("{s:s, s:I, s:f, s:s?, s:{s:I, s:I, s:I, s:I}, s:o}", "run_id", run_id,
-		      "seed", (json_int_t)seed, "duration_s", duration_s, "interrupted",
-		      interrupted, "counts", "passed", (json_int_t)counts[HAR_PASS], "failed",
-		      (json_int_t)counts[HAR_FAIL], "skipped", (json_int_t)counts[HAR_SKIP],
-		      "not_run", (json_int_t)not_run, "scenarios", list);
+	json_t *doc = json_pack("{s:s, s:I, s:f, s:s?, s:{s:I, s:I, s:I, s:I}, s:o}", "run_id",
+				run_id, "seed", (json_int_t)seed, "duration_s",
+				har_results_round_us(duration_s), "interrupted", interrupted,
+				"counts", "passed", (json_int_t)counts[HAR_PASS], "failed",
+				(json_int_t)counts[HAR_FAIL], "skipped", (json_int_t)counts[HAR_SKIP],
+				"not_run", (json_int_t)not_run, "scenarios", list);
 	snprintf(path, sizeof(path), "%s/summary.json", run_dir);
-	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
+	int rc =
+	    doc ? json_dump_file(doc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | HAR_RESULTS_REAL)
+		: -1;
 	json_decref(doc);
 	return rc;
 }
@@ -112,7 +122,7 @@ char *har_results_xml_escape(const char *text)
 }
 
 /* One <testcase>, with <failure> or <skipped> as needed. */
-static void junit_case(FILE *f, const struct har_item *it)
+static void junit_case(FILE *f, const struct har_item *it, const char *report)
 {
 	char *cls = har_results_xml_escape(it->sc->group);
 	char *name = har_results_xml_escape(it->sc->name);
@@ -130,7 +140,13 @@ static void junit_case(FILE *f, const struct har_item *it)
 			msg ? msg : "", it->res.kind[0] ? it->res.kind : "failure", msg ? msg : "");
 	else if (it->res.verdict == HAR_SKIP)
 		fprintf(f, "      <skipped message=\"%s\"/>\n", msg ? msg : "");
+	/* CI shows system-out next to the case: where its diagram is. */
+	const char *base = it->dir && strrchr(it->dir, '/') ? strrchr(it->dir, '/') + 1 : "";
+	char *ebase = har_results_xml_escape(base);
+	fprintf(f, "      <system-out>report: %s#sc-%s</system-out>\n", report ? report : "",
+		ebase ? ebase : "");
 	fprintf(f, "    </testcase>\n");
+	free(ebase);
 	free(cls);
 	free(name);
 	free(msg);
@@ -155,8 +171,13 @@ int har_results_write_junit(const char *run_dir, const struct har_item *items, s
 		"  <testsuite name=\"lwm2m-harness\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
 		"skipped=\"%zu\" time=\"%.3f\">\n",
 		n, fails, skips, duration_s);
+	snprintf(path, sizeof(path), "%s/report.html", run_dir);
+	char *report = har_results_xml_escape(path);
+	fprintf(f, "    <properties><property name=\"report\" value=\"%s\"/></properties>\n",
+		report ? report : "");
 	for (size_t i = 0; i < n; i++)
-		junit_case(f, &items[i]);
+		junit_case(f, &items[i], report);
+	free(report);
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
 	return fclose(f) == 0 ? 0 : -1;
 }

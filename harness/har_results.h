@@ -1,6 +1,7 @@
 #ifndef HAR_RESULTS_H
 #define HAR_RESULTS_H
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "har_run.h"
@@ -28,6 +29,10 @@ int har_results_write_junit(const char *run_dir, const struct har_item *items, s
 			    double duration_s);
 /* Points <results_dir>/latest at run_id (atomically replaced). */
 int har_results_link_latest(const char *results_dir, const char *run_id);
+/* Durations in the JSON reports: rounded to microseconds, and printed with
+ * enough digits for that and no more (0.081234, not 0.081234000000000006). */
+#define HAR_RESULTS_REAL JSON_REAL_PRECISION(15)
+double har_results_round_us(double seconds);
 /* Escapes text for XML attributes and character data into a new string. */
 char *har_results_xml_escape(const char *text);
 

@@ -13,6 +13,11 @@
 #include "har_match.h"
 #include "har_schema.h"
 
+/* The installed data dir; the Makefile passes make install's (PREFIX). */
+#ifndef HAR_DATADIR
+#define HAR_DATADIR "/usr/local/share/lwm2m-harness"
+#endif
+
 struct str_list {
 	char **v;
 	size_t n;
@@ -140,13 +145,29 @@ char *har_scenario_find_schema(const char *first_path, const char *exe_dir)
 			break;
 		strcat(dir, "/..");
 	}
-	const char *rel[] = {"../../scenarios/schema.json", "../share/lwm2m-harness/schema.json"};
+	char *cat = har_scenario_find_catalogue(exe_dir);
+	if (!cat)
+		return NULL;
+	snprintf(cand, sizeof(cand), "%s/schema.json", cat);
+	free(cat);
+	return file_exists(cand) ? strdup(cand) : NULL;
+}
+
+/* A build tree uses its own sources; an installed harness its data dir,
+ * found next to the program first (a DESTDIR or moved install), then at
+ * the compiled-in HAR_DATADIR (make install's PREFIX). */
+char *har_scenario_find_catalogue(const char *exe_dir)
+{
+	char cand[PATH_MAX + 64];
+	struct stat st;
+	const char *const rel[] = {"%s/../../scenarios", "%s/../share/lwm2m-harness/scenarios"};
 	for (size_t i = 0; exe_dir && i < 2; i++) {
-		snprintf(cand, sizeof(cand), "%s/%s", exe_dir, rel[i]);
-		if (file_exists(cand))
+		snprintf(cand, sizeof(cand), rel[i], exe_dir);
+		if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode))
 			return strdup(cand);
 	}
-	return NULL;
+	snprintf(cand, sizeof(cand), "%s/scenarios", HAR_DATADIR);
+	return stat(cand, &st) == 0 && S_ISDIR(st.st_mode) ? strdup(cand) : NULL;
 }
 
 /* Validates a value against one of the schema's $defs (the emulator config

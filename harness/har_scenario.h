@@ -23,9 +23,14 @@ int har_scenario_collect(char *const *paths, size_t npaths, char ***files, size_
 /* Frees a list from har_scenario_collect. */
 void har_scenario_files_free(char **files, size_t n);
 /* Finds schema.json: in a folder of the first path or one above it, else
- * next to the program (../../scenarios, ../share/lwm2m-harness). Returns a
+ * the catalogue's (har_scenario_find_catalogue). Returns a
  * malloc'd path or NULL. */
 char *har_scenario_find_schema(const char *first_path, const char *exe_dir);
+/* The scenario catalogue (with its schema.json): the source tree next to
+ * the program's build (<exe_dir>/../../scenarios), else an installed one
+ * (<exe_dir>/../share/lwm2m-harness/scenarios), else the compiled-in
+ * HAR_DATADIR/scenarios. Returns a malloc'd path, or NULL. */
+char *har_scenario_find_catalogue(const char *exe_dir);
 /* Loads and validates one file. Returns 0, or -1 with every problem in errs
  * (paths "$.steps[1].client", or "line L, column C" for JSON syntax). */
 int har_scenario_load(const json_t *schema, const char *file, struct har_scenario *sc,

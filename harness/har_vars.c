@@ -51,7 +51,8 @@ static char *var_value(const char *name, const char *certs_dir, const char *path
 	if (access(certs_dir, R_OK) != 0) {
 		har_errs_add(errs, path,
 			     "${%s} needs the test PKI %s, which does not exist: run "
-			     "'make certs'",
+			     "'make certs' (an installed harness: generate one with "
+			     "share/lwm2m-harness/certs/gen-pki.sh DIR and pass --certs DIR)",
 			     name, certs_dir);
 		return NULL;
 	}

@@ -12,6 +12,9 @@ set -euo pipefail
 PKGS=(build-essential pkg-config cmake libssl-dev libcoap3-dev libcoap3-bin libjansson-dev
       libpcap-dev libcmocka-dev tshark openssl uthash-dev jq iproute2
       clang-14 libclang-rt-14-dev libcbor-dev)
+# Optional: headless Chromium for tests/interop/report-browser.sh (report.html
+# in a real browser); that test skips, saying why, when it cannot be installed.
+OPTIONAL_PKGS=(chromium)
 MBEDTLS_PKGS=(libmbedtls-dev libmbedtls21 libmbedcrypto16 libmbedx509-7)
 TRIXIE_LIST=/etc/apt/sources.list.d/lwm2m-harness-trixie.list
 TRIXIE_PIN=/etc/apt/preferences.d/lwm2m-harness-mbedtls
@@ -66,6 +69,22 @@ PIN
 	APT_UPDATED=0
 }
 
+# install_optional: what is optional and missing, best effort: a mirror
+# without chromium leaves the browser test skipped, never the build broken.
+install_optional() {
+	local missing
+	missing=$(echo $(missing_pkgs "${OPTIONAL_PKGS[@]}"))
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		log "optional packages missing (browser test will skip): $missing"
+		return 0
+	fi
+	apt_update || true
+	log "installing (optional): $missing"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing ||
+		log "could not install $missing: tests/interop/report-browser.sh will skip"
+}
+
 main() {
 	local missing
 	missing=$(missing_pkgs "${PKGS[@]}")
@@ -76,6 +95,7 @@ main() {
 	fi
 	missing=$(echo $missing)
 	if [ -z "$missing" ]; then
+		install_optional
 		log "all dependencies present"
 		return 0
 	fi
@@ -84,6 +104,7 @@ main() {
 	log "installing: $missing"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 	mbedtls_has_cid || { log "Mbed TLS with CID still missing after install"; exit 1; }
+	install_optional
 	log "done"
 }
 
