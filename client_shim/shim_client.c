@@ -11,6 +11,7 @@
 
 #include "client_shim/shim_lwm2m.h"
 #include "client_shim/shim_reply.h"
+#include "client_shim/shim_watch.h"
 #include "lh_event.h"
 #include "lh_time.h"
 
@@ -136,6 +137,20 @@ static int ensure_rbuf(shim_client_t *c, size_t size)
 }
 
 /* Creates a fresh layer socket from cfg, replacing the old one. */
+/* The Server object says what the config does: its Lifetime and Binding. */
+static void shim_client_model_config(shim_client_t *c)
+{
+	shim_val_t *lt = shim_model_val(c->model, 1, 1), *b = shim_model_val(c->model, 1, 7);
+
+	if (lt)
+		lt->num = c->cfg.lifetime;
+	if (b) {
+		snprintf((char *)b->bytes, sizeof(b->bytes), "%s",
+			 c->cfg.binding[0] ? c->cfg.binding : "U");
+		b->len = strlen((char *)b->bytes);
+	}
+}
+
 int shim_client_configure(shim_client_t *c, const shim_config_t *cfg, sl_error_t *err)
 {
 	sl_option_value_t v;
@@ -148,6 +163,7 @@ int shim_client_configure(shim_client_t *c, const shim_config_t *cfg, sl_error_t
 	}
 	c->configured = 0;
 	c->cfg = *cfg;
+	shim_client_model_config(c);
 	if (ensure_rbuf(c, cfg->resumption_size))
 		return shim_reply_err_set(err, ENOMEM, "out of memory");
 	if ((cfg->transport == SL_TRANSPORT_TLS) != c->relay_stream &&
@@ -409,6 +425,7 @@ static void pump_once(shim_client_t *c, int wait_ms)
 	}
 	if (c->connected && layer_buffered(c))
 		layer_to_relay(c);
+	shim_watch_tick(c);
 	if (coap_io_process(c->ctx, COAP_IO_NO_WAIT) < 0)
 		lh_event_emitf("coap_error", "{s:s}", "message", "libcoap I/O processing failed");
 }

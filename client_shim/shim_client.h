@@ -45,6 +45,8 @@ typedef struct shim_client {
 	int server_requests;  /* requests the server sent us so far */
 	int request_mark;     /* server_requests the last wait_request reported */
 	struct shim_obs *obs; /* Observe state of /3/0 (shim_lwm2m.c) */
+	struct shim_model *model; /* values the server writes (shim_ops.c) */
+	struct shim_watch *watch; /* observed resources, attributes (shim_watch.c) */
 	unsigned coap_mtu;    /* INNER_MTU applied to the libcoap session, 0: none yet */
 	shim_wire_t wire;     /* what the current request handed to the layer */
 } shim_client_t;

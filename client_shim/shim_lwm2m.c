@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client_shim/shim_device.h"
+#include "client_shim/shim_ops.h"
 #include "client_shim/shim_reply.h"
 #include "lh_event.h"
 
@@ -327,11 +328,12 @@ int shim_lwm2m_init(shim_client_t *c)
 	coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP);
 	coap_register_response_handler(c->ctx, on_response);
 	coap_register_nack_handler(c->ctx, on_nack);
-	return shim_device_init(c);
+	return shim_device_init(c) || shim_ops_init(c) ? -1 : 0;
 }
 
 /* Frees the Device object's Observe state. */
 void shim_lwm2m_free(shim_client_t *c)
 {
 	shim_device_free(c);
+	shim_ops_free(c);
 }
