@@ -392,7 +392,7 @@ int shim_client_fds(shim_client_t *c, int *fds, int max)
 		fds[n++] = shim_relay_poll_fd(&c->relay);
 	if (n < max && c->relay_stream && c->relay.conn_fd < 0 && c->relay.fd >= 0)
 		fds[n - 1] = c->relay.fd;
-	if (n < max && c->connected && c->vt->get_system_socket(c->sock) >= 0)
+	if (n < max && c->connected && !c->asleep && c->vt->get_system_socket(c->sock) >= 0)
 		fds[n++] = c->vt->get_system_socket(c->sock);
 	if (n < max && c->ctx && coap_context_get_coap_fd(c->ctx) >= 0)
 		fds[n++] = coap_context_get_coap_fd(c->ctx);
@@ -411,7 +411,7 @@ static void pump_once(shim_client_t *c, int wait_ms)
 		pfd[i].events = POLLIN;
 		pfd[i].revents = 0;
 	}
-	if (layer_buffered(c))
+	if (!c->asleep && layer_buffered(c))
 		wait_ms = 0;
 	if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR)
 		return;
@@ -420,12 +420,13 @@ static void pump_once(shim_client_t *c, int wait_ms)
 			continue;
 		if (pfd[i].fd == shim_relay_poll_fd(&c->relay) || pfd[i].fd == c->relay.fd)
 			relay_to_layer(c);
-		else if (pfd[i].fd == layer_fd && c->connected)
+		else if (pfd[i].fd == layer_fd && c->connected && !c->asleep)
 			layer_to_relay(c);
 	}
-	if (c->connected && layer_buffered(c))
+	if (c->connected && !c->asleep && layer_buffered(c))
 		layer_to_relay(c);
-	shim_watch_tick(c);
+	if (!c->asleep)
+		shim_watch_tick(c);
 	if (coap_io_process(c->ctx, COAP_IO_NO_WAIT) < 0)
 		lh_event_emitf("coap_error", "{s:s}", "message", "libcoap I/O processing failed");
 }

@@ -186,6 +186,38 @@ static int cmd_update(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_err
 	return ret ? ret : shim_lwm2m_update(&st->client, links, f, err);
 }
 
+/* send_data: LwM2M Send of the Device object's values (POST /dp). */
+static int cmd_send_data(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
+{
+	(void)cmd;
+	return shim_lwm2m_send_data(&st->client, f, err);
+}
+
+/* sleep: a queue-mode device stops reading its link (what the server
+ * sends waits in the network, or at the server) until wake or until it
+ * sends a request itself. */
+static int cmd_sleep(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
+{
+	(void)cmd;
+	(void)f;
+	if (!st->client.connected)
+		return shim_reply_err_set(err, ENOTCONN, "not connected: send connect first");
+	st->client.asleep = 1;
+	return 0;
+}
+
+/* wake: reads the link again and, when registered, sends an Update so
+ * that a queue-mode server knows the device listens. */
+static int cmd_wake(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
+{
+	(void)cmd;
+	st->client.asleep = 0;
+	json_object_set_new(f, "updated", json_boolean(st->client.location[0] != 0));
+	if (!st->client.location[0])
+		return 0;
+	return shim_lwm2m_update(&st->client, 0, f, err);
+}
+
 /* deregister: DELETE the (given or remembered) registration location. */
 static int cmd_deregister(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
@@ -488,6 +520,9 @@ static const struct {
     {"notify", cmd_notify, "notify the observers of /3, /3/0 and /3/0/N"},
     {"send", cmd_send,
      "{\"method\":M,\"path\":P,\"query\":[\"k=v\"],\"payload\":S}  raw CoAP request"},
+    {"send_data", cmd_send_data, "LwM2M Send: POST /dp with /3/0 in SenML JSON"},
+    {"sleep", cmd_sleep, "queue mode: stop reading the link"},
+    {"wake", cmd_wake, "read the link again; Update when registered"},
     {"send_datagram", cmd_send_datagram, "{\"size\":N} or {\"hex\":H}  raw layer->send"},
     {"info", cmd_info, "layer name, contract version, lacking capabilities"},
     {"help", cmd_help, "this list"},

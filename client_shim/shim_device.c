@@ -97,6 +97,11 @@ cleanup:
 	return s;
 }
 
+char *shim_device_senml(shim_client_t *c)
+{
+	return senml_body(c, -1);
+}
+
 /* text/plain of one single-instance resource. */
 static char *text_body(shim_client_t *c, int id)
 {

@@ -172,6 +172,8 @@ static int exchange(shim_client_t *c, coap_pdu_code_t method, const char *path,
 	if (!c->connected || !c->session)
 		return shim_reply_err_set(err, ENOTCONN, "not connected: send connect first");
 	memset(&c->req, 0, sizeof(c->req));
+	/* A queue-mode device that sends is awake (and reads the answer). */
+	c->asleep = 0;
 	/* INNER_MTU may have moved since the last request (set_option mtu). */
 	shim_client_apply_mtu(c);
 	pdu = build_request(c, method, path, queries, payload, format);
@@ -237,7 +239,7 @@ int shim_lwm2m_register(shim_client_t *c, json_t *fields, sl_error_t *err)
 {
 	static char links[SHIM_LINKS_MAX];
 	char ep[160], lt[32], b[16];
-	const char *q[] = {ep, lt, "lwm2m=1.1", b, NULL};
+	const char *q[] = {ep, lt, "lwm2m=1.1", b, c->cfg.queue_mode ? "Q" : NULL, NULL};
 	int ret, len = shim_objects_links(&c->cfg.objects, links, sizeof(links));
 
 	if (len < 0)
@@ -295,6 +297,21 @@ int shim_lwm2m_deregister(shim_client_t *c, json_t *fields, sl_error_t *err)
 	if (!ret)
 		c->location[0] = 0;
 	return ret;
+}
+
+/* Send (LwM2M 1.1 §6.4.3.4): POST /dp with the Device object's values in
+ * SenML JSON, as a device reports without being asked. */
+int shim_lwm2m_send_data(shim_client_t *c, json_t *fields, sl_error_t *err)
+{
+	char *body = shim_device_senml(c);
+	int ret;
+
+	if (!body)
+		return shim_reply_err_set(err, ENOMEM, "cannot build the SenML payload");
+	json_object_set_new(fields, "payload_bytes", json_integer((json_int_t)strlen(body)));
+	ret = transact(c, COAP_REQUEST_CODE_POST, "dp", NULL, body, 110, fields, err);
+	free(body);
+	return ret ? ret : finish(c, fields, err);
 }
 
 /* Any request the harness wants to send (method name, path, payload). */
