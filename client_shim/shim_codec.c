@@ -45,8 +45,7 @@ static int add(shim_recs_t *out, int rid, int kind, const uint8_t *data, size_t 
 }
 
 /* One TLV header at p (avail bytes): kind, id, value start and length. */
-static int tlv_header(const uint8_t *p, size_t avail, int *kind, int *id, size_t *hdr,
-		      size_t *vlen)
+static int tlv_header(const uint8_t *p, size_t avail, int *kind, int *id, size_t *hdr, size_t *vlen)
 {
 	size_t idlen = (p[0] & 0x20) ? 2 : 1, ltype = (p[0] >> 3) & 3, i;
 
@@ -75,11 +74,13 @@ static int tlv_walk(const shim_path_t *t, const uint8_t *p, size_t len, int nest
 		if (kind == TLV_INSTANCE && !nested && id == t->iid)
 			ret = tlv_walk(t, p + off + hdr, vlen, 1, out, why, size);
 		else if (kind == TLV_INSTANCE)
-			ret = bad(400, why, size, "TLV: object instance %d where /%d/%d was written",
-				  id, t->oid, t->iid);
+			ret =
+			    bad(400, why, size, "TLV: object instance %d where /%d/%d was written",
+				id, t->oid, t->iid);
 		else if (kind == TLV_RES_INSTANCE)
-			ret = bad(400, why, size, "TLV: resource instance %d outside a multiple "
-						  "resource",
+			ret = bad(400, why, size,
+				  "TLV: resource instance %d outside a multiple "
+				  "resource",
 				  id);
 		else
 			ret = add(out, id, kind == TLV_MULTIPLE ? SHIM_REC_MULTI : SHIM_REC_RAW,
@@ -92,8 +93,8 @@ static int tlv_walk(const shim_path_t *t, const uint8_t *p, size_t len, int nest
 }
 
 /* The name ("bn" + "n") of one SenML record as a path under target. */
-static int senml_rid(const shim_path_t *t, const char *bn, const json_t *rec, int *rid,
-		     char *why, size_t size)
+static int senml_rid(const shim_path_t *t, const char *bn, const json_t *rec, int *rid, char *why,
+		     size_t size)
 {
 	const char *n = json_string_value(json_object_get(rec, "n"));
 	char name[128];
@@ -164,8 +165,9 @@ int shim_codec_decode(const shim_path_t *t, int fmt, const uint8_t *data, size_t
 	if (fmt == SHIM_FMT_SENML_JSON)
 		return senml_decode(t, data, len, out, why, size);
 	if (fmt != SHIM_FMT_TEXT && fmt != SHIM_FMT_OPAQUE && fmt != -1)
-		return bad(415, why, size, "content-format %d is not supported (text, opaque, TLV, "
-					   "SenML JSON)",
+		return bad(415, why, size,
+			   "content-format %d is not supported (text, opaque, TLV, "
+			   "SenML JSON)",
 			   fmt);
 	if (t->depth != 3)
 		return bad(400, why, size, "%s needs a resource path, not /%d/%d",

@@ -11,32 +11,32 @@
 
 /* LwM2M 1.1 Objects 0, 1, 3 and 5, the resources this client implements. */
 static const shim_res_def_t defs[] = {
-    {0, 0, R | W, SHIM_T_STR, 0},     /* LwM2M Server URI */
-    {0, 1, R | W, SHIM_T_BOOL, 0},    /* Bootstrap-Server */
-    {0, 2, R | W, SHIM_T_INT, 0},     /* Security Mode */
-    {0, 3, R | W, SHIM_T_OPAQUE, 0},  /* Public Key or Identity */
-    {0, 5, W, SHIM_T_OPAQUE, 0},      /* Secret Key */
-    {0, 10, R | W, SHIM_T_INT, 0},    /* Short Server ID */
-    {1, 0, R, SHIM_T_INT, 0},	      /* Short Server ID */
-    {1, 1, R | W, SHIM_T_INT, 0},     /* Lifetime */
-    {1, 2, R | W, SHIM_T_INT, 0},     /* Default Minimum Period */
-    {1, 3, R | W, SHIM_T_INT, 0},     /* Default Maximum Period */
-    {1, 6, R | W, SHIM_T_BOOL, 0},    /* Notification Storing */
-    {1, 7, R | W, SHIM_T_STR, 0},     /* Binding */
-    {1, 8, E, SHIM_T_EXEC, 0},	      /* Registration Update Trigger */
-    {3, 0, R, SHIM_T_STR, 0},	      /* Manufacturer */
-    {3, 1, R, SHIM_T_STR, 0},	      /* Model Number */
-    {3, 2, R, SHIM_T_STR, 0},	      /* Serial Number */
-    {3, 3, R, SHIM_T_STR, 0},	      /* Firmware Version */
-    {3, 4, E, SHIM_T_EXEC, 0},	      /* Reboot */
-    {3, 11, R, SHIM_T_INT, 1},	      /* Error Code */
-    {3, 13, R, SHIM_T_INT, 0},	      /* Current Time */
-    {3, 16, R, SHIM_T_STR, 0},	      /* Supported Binding and Modes */
-    {5, 0, W, SHIM_T_OPAQUE, 0},      /* Package */
-    {5, 1, R | W, SHIM_T_STR, 0},     /* Package URI */
-    {5, 2, E, SHIM_T_EXEC, 0},	      /* Update */
-    {5, 3, R, SHIM_T_INT, 0},	      /* State */
-    {5, 5, R, SHIM_T_INT, 0},	      /* Update Result */
+    {0, 0, R | W, SHIM_T_STR, 0},    /* LwM2M Server URI */
+    {0, 1, R | W, SHIM_T_BOOL, 0},   /* Bootstrap-Server */
+    {0, 2, R | W, SHIM_T_INT, 0},    /* Security Mode */
+    {0, 3, R | W, SHIM_T_OPAQUE, 0}, /* Public Key or Identity */
+    {0, 5, W, SHIM_T_OPAQUE, 0},     /* Secret Key */
+    {0, 10, R | W, SHIM_T_INT, 0},   /* Short Server ID */
+    {1, 0, R, SHIM_T_INT, 0},	     /* Short Server ID */
+    {1, 1, R | W, SHIM_T_INT, 0},    /* Lifetime */
+    {1, 2, R | W, SHIM_T_INT, 0},    /* Default Minimum Period */
+    {1, 3, R | W, SHIM_T_INT, 0},    /* Default Maximum Period */
+    {1, 6, R | W, SHIM_T_BOOL, 0},   /* Notification Storing */
+    {1, 7, R | W, SHIM_T_STR, 0},    /* Binding */
+    {1, 8, E, SHIM_T_EXEC, 0},	     /* Registration Update Trigger */
+    {3, 0, R, SHIM_T_STR, 0},	     /* Manufacturer */
+    {3, 1, R, SHIM_T_STR, 0},	     /* Model Number */
+    {3, 2, R, SHIM_T_STR, 0},	     /* Serial Number */
+    {3, 3, R, SHIM_T_STR, 0},	     /* Firmware Version */
+    {3, 4, E, SHIM_T_EXEC, 0},	     /* Reboot */
+    {3, 11, R, SHIM_T_INT, 1},	     /* Error Code */
+    {3, 13, R, SHIM_T_INT, 0},	     /* Current Time */
+    {3, 16, R, SHIM_T_STR, 0},	     /* Supported Binding and Modes */
+    {5, 0, W, SHIM_T_OPAQUE, 0},     /* Package */
+    {5, 1, R | W, SHIM_T_STR, 0},    /* Package URI */
+    {5, 2, E, SHIM_T_EXEC, 0},	     /* Update */
+    {5, 3, R, SHIM_T_INT, 0},	     /* State */
+    {5, 5, R, SHIM_T_INT, 0},	     /* Update Result */
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 

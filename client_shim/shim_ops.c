@@ -32,8 +32,8 @@ void shim_ops_served(shim_client_t *c, const char *method, const char *op, const
 
 	snprintf(text, sizeof(text), "%d.%02d", code / 100, code % 100);
 	if (reason && *reason && code >= 400)
-		lh_event_emitf("request_served", "{s:s,s:s,s:s,s:s,s:s}", "method", method, "op", op,
-			       "path", path, "code", text, "reason", reason);
+		lh_event_emitf("request_served", "{s:s,s:s,s:s,s:s,s:s}", "method", method, "op",
+			       op, "path", path, "code", text, "reason", reason);
 	else
 		lh_event_emitf("request_served", "{s:s,s:s,s:s,s:s}", "method", method, "op", op,
 			       "path", path, "code", text);
@@ -82,8 +82,9 @@ static int check_path(served_t *s)
 {
 	if (!shim_model_has(s->p.oid, s->p.iid) ||
 	    (s->p.depth == 3 && !shim_model_def(s->p.oid, s->p.rid)))
-		return snprintf(s->why, sizeof(s->why), "%s is not an object, instance or "
-							"resource of this client",
+		return snprintf(s->why, sizeof(s->why),
+				"%s is not an object, instance or "
+				"resource of this client",
 				s->path),
 		       404;
 	if (s->p.oid == 0)
@@ -394,7 +395,8 @@ static int read_path(served_t *s, coap_resource_t *r, coap_session_t *session,
 		return snprintf(s->why, sizeof(s->why), "cannot answer in the Accept format"), 406;
 	if (fmt == SHIM_FMT_SENML_JSON && !(body = senml_body(s->c, &s->p)))
 		return 500;
-	if (fmt == SHIM_FMT_TEXT && shim_model_text(s->c->model, d->oid, d->rid, text, sizeof(text)))
+	if (fmt == SHIM_FMT_TEXT &&
+	    shim_model_text(s->c->model, d->oid, d->rid, text, sizeof(text)))
 		return 500;
 	coap_pdu_set_code(response, COAP_RESPONSE_CODE_CONTENT);
 	if (body)
@@ -443,7 +445,8 @@ static void on_get(coap_resource_t *r, coap_session_t *session, const coap_pdu_t
 static void on_unknown(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
 		       const coap_string_t *query, coap_pdu_t *response)
 {
-	static const char *names[] = {"?", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "IPATCH"};
+	static const char *names[] = {"?",	"GET",	 "POST",  "PUT",
+				      "DELETE", "FETCH", "PATCH", "IPATCH"};
 	unsigned code = coap_pdu_get_code(request);
 	served_t s;
 

@@ -116,7 +116,8 @@ static int one_attr(attrs_t *a, const char *kv, char *why, size_t size)
 	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
 	char *end = NULL;
 	double v = eq ? strtod(eq + 1, &end) : NAN;
-	int is_period = (klen == 4 && !strncmp(kv, "pmin", 4)) || (klen == 4 && !strncmp(kv, "pmax", 4));
+	int is_period =
+	    (klen == 4 && !strncmp(kv, "pmin", 4)) || (klen == 4 && !strncmp(kv, "pmax", 4));
 
 	if (eq && (end == eq + 1 || *end || (is_period && (v < 0 || v != floor(v) || v > 86400))))
 		return snprintf(why, size, "attribute %s: bad value", kv), 400;

@@ -44,15 +44,14 @@ static void test_tlv(void **state)
 	char why[160];
 
 	(void)state;
-	assert_int_equal(shim_codec_decode(&inst1, SHIM_FMT_TLV, flat, sizeof(flat), &r, why,
-					   sizeof(why)),
-			 0);
+	assert_int_equal(
+	    shim_codec_decode(&inst1, SHIM_FMT_TLV, flat, sizeof(flat), &r, why, sizeof(why)), 0);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(shim_codec_value(d, &r.rec[0], &v, why, sizeof(why)), 0);
 	assert_int_equal(v.num, 300);
-	assert_int_equal(shim_codec_decode(&inst1, SHIM_FMT_TLV, wrapped, sizeof(wrapped), &r, why,
-					   sizeof(why)),
-			 0);
+	assert_int_equal(
+	    shim_codec_decode(&inst1, SHIM_FMT_TLV, wrapped, sizeof(wrapped), &r, why, sizeof(why)),
+	    0);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.rec[1].rid, 3);
 	assert_int_equal(shim_codec_decode(&inst1, SHIM_FMT_TLV, flat, 3, &r, why, sizeof(why)),
@@ -86,9 +85,8 @@ static void test_senml(void **state)
 					   &r, why, sizeof(why)),
 			 400);
 	shim_codec_release(&r);
-	assert_int_equal(shim_codec_decode(&lifetime, 60, (const uint8_t *)"x", 1, &r, why,
-					   sizeof(why)),
-			 415);
+	assert_int_equal(
+	    shim_codec_decode(&lifetime, 60, (const uint8_t *)"x", 1, &r, why, sizeof(why)), 415);
 }
 
 /* Text: an integer resource takes only a whole decimal number. */
@@ -104,9 +102,9 @@ static void test_text(void **state)
 					   why, sizeof(why)),
 			 0);
 	assert_int_equal(shim_codec_value(d, &r.rec[0], &v, why, sizeof(why)), 400);
-	assert_int_equal(shim_codec_decode(&inst1, SHIM_FMT_TEXT, (const uint8_t *)"1", 1, &r, why,
-					   sizeof(why)),
-			 400);
+	assert_int_equal(
+	    shim_codec_decode(&inst1, SHIM_FMT_TEXT, (const uint8_t *)"1", 1, &r, why, sizeof(why)),
+	    400);
 }
 
 /* Write-Attributes: set, shown by Discover's text, removed, refused. */
