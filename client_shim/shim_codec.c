@@ -154,6 +154,7 @@ static int senml_decode(const shim_path_t *t, const uint8_t *data, size_t len, s
 	return 0;
 }
 
+/* Picks the decoder by Content-Format; text and opaque name one resource. */
 int shim_codec_decode(const shim_path_t *t, int fmt, const uint8_t *data, size_t len,
 		      shim_recs_t *out, char *why, size_t size)
 {
@@ -176,6 +177,7 @@ int shim_codec_decode(const shim_path_t *t, int fmt, const uint8_t *data, size_t
 		   why, size);
 }
 
+/* SenML records point into the parsed JSON: freed after the Write. */
 void shim_codec_release(shim_recs_t *r)
 {
 	json_decref(r->senml);
@@ -227,6 +229,7 @@ static int number_of(const shim_rec_t *r, int is_bool, long long *out)
 	return ret || (is_bool && *out != 0 && *out != 1) ? -1 : 0;
 }
 
+/* A record becomes a value only when it fits the resource's type. */
 int shim_codec_value(const shim_res_def_t *d, const shim_rec_t *r, shim_val_t *out, char *why,
 		     size_t size)
 {

@@ -75,6 +75,7 @@ static void set_num(shim_model_t *m, int oid, int rid, long long n)
 		v->num = n;
 }
 
+/* The values a fresh device has: PSK security, Short Server ID 1. */
 shim_model_t *shim_model_new(long lifetime, const char *binding)
 {
 	shim_model_t *m = calloc(1, sizeof(*m));
@@ -90,6 +91,7 @@ shim_model_t *shim_model_new(long lifetime, const char *binding)
 	return m;
 }
 
+/* Frees the values. */
 void shim_model_free(shim_model_t *m)
 {
 	free(m);
@@ -112,6 +114,7 @@ static int segment(const char **s, const char *end, int *out)
 	return 0;
 }
 
+/* Strict: a path with anything but 1..3 ids is not ours (4.04). */
 int shim_model_path(const char *s, size_t len, shim_path_t *p)
 {
 	const char *end = s + len;
@@ -131,6 +134,7 @@ int shim_model_path(const char *s, size_t len, shim_path_t *p)
 	return s == end && p->depth ? 0 : -1;
 }
 
+/* The definition decides what each operation may do. */
 const shim_res_def_t *shim_model_def(int oid, int rid)
 {
 	int i = index_of(oid, rid);
@@ -138,11 +142,13 @@ const shim_res_def_t *shim_model_def(int oid, int rid)
 	return i < 0 ? NULL : &defs[i];
 }
 
+/* One instance, 0, per object. */
 int shim_model_has(int oid, int iid)
 {
 	return shim_model_nth(oid, 0) && iid <= 0;
 }
 
+/* Iterates an object's resources in id order (Discover, SenML). */
 const shim_res_def_t *shim_model_nth(int oid, size_t i)
 {
 	size_t k;
@@ -153,6 +159,7 @@ const shim_res_def_t *shim_model_nth(int oid, size_t i)
 	return NULL;
 }
 
+/* Storage for a writable object's resource. */
 shim_val_t *shim_model_val(shim_model_t *m, int oid, int rid)
 {
 	int i = index_of(oid, rid);
@@ -161,6 +168,7 @@ shim_val_t *shim_model_val(shim_model_t *m, int oid, int rid)
 	return i < 0 || oid == 3 || !m ? NULL : &m->val[i];
 }
 
+/* text/plain of a Read. */
 int shim_model_text(const shim_model_t *m, int oid, int rid, char *buf, size_t size)
 {
 	const shim_res_def_t *d = shim_model_def(oid, rid);

@@ -25,6 +25,8 @@ typedef struct {
 	char why[WHY_MAX];
 } served_t;
 
+/* One event per served request, so a scenario can assert what the device
+ * answered (the server's view is the emulator's response_received). */
 void shim_ops_served(shim_client_t *c, const char *method, const char *op, const char *path,
 		     int code, const char *reason)
 {
@@ -317,6 +319,7 @@ static int discover(served_t *s, coap_resource_t *r, coap_session_t *session,
 	return len ? len : 205;
 }
 
+/* Discover for shim_device's resources (their GET is shim_device's). */
 void shim_ops_discover(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
 		       const coap_string_t *query, coap_pdu_t *response)
 {
@@ -501,6 +504,8 @@ static int ensure_object(shim_client_t *c, int oid)
 	return 0;
 }
 
+/* Builds the model and its resources once, at start: libcoap keeps them
+ * with the context across reconnects. */
 int shim_ops_init(shim_client_t *c)
 {
 	static const int oids[] = {0, 1, 3, 5};
@@ -523,6 +528,7 @@ int shim_ops_init(shim_client_t *c)
 	return 0;
 }
 
+/* The model and attributes (libcoap frees the resources). */
 void shim_ops_free(shim_client_t *c)
 {
 	shim_model_free(c->model);

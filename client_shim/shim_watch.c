@@ -34,11 +34,13 @@ struct shim_watch {
 	size_t na;
 };
 
+/* Empty: nothing observed, no attributes written. */
 shim_watch_t *shim_watch_new(void)
 {
 	return calloc(1, sizeof(shim_watch_t));
 }
 
+/* Frees the table (libcoap owns the resources). */
 void shim_watch_free(shim_watch_t *w)
 {
 	free(w);
@@ -50,6 +52,7 @@ static int same_path(const shim_path_t *a, const shim_path_t *b)
 	return a->depth == b->depth && a->oid == b->oid && a->iid == b->iid && a->rid == b->rid;
 }
 
+/* Remembers r with its LwM2M path, for the tick and the inheritance. */
 int shim_watch_track(shim_client_t *c, coap_resource_t *r)
 {
 	coap_str_const_t *uri = coap_resource_get_uri_path(r);
@@ -77,6 +80,8 @@ static watched_t *find(shim_client_t *c, const coap_resource_t *r)
 	return NULL;
 }
 
+/* libcoap keeps observers to itself: the shim follows them from the GETs
+ * it answers, so the tick knows what to notify. */
 void shim_watch_noted(shim_client_t *c, coap_resource_t *r, int observe, int notification)
 {
 	watched_t *w = find(c, r);
@@ -136,6 +141,7 @@ static int one_attr(attrs_t *a, const char *kv, char *why, size_t size)
 	return 0;
 }
 
+/* All attributes of one request apply together or not at all. */
 int shim_watch_write_attrs(shim_client_t *c, const shim_path_t *p, const coap_string_t *query,
 			   char *why, size_t size)
 {
@@ -167,6 +173,7 @@ static void append(char *buf, size_t size, const char *name, double v)
 		snprintf(buf + used, size - used, ";%s=%g", name, v);
 }
 
+/* Discover shows the attributes written on exactly this path. */
 void shim_watch_attr_text(shim_client_t *c, const shim_path_t *p, char *buf, size_t size)
 {
 	const attrs_t *a = attrs_of(c, p, 0);
@@ -216,6 +223,7 @@ static int covers(const shim_path_t *w, const shim_path_t *p)
 	return w->depth == 2 || p->depth <= 2 || w->rid == p->rid;
 }
 
+/* A Write changed a value: notify its observers as soon as pmin allows. */
 void shim_watch_changed(shim_client_t *c, const shim_path_t *p)
 {
 	size_t i;
@@ -236,6 +244,8 @@ static int due(shim_client_t *c, const watched_t *w, int64_t now)
 	return pmax > 0 && now - w->last_ms >= pmax * 1000;
 }
 
+/* Every loop turn: what pmin/pmax make due goes to libcoap, which sends
+ * it in the same turn (coap_io_process follows). */
 void shim_watch_tick(shim_client_t *c)
 {
 	int64_t now = lh_time_mono_ms();
