@@ -42,6 +42,7 @@ typedef struct shim_client {
 	sl_error_t link_err;		  /* last error the layer reported while pumping */
 	int link_failed;
 	int asleep; /* queue mode: not reading the layer until wake or a request */
+	int update_due; /* the server executed /1/0/8: send an Update when idle */
 	uint64_t sent_datagrams, recv_datagrams;
 	int server_requests;  /* requests the server sent us so far */
 	int request_mark;     /* server_requests the last wait_request reported */

@@ -12,6 +12,7 @@
 #include "client_shim/shim_option.h"
 #include "client_shim/shim_reply.h"
 #include "client_shim/shim_resume_file.h"
+#include "lh_event.h"
 #include "lh_hex.h"
 
 typedef int (*cmd_fn)(shim_cmd_state_t *st, const json_t *cmd, json_t *fields, sl_error_t *err);
@@ -528,6 +529,27 @@ static const struct {
     {"help", cmd_help, "this list"},
     {"quit", cmd_quit, "close and exit"},
 };
+
+void shim_cmd_background(shim_cmd_state_t *st)
+{
+	shim_client_t *c = &st->client;
+	json_t *f;
+	sl_error_t err;
+	int ret;
+
+	if (!c->update_due)
+		return;
+	c->update_due = 0;
+	if (!c->location[0] || !c->connected)
+		return;
+	f = json_object();
+	memset(&err, 0, sizeof(err));
+	ret = shim_lwm2m_update(c, 0, f, &err);
+	if (ret)
+		json_object_set_new(f, "message", json_string(err.message));
+	json_object_set_new(f, "ok", json_boolean(!ret));
+	lh_event_emit("update_triggered", f);
+}
 
 /* The help text: one command per line. */
 const char *shim_cmd_help(void)

@@ -190,6 +190,10 @@ static int execute(served_t *s)
 
 	if (!(d->ops & SHIM_OP_E))
 		return snprintf(s->why, sizeof(s->why), "%s is not executable", s->path), 405;
+	/* Registration Update Trigger: the Update goes out from the main loop
+	 * (a request cannot wait for its answer inside this handler). */
+	if (s->p.oid == 1 && s->p.rid == 8)
+		s->c->update_due = 1;
 	if (s->p.oid == 5 && s->p.rid == 2) {
 		if (!state || state->num != FW_DOWNLOADED)
 			return snprintf(s->why, sizeof(s->why), "no firmware package downloaded"),
