@@ -296,16 +296,30 @@ static int discover_body(shim_client_t *c, const shim_path_t *p, char *buf, size
 	return (int)used;
 }
 
+/* libcoap hands the copy back once the last block went (or failed). */
+static void release_copy(coap_session_t *session, void *copy)
+{
+	(void)session;
+	free(copy);
+}
+
 /* Puts body into the answer in format fmt (libcoap leaves Content-Format
  * out for text/plain, 0; LwM2M servers expect it stated). */
 static int put_body(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
 		    const coap_string_t *query, coap_pdu_t *response, int fmt, const void *body,
 		    size_t len)
 {
+	uint8_t *copy;
+
 	if (fmt == SHIM_FMT_TEXT && !coap_add_option(response, COAP_OPTION_CONTENT_FORMAT, 0, NULL))
 		return 500;
+	if (!(copy = malloc(len ? len : 1)))
+		return 500;
+	/* A Block2 answer is sent from the copy after this handler returns;
+	 * libcoap owns it from here on, also when this fails. */
+	memcpy(copy, body, len);
 	if (!coap_add_data_large_response(r, session, request, response, query, (uint16_t)fmt, -1,
-					  0, len, body, NULL, NULL))
+					  0, len, copy, release_copy, copy))
 		return 500;
 	return 0;
 }
