@@ -43,6 +43,9 @@ typedef struct shim_client {
 	int link_failed;
 	int asleep; /* queue mode: not reading the layer until wake or a request */
 	int update_due; /* the server executed /1/0/8: send an Update when idle */
+	int bootstrapping; /* between Bootstrap-Request and -Finish: /0 is open */
+	int bs_result;	   /* 0 waiting, 1 Finish accepted, -1 Finish refused */
+	char bs_reason[160];
 	uint64_t sent_datagrams, recv_datagrams;
 	int server_requests;  /* requests the server sent us so far */
 	int request_mark;     /* server_requests the last wait_request reported */

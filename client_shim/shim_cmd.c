@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "client_shim/shim_after.h"
+#include "client_shim/shim_bootstrap.h"
 #include "client_shim/shim_device.h"
 #include "client_shim/shim_layer.h"
 #include "client_shim/shim_lwm2m.h"
@@ -370,6 +371,17 @@ static int cmd_wait_request(shim_cmd_state_t *st, const json_t *cmd, json_t *f, 
 	return 0;
 }
 
+/* bootstrap: Bootstrap-Request, the bootstrap server's writes, Finish,
+ * then Register with the account it wrote. */
+static int cmd_bootstrap(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
+{
+	long ms;
+
+	if (int_arg(cmd, "timeout_ms", 10000, 1, 600000, &ms, err))
+		return EINVAL;
+	return shim_bootstrap_run(&st->client, ms, f, err);
+}
+
 /* idle: serves the connection (answers the server) for "ms" milliseconds. */
 static int cmd_idle(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
@@ -521,6 +533,8 @@ static const struct {
     {"notify", cmd_notify, "notify the observers of /3, /3/0 and /3/0/N"},
     {"send", cmd_send,
      "{\"method\":M,\"path\":P,\"query\":[\"k=v\"],\"payload\":S}  raw CoAP request"},
+    {"bootstrap", cmd_bootstrap,
+     "[{\"timeout_ms\":N}]  Bootstrap-Request, Finish, Register with the written account"},
     {"send_data", cmd_send_data, "LwM2M Send: POST /dp with /3/0 in SenML JSON"},
     {"sleep", cmd_sleep, "queue mode: stop reading the link"},
     {"wake", cmd_wake, "read the link again; Update when registered"},

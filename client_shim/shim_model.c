@@ -42,6 +42,8 @@ static const shim_res_def_t defs[] = {
 
 struct shim_model {
 	shim_val_t val[NDEFS];
+	shim_val_t sec1[NDEFS]; /* /0/1: the server account a bootstrap writes */
+	int sec1_present;
 };
 
 /* Index of /oid/x/rid in defs, or -1. */
@@ -162,10 +164,34 @@ const shim_res_def_t *shim_model_nth(int oid, size_t i)
 /* Storage for a writable object's resource. */
 shim_val_t *shim_model_val(shim_model_t *m, int oid, int rid)
 {
+	return shim_model_val_at(m, oid, 0, rid);
+}
+
+/* /0/1 exists once a bootstrap server wrote it; other objects have 0. */
+shim_val_t *shim_model_val_at(shim_model_t *m, int oid, int iid, int rid)
+{
 	int i = index_of(oid, rid);
 
 	/* The Device object's values are computed by shim_device.c. */
-	return i < 0 || oid == 3 || !m ? NULL : &m->val[i];
+	if (i < 0 || oid == 3 || !m || iid < 0 || iid > (oid == 0))
+		return NULL;
+	if (iid == 1)
+		m->sec1_present = 1;
+	return iid ? &m->sec1[i] : &m->val[i];
+}
+
+/* A bootstrap server's Delete of /0/1 (or /0: the bootstrap account 0 is
+ * the client's own and stays). */
+void shim_model_drop_sec1(shim_model_t *m)
+{
+	memset(m->sec1, 0, sizeof(m->sec1));
+	m->sec1_present = 0;
+}
+
+/* Whether /0/1 was written. */
+int shim_model_sec1(const shim_model_t *m)
+{
+	return m && m->sec1_present;
 }
 
 /* text/plain of a Read. */

@@ -51,6 +51,12 @@ int shim_model_has(int oid, int iid);
 const shim_res_def_t *shim_model_nth(int oid, size_t i);
 /* The stored value of /oid/0/rid (NULL for resources shim_device computes). */
 shim_val_t *shim_model_val(shim_model_t *m, int oid, int rid);
+/* The value of /oid/iid/rid (iid 1 only for /0, written by a bootstrap
+ * server; asking for it makes the instance exist). */
+shim_val_t *shim_model_val_at(shim_model_t *m, int oid, int iid, int rid);
+/* Deletes /0/1; whether it exists. */
+void shim_model_drop_sec1(shim_model_t *m);
+int shim_model_sec1(const shim_model_t *m);
 /* The value as text (what a text/plain Read carries); 0 or -1. */
 int shim_model_text(const shim_model_t *m, int oid, int rid, char *buf, size_t size);
 

@@ -82,14 +82,16 @@ static int opt_num(const coap_pdu_t *request, uint16_t num)
  * Security object, which only a bootstrap server may touch. */
 static int check_path(served_t *s)
 {
-	if (!shim_model_has(s->p.oid, s->p.iid) ||
+	int bs = s->c->bootstrapping;
+
+	if (!(shim_model_has(s->p.oid, s->p.iid) || (bs && s->p.oid == 0 && s->p.iid == 1)) ||
 	    (s->p.depth == 3 && !shim_model_def(s->p.oid, s->p.rid)))
 		return snprintf(s->why, sizeof(s->why),
 				"%s is not an object, instance or "
 				"resource of this client",
 				s->path),
 		       404;
-	if (s->p.oid == 0)
+	if (s->p.oid == 0 && !bs)
 		return snprintf(s->why, sizeof(s->why),
 				"the Security object is for the bootstrap server only"),
 		       401;
@@ -129,7 +131,8 @@ static int apply(served_t *s, shim_recs_t *recs)
 			return 400;
 	}
 	for (i = 0; i < recs->n; i++)
-		if ((dst = shim_model_val(s->c->model, s->p.oid, recs->rec[i].rid))) {
+		if ((dst = shim_model_val_at(s->c->model, s->p.oid, s->p.iid < 0 ? 0 : s->p.iid,
+					     recs->rec[i].rid))) {
 			*dst = vals[i];
 			if (s->p.oid == 5)
 				firmware_written(s->c, recs->rec[i].rid, dst);
@@ -243,7 +246,11 @@ static void on_delete(coap_resource_t *r, coap_session_t *session, const coap_pd
 	(void)query;
 	if (start(&s, session, request, "DELETE", "delete"))
 		code = 404;
-	else if (!(code = check_path(&s)))
+	else if ((code = check_path(&s)))
+		;
+	else if (s.c->bootstrapping && s.p.oid == 0 && (s.p.depth == 1 || s.p.iid == 1))
+		code = (shim_model_drop_sec1(s.c->model), 202);
+	else
 		code = (snprintf(s.why, sizeof(s.why), "%s cannot be deleted", s.path), 405);
 	answer(&s, response, code);
 }
@@ -279,19 +286,24 @@ static int discover_body(shim_client_t *c, const shim_path_t *p, char *buf, size
 	const shim_res_def_t *d;
 	size_t used = 0, i;
 
+	int last = p->oid == 0 && shim_model_sec1(c->model) ? 1 : 0;
+
 	buf[0] = 0;
 	if (p->depth == 1 && link_one(c, &q, 0, buf, size, &used))
 		return -1;
-	q.iid = 0;
-	q.depth = 2;
-	if (p->depth <= 2 && link_one(c, &q, 0, buf, size, &used))
-		return -1;
-	q.depth = 3;
-	for (i = 0; (d = shim_model_nth(p->oid, i)); i++) {
-		q.rid = d->rid;
-		if ((p->depth < 3 || d->rid == p->rid) &&
-		    link_one(c, &q, d->multiple, buf, size, &used))
+	for (q.iid = p->depth == 1 ? 0 : p->iid; q.iid <= (p->depth == 1 ? last : p->iid);
+	     q.iid++) {
+		q.depth = 2;
+		q.rid = -1;
+		if (p->depth <= 2 && link_one(c, &q, 0, buf, size, &used))
 			return -1;
+		q.depth = 3;
+		for (i = 0; (d = shim_model_nth(p->oid, i)); i++) {
+			q.rid = d->rid;
+			if ((p->depth < 3 || d->rid == p->rid) &&
+			    link_one(c, &q, d->multiple, buf, size, &used))
+				return -1;
+		}
 	}
 	return (int)used;
 }
@@ -501,25 +513,34 @@ static int ensure(shim_client_t *c, const char *uri)
 	return shim_watch_track(c, r);
 }
 
-/* The object, its instance 0 and each of its resources. */
-static int ensure_object(shim_client_t *c, int oid)
+/* One instance and each of its resources. */
+static int ensure_instance(shim_client_t *c, int oid, int iid)
 {
 	const shim_res_def_t *d;
 	char uri[24];
 	size_t i;
 
-	snprintf(uri, sizeof(uri), "%d", oid);
-	if (ensure(c, uri))
-		return -1;
-	snprintf(uri, sizeof(uri), "%d/0", oid);
+	snprintf(uri, sizeof(uri), "%d/%d", oid, iid);
 	if (ensure(c, uri))
 		return -1;
 	for (i = 0; (d = shim_model_nth(oid, i)); i++) {
-		snprintf(uri, sizeof(uri), "%d/0/%u", oid, d->rid);
+		snprintf(uri, sizeof(uri), "%d/%d/%u", oid, iid, d->rid);
 		if (ensure(c, uri))
 			return -1;
 	}
 	return 0;
+}
+
+/* The object and its instance 0; the Security object also its instance 1,
+ * the server account a bootstrap server writes. */
+static int ensure_object(shim_client_t *c, int oid)
+{
+	char uri[24];
+
+	snprintf(uri, sizeof(uri), "%d", oid);
+	if (ensure(c, uri) || ensure_instance(c, oid, 0))
+		return -1;
+	return oid == 0 ? ensure_instance(c, 0, 1) : 0;
 }
 
 /* Builds the model and its resources once, at start: libcoap keeps them
