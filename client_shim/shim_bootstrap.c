@@ -121,6 +121,10 @@ static int request_and_wait(shim_client_t *c, long timeout_ms, json_t *f, sl_err
 	if (!shim_client_pump(c, timeout_ms, finished) || c->bs_result == 0)
 		return shim_reply_err_set(err, ETIMEDOUT, "no Bootstrap-Finish within %ld ms",
 					  timeout_ms);
+	/* The answer to Finish is with libcoap's relay: hand it to the layer
+	 * before anything replaces the socket. */
+	shim_client_pump(c, -1, NULL);
+	shim_client_pump(c, -1, NULL);
 	if (c->bs_result == BS_REFUSED)
 		return shim_reply_err_set(err, EPROTO, "Bootstrap-Finish refused (4.06): %s",
 					  c->bs_reason);
