@@ -27,7 +27,8 @@ static int take_uri(const shim_val_t *uri, shim_config_t *cfg, char *why, size_t
 	const char *s = (const char *)uri->bytes;
 
 	if (strncmp(s, "coaps://", 8))
-		return snprintf(why, size, "/0/1/0 \"%.80s\": expected coaps://HOST:PORT (DTLS)", s),
+		return snprintf(why, size, "/0/1/0 \"%.80s\": expected coaps://HOST:PORT (DTLS)",
+				s),
 		       -1;
 	if (shim_config_split_server(s + 8, cfg))
 		return snprintf(why, size, "/0/1/0 \"%.80s\": the host:port does not parse", s), -1;
@@ -49,8 +50,9 @@ static int account(shim_client_t *c, shim_config_t *cfg, char *why, size_t size)
 		       -1;
 	if (!id->len || id->len >= sizeof(cfg->identity) || !key->len ||
 	    key->len > sizeof(cfg->key))
-		return snprintf(why, size, "/0/1/3 identity (1..255 bytes) or /0/1/5 key (1..64 "
-					   "bytes) missing or too long"),
+		return snprintf(why, size,
+				"/0/1/3 identity (1..255 bytes) or /0/1/5 key (1..64 "
+				"bytes) missing or too long"),
 		       -1;
 	if (take_uri(uri, cfg, why, size))
 		return -1;
@@ -76,8 +78,8 @@ static void on_finish(coap_resource_t *r, coap_session_t *session, const coap_pd
 	(void)query;
 	c->bs_reason[0] = 0;
 	if (!c->bootstrapping)
-		code = (snprintf(c->bs_reason, sizeof(c->bs_reason), "no bootstrap in progress"),
-			404);
+		code =
+		    (snprintf(c->bs_reason, sizeof(c->bs_reason), "no bootstrap in progress"), 404);
 	else if (account(c, &cfg, c->bs_reason, sizeof(c->bs_reason)))
 		code = 406;
 	if (c->bootstrapping)
@@ -87,6 +89,7 @@ static void on_finish(coap_resource_t *r, coap_session_t *session, const coap_pd
 	shim_ops_served(c, "POST", "bootstrap_finish", "/bs", code, c->bs_reason);
 }
 
+/* /bs takes only POST: the Bootstrap-Finish. */
 int shim_bootstrap_init(shim_client_t *c)
 {
 	coap_resource_t *r = coap_resource_init(coap_make_str_const("bs"), 0);
@@ -148,6 +151,7 @@ static int switch_account(shim_client_t *c, json_t *f, sl_error_t *err)
 	return shim_lwm2m_register(c, f, err);
 }
 
+/* /0 is open to the bootstrap server only between Request and Finish. */
 int shim_bootstrap_run(shim_client_t *c, long timeout_ms, json_t *f, sl_error_t *err)
 {
 	int ret;
