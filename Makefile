@@ -65,6 +65,7 @@ include client_shim/module.mk
 include harness/module.mk
 include certs/module.mk
 include tests/module.mk
+include avsnet/module.mk
 # Optional parts own their fragments: tests/mutants/, fuzz/, bench/, ...
 include $(sort $(wildcard tests/*/module.mk fuzz/module.mk bench/module.mk))
 

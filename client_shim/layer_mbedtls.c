@@ -209,6 +209,7 @@ static int layer_connect(sl_socket_t *s, const char *host, const char *port, sl_
 	s->records_in = 0;
 	s->sent_since_in = 0;
 	s->retransmitted = 0;
+	s->unanswered = 0;
 	s->session_resumed = 0;
 	s->cid_resumed = 0;
 	ret = layer_net_open(s, host, port, err);
@@ -353,6 +354,7 @@ static int layer_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len
 	s->records_in++;
 	s->sent_since_in = 0;
 	s->retransmitted = 0;
+	s->unanswered = 0;
 	if (s->cfg.transport == SL_TRANSPORT_DTLS && mbedtls_ssl_get_bytes_avail(&s->ssl) > 0) {
 		discard_rest(s);
 		return layer_err_set(err, EMSGSIZE, 0, "datagram larger than the %zu-byte buffer",
@@ -362,16 +364,17 @@ static int layer_receive(sl_socket_t *s, void *buf, size_t size, size_t *out_len
 }
 
 /* Whether the context still proves anything: one the server never answered
- * on (restored and silent since, or a request retransmitted without answer,
- * e.g. the server restarted without state) may be one it has forgotten.
- * Saving it again would make every later connect restore the same dead
- * context instead of handshaking; keeping only the session lets the next
- * connect handshake. */
+ * on (restored and silent since, a request retransmitted without answer, or
+ * one the caller gave up on, e.g. the server restarted without state) may be
+ * one it has forgotten. Saving it again would make every later connect
+ * restore the same dead context instead of handshaking; keeping only the
+ * session lets the next connect handshake. The caller's word matters when
+ * it gives up before CoAP's first retransmission (ACK_TIMEOUT is 2..3 s). */
 static int context_answered(const sl_socket_t *s)
 {
 	if (s->cid_resumed && !s->records_in)
 		return 0;
-	return !s->retransmitted;
+	return !s->retransmitted && !s->unanswered;
 }
 
 /* Ends the connection but keeps what resumption needs: with a CID the whole

@@ -47,6 +47,7 @@ struct sl_socket {
 	uint32_t last_sent;  /* FNV-1a of the last plaintext sent */
 	int sent_since_in;   /* sent anything since the last record received */
 	int retransmitted;   /* the same plaintext sent twice, no record between */
+	int unanswered;	     /* the caller gave up on a request, no record since */
 	int ssl_ready;	     /* ssl/conf set up */
 
 	mbedtls_entropy_context entropy;

@@ -3,6 +3,9 @@
 #include "client_shim/layer_mbedtls.h"
 
 #include <stdio.h>
+#include <unistd.h>
+
+#include "lh_file.h"
 
 /* Writes n bytes as lower-case hex. */
 static void put_hex(FILE *f, const unsigned char *p, size_t n)
@@ -23,9 +26,15 @@ void layer_keylog_cb(void *ctx, mbedtls_ssl_key_export_type type, const unsigned
 	(void)prf;
 	if (type != MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET || !s->keylog_file)
 		return;
-	f = fopen(s->keylog_file, "a");
-	if (!f)
+	/* Session secrets: owner-only, never written through a planted link. */
+	char why[256];
+	int fd = lh_file_open_private(s->keylog_file, 1, why, sizeof(why));
+	f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	fputs("CLIENT_RANDOM ", f);
 	put_hex(f, client_random, 32);
 	fputc(' ', f);

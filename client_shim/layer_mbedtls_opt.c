@@ -119,6 +119,11 @@ int layer_opt_set(sl_socket_t *s, sl_option_t opt, const sl_option_value_t *v)
 		return 0;
 	case SL_OPT_DANE_TLSA:
 		return layer_dane_set(s, v->dane.records, v->dane.count);
+	case SL_OPT_REQUEST_UNANSWERED:
+		/* Only news if nothing came back since the last send. */
+		if (v->flag && s->connected && s->sent_since_in)
+			s->unanswered = 1;
+		return 0;
 	default:
 		return EINVAL;
 	}

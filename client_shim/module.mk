@@ -31,7 +31,8 @@ $(BIN)/lwm2m-client-shim: $(OBJ)/$(SHIM_MAIN:.c=.o) $(SHIM_LIB) $(LAYER_LIB) $(C
 # A layer derived from the reference one that lacks CID (testlayer/): the
 # harness and the interop tests use it to check "unsupported" becomes a skip.
 $(NOCID_SO): $(OBJ)/client_shim/testlayer/layer_nocid.o \
-		$(filter-out %/layer_mbedtls_entry.o,$(LAYER_SRCS:%.c=$(OBJ)/%.o)) client_shim/layer.map
+		$(filter-out %/layer_mbedtls_entry.o,$(LAYER_SRCS:%.c=$(OBJ)/%.o)) $(COMMON_LIB) \
+		client_shim/layer.map
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,--version-script=client_shim/layer.map -o $@ \
-		$(filter %.o,$^) $(MBEDTLS_LIBS)
+		$(filter %.o,$^) $(COMMON_LIB) $(MBEDTLS_LIBS)

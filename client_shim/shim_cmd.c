@@ -76,23 +76,44 @@ static void security_fields(const shim_client_t *c, json_t *f)
 	json_object_set_new(f, "insecure", json_boolean(insecure));
 }
 
+/* One connect field from an option. A layer that answers ENOTSUP (it has no
+ * way to tell, e.g. avs_net has no ciphersuite getter) gets the field named
+ * in "unreported", so the harness can tell "cannot report" from "wrong". */
+static void connect_field(shim_client_t *c, json_t *f, sl_option_t opt, const char *name)
+{
+	sl_option_value_t v;
+	json_t *val;
+	int ret = c->vt->get_option(c->sock, opt, &v);
+
+	if (ret == ENOTSUP) {
+		json_t *list = json_object_get(f, "unreported");
+		if (!list)
+			json_object_set_new(f, "unreported", list = json_array());
+		json_array_append_new(list, json_string(name));
+		return;
+	}
+	if (ret)
+		return;
+	if (opt == SL_OPT_CIPHERSUITE)
+		val = json_string(v.suite.name);
+	else if (opt == SL_OPT_CONNECTION_ID)
+		val = shim_option_to_json(SL_OPT_CONNECTION_ID, &v);
+	else if (opt == SL_OPT_INNER_MTU)
+		val = json_integer((json_int_t)v.u64);
+	else
+		val = json_boolean(v.flag);
+	json_object_set_new(f, name, val);
+}
+
 /* Adds what a connect established: suite, resumption flags, CIDs, MTU. */
 static void connect_fields(shim_client_t *c, json_t *f)
 {
-	sl_option_value_t v;
-
 	security_fields(c, f);
-
-	if (!c->vt->get_option(c->sock, SL_OPT_CIPHERSUITE, &v))
-		json_object_set_new(f, "cipher", json_string(v.suite.name));
-	if (!c->vt->get_option(c->sock, SL_OPT_SESSION_RESUMED, &v))
-		json_object_set_new(f, "session_resumed", json_boolean(v.flag));
-	if (!c->vt->get_option(c->sock, SL_OPT_CONNECTION_ID_RESUMED, &v))
-		json_object_set_new(f, "connection_id_resumed", json_boolean(v.flag));
-	if (!c->vt->get_option(c->sock, SL_OPT_CONNECTION_ID, &v))
-		json_object_set_new(f, "cid", shim_option_to_json(SL_OPT_CONNECTION_ID, &v));
-	if (!c->vt->get_option(c->sock, SL_OPT_INNER_MTU, &v))
-		json_object_set_new(f, "inner_mtu", json_integer((json_int_t)v.u64));
+	connect_field(c, f, SL_OPT_CIPHERSUITE, "cipher");
+	connect_field(c, f, SL_OPT_SESSION_RESUMED, "session_resumed");
+	connect_field(c, f, SL_OPT_CONNECTION_ID_RESUMED, "connection_id_resumed");
+	connect_field(c, f, SL_OPT_CONNECTION_ID, "cid");
+	connect_field(c, f, SL_OPT_INNER_MTU, "inner_mtu");
 }
 
 /* connect: resolve + handshake (or context restore), then what the config's

@@ -161,6 +161,18 @@ static int request_over(shim_client_t *c)
 	return c->req.done || c->req.failed || c->link_failed;
 }
 
+/* Tells the layer a request went unanswered (a layer without the option
+ * ignores it: it then keeps its own judgement). */
+static void note_unanswered(shim_client_t *c)
+{
+	sl_option_value_t v;
+
+	memset(&v, 0, sizeof(v));
+	v.flag = 1;
+	if (c->sock && c->connected)
+		(void)c->vt->set_option(c->sock, SL_OPT_REQUEST_UNANSWERED, &v);
+}
+
 /* Sends a request and waits for its answer within request_timeout_ms. */
 static int exchange(shim_client_t *c, coap_pdu_code_t method, const char *path,
 		    const char *const *queries, const char *payload, int format, sl_error_t *err)
@@ -190,6 +202,13 @@ static int exchange(shim_client_t *c, coap_pdu_code_t method, const char *path,
 	c->req.active = 0;
 	if (c->req.done)
 		return 0;
+	/* The layer cannot tell a request from a response, so it only learns
+	 * that the server went silent from a retransmission, which libcoap
+	 * makes after 2..3 s (ACK_TIMEOUT * ACK_RANDOM_FACTOR): a request given
+	 * up on before that must be reported, or a later reconnect restores a
+	 * CID context the server may have lost (the flake of
+	 * cid-restart-no-state-recovers, request_timeout_ms 3000). */
+	note_unanswered(c);
 	/* We gave up on it (the reply says so): libcoap must never send it
 	 * again, neither now nor after a reconnect, nor hold the next request
 	 * behind it (NSTART=1). */

@@ -12,6 +12,7 @@
 #include "client_shim/shim_cmd.h"
 #include "client_shim/shim_layer.h"
 #include "client_shim/shim_prompt.h"
+#include "client_shim/shim_reply.h"
 #include "lh_event.h"
 
 #define LINE_MAX_BYTES 65536
@@ -115,24 +116,66 @@ static size_t run_lines(shim_cmd_state_t *st, char *buf, size_t len, int interac
 	return len - (size_t)(start - buf);
 }
 
-/* Reads stdin when readable; returns -1 at EOF. */
-static int read_stdin(shim_cmd_state_t *st, char *buf, size_t *len, int interactive)
+/* Answers an over-long line (as an error reply, or a plain message at the
+ * prompt): its bytes are dropped up to its newline, never run. */
+static void refuse_long_line(shim_cmd_state_t *st, int interactive)
+{
+	sl_error_t err;
+	json_t *fields;
+
+	st->line++;
+	if (interactive) {
+		fprintf(stdout, "error: line %ld longer than %d bytes, ignored up to its end\n",
+			st->line, LINE_MAX_BYTES);
+		return;
+	}
+	shim_reply_err_set(&err, EMSGSIZE,
+			   "line %ld: longer than %d bytes; ignored up to its end (one JSON "
+			   "object per line, each under %d bytes)",
+			   st->line, LINE_MAX_BYTES, LINE_MAX_BYTES);
+	fields = json_object();
+	shim_reply_add_error(fields, &err);
+	shim_reply_send(NULL, NULL, 0, 0, fields);
+}
+
+/* While the tail of an over-long line is still coming, drops bytes up to
+ * and including its newline; returns how many bytes of buf remain. */
+static size_t skip_tail(int *skipping, char *buf, size_t len)
+{
+	char *nl;
+
+	if (!*skipping)
+		return len;
+	nl = memchr(buf, '\n', len);
+	if (!nl)
+		return 0;
+	*skipping = 0;
+	len -= (size_t)(nl + 1 - buf);
+	memmove(buf, nl + 1, len);
+	return len;
+}
+
+/* Reads stdin when readable; returns -1 at EOF. A line that fills the
+ * buffer without a newline is refused once and its rest discarded, so no
+ * part of it ever runs as a command. */
+static int read_stdin(shim_cmd_state_t *st, char *buf, size_t *len, int *skipping, int interactive)
 {
 	ssize_t n = read(0, buf + *len, LINE_MAX_BYTES - *len);
 
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 0 : -1;
 	if (n == 0) {
-		if (*len) {
+		if (*len && !*skipping) {
 			buf[(*len)++] = '\n';
 			*len = run_lines(st, buf, *len, interactive);
 		}
 		return -1;
 	}
-	*len = run_lines(st, buf, *len + (size_t)n, interactive);
+	*len = skip_tail(skipping, buf, *len + (size_t)n);
+	*len = run_lines(st, buf, *len, interactive);
 	if (*len == LINE_MAX_BYTES) {
-		fprintf(stderr, "lwm2m-client-shim: line longer than %d bytes dropped\n",
-			LINE_MAX_BYTES);
+		refuse_long_line(st, interactive);
+		*skipping = 1;
 		*len = 0;
 	}
 	return 0;
@@ -144,6 +187,7 @@ static void main_loop(shim_cmd_state_t *st, int interactive)
 	static char buf[LINE_MAX_BYTES + 1];
 	struct pollfd pfd = {.fd = 0, .events = POLLIN};
 	size_t len = 0;
+	int skipping = 0; /* inside the tail of an over-long line */
 
 	if (interactive)
 		shim_prompt_show();
@@ -154,7 +198,7 @@ static void main_loop(shim_cmd_state_t *st, int interactive)
 			shim_cmd_background(st);
 			continue;
 		}
-		if (read_stdin(st, buf, &len, interactive))
+		if (read_stdin(st, buf, &len, &skipping, interactive))
 			break;
 	}
 }

@@ -21,6 +21,7 @@ static const char *const names[] = {
     [SL_OPT_LAST_ALERT] = "last_alert",
     [SL_OPT_BYTES_SENT] = "bytes_sent",
     [SL_OPT_BYTES_RECEIVED] = "bytes_received",
+    [SL_OPT_REQUEST_UNANSWERED] = "request_unanswered",
 };
 #define N_OPTS (int)(sizeof(names) / sizeof(names[0]))
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "client_shim/shim_reply.h"
+#include "lh_file.h"
 
 /* True when the buffer holds nothing (all zero). */
 static int buffer_empty(const unsigned char *p, size_t n)
@@ -35,7 +36,8 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* Saves through a temporary file and rename, so a crash leaves no half file. */
+/* Saves through a temporary file and rename, so a crash leaves no half file
+ * (the saved session holds its master secret: owner-only). */
 int shim_resume_file_save(shim_client_t *c, const char *path, json_t *fields, sl_error_t *err)
 {
 	char tmp[4096];
@@ -45,11 +47,11 @@ int shim_resume_file_save(shim_client_t *c, const char *path, json_t *fields, sl
 		return shim_reply_err_set(err, EINVAL,
 					  "no resumption buffer: configure with "
 					  "resumption_buffer_size > 0 first");
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return shim_reply_err_set(err, EINVAL, "path too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A fresh O_EXCL 0600 name: a link planted at PATH.tmp is never followed. */
+	fd = lh_file_tmp_private(path, tmp, sizeof(tmp));
 	if (fd < 0)
-		return shim_reply_err_set(err, errno, "cannot write %s: %s", tmp, strerror(errno));
+		return shim_reply_err_set(err, errno, "cannot write next to %s: %s", path,
+					  strerror(errno));
 	if (write_all(fd, c->rbuf, c->rbuf_size) || fsync(fd)) {
 		ret = shim_reply_err_set(err, errno ? errno : EIO, "cannot write %s: %s", tmp,
 					 strerror(errno));

@@ -8,6 +8,9 @@ static FILE *g_json_out;
 static FILE *g_human_out;
 static lh_event_human_fn g_human;
 static const char *g_src = "?";
+static lh_event_sink_fn g_sink; /* one more consumer of every event */
+static void *g_sink_ctx;
+static int g_deferred; /* lines are flushed by lh_event_flush, not each */
 
 void lh_event_init(FILE *json_out, const char *src, FILE *human_out, lh_event_human_fn human)
 {
@@ -30,18 +33,44 @@ void lh_event_emit(const char *event, json_t *fields)
 	}
 	if (g_json_out) {
 		/* Ordered keys keep lines readable: ts, src, event, then the rest. */
-		char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+		char *line =
+		    json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 		if (line) {
 			fprintf(g_json_out, "%s\n", line);
-			fflush(g_json_out);
+			if (!g_deferred)
+				fflush(g_json_out);
 			free(line);
 		}
 	}
+	if (g_sink)
+		g_sink(g_sink_ctx, obj);
 	if (g_human && g_human_out) {
 		g_human(g_human_out, obj);
-		fflush(g_human_out);
+		if (!g_deferred && g_human_out)
+			fflush(g_human_out);
 	}
 	json_decref(obj);
+}
+
+void lh_event_set_sink(lh_event_sink_fn fn, void *ctx)
+{
+	g_sink = fn;
+	g_sink_ctx = ctx;
+}
+
+void lh_event_defer_flush(int on)
+{
+	g_deferred = on;
+	if (!on)
+		lh_event_flush();
+}
+
+void lh_event_flush(void)
+{
+	if (g_json_out)
+		fflush(g_json_out);
+	if (g_human_out)
+		fflush(g_human_out);
 }
 
 void lh_event_emitf(const char *event, const char *fmt, ...)

@@ -9,10 +9,20 @@
 typedef void (*lh_event_human_fn)(FILE *out, const json_t *event);
 
 /* Sets the JSON-lines stream (NULL: none), the source name put in "src", and
- * optionally a stream plus formatter for one human-readable line per event. */
+ * optionally a stream plus formatter for one human-readable line per event
+ * (none when human_out is NULL). */
 void lh_event_init(FILE *json_out, const char *src, FILE *human_out, lh_event_human_fn human);
 /* Adds ts/src/event to fields (steals the reference) and writes it, flushed. */
 void lh_event_emit(const char *event, json_t *fields);
+/* One more consumer of every event (the emulator's control subscribers),
+ * with its context; NULL removes it. */
+typedef void (*lh_event_sink_fn)(void *ctx, const json_t *event);
+void lh_event_set_sink(lh_event_sink_fn fn, void *ctx);
+/* A program with an event loop (the emulator) writes the lines of one turn
+ * at once: on, lines are buffered until lh_event_flush (one write per turn
+ * instead of one per event); off (the default), each line is flushed. */
+void lh_event_defer_flush(int on);
+void lh_event_flush(void);
 /* Builds the fields with jansson's json_pack format and emits. */
 void lh_event_emitf(const char *event, const char *fmt, ...);
 

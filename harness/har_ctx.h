@@ -39,6 +39,7 @@ struct har_ctx {
 	char *fail;		/* first failure message, or NULL */
 	const char *fail_kind;	/* its type for junit.xml, or NULL */
 	char *skip;		/* skip reason, or NULL */
+	char *unreported;	/* a check the layer could not answer: skip if all else holds */
 	char where[192];	/* "step 2 of 5 ($.steps[1], client connect)" */
 	char timeline_path[1024];
 };

@@ -80,8 +80,7 @@ int har_emulator_start(struct har_ctx *c, int generation)
 	if (generation > 0)
 		snprintf(gen, sizeof(gen), ".%d", generation + 1);
 	if (!c->emu_ctl_path[0])
-		snprintf(c->emu_ctl_path, sizeof(c->emu_ctl_path), "/tmp/lwm2m-harness-%d.ctl",
-			 (int)getpid());
+		har_emulator_ctl_path((int)getpid(), c->emu_ctl_path, sizeof(c->emu_ctl_path));
 	snprintf(cfg, sizeof(cfg), "%s/emulator.json", dir);
 	snprintf(out, sizeof(out), "%s/emulator%s.stdout.log", dir, gen);
 	snprintf(err, sizeof(err), "%s/emulator%s.stderr.log", dir, gen);
@@ -292,6 +291,13 @@ int har_emulator_step(struct har_ctx *c, const json_t *item)
 	if (strcmp(verb, "restart") == 0 && stop(c, 0) != 0)
 		return -1;
 	return start_again(c, json_is_true(json_object_get(item, "keep_state")));
+}
+
+/* One name per worker, so that the parent can clean up after a worker it
+ * had to kill (an interrupted run). */
+void har_emulator_ctl_path(int worker_pid, char *buf, size_t size)
+{
+	snprintf(buf, size, "/tmp/lwm2m-harness-%d.ctl", worker_pid);
 }
 
 /* The control socket lives in /tmp (path length limit): never leave it behind. */

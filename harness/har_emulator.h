@@ -17,5 +17,7 @@ int har_emulator_start(struct har_ctx *c, int generation);
 int har_emulator_step(struct har_ctx *c, const json_t *item);
 /* Removes the control socket file. */
 void har_emulator_cleanup(struct har_ctx *c);
+/* The control socket path of the emulator run by the worker worker_pid. */
+void har_emulator_ctl_path(int worker_pid, char *buf, size_t size);
 
 #endif

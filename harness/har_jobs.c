@@ -7,15 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "har_emulator.h"
 #include "lh_time.h"
 
 /* Time a worker gets beyond its scenario's own deadline (teardown, logs). */
 #define WORKER_SLACK_MS 30000
 #define DEFAULT_SCENARIO_TIMEOUT_MS 60000
+/* Time an interrupted worker gets to end on SIGTERM before SIGKILL. */
+#define WORKER_STOP_MS 5000
 
 struct slot {
 	pid_t pid;
@@ -28,6 +32,15 @@ struct counts {
 	size_t done, passed, failed, skipped, running;
 };
 
+/* Set by SIGINT/SIGTERM during har_jobs_run: the signal's number. */
+static volatile sig_atomic_t g_stop_signal;
+
+/* Only records the signal: the loop stops the workers and reports. */
+static void on_stop(int sig)
+{
+	g_stop_signal = sig;
+}
+
 /* Runs in the worker: the scenario, then its result as result.json. */
 static void worker_main(struct har_item *it, const struct har_run_opts *base, pid_t parent)
 {
@@ -35,6 +48,10 @@ static void worker_main(struct har_item *it, const struct har_run_opts *base, pi
 	struct har_result res;
 	char path[2048];
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The parent's handlers only set a flag: a worker told to stop stops
+	 * (and its emulator and shim die with it: PR_SET_PDEATHSIG). */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	if (getppid() != parent)
 		_exit(4);
 	ro.out_dir = it->dir;
@@ -189,41 +206,122 @@ static void enforce_deadlines(struct slot *slots, int nslots)
 	}
 }
 
-/* Workers isolate scenarios from each other and from the harness: a crash stays one failure. */
-void har_jobs_run(struct har_item *items, size_t n, const struct har_jobs_opts *o)
+/* A killed worker's emulator (SIGKILLed with it) could not remove its
+ * control socket: the parent does, if a socket is still there. */
+static void remove_ctl_socket(pid_t worker)
+{
+	char path[108];
+	struct stat st;
+	har_emulator_ctl_path((int)worker, path, sizeof(path));
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+}
+
+/* Interrupted: SIGTERM to every running worker, then SIGKILL to those
+ * still there after WORKER_STOP_MS; reaps them all, so no scenario's
+ * emulator or shim outlives the run. Their items are marked not run. */
+static void stop_all(struct slot *slots, int nslots, struct har_item *items)
+{
+	int64_t kill_at = lh_time_mono_ms() + WORKER_STOP_MS;
+	int left = 0;
+	for (int k = 0; k < nslots; k++)
+		if (slots[k].pid > 0 && kill(slots[k].pid, SIGTERM) == 0)
+			left++;
+	while (left > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		for (int k = 0; pid > 0 && k < nslots; k++)
+			if (slots[k].pid == pid) {
+				/* One that finished just now keeps its verdict. */
+				if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+					collect(&items[slots[k].item], "interrupted");
+				else
+					items[slots[k].item].not_run = 1;
+				remove_ctl_socket(pid);
+				slots[k].pid = 0;
+				left--;
+			}
+		if (pid > 0)
+			continue;
+		if (pid < 0 && errno == ECHILD)
+			break;
+		if (lh_time_mono_ms() > kill_at)
+			for (int k = 0; k < nslots; k++)
+				if (slots[k].pid > 0)
+					kill(slots[k].pid, SIGKILL);
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Starts workers in free slots while items remain. */
+static void fill_slots(struct slot *slots, int nslots, struct har_item *items, size_t n,
+		       size_t *next, struct counts *c, const struct har_jobs_opts *o)
+{
+	for (int k = 0; k < nslots && *next < n && !g_stop_signal; k++) {
+		if (slots[k].pid != 0)
+			continue;
+		if (start(&slots[k], items, *next, o) == 0) {
+			c->running++;
+		} else {
+			c->done++;
+			c->failed++;
+			print_item(&items[*next]);
+		}
+		(*next)++;
+	}
+}
+
+/* Installs (or, with old set, restores) the SIGINT/SIGTERM handlers. */
+static void catch_stop(struct sigaction *old, int restore)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	if (restore) {
+		sigaction(SIGINT, &old[0], NULL);
+		sigaction(SIGTERM, &old[1], NULL);
+		return;
+	}
+	g_stop_signal = 0;
+	sigaction(SIGINT, &sa, &old[0]);
+	sigaction(SIGTERM, &sa, &old[1]);
+}
+
+/* Workers isolate scenarios from each other and from the harness: a crash
+ * stays one failure. */
+int har_jobs_run(struct har_item *items, size_t n, const struct har_jobs_opts *o)
 {
 	int nslots = o->jobs > 0 ? o->jobs : 1;
 	struct slot *slots = calloc((size_t)nslots, sizeof(*slots));
 	struct counts c = {0};
+	struct sigaction old[2];
 	size_t next = 0;
 	int64_t t0 = lh_time_mono_ms();
 	if (!slots)
-		return;
-	while (c.done < n) {
-		for (int k = 0; k < nslots && next < n; k++) {
-			if (slots[k].pid != 0)
-				continue;
-			if (start(&slots[k], items, next, o) == 0) {
-				c.running++;
-			} else {
-				c.done++;
-				c.failed++;
-				print_item(&items[next]);
-			}
-			next++;
-		}
+		return 0;
+	catch_stop(old, 0);
+	while (c.done < n && !g_stop_signal) {
+		fill_slots(slots, nslots, items, n, &next, &c, o);
 		progress_draw(o, &c, n, t0);
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		for (int k = 0; pid > 0 && k < nslots; k++)
 			if (slots[k].pid == pid)
 				finish(&slots[k], status, items, &c, o);
-		if (pid <= 0) {
+		if (pid <= 0 && !g_stop_signal) {
 			enforce_deadlines(slots, nslots);
 			struct timespec ts = {0, 20 * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 	}
+	int sig = g_stop_signal;
+	if (sig) {
+		stop_all(slots, nslots, items);
+		for (size_t i = next; i < n; i++)
+			items[i].not_run = 1;
+	}
+	catch_stop(old, 1);
 	progress_clear(o);
 	free(slots);
+	return sig;
 }

@@ -15,7 +15,10 @@ struct har_jobs_opts {
 
 /* Runs every item (item->dir and item->res.seed set by the caller), fills
  * item->res and prints one line per scenario as it finishes. A worker that
- * crashes or overruns its deadline is killed and its scenario fails. */
-void har_jobs_run(struct har_item *items, size_t n, const struct har_jobs_opts *o);
+ * crashes or overruns its deadline is killed and its scenario fails.
+ * SIGINT or SIGTERM stops the run: running workers are stopped (and their
+ * emulator and shim with them), the items that did not finish get not_run,
+ * and the signal's number is returned (0 when the run completed). */
+int har_jobs_run(struct har_item *items, size_t n, const struct har_jobs_opts *o);
 
 #endif

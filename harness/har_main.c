@@ -45,7 +45,9 @@ static void usage(FILE *out)
 	    "  --shim PATH      lwm2m-client-shim (default: next to lwm2m-harness)\n"
 	    "  --schema FILE    scenario schema (default: scenarios/schema.json found upwards)\n"
 	    "exit status: 0 all passed (skips allowed), 1 failures, 2 usage or invalid "
-	    "scenarios\n");
+	    "scenarios,\n"
+	    "  130/143 interrupted by SIGINT/SIGTERM (reports list what finished; the rest "
+	    "not run)\n");
 }
 
 /* Prints every error of one file as "FILE: PATH: message". */
@@ -195,20 +197,25 @@ static struct har_item *plan(struct har_cli *cli, struct har_scenario *scs, size
 	return items;
 }
 
-/* Prints "N passed, N failed[, N skipped]" and returns the exit status. */
-static int final_line(const struct har_item *items, size_t n)
+/* Prints "N passed, N failed[, N skipped][, N not run (interrupted)]" and
+ * returns the exit status: 128 + the signal when interrupted. */
+static int final_line(const struct har_item *items, size_t n, int sig)
 {
-	size_t p = 0, f = 0, s = 0;
+	size_t p = 0, f = 0, s = 0, nr = 0;
 	for (size_t i = 0; i < n; i++) {
-		p += items[i].res.verdict == HAR_PASS;
-		f += items[i].res.verdict == HAR_FAIL;
-		s += items[i].res.verdict == HAR_SKIP;
+		nr += items[i].not_run;
+		p += !items[i].not_run && items[i].res.verdict == HAR_PASS;
+		f += !items[i].not_run && items[i].res.verdict == HAR_FAIL;
+		s += !items[i].not_run && items[i].res.verdict == HAR_SKIP;
 	}
+	printf("%zu passed, %zu failed", p, f);
 	if (s)
-		printf("%zu passed, %zu failed, %zu skipped\n", p, f, s);
-	else
-		printf("%zu passed, %zu failed\n", p, f);
-	return f ? 1 : 0;
+		printf(", %zu skipped", s);
+	if (sig)
+		printf(", %zu not run (interrupted by %s)", nr,
+		       sig == SIGINT ? "SIGINT" : "SIGTERM");
+	printf("\n");
+	return sig ? 128 + sig : f ? 1 : 0;
 }
 
 /* "run": everything selected, then the reports. */
@@ -233,15 +240,17 @@ static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 	struct har_run_opts ro = {cli->emulator, cli->shim, cli->layer, NULL, 0, 2000};
 	struct har_jobs_opts jo = {cli->jobs, isatty(STDOUT_FILENO), &ro};
 	int64_t t0 = lh_time_mono_ms();
-	har_jobs_run(items, nitems, &jo);
+	int sig = har_jobs_run(items, nitems, &jo);
 	double dur = (double)(lh_time_mono_ms() - t0) / 1000.0;
-	if (har_results_write_summary(run_dir, run_id, cli->seed, items, nitems, dur) != 0 ||
+	const char *sig_name = !sig ? NULL : sig == SIGINT ? "SIGINT" : "SIGTERM";
+	if (har_results_write_summary(run_dir, run_id, cli->seed, items, nitems, dur, sig_name) !=
+		0 ||
 	    har_results_write_junit(run_dir, items, nitems, dur) != 0 ||
 	    har_results_link_latest(cli->results, run_id) != 0)
 		fprintf(stderr, "lwm2m-harness: cannot write the reports in %s: %s\n", run_dir,
 			strerror(errno));
 	printf("results: %s\n", run_dir);
-	ret = final_line(items, nitems);
+	ret = final_line(items, nitems, sig);
 exit:
 	for (size_t i = 0; items && i < nitems; i++) {
 		free(items[i].dir);

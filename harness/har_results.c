@@ -35,9 +35,16 @@ int har_results_make_run(const char *results_dir, char *run_id, size_t id_size, 
 	return -1;
 }
 
+#define HAR_NOT_RUN_MSG "not run: interrupted"
+
 /* One scenario's entry of summary.json. */
 static json_t *summary_item(const struct har_item *it)
 {
+	if (it->not_run)
+		return json_pack("{s:s, s:s, s:s, s:i, s:f, s:I, s:s, s:s}", "name", it->sc->name,
+				 "file", it->sc->file, "verdict", "not_run", "repeat", it->repeat,
+				 "duration_s", 0.0, "seed", (json_int_t)it->res.seed, "dir",
+				 it->dir ? it->dir : "", "skip_reason", HAR_NOT_RUN_MSG);
 	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:f, s:I, s:s}", "name", it->sc->name, "file",
 			      it->sc->file, "verdict", har_verdict_name(it->res.verdict), "repeat",
 			      it->repeat, "duration_s", it->res.duration_s, "seed",
@@ -52,20 +59,25 @@ static json_t *summary_item(const struct har_item *it)
 
 /* The machine-readable verdicts, one entry per scenario run. */
 int har_results_write_summary(const char *run_dir, const char *run_id, uint64_t seed,
-			      const struct har_item *items, size_t n, double duration_s)
+			      const struct har_item *items, size_t n, double duration_s,
+			      const char *interrupted)
 {
 	char path[2048];
-	size_t counts[3] = {0, 0, 0};
+	size_t counts[3] = {0, 0, 0}, not_run = 0;
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++) {
-		counts[items[i].res.verdict]++;
+		if (items[i].not_run)
+			not_run++;
+		else
+			counts[items[i].res.verdict]++;
 		json_array_append_new(list, summary_item(&items[i]));
 	}
 	json_t *doc =
-	    json_pack("{s:s, s:I, s:f, s:{s:I, s:I, s:I}, s:o}", "run_id", run_id, "seed",
-		      (json_int_t)seed, "duration_s", duration_s, "counts", "passed",
-		      (json_int_t)counts[HAR_PASS], "failed", (json_int_t)counts[HAR_FAIL],
-		      "skipped", (json_int_t)counts[HAR_SKIP], "scenarios", list);
+	    json_pack("{s:s, s:I, s:f, s:s?, s:{s:I, s:I, s:I, s:I}, s:o}", "run_id", run_id,
+		      "seed", (json_int_t)seed, "duration_s", duration_s, "interrupted",
+		      interrupted, "counts", "passed", (json_int_t)counts[HAR_PASS], "failed",
+		      (json_int_t)counts[HAR_FAIL], "skipped", (json_int_t)counts[HAR_SKIP],
+		      "not_run", (json_int_t)not_run, "scenarios", list);
 	snprintf(path, sizeof(path), "%s/summary.json", run_dir);
 	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
 	json_decref(doc);
@@ -111,7 +123,9 @@ static void junit_case(FILE *f, const struct har_item *it)
 	fprintf(f, "    <testcase classname=\"%s\" name=\"%s%s\" time=\"%.3f\">\n", cls ? cls : "",
 		name ? name : "", rep, it->res.duration_s);
 	/* type lets CI group failures: timeout, sanitizer, process_exit, ... */
-	if (it->res.verdict == HAR_FAIL)
+	if (it->not_run)
+		fprintf(f, "      <skipped message=\"%s\"/>\n", HAR_NOT_RUN_MSG);
+	else if (it->res.verdict == HAR_FAIL)
 		fprintf(f, "      <failure message=\"%s\" type=\"%s\">%s</failure>\n",
 			msg ? msg : "", it->res.kind[0] ? it->res.kind : "failure", msg ? msg : "");
 	else if (it->res.verdict == HAR_SKIP)
@@ -133,8 +147,8 @@ int har_results_write_junit(const char *run_dir, const struct har_item *items, s
 	if (!f)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		fails += items[i].res.verdict == HAR_FAIL;
-		skips += items[i].res.verdict == HAR_SKIP;
+		fails += !items[i].not_run && items[i].res.verdict == HAR_FAIL;
+		skips += items[i].not_run || items[i].res.verdict == HAR_SKIP;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
 	fprintf(f,

@@ -11,15 +11,18 @@ struct har_item {
 	int repeat; /* 0-based repetition index */
 	char *dir;  /* its results folder */
 	struct har_result res;
+	int not_run; /* the run was interrupted before this item finished */
 };
 
 /* Creates <results_dir>/<run-id> (run-id: UTC time and pid) and returns
  * the run id in run_id. Returns 0 or -1 (err says why). */
 int har_results_make_run(const char *results_dir, char *run_id, size_t id_size, char *err,
 			 size_t errlen);
-/* Writes <run_dir>/summary.json. Returns 0 or -1. */
+/* Writes <run_dir>/summary.json ("interrupted" names the signal that cut
+ * the run short, NULL when it completed). Returns 0 or -1. */
 int har_results_write_summary(const char *run_dir, const char *run_id, uint64_t seed,
-			      const struct har_item *items, size_t n, double duration_s);
+			      const struct har_item *items, size_t n, double duration_s,
+			      const char *interrupted);
 /* Writes <run_dir>/junit.xml: one testcase per item. Returns 0 or -1. */
 int har_results_write_junit(const char *run_dir, const struct har_item *items, size_t n,
 			    double duration_s);

@@ -14,6 +14,7 @@
 #include "har_ctx.h"
 #include "har_emulator.h"
 #include "har_exit.h"
+#include "lh_file.h"
 #include "lh_time.h"
 
 #define CONFIGURE_TIMEOUT_MS 5000
@@ -343,7 +344,8 @@ json_t *har_ctx_client_config(struct har_ctx *c, const json_t *over)
 		json_object_set_new(cfg, "keylog", json_string(keylog));
 		/* The shim appends once a handshake completes; a scenario whose
 		 * handshakes all fail still gets its (empty) keylog.txt. */
-		int fd = open(keylog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		char why[1200];
+		int fd = lh_file_open_private(keylog, 1, why, sizeof(why));
 		if (fd >= 0)
 			close(fd);
 	}

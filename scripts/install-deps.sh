@@ -8,7 +8,8 @@
 # else is ever taken from trixie.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config libcoap3-dev libcoap3-bin libjansson-dev
+# cmake, libssl-dev: avs_commons (its Mbed TLS and OpenSSL avs_net) for tests/avsnet/.
+PKGS=(build-essential pkg-config cmake libssl-dev libcoap3-dev libcoap3-bin libjansson-dev
       libpcap-dev libcmocka-dev tshark openssl uthash-dev jq iproute2
       clang-14 libclang-rt-14-dev libcbor-dev)
 MBEDTLS_PKGS=(libmbedtls-dev libmbedtls21 libmbedcrypto16 libmbedx509-7)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test and ends with one line "N passed, N failed" (what CI reads).
 #   unit       build/tests/test_* (cmocka), counted per test case
-#   shell      tests/{build,certs,interop}/*.sh and tests/abuse/test-*.sh, TAP-style "ok"/"not ok" lines
+#   shell      tests/{build,certs,interop}/*.sh, tests/abuse/test-*.sh and tests/avsnet/test-*.sh, TAP-style "ok"/"not ok" lines
 #              counted per line (a script that prints none counts once)
 #   fuzz       make fuzz-smoke, counted per target
 #   mutants    tests/mutants/run-mutants.sh --smoke, counted per mutant (+ reference)
@@ -45,7 +45,7 @@ run_unit() {
 
 run_shell() {
 	local s out status ok nok
-	for s in tests/build/*.sh tests/certs/*.sh tests/interop/*.sh tests/abuse/test-*.sh; do
+	for s in tests/build/*.sh tests/certs/*.sh tests/interop/*.sh tests/abuse/test-*.sh tests/avsnet/test-*.sh; do
 		[ -f "$s" ] || continue
 		printf -- '-- %s\n' "$s"
 		BUILD="$BUILD" timeout -k 5 600 bash "$s" >"$tmp" 2>&1 </dev/null

@@ -188,10 +188,77 @@ static json_t *to_json(const cbor_item_t *it, int depth, int senml, char *err, s
 	}
 }
 
+/* Reads an item's head at *pos: major type, and its argument (-1 in *arg
+ * when indefinite). -1 when truncated or reserved. */
+static int head(const uint8_t *d, size_t len, size_t *pos, int *major, int64_t *arg)
+{
+	static const size_t extra[] = {1, 2, 4, 8};
+	if (*pos >= len)
+		return -1;
+	int info = d[*pos] & 31;
+	*major = d[(*pos)++] >> 5;
+	*arg = info < 24 ? info : -1;
+	if (info >= 24 && info <= 27) {
+		size_t n = extra[info - 24];
+		uint64_t v = 0;
+		if (len - *pos < n)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			v = v << 8 | d[(*pos)++];
+		*arg = v > INT64_MAX ? INT64_MAX : (int64_t)v;
+	} else if (info >= 28 && info <= 30) {
+		return -1;
+	}
+	return info == 31 && (*major < 2 || *major == 6) ? -1 : 0;
+}
+
+/* Walks one item without building it: every declared length must fit in
+ * the bytes left (an element takes at least one byte), so a few bytes
+ * cannot make libcbor allocate gigabytes; nesting is bounded. */
+static int precheck(const uint8_t *d, size_t len, size_t *pos, int depth)
+{
+	int major;
+	int64_t arg;
+	if (depth > EMU_CBOR_DEPTH_MAX || head(d, len, pos, &major, &arg) < 0)
+		return -1;
+	if (major == 7 || major < 2)
+		return arg < 0 && major == 7 ? -1 : 0; /* a lone break is malformed */
+	if (major == 6)
+		return precheck(d, len, pos, depth + 1);
+	if (arg < 0) { /* indefinite: items until the break */
+		while (*pos < len && d[*pos] != 0xff)
+			if (precheck(d, len, pos, depth + 1) < 0)
+				return -1;
+		if (*pos >= len)
+			return -1;
+		(*pos)++; /* the break */
+		return 0;
+	}
+	uint64_t items = (uint64_t)arg * (major == 5 ? 2 : 1);
+	if ((uint64_t)arg > len - *pos || items > len - *pos)
+		return -1;
+	if (major <= 3) {
+		*pos += (size_t)arg;
+		return 0;
+	}
+	for (uint64_t i = 0; i < items; i++)
+		if (precheck(d, len, pos, depth + 1) < 0)
+			return -1;
+	return 0;
+}
+
 /* Parses the whole buffer as one CBOR item; NULL with err. */
 static cbor_item_t *load(const uint8_t *data, size_t len, char *err, size_t err_size)
 {
 	struct cbor_load_result res;
+	size_t pos = 0;
+	if (len && precheck(data, len, &pos, 0) < 0) {
+		snprintf(err, err_size,
+			 "not CBOR (truncated, malformed, a length beyond the data, or nested "
+			 "deeper than %d)",
+			 EMU_CBOR_DEPTH_MAX);
+		return NULL;
+	}
 	cbor_item_t *it = len ? cbor_load(data, len, &res) : NULL;
 	if (!it) {
 		snprintf(err, err_size, "not CBOR (%s at byte %zu)",

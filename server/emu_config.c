@@ -2,6 +2,7 @@
 #include "emu_cbor.h"
 #include "emu_vhost.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <mbedtls/ssl.h>
 #include <stdlib.h>
@@ -34,6 +35,11 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->queue_awake_ms = 93000; /* MAX_TRANSMIT_WAIT, the LwM2M default */
 	cfg->queue_max = 16;
 	cfg->queue_timeout_s = 600;
+	cfg->limits[0] = 4096;	   /* handshakes in progress */
+	cfg->limits[1] = 4096;	   /* TLS connections */
+	cfg->limits[2] = 64;	   /* control clients */
+	cfg->limits[3] = 16 << 20; /* Block1 reassembly bytes */
+	cfg->requests_per_device = 64;
 	cfg->sni_reject_missing = -1;
 }
 
@@ -63,6 +69,7 @@ void emu_config_free(struct emu_config *cfg)
 	cfg->bootstrap = NULL;
 	cfg->vhost_count = 0;
 	cfg->psk_count = 0;
+	cfg->psk_cap = 0;
 }
 
 /* Rejects keys the schema does not know: a typo must not silently do nothing. */
@@ -186,12 +193,18 @@ static int add_psk(struct emu_config *cfg, const char *identity, const char *hex
 	}
 	memcpy(p.identity, identity, ilen);
 	p.key_len = (size_t)klen;
-	struct emu_psk *grown = realloc(cfg->psk, (cfg->psk_count + 1) * sizeof(*grown));
-	if (!grown) {
-		snprintf(err, err_size, "%s: out of memory", where);
-		return -1;
+	snprintf(p.where, sizeof(p.where), "%s", where);
+	if (cfg->psk_count == cfg->psk_cap) {
+		/* Doubling: 100k identities cost O(n) copies, not O(n^2). */
+		size_t cap = cfg->psk_cap ? 2 * cfg->psk_cap : 16;
+		struct emu_psk *grown = realloc(cfg->psk, cap * sizeof(*grown));
+		if (!grown) {
+			snprintf(err, err_size, "%s: out of memory", where);
+			return -1;
+		}
+		cfg->psk = grown;
+		cfg->psk_cap = cap;
 	}
-	cfg->psk = grown;
 	cfg->psk[cfg->psk_count++] = p;
 	return 0;
 }
@@ -510,6 +523,30 @@ static int apply_vhosts(struct emu_config *cfg, const json_t *arr, char *err, si
 	return 0;
 }
 
+/* $.limits: what peers can make the emulator hold. */
+static int apply_limits(struct emu_config *cfg, const json_t *l, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"handshakes",   "tls_connections",	  "control_clients",
+					   "block1_bytes", "requests_per_device", NULL};
+	long long v[5] = {(long long)cfg->limits[0], (long long)cfg->limits[1],
+			  (long long)cfg->limits[2], (long long)cfg->limits[3],
+			  cfg->requests_per_device};
+	if (!json_is_object(l)) {
+		snprintf(err, err_size, "$.limits: expected an object");
+		return -1;
+	}
+	if (check_keys(l, "$.limits", keys, err, err_size) < 0)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if (get_int(l, keys[i], "$.limits", 1, i == 3 ? 1LL << 32 : 1000000, &v[i], err,
+			    err_size) < 0)
+			return -1;
+	for (int i = 0; i < 4; i++)
+		cfg->limits[i] = (uint64_t)v[i];
+	cfg->requests_per_device = (uint32_t)v[4];
+	return 0;
+}
+
 /* $.bootstrap.writes[i]: one operation the server performs after a
  * Bootstrap-Request, before Bootstrap-Finish. */
 static int check_bs_op(const json_t *op, const char *p, char *err, size_t err_size)
@@ -647,9 +684,14 @@ static int apply_bind(struct emu_config *cfg, const json_t *root, char *err, siz
 	const json_t *v = json_object_get(root, "bind");
 	if (!v)
 		return 0;
+	struct in6_addr a;
 	if (!json_is_string(v) || json_string_length(v) >= sizeof(cfg->bind) ||
-	    json_string_length(v) == 0) {
-		snprintf(err, err_size, "$.bind: expected a numeric IPv4 or IPv6 address");
+	    (inet_pton(AF_INET, json_string_value(v), &a) != 1 &&
+	     inet_pton(AF_INET6, json_string_value(v), &a) != 1)) {
+		snprintf(err, err_size,
+			 "$.bind: expected a numeric IPv4 or IPv6 address such as 127.0.0.1 "
+			 "or ::1 (got %s)",
+			 json_is_string(v) ? json_string_value(v) : "a non-string");
 		return -1;
 	}
 	snprintf(cfg->bind, sizeof(cfg->bind), "%s", json_string_value(v));
@@ -658,10 +700,10 @@ static int apply_bind(struct emu_config *cfg, const json_t *root, char *err, siz
 
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"bind",	 "ports",     "psk",	     "dtls",
-					   "lwm2m",	 "events",    "keylog",	     "control",
-					   "resumption", "state",     "certificate", "vhosts",
-					   "sni",	 "bootstrap", "coap",	     NULL};
+	static const char *const keys[] = {
+	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	  "events",
+	    "keylog", "control",   "resumption", "state",  "certificate", "vhosts",
+	    "sni",    "bootstrap", "coap",	 "limits", NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -706,6 +748,9 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 			   : (snprintf(err, err_size, "$.bootstrap: expected an object"), -1);
 	vhosts = json_object_get(root, "vhosts");
 	if (vhosts && apply_vhosts(cfg, vhosts, err, err_size) < 0)
+		return -1;
+	if (json_object_get(root, "limits") &&
+	    apply_limits(cfg, json_object_get(root, "limits"), err, err_size) < 0)
 		return -1;
 	return 0;
 }
@@ -773,6 +818,43 @@ static int resolve_vhost_cids(struct emu_config *cfg, char *err, size_t err_size
 	return 0;
 }
 
+/* qsort order for PSK pointers: by identity, then by position, so the
+ * first of two equal identities is the one given first. */
+static int psk_ptr_cmp(const void *a, const void *b)
+{
+	const struct emu_psk *x = *(const struct emu_psk *const *)a;
+	const struct emu_psk *y = *(const struct emu_psk *const *)b;
+	int c = strcmp(x->identity, y->identity);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Finds an identity given twice by sorting pointers (O(n log n): a pairwise
+ * scan took seconds at 40k identities) and names both places. */
+static int check_psk_dups(const struct emu_config *cfg, char *err, size_t err_size)
+{
+	int ret = -1;
+	const struct emu_psk **v = cfg->psk_count ? calloc(cfg->psk_count, sizeof(*v)) : NULL;
+	if (cfg->psk_count && !v) {
+		snprintf(err, err_size, "PSK identities: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->psk_count; i++)
+		v[i] = &cfg->psk[i];
+	if (cfg->psk_count)
+		qsort(v, cfg->psk_count, sizeof(*v), psk_ptr_cmp);
+	for (size_t i = 1; i < cfg->psk_count; i++)
+		if (strcmp(v[i - 1]->identity, v[i]->identity) == 0) {
+			snprintf(err, err_size,
+				 "%s: PSK identity \"%s\" is given twice (also at %s)", v[i]->where,
+				 v[i]->identity, v[i - 1]->where);
+			goto exit;
+		}
+	ret = 0;
+exit:
+	free(v);
+	return ret;
+}
+
 int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 {
 	if (resolve_vhost_cids(cfg, err, err_size) < 0)
@@ -800,12 +882,10 @@ int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 			 cfg->min_lifetime, cfg->max_lifetime);
 		return -1;
 	}
-	for (size_t i = 0; i < cfg->psk_count; i++)
-		for (size_t j = i + 1; j < cfg->psk_count; j++)
-			if (strcmp(cfg->psk[i].identity, cfg->psk[j].identity) == 0) {
-				snprintf(err, err_size, "PSK identity \"%s\" is given twice",
-					 cfg->psk[i].identity);
-				return -1;
-			}
+	if (check_psk_dups(cfg, err, err_size) < 0)
+		return -1;
+	for (size_t i = 0; i < cfg->vhost_count; i++)
+		if (check_psk_dups(cfg->vhosts[i].c, err, err_size) < 0)
+			return -1;
 	return 0;
 }

@@ -24,6 +24,7 @@ struct emu_psk {
 	unsigned char key[EMU_PSK_KEY_MAX];
 	size_t key_len;
 	char endpoint[256]; /* bound endpoint name ("" = any): Register of another is 4.03 */
+	char where[64];	    /* where it was given ("$.psk[3]", "--psk"): named on duplicates */
 };
 
 struct emu_config;
@@ -44,6 +45,7 @@ struct emu_config {
 	int tls_port_given;		    /* else the default: skipped if busy */
 	struct emu_psk *psk;
 	size_t psk_count;
+	size_t psk_cap; /* allocated entries: grown geometrically */
 	int cookies;
 	int cid_enabled;
 	int cid_length;
@@ -65,6 +67,11 @@ struct emu_config {
 	 * queue_max of them, each at most queue_timeout_s; a device that sent
 	 * something counts as awake for queue_awake_ms. */
 	uint32_t queue_awake_ms, queue_max, queue_timeout_s;
+	/* $.limits: handshakes in progress, TLS connections, control clients,
+	 * Block1 bytes (indexed by enum emu_limit), and server requests per
+	 * device. */
+	uint64_t limits[4];
+	uint32_t requests_per_device;
 	/* Plain CoAP peers: a session per address, closed after this many
 	 * seconds without a datagram unless a live registration uses it; at
 	 * most this many at once. */

@@ -94,6 +94,12 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 	json_object_set_new(o, "coap",
 			    json_pack("{s:I, s:I}", "idle_timeout", (json_int_t)cfg->coap_idle_s,
 				      "max_sessions", (json_int_t)cfg->coap_max_sessions));
+	json_object_set_new(
+	    o, "limits",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I}", "handshakes", (json_int_t)cfg->limits[0],
+		      "tls_connections", (json_int_t)cfg->limits[1], "control_clients",
+		      (json_int_t)cfg->limits[2], "block1_bytes", (json_int_t)cfg->limits[3],
+		      "requests_per_device", (json_int_t)cfg->requests_per_device));
 	json_object_set_new(o, "vhosts", vhosts);
 	int missing =
 	    cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;

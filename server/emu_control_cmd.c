@@ -302,9 +302,10 @@ static json_t *cmd_reload(struct emu_server *srv, const json_t *req, char *err, 
 
 static json_t *cmd_request(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
-	static const char *const args[] = {"endpoint",	  "method", "path",   "payload",
-					   "payload_hex", "format", "accept", "request",
-					   "paths",	  NULL};
+	static const char *const args[] = {
+	    "endpoint", "method", "path", "payload", "payload_hex", "format", "accept",
+	    "request",	"paths",  "pmin", "pmax",    "gt",	    "lt",     "st",
+	    "epmin",	"epmax",  "edge", "con",     "hqmax",	    NULL};
 	if (check_args(req, args, err, size) < 0)
 		return NULL;
 	return emu_request_send(srv, req, err, size);
@@ -318,7 +319,9 @@ static const struct {
     {"request", cmd_request,
      "LwM2M operation: endpoint, method (read|discover|observe|cancel|write|write_partial|"
      "execute|create|delete|bootstrap_discover|bootstrap_read|read_composite|observe_composite|"
-     "cancel_composite|write_composite), path, [payload|payload_hex], [paths (composite)], "
+     "cancel_composite|write_composite|write_attributes), path, [payload|payload_hex], [paths "
+     "(composite)], [pmin, pmax, gt, lt, st, epmin, epmax, edge, con, hqmax "
+     "(write_attributes)], "
      "[format], [accept], [request (for cancel)]"},
     {"status", cmd_status, "counters, ports, uptime"},
     {"sessions", cmd_sessions, "list sessions (DTLS, TLS, plain CoAP)"},

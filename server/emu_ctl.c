@@ -28,7 +28,8 @@ static void usage(FILE *out)
 		     "  [format=F] [accept=F] (M: read, discover, observe, cancel request=ID,\n"
 		     "  write, write_partial, execute, create, delete, bootstrap_finish,\n"
 		     "  bootstrap_discover, bootstrap_read, read_composite, observe_composite,\n"
-		     "  cancel_composite, write_composite: these take paths=/3/0/0,/1/0).\n"
+		     "  cancel_composite, write_composite: these take paths=/3/0/0,/1/0;\n"
+		     "  write_attributes takes pmin=5 pmax=30 gt= lt= st= epmin= epmax=).\n"
 		     "Values that look like integers or true/false are sent as such, except\n"
 		     "endpoint, path, payload and payload_hex, which are always text.\n");
 }
@@ -89,43 +90,91 @@ err:
 	return -1;
 }
 
-/* Prints reply lines; stops after the first unless streaming. Returns the
- * exit status from the first reply's "ok". */
+/* A growing receive buffer: a reply line has no size limit. */
+struct ctl_buf {
+	char *p;
+	size_t len, cap;
+};
+
+/* Makes room for at least 64 KiB more; -1 when memory runs out. */
+static int buf_room(struct ctl_buf *b)
+{
+	if (b->cap - b->len > 65536)
+		return 0;
+	size_t cap = b->cap ? 2 * b->cap : 131072;
+	char *grown = realloc(b->p, cap);
+	if (!grown) {
+		fprintf(stderr, "lwm2m-emulator ctl: reply too large for memory\n");
+		return -1;
+	}
+	b->p = grown;
+	b->cap = cap;
+	return 0;
+}
+
+/* Prints one reply line; returns the exit status its "ok" means. */
+static int print_line(const char *line)
+{
+	printf("%s\n", line);
+	fflush(stdout);
+	json_t *r = json_loads(line, 0, NULL);
+	int status = json_is_true(json_object_get(r, "ok")) ? 0 : 1;
+	json_decref(r);
+	return status;
+}
+
+/* Waits for and reads more bytes; -1 on timeout, error or end (said why). */
+static int recv_more(int fd, int stream, struct ctl_buf *b)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (buf_room(b) < 0)
+		return -1;
+	if (poll(&p, 1, stream ? -1 : EMU_CTL_TIMEOUT_MS) <= 0) {
+		fprintf(stderr, "lwm2m-emulator ctl: no reply within %d ms\n", EMU_CTL_TIMEOUT_MS);
+		return -1;
+	}
+	ssize_t n = recv(fd, b->p + b->len, b->cap - b->len - 1, 0);
+	if (n <= 0 && stream)
+		return -1; /* the event stream ended with the emulator */
+	if (n <= 0) {
+		fprintf(stderr, "lwm2m-emulator ctl: the emulator closed the connection%s%s\n",
+			n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+		return -1;
+	}
+	b->len += (size_t)n;
+	return 0;
+}
+
+/* Prints reply lines, each read whole whatever its size; stops after the
+ * first unless streaming. Returns the exit status from the first reply's
+ * "ok". */
 static int read_replies(int fd, int stream)
 {
-	char buf[65536];
-	size_t len = 0;
+	struct ctl_buf b = {NULL, 0, 0};
 	int status = 1, first = 1;
+	size_t scanned = 0;
 	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, stream ? -1 : EMU_CTL_TIMEOUT_MS) <= 0) {
-			fprintf(stderr, "lwm2m-emulator ctl: no reply within %d ms\n",
-				EMU_CTL_TIMEOUT_MS);
-			return 1;
+		char *nl = b.len ? memchr(b.p + scanned, '\n', b.len - scanned) : NULL;
+		if (!nl) {
+			scanned = b.len;
+			if (recv_more(fd, stream, &b) < 0)
+				break;
+			continue;
 		}
-		ssize_t n = recv(fd, buf + len, sizeof(buf) - len - 1, 0);
-		if (n <= 0)
-			return first ? 1 : status;
-		len += (size_t)n;
-		char *nl;
-		while ((nl = memchr(buf, '\n', len)) != NULL) {
-			*nl = '\0';
-			printf("%s\n", buf);
-			fflush(stdout);
-			if (first) {
-				json_t *r = json_loads(buf, 0, NULL);
-				status = json_is_true(json_object_get(r, "ok")) ? 0 : 1;
-				json_decref(r);
-				first = 0;
-				if (!stream || status != 0)
-					return status;
-			}
-			len -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, len);
+		*nl = '\0';
+		int st = print_line(b.p);
+		if (first) {
+			status = st;
+			first = 0;
+			if (!stream || status != 0)
+				break;
 		}
-		if (len == sizeof(buf) - 1)
-			return 1;
+		b.len -= (size_t)(nl + 1 - b.p);
+		memmove(b.p, nl + 1, b.len);
+		scanned = 0;
 	}
+	free(b.p);
+	return first ? 1 : status;
 }
 
 /* Builds the request from --json or COMMAND key=value...; NULL on misuse. */

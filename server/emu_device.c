@@ -74,8 +74,7 @@ void emu_device_session_ready(struct emu_session *s)
 	}
 }
 
-/* The registration s carries now, or NULL. */
-static struct emu_reg *carried(struct emu_session *s)
+struct emu_reg *emu_device_of(const struct emu_session *s)
 {
 	struct emu_reg *r =
 	    s->location[0] ? emu_registry_find(&s->srv->registry, s->location) : NULL;
@@ -84,7 +83,7 @@ static struct emu_reg *carried(struct emu_session *s)
 
 void emu_device_heard(struct emu_session *s)
 {
-	struct emu_reg *r = carried(s);
+	struct emu_reg *r = emu_device_of(s);
 	if (!r || !r->queue_mode)
 		return;
 	int was_asleep = emu_device_asleep(s->srv, r);

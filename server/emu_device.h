@@ -26,6 +26,8 @@ void emu_device_session_ready(struct emu_session *s);
  * certainty ("resumed", "update") has its old session closed as
  * superseded. */
 void emu_device_bind(struct emu_session *s, struct emu_reg *r, const char *why);
+/* The registration (device) s carries now, or NULL. */
+struct emu_reg *emu_device_of(const struct emu_session *s);
 /* s carried a message from its device (after it was answered): a device in
  * queue mode is awake for a while, and what waited for it goes out. */
 void emu_device_heard(struct emu_session *s);

@@ -559,6 +559,7 @@ static void add_presented(json_t *ev, const struct emu_session *s)
 int emu_dtls_established(struct emu_session *s)
 {
 	uint64_t id = s->id;
+	emu_limit_give(s->srv, EMU_LIMIT_HANDSHAKES, 1);
 	emu_dtls_report_done(s);
 	emu_msg_open(s);
 	emu_device_session_ready(s);
@@ -721,8 +722,11 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 	if (old)
 		emu_session_close(old, "client_reconnect");
 	struct emu_vhost *vhost = ch.sni ? emu_vhost_find(srv, ch.sni, ch.sni_len) : NULL;
-	const char *why;
-	struct emu_session *s = session_new(srv, vhost, peer, peer_len, verified, &why);
+	const char *why = "handshake_limit";
+	struct emu_session *s = NULL;
+	if (emu_limit_take(srv, EMU_LIMIT_HANDSHAKES, 1, "a DTLS ClientHello") == 0 &&
+	    !(s = session_new(srv, vhost, peer, peer_len, verified, &why)))
+		emu_limit_give(srv, EMU_LIMIT_HANDSHAKES, 1);
 	if (!s) {
 		emu_demux_drop(srv, peer, why, len);
 		return;

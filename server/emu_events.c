@@ -1,6 +1,5 @@
 /* Event helpers: TLS alert objects and the one-line human form. */
 #include "emu_server.h"
-#include "emu_control.h"
 #include "emu_events.h"
 
 #include "lh_alert.h"
@@ -33,6 +32,8 @@ static void print_field(FILE *out, const char *key, const json_t *v)
 /* "14:55:03.123 handshake_done session=1 peer=127.0.0.1:40312 ..." */
 void emu_events_human(FILE *out, const json_t *event)
 {
+	if (!out)
+		return;
 	double ts = json_real_value(json_object_get(event, "ts"));
 	time_t secs = (time_t)ts;
 	struct tm tm;
@@ -50,5 +51,4 @@ void emu_events_human(FILE *out, const json_t *event)
 			print_field(out, key, v);
 	}
 	fputc('\n', out);
-	emu_control_publish(event);
 }

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "emu_device.h"
 #include "emu_reload.h"
 #include "emu_server.h"
 #include "lh_time.h"
@@ -33,9 +34,8 @@ void emu_idle_touch(struct emu_session *s)
 
 int emu_idle_holds_registration(const struct emu_session *s)
 {
-	struct emu_reg *r =
-	    s->location[0] ? emu_registry_find(&s->srv->registry, s->location) : NULL;
-	return r && r->session == s->id && r->expires_ms > lh_time_mono_ms();
+	struct emu_reg *r = emu_device_of(s);
+	return r && r->expires_ms > lh_time_mono_ms();
 }
 
 int emu_idle_timer(struct emu_session *s)

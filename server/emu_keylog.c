@@ -3,17 +3,25 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lh_event.h"
+#include "lh_file.h"
 #include "lh_hex.h"
 
 static FILE *g_keylog;
 
+/* Opens the NSS key log (appending) that --keylog names. */
 int emu_keylog_open(const char *path)
 {
-	g_keylog = fopen(path, "a");
+	char why[512];
+	/* Session secrets: owner-only, never through a planted link. */
+	int fd = lh_file_open_private(path, 1, why, sizeof(why));
+	g_keylog = fd >= 0 ? fdopen(fd, "a") : NULL;
 	if (!g_keylog) {
-		fprintf(stderr, "lwm2m-emulator: --keylog %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "lwm2m-emulator: --keylog %s\n", fd >= 0 ? strerror(errno) : why);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	fprintf(stderr,

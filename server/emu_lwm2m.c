@@ -288,14 +288,6 @@ static void hnd_deregister(struct emu_session *s, struct emu_coap_msg *resp, con
 	}
 }
 
-/* The registration s carries, or NULL. */
-static struct emu_reg *carried(struct emu_session *s)
-{
-	struct emu_reg *r =
-	    s->location[0] ? emu_registry_find(&s->srv->registry, s->location) : NULL;
-	return r && r->session == s->id ? r : NULL;
-}
-
 /* The Content-Format of a request, or -1. */
 static int content_format(const coap_pdu_t *pdu)
 {
@@ -313,7 +305,7 @@ static void hnd_send(struct emu_session *s, const struct emu_coap_req *req,
 {
 	struct emu_origin o;
 	char code[8];
-	struct emu_reg *r = carried(s);
+	struct emu_reg *r = emu_device_of(s);
 	int fmt = content_format(req->pdu);
 	request_origin(s, &o);
 	resp->code = r ? emu_gen_cfg(s->srv)->send_code : COAP_RESPONSE_CODE_NOT_FOUND;
@@ -371,14 +363,17 @@ static void hnd_bspack(struct emu_session *s, const struct emu_coap_req *req,
 static void unhandled(struct emu_session *s, const struct emu_coap_req *req,
 		      struct emu_coap_msg *resp, int rc)
 {
+	static const char *const methods[] = {"?",	"GET",	 "POST",  "PUT",
+					      "DELETE", "FETCH", "PATCH", "iPATCH"};
 	struct emu_origin o;
-	char code[8], method[8];
+	char code[8], path[EMU_LOCATION_MAX * 8];
 	request_origin(s, &o);
 	resp->code = rc;
+	snprintf(path, sizeof(path), "/%s", req->path);
 	lh_event_emitf("request_unhandled", "{s:I, s:s, s:s?, s:s, s:s, s:s, s:s}", "session",
 		       (json_int_t)o.session, "peer", o.peer, "identity", o.identity, "method",
-		       emu_coap_code_text(req->code, method), "path", req->path, "query",
-		       req->query, "code", emu_coap_code_text(rc, code));
+		       methods[req->code >= 1 && req->code <= 7 ? req->code : 0], "path", path,
+		       "query", req->query, "code", emu_coap_code_text(rc, code));
 }
 
 /* "rd/{id}" -> "/rd/{id}" in location; 0 when path is one. */

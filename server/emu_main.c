@@ -2,23 +2,36 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "emu_config.h"
+#include "emu_control.h"
 #include "emu_ctl.h"
 #include "emu_server.h"
 #include "emu_events.h"
+#include "emu_state.h"
 #include "lh_event.h"
+
+/* A stream nobody can read (/dev/null): events are not formatted for it. */
+static FILE *readable(FILE *f)
+{
+	struct stat st;
+	if (f && fstat(fileno(f), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
+		return NULL;
+	return f;
+}
 
 /* Points the JSON and human event streams where the flags say. */
 static int setup_events(const struct emu_config *cfg, FILE **file)
 {
 	*file = NULL;
 	if (!cfg->events) {
-		lh_event_init(NULL, "emulator", stdout, emu_events_human);
+		lh_event_init(NULL, "emulator", readable(stdout), emu_events_human);
 		return 0;
 	}
 	if (strcmp(cfg->events, "-") == 0) {
-		lh_event_init(stdout, "emulator", stderr, emu_events_human);
+		lh_event_init(readable(stdout), "emulator", readable(stderr), emu_events_human);
 		return 0;
 	}
 	*file = fopen(cfg->events, "a");
@@ -27,7 +40,7 @@ static int setup_events(const struct emu_config *cfg, FILE **file)
 			cfg->events);
 		return -1;
 	}
-	lh_event_init(*file, "emulator", stdout, emu_events_human);
+	lh_event_init(readable(*file), "emulator", readable(stdout), emu_events_human);
 	return 0;
 }
 
@@ -72,8 +85,13 @@ int main(int argc, char **argv)
 		ret = 0;
 		goto exit;
 	}
+	/* Paths that would replace or expose someone's files: usage errors. */
+	if ((cfg.control && emu_control_check(cfg.control) < 0) ||
+	    (cfg.state && emu_state_check(cfg.state) < 0))
+		goto exit;
 	if (setup_events(&cfg, &events) < 0)
 		goto exit;
+	lh_event_defer_flush(1); /* the loop flushes once per turn */
 	signal(SIGPIPE, SIG_IGN);
 	ret = 1;
 	if (emu_server_init(&srv, &cfg) == 0) {
@@ -84,6 +102,7 @@ int main(int argc, char **argv)
 			ret = 0;
 	}
 	emu_server_fini(&srv);
+	lh_event_defer_flush(0);
 exit:
 	if (events)
 		fclose(events);

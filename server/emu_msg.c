@@ -74,11 +74,12 @@ void emu_msg_open(struct emu_session *s)
 	emu_msg_send(s, &m);
 }
 
-/* Drops a Block1 transfer in progress. */
-static void block1_free(struct emu_msg_state *st)
+/* Drops a Block1 transfer in progress, giving its bytes back. */
+static void block1_free(struct emu_server *srv, struct emu_msg_state *st)
 {
 	if (!st->b1)
 		return;
+	emu_limit_give(srv, EMU_LIMIT_BLOCK1_BYTES, st->b1->len);
 	free(st->b1->key);
 	free(st->b1->buf);
 	free(st->b1);
@@ -88,7 +89,7 @@ static void block1_free(struct emu_msg_state *st)
 void emu_msg_close(struct emu_session *s)
 {
 	emu_dedup_free(&s->msg.dedup);
-	block1_free(&s->msg);
+	block1_free(s->srv, &s->msg);
 	free(s->msg.rx);
 	s->msg.rx = NULL;
 	s->msg.rx_len = s->msg.rx_cap = 0;
@@ -178,7 +179,7 @@ static void block1_refuse(struct emu_session *s, const coap_pdu_t *pdu, const ch
 	char text[8];
 	lh_event_emitf("block1_refused", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "reason",
 		       reason, "code", emu_coap_code_text(code, text));
-	block1_free(&s->msg);
+	block1_free(s->srv, &s->msg);
 	answer_code(s, pdu, code, -1, size1);
 }
 
@@ -189,7 +190,7 @@ static int block1_start(struct emu_session *s, const coap_pdu_t *pdu)
 	if (s->msg.b1)
 		lh_event_emitf("block1_abandoned", "{s:I, s:I}", "session", (json_int_t)s->id,
 			       "bytes", (json_int_t)s->msg.b1->len);
-	block1_free(&s->msg);
+	block1_free(s->srv, &s->msg);
 	if (!b || !(b->key = block1_key(pdu))) {
 		free(b);
 		return -1;
@@ -203,16 +204,22 @@ static int block1_start(struct emu_session *s, const coap_pdu_t *pdu)
 	return 0;
 }
 
-/* Appends one block; -1 when it would exceed EMU_BLOCK1_MAX. */
-static int block1_append(struct emu_block1 *b, const uint8_t *data, size_t len)
+/* Appends one block; -1 when it would exceed EMU_BLOCK1_MAX for the
+ * transfer or $.limits.block1_bytes for all of them. */
+static int block1_append(struct emu_server *srv, struct emu_block1 *b, const uint8_t *data,
+			 size_t len)
 {
 	if (b->len + len > EMU_BLOCK1_MAX)
 		return -1;
 	if (len == 0)
 		return 0;
-	uint8_t *n = realloc(b->buf, b->len + len + 1);
-	if (!n)
+	if (emu_limit_take(srv, EMU_LIMIT_BLOCK1_BYTES, len, "a Block1 block") < 0)
 		return -1;
+	uint8_t *n = realloc(b->buf, b->len + len + 1);
+	if (!n) {
+		emu_limit_give(srv, EMU_LIMIT_BLOCK1_BYTES, len);
+		return -1;
+	}
 	memcpy(n + b->len, data, len);
 	b->buf = n;
 	b->len += len;
@@ -259,7 +266,7 @@ static void block1_input(struct emu_session *s, const coap_pdu_t *pdu, const coa
 			      COAP_RESPONSE_CODE_INCOMPLETE, -1);
 		return;
 	}
-	if (block1_append(s->msg.b1, data, len) < 0) {
+	if (block1_append(s->srv, s->msg.b1, data, len) < 0) {
 		block1_refuse(s, pdu, "too_large", COAP_RESPONSE_CODE_REQUEST_TOO_LARGE,
 			      EMU_BLOCK1_MAX);
 		return;
@@ -273,6 +280,7 @@ static void block1_input(struct emu_session *s, const coap_pdu_t *pdu, const coa
 	struct emu_block1 *b = s->msg.b1;
 	s->msg.b1 = NULL;
 	dispatch_request(s, pdu, b->buf, b->len, (int)opt);
+	emu_limit_give(s->srv, EMU_LIMIT_BLOCK1_BYTES, b->len);
 	free(b->key);
 	free(b->buf);
 	free(b);

@@ -139,15 +139,6 @@ static void plain_send(struct emu_session *s, const uint8_t *buf, size_t len)
 	s->bytes_out += (uint64_t)n;
 }
 
-/* True while the registration made on s is alive and still points at it:
- * the server must be able to reach that endpoint however quiet it is. */
-static int holds_registration(struct emu_session *s)
-{
-	struct emu_reg *r =
-	    s->location[0] ? emu_registry_find(&s->srv->registry, s->location) : NULL;
-	return r && r->session == s->id;
-}
-
 /* The session's idle timer popped: closes it or re-arms the timer. */
 static void plain_timer(struct emu_session *s)
 {
@@ -157,7 +148,7 @@ static void plain_timer(struct emu_session *s)
 		arm_idle(s, s->last_in_ms + idle_ms);
 		return;
 	}
-	if (holds_registration(s)) {
+	if (emu_device_of(s)) {
 		arm_idle(s, now + idle_ms);
 		return;
 	}

@@ -7,6 +7,7 @@
 
 #include "emu_cbor.h"
 #include "emu_device.h"
+#include "emu_limits.h"
 #include "emu_reload.h"
 #include "emu_link.h"
 #include "emu_msg.h"
@@ -49,6 +50,7 @@ struct emu_req {
 	char endpoint[256];
 	char path[128];
 	char method[24];
+	char query[160];	/* Write-Attributes: "pmin=5&pmax=30" */
 	int observe;		/* an Observe that may become an observation */
 	unsigned answers;	/* responses seen (the first is not a notification) */
 	uint64_t pin;		/* bootstrap: the session it must use; 0: the device's */
@@ -391,7 +393,8 @@ static int method_code(const char *m, int *code, int *observe)
 		       {"read_composite", COAP_REQUEST_CODE_FETCH, -1},
 		       {"observe_composite", COAP_REQUEST_CODE_FETCH, 0},
 		       {"cancel_composite", COAP_REQUEST_CODE_FETCH, 1},
-		       {"write_composite", COAP_REQUEST_CODE_IPATCH, -1}};
+		       {"write_composite", COAP_REQUEST_CODE_IPATCH, -1},
+		       {"write_attributes", COAP_REQUEST_CODE_PUT, -1}};
 	for (size_t i = 0; m && i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (!strcmp(m, methods[i].name)) {
 			*code = methods[i].code;
@@ -495,6 +498,11 @@ static int build(struct emu_coap_msg *m, struct emu_req *r, int code, int observ
 	emu_coap_msg_opt_path(m, COAP_OPTION_URI_PATH, r->path);
 	if (plen > 0 && fmt >= 0)
 		emu_coap_msg_opt_uint(m, COAP_OPTION_CONTENT_FORMAT, (unsigned)fmt);
+	for (const char *q = r->query; *q;) {
+		size_t n = strcspn(q, "&");
+		emu_coap_msg_opt(m, COAP_OPTION_URI_QUERY, q, n);
+		q += n + (q[n] == '&');
+	}
 	if (accept >= 0)
 		emu_coap_msg_opt_uint(m, COAP_OPTION_ACCEPT, (unsigned)accept);
 	if (block2 >= 0)
@@ -598,6 +606,58 @@ static int check_request(const json_t *req, const char **method, const char **pa
 	return -1;
 }
 
+/* $.limits.requests_per_device: a device holds at most that many requests
+ * (pending, waiting or observing). 1 with err when ep has them all. */
+static int too_many(struct emu_server *srv, const char *ep, char *err, size_t size)
+{
+	struct emu_req *q, *tmp;
+	uint32_t n = 0, max = emu_gen_cfg(srv)->requests_per_device;
+	HASH_ITER(hh_id, srv->requests->by_id, q, tmp)
+	n += !strcmp(q->endpoint, ep);
+	if (n < max)
+		return 0;
+	snprintf(err, size,
+		 "endpoint \"%s\" already has %u requests (pending, queued or observing; "
+		 "$.limits.requests_per_device): wait for answers or cancel observations",
+		 ep, n);
+	emu_limit_report(srv, "limits.requests_per_device", max, ep);
+	return 1;
+}
+
+/* Write-Attributes (LwM2M §5.4.4): the notification attributes given as
+ * fields (pmin, pmax, gt, lt, st, epmin, epmax, edge, con, hqmax) as the
+ * request's Uri-Query. -1 with err when none is given or one is no number. */
+static int attributes_query(const json_t *req, char *out, size_t size, char *err, size_t err_size)
+{
+	static const char *const names[] = {"pmin",  "pmax",  "gt",   "lt",  "st",
+					    "epmin", "epmax", "edge", "con", "hqmax"};
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const json_t *v = json_object_get(req, names[i]);
+		char num[64];
+		if (!v)
+			continue;
+		if (json_is_integer(v))
+			snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(num, sizeof(num), "%g", json_real_value(v));
+		else
+			goto bad;
+		used += (size_t)snprintf(out + used, size - used, "%s%s=%s", used ? "&" : "",
+					 names[i], num);
+		if (used >= size)
+			goto bad;
+	}
+	if (used)
+		return 0;
+bad:
+	snprintf(err, err_size,
+		 "write_attributes needs one or more numeric attributes: pmin, "
+		 "pmax, gt, lt, st, epmin, epmax, edge, con, hqmax");
+	return -1;
+}
+
 /* Reports a request that went out. */
 static json_t *sent(struct emu_req *r, struct emu_session *s)
 {
@@ -635,6 +695,8 @@ json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char
 		fmt = EMU_FMT_SENML_JSON; /* Write-Composite carries SenML */
 	}
 	struct emu_req *old = observe == 1 ? observation(srv, req) : NULL;
+	if (!old && too_many(srv, ep, err, size))
+		return NULL;
 	if (observe == 1 && !old) {
 		snprintf(err, size, "cancel needs \"request\": the id of a live observe");
 		return NULL;
@@ -646,6 +708,11 @@ json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char
 	}
 	r->observe = observe == 0;
 	r->pin = emu_registry_find_ep(&srv->registry, ep) ? 0 : s->id;
+	if (!strcmp(method, "write_attributes") &&
+	    attributes_query(req, r->query, sizeof(r->query), err, size) < 0) {
+		req_free(srv->requests, r);
+		return NULL;
+	}
 	if (build(&m, r, code, observe, fmt, accept, payload, plen, -1) < 0 ||
 	    start(srv, r, s, &m) < 0) {
 		snprintf(err, size, "the request does not fit in one message");

@@ -274,6 +274,8 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 		wait = max_wait_ms;
 	if (delayed >= 0 && delayed < wait)
 		wait = delayed;
+	/* What the last turn emitted, in one write per stream, before waiting. */
+	lh_event_flush();
 	int n = epoll_wait(srv->epfd, evs, EMU_MAX_EVENTS, (int)wait);
 	if (n < 0 && errno != EINTR) {
 		fprintf(stderr, "lwm2m-emulator: epoll_wait: %s\n", strerror(errno));

@@ -7,10 +7,12 @@
 #include <mbedtls/ssl_cookie.h>
 #include <mbedtls/ssl_ticket.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uthash.h>
 
 #include "emu_config.h"
 #include "emu_faults.h"
+#include "emu_limits.h"
 #include "emu_linger.h"
 #include "emu_registry.h"
 #include "emu_session.h"
@@ -86,6 +88,7 @@ struct emu_server {
 	struct emu_requests *requests;	 /* server requests (emu_request.c) */
 	struct emu_bootstrap *bootstrap; /* bootstrap jobs (emu_bootstrap.c) */
 	struct emu_stats stats;
+	struct emu_limits limits; /* what peers hold now (emu_limits.c) */
 	struct emu_faults faults;
 	struct emu_lingering linger; /* TLS connections closing (emu_linger.c) */
 	int64_t next_expiry_check;
@@ -94,7 +97,9 @@ struct emu_server {
 	int ctl_fd;
 	struct emu_ctl_client *ctl_clients;
 	uint64_t ctl_next_id;
-	int argc; /* the command line, re-read on reload */
+	dev_t ctl_sock_dev; /* the socket this process bound (unlinked only if */
+	ino_t ctl_sock_ino; /* it is still that one at close; 0: none) */
+	int argc;	    /* the command line, re-read on reload */
 	char **argv;
 	/* Live DTLS sessions per peer IP (emu_peer_ip.c), for record_dropped hints. */
 	struct emu_peer_ip *peer_ips;

@@ -123,6 +123,8 @@ void emu_session_close(struct emu_session *s, const char *reason)
 	lh_event_emitf("session_closed", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
 		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "reason",
 		       reason);
+	if (s->state == EMU_SESS_HANDSHAKE)
+		emu_limit_give(srv, EMU_LIMIT_HANDSHAKES, 1);
 	emu_msg_close(s);
 	if (s->tp->teardown)
 		s->tp->teardown(s);

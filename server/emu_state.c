@@ -13,6 +13,7 @@
 #include "emu_vhost.h"
 #include "lh_addr.h"
 #include "lh_event.h"
+#include "lh_file.h"
 #include "lh_hex.h"
 #include "lh_time.h"
 
@@ -64,13 +65,14 @@ static int load_lineage(const json_t *j, uint8_t out[EMU_LINEAGE_LEN])
 	return hex && lh_hex_decode(hex, out, EMU_LINEAGE_LEN) == EMU_LINEAGE_LEN;
 }
 
-/* Writes root to path atomically, readable by the owner only. */
+/* Writes root to path atomically, readable by the owner only: through a
+ * fresh temporary file (O_EXCL, 0600) in the same folder, fsync and rename,
+ * so a link planted at a predictable name is never written through. */
 static int write_private(const char *path, json_t *root)
 {
 	char tmp[4200];
 	int ret = -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = lh_file_tmp_private(path, tmp, sizeof(tmp));
 	if (fd < 0)
 		goto exit;
 	if (json_dumpfd(root, fd, JSON_INDENT(1)) == 0 && fsync(fd) == 0)
@@ -78,11 +80,25 @@ static int write_private(const char *path, json_t *root)
 	close(fd);
 	if (ret == 0 && rename(tmp, path) != 0)
 		ret = -1;
+	if (ret != 0)
+		unlink(tmp);
 exit:
 	if (ret != 0)
 		fprintf(stderr, "lwm2m-emulator: cannot write state %s: %s\n", path,
 			strerror(errno));
 	return ret;
+}
+
+int emu_state_check(const char *path)
+{
+	char why[4400];
+	if (lh_file_check_private(path, why, sizeof(why)) == 0)
+		return 0;
+	fprintf(stderr,
+		"lwm2m-emulator: --state %s refused: %s (the state file holds session keys: "
+		"use a file and folder only you own and can write, e.g. mode 0700)\n",
+		path, why);
+	return -1;
 }
 
 int emu_state_save(struct emu_server *srv, const char *path)
@@ -209,10 +225,16 @@ static void load_doc(struct emu_server *srv, const char *path, const json_t *roo
 
 int emu_state_load(struct emu_server *srv, const char *path)
 {
-	json_error_t jerr;
+	json_error_t jerr = {.line = 0, .text = ""};
 	if (access(path, F_OK) != 0)
 		return 0;
-	json_t *root = json_load_file(path, 0, &jerr);
+	/* Never read session keys through a link someone else planted. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	json_t *root = fd >= 0 ? json_loadfd(fd, 0, &jerr) : NULL;
+	if (fd < 0)
+		snprintf(jerr.text, sizeof(jerr.text), "%s", strerror(errno));
+	else
+		close(fd);
 	if (!root || json_integer_value(json_object_get(root, "version")) != EMU_STATE_VERSION) {
 		fprintf(stderr,
 			"lwm2m-emulator: --state %s: %s (line %d); move it away to start "

@@ -14,5 +14,9 @@ int emu_state_save(struct emu_server *srv, const char *path);
 /* Restores from the state file if it exists. Returns 0 (also when there is
  * no file), or -1 when the file exists but cannot be used. */
 int emu_state_load(struct emu_server *srv, const char *path);
+/* Checked before start: the file (if any) and its folder must be this
+ * user's and not writable by others. Returns 0, or -1 (stderr names the
+ * path and why). */
+int emu_state_check(const char *path);
 
 #endif

@@ -286,10 +286,27 @@ void emu_tls_fini(struct emu_server *srv)
 	mbedtls_ssl_config_free(&srv->tls_conf);
 }
 
+/* A new connection holds a TLS connection and a handshake of $.limits
+ * until it closes (or its handshake is done). Returns 0, or -1 when a
+ * bound is reached (nothing taken). */
+static int admit(struct emu_server *srv)
+{
+	if (emu_limit_take(srv, EMU_LIMIT_TLS_CONNECTIONS, 1, "a TLS connection") < 0)
+		return -1;
+	if (emu_limit_take(srv, EMU_LIMIT_HANDSHAKES, 1, "a TLS handshake") == 0)
+		return 0;
+	emu_limit_give(srv, EMU_LIMIT_TLS_CONNECTIONS, 1);
+	return -1;
+}
+
 /* Accepts one connection: a session and its connection state; the Mbed TLS
  * context is set up once the ClientHello is in (hello_setup). */
 static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *peer, socklen_t plen)
 {
+	if (admit(srv) < 0) {
+		close(fd);
+		return;
+	}
 	struct emu_session *s = calloc(1, sizeof(*s));
 	struct emu_tls_conn *c = calloc(1, sizeof(*c));
 	struct epoll_event ev = {.events = EPOLLIN};
@@ -298,6 +315,8 @@ static void accept_one(struct emu_server *srv, int fd, const struct sockaddr *pe
 		free(s);
 		free(c);
 		close(fd);
+		emu_limit_give(srv, EMU_LIMIT_TLS_CONNECTIONS, 1);
+		emu_limit_give(srv, EMU_LIMIT_HANDSHAKES, 1);
 		return;
 	}
 	s->srv = srv;
@@ -545,6 +564,7 @@ static void tls_send_app(struct emu_session *s, const uint8_t *buf, size_t len)
  * overtake what was sent. */
 static void tls_teardown(struct emu_session *s)
 {
+	emu_limit_give(s->srv, EMU_LIMIT_TLS_CONNECTIONS, 1);
 	if (s->tcp_fd < 0)
 		return;
 	epoll_ctl(s->srv->epfd, EPOLL_CTL_DEL, s->tcp_fd, NULL);

@@ -109,7 +109,12 @@ typedef enum {
 	SL_OPT_CONNECTION_ID = 9,	    /* cid (ro) */
 	SL_OPT_LAST_ALERT = 10,		    /* alert (ro) */
 	SL_OPT_BYTES_SENT = 11,		    /* u64 (ro) */
-	SL_OPT_BYTES_RECEIVED = 12	    /* u64 (ro) */
+	SL_OPT_BYTES_RECEIVED = 12,	    /* u64 (ro) */
+	/* flag (wo): the caller gave up on a request it sent on this connection
+	 * (no answer within its own timeout). If no record arrived since, the
+	 * peer may have forgotten the connection: at close the CID context is
+	 * not kept (the session is). Layers that cannot tell may ignore it. */
+	SL_OPT_REQUEST_UNANSWERED = 13
 } sl_option_t;
 
 typedef struct {

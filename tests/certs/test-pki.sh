@@ -310,11 +310,13 @@ check "certs/gen-pki.sh --check: $DIR is up to date" bash "$(dirname "$0")/../..
 # chain it sends from that store.
 IMPLS=(openssl gnutls)
 
-free_port_pair() { # even P with P and P+1 free on 127.0.0.1 (coap-server: DTLS = P+1)
+# Even P with P and P+1 free on 127.0.0.1 (coap-server: DTLS = P+1): below the
+# ephemeral range (32768+) and free of any socket, connected ones included.
+free_port_pair() {
 	local p
 	for _ in $(seq 1 50); do
-		p=$((20000 + (RANDOM % 20000) * 2))
-		if [ -z "$(ss -Hun "( sport = :$p or sport = :$((p + 1)) )" -l 2>/dev/null)" ]; then
+		p=$((20000 + (RANDOM % 6000) * 2))
+		if [ -z "$(ss -Hun "( sport = :$p or sport = :$((p + 1)) )" -a 2>/dev/null)" ]; then
 			echo "$p"
 			return 0
 		fi

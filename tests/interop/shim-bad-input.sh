@@ -42,9 +42,10 @@ PSK='"security":{"mode":"psk","identity":"dev1","key_hex":"'$KEY'"}'
 cert() { printf '"security":{"mode":"certificate","trust_store":"%s","client_cert":"%s","client_key":"%s"}' "$@"; }
 CA=$CERTS/ca/root.crt CRT=$CERTS/client/dev1.crt CKEY=$CERTS/client/dev1.key
 
-# A first process makes a real resumption buffer to corrupt.
-timeout 60 "$SHIM" >"$work/out0" 2>/dev/null <<EOF
-{"cmd":"configure","id":1,"config":{$S,$PSK}}
+# A first process makes a real resumption buffer to corrupt (and a key log,
+# which must come out 0600 under umask 022, like the saved buffer).
+(umask 022; timeout 60 "$SHIM" >"$work/out0" 2>/dev/null) <<EOF
+{"cmd":"configure","id":1,"config":{$S,$PSK,"keylog":"$work/shim-keylog.txt"}}
 {"cmd":"connect","id":2}
 {"cmd":"close","id":3}
 {"cmd":"save_resumption","id":4,"path":"$work/good.rb"}
@@ -146,5 +147,23 @@ timeout 10 "$SHIM" --layer "${so:-libjansson.so.4}" </dev/null >"$work/l.out" 2>
 [ $? = 2 ] && grep -q "does not export sl_layer_entry" "$work/l.err" &&
 	tap OK "--layer with a library that is no layer: exit 2, symbol named" ||
 	tap FAIL "--layer with a library that is no layer: exit 2, symbol named" "$(cat "$work/l.err")"
+modes=$(stat -c %a "$work/shim-keylog.txt" "$work/good.rb" 2>&1 | tr '\n' ' ')
+[ "$modes" = "600 600 " ] && tap OK "the shim's key log and saved buffer are 0600 under umask 022" ||
+	tap FAIL "the shim's key log and saved buffer are 0600 under umask 022" "modes: $modes"
+# Over-long stdin lines (issue 14, finding 5): exactly the buffer (64 KiB)
+# and three times it, each followed on the same line by a valid command: an
+# EMSGSIZE reply, the tail never runs, the next line does.
+for len in 65536 200000; do
+	{
+		head -c "$len" /dev/zero | tr '\0' x
+		echo '{"cmd":"info","id":"TAIL"}'
+		echo '{"cmd":"info","id":"NEXT"}'
+	} | timeout 20 "$SHIM" 2>/dev/null | jq -c 'select(.event=="reply") | [.id, .ok, .error]' \
+		>"$work/long.out"
+	got=$(tr -d '\n' <"$work/long.out")
+	[ "$got" = '[null,false,"EMSGSIZE"]["NEXT",true,null]' ] &&
+		tap OK "a $len-byte line: refused (EMSGSIZE), its tail not run, the next line runs" ||
+		tap FAIL "a $len-byte line: refused (EMSGSIZE), its tail not run, the next line runs" "replies: $got"
+done
 echo "# $n tests, $failed failed"
 [ "$failed" -eq 0 ]

@@ -34,12 +34,14 @@ for tool in "$SHIM" coap-server-openssl openssl jq; do
 	fi
 done
 
-# A free UDP+TCP port pair (P, P+1) on 127.0.0.1.
+# A free UDP+TCP port pair (P, P+1) on 127.0.0.1: below the ephemeral range
+# (32768+), so no client socket takes it between the check and the bind, and
+# free of any socket, connected ones included (ss -l would not list those).
 free_port() {
 	local p
 	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		ss -Hltun "( sport = :$p or sport = :$((p + 1)) )" | grep -q . || { echo "$p"; return; }
+		p=$((20000 + RANDOM % 12000))
+		ss -Htuan "( sport = :$p or sport = :$((p + 1)) )" | grep -q . || { echo "$p"; return; }
 	done
 	return 1
 }

@@ -7,7 +7,9 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/emu_config.h"
@@ -286,6 +288,78 @@ static void print_config_round_trips(void **state)
 	emu_config_free(&b);
 }
 
+/* $.bind is an address, checked when the file is read (exit 2 with its
+ * path), not when the socket is opened (issue 14, finding 6). */
+static void bind_must_be_numeric(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"{\"bind\":\"not-an-address\"}",
+					  "{\"bind\":\"localhost\"}",
+					  "{\"bind\":\"127.0.0.1:5684\"}",
+					  "{\"bind\":\"[::1]\"}",
+					  "{\"bind\":\"\"}",
+					  "{\"bind\":7}"};
+	struct emu_config cfg;
+	char err[256] = "";
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (apply(bad[i], &cfg, err, sizeof(err)) == 0)
+			fail_msg("%s was accepted", bad[i]);
+		assert_non_null(strstr(err, "$.bind"));
+		emu_config_free(&cfg);
+	}
+	assert_int_equal(apply("{\"bind\":\"::1\"}", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.bind, "::1");
+	emu_config_free(&cfg);
+}
+
+/* Builds {"psk":[...]} with n distinct identities, plus one repeat of
+ * identity dup_of at the end when dup_of < n. */
+static json_t *many_psks(size_t n, size_t dup_of)
+{
+	json_t *arr = json_array();
+	char id[32];
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n && dup_of >= n)
+			break;
+		snprintf(id, sizeof(id), "dev%07zu", i == n ? dup_of : i);
+		json_array_append_new(arr, json_pack("{s:s, s:s}", "identity", id, "key_hex",
+						     "000102030405060708090a0b0c0d0e0f"));
+	}
+	return json_pack("{s:o}", "psk", arr);
+}
+
+/* 100k identities load (the pairwise duplicate scan took 7 s at 40k), and a
+ * repeated identity is still named with both JSON paths. */
+static void many_psks_load_and_dups_name_paths(void **state)
+{
+	(void)state;
+	struct emu_config cfg;
+	char err[256] = "";
+	json_t *root = many_psks(100000, SIZE_MAX);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	emu_config_defaults(&cfg);
+	assert_int_equal(emu_config_apply_json(&cfg, root, err, sizeof(err)), 0);
+	assert_int_equal(emu_config_finish(&cfg, err, sizeof(err)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	print_message("# 100000 PSK identities applied and checked in %.3f s\n",
+		      (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	assert_int_equal(cfg.psk_count, 100000);
+	assert_string_equal(cfg.psk[99999].identity, "dev0099999");
+	emu_config_free(&cfg);
+	json_decref(root);
+	root = many_psks(1000, 17);
+	emu_config_defaults(&cfg);
+	assert_int_equal(emu_config_apply_json(&cfg, root, err, sizeof(err)), 0);
+	assert_int_equal(emu_config_finish(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "$.psk[1000]"));
+	assert_non_null(strstr(err, "$.psk[17]"));
+	assert_non_null(strstr(err, "dev0000017"));
+	emu_config_free(&cfg);
+	json_decref(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +372,8 @@ int main(void)
 	    cmocka_unit_test(cross_field_rules),
 	    cmocka_unit_test(vhost_cid_and_sni_policies),
 	    cmocka_unit_test(print_config_round_trips),
+	    cmocka_unit_test(bind_must_be_numeric),
+	    cmocka_unit_test(many_psks_load_and_dups_name_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,7 +84,7 @@ static void malformed_gets_reset(void **state)
 	assert_true(exchange(fd, req, n, out, sizeof(out)) >= 4);
 	assert_int_equal(out[1], 0x84); /* 4.04 */
 	assert_true(events_have("\"event\":\"request_unhandled\"", 1));
-	assert_true(events_have("\"path\":\"nothing/here\"", 1));
+	assert_true(events_have("\"method\":\"GET\",\"path\":\"/nothing/here\"", 1));
 	close(fd);
 }
 

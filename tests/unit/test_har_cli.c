@@ -145,7 +145,7 @@ static void reports_list_every_verdict(void **state)
 	assert_int_equal(har_results_make_run(dir, run_id, sizeof(run_id), err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, run_id);
 	assert_int_equal(har_results_write_junit(path, items, 3, 1.0), 0);
-	assert_int_equal(har_results_write_summary(path, run_id, 7, items, 3, 1.0), 0);
+	assert_int_equal(har_results_write_summary(path, run_id, 7, items, 3, 1.0, NULL), 0);
 	assert_int_equal(har_results_link_latest(dir, run_id), 0);
 	snprintf(path, sizeof(path), "%s/latest/junit.xml", dir);
 	slurp(path, buf, sizeof(buf));

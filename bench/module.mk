@@ -1,0 +1,26 @@
+# bench/: load generator and in-memory handshake bound (see bench/README.md).
+#   make bench        build, make certs, run bench/run-bench.sh (prints a table)
+# BENCH_SCALE=N multiplies the sessions and durations of `make bench`.
+BENCH_LOAD  := $(BIN)/bench_load
+BENCH_BOUND := $(BIN)/bench_bound
+BENCH_COMMON := $(addprefix $(OBJ)/bench/,bl_tls.o)
+BENCH_LOAD_OBJS := $(addprefix $(OBJ)/bench/,bench_load.o bl_client.o bl_coap.o bl_proc.o \
+	bl_stats.o) $(BENCH_COMMON)
+
+$(BENCH_LOAD): $(BENCH_LOAD_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MBEDTLS_LIBS)
+
+$(BENCH_BOUND): $(OBJ)/bench/bench_bound.o $(BENCH_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MBEDTLS_LIBS)
+
+# Built with the unit tests so that `make test` has them for the smoke test.
+unit-tests-bin: $(BENCH_LOAD) $(BENCH_BOUND)
+
+.PHONY: bench bench-build
+bench-build: all certs $(BENCH_LOAD) $(BENCH_BOUND)
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-build
+	@BUILD=$(BUILD) bash bench/run-bench.sh

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# make bench: lwm2m-emulator against Debian's coap-server-openssl (libcoap
+# 4.3 on OpenSSL) and against the in-memory Mbed TLS bound, on loopback.
+# Rounds are A/B interleaved (emulator, peer, emulator, peer, ...), each on a
+# freshly started server so that no round inherits another's sessions or
+# heap. Prints one table; never judges speed (exit 1 only when a run failed
+# to produce a result). See bench/README.md.
+#
+# Environment (all optional):
+#   BUILD=build                where the programs and build/certs are
+#   EMULATOR=path              another lwm2m-emulator build (e.g. cf435f5's,
+#                              for before/after on the same machine and hour)
+#   BENCH_SCALE=1              multiplies durations and idle sessions
+#   BENCH_SECONDS=4            measured seconds of each handshake/Update round
+#   BENCH_ROUNDS=2             rounds per server and metric
+#   BENCH_UPDATE_CLIENTS=2000  CID sessions sending Updates
+#   BENCH_IDLE_SESSIONS=2000   idle sessions (50000 for the no-fd-per-session check)
+#   BENCH_PEER_IDLE_MAX=5000   the peer's idle sessions at most (libcoap 4.3.1
+#                              slows down with tens of thousands of sessions)
+#   BENCH_ONLY=psk,ecdhe,updates,idle   the metrics to run (default all)
+#   BENCH_PIN=1                server on CPU 1, load generator on CPU 0 (taskset)
+#   BENCH_OUT=$BUILD/bench     where the raw result lines and logs go
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+SCALE=${BENCH_SCALE:-1}
+SECS=${BENCH_SECONDS:-$((4 * SCALE))}
+ROUNDS=${BENCH_ROUNDS:-2}
+UPD_N=${BENCH_UPDATE_CLIENTS:-2000}
+IDLE_N=${BENCH_IDLE_SESSIONS:-$((2000 * SCALE))}
+PEER_IDLE_MAX=${BENCH_PEER_IDLE_MAX:-5000}
+ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle},
+PIN=${BENCH_PIN:-1}
+OUT=${BENCH_OUT:-$BUILD/bench}
+EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
+LOAD=$BUILD/bin/bench_load
+BOUND=$BUILD/bin/bench_bound
+CERTS=$BUILD/certs
+PEER=coap-server-openssl
+PSK_TEXT=lwm2m-secret-key # the emulator's default key (hex 6c776d...) as text
+
+die() {
+	echo "run-bench: $*" >&2
+	exit 1
+}
+
+for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX; do
+	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n='${!n}': want a positive integer"
+done
+for f in "$EMULATOR" "$LOAD" "$BOUND"; do
+	[ -x "$f" ] || die "$f missing: run 'make bench' (or make all $LOAD $BOUND)"
+done
+[ -f "$CERTS/index.json" ] || die "$CERTS missing: run 'make certs'"
+command -v "$PEER" >/dev/null || die "$PEER missing: install libcoap3-bin ('make deps')"
+mkdir -p "$OUT"
+: >"$OUT/results.txt"
+
+SRV_CPU=() LOAD_CPU=()
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+	SRV_CPU=(taskset -c 1)
+	LOAD_CPU=(taskset -c 0)
+fi
+# cf435f5's emulator holds one fd per session: raise the hard limit where
+# allowed (CAP_SYS_RESOURCE), else say where it will stop.
+need_fds=$((IDLE_N + UPD_N + 1024))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need_fds" ] &&
+	! ulimit -Hn "$need_fds" 2>/dev/null; then
+	echo "run-bench: fd hard limit $(ulimit -Hn) < $need_fds (not raisable here): a server" \
+		"with one fd per session stops near $(ulimit -Hn) sessions" >&2
+fi
+ulimit -n "$(ulimit -Hn)"
+
+SRV_PID=
+cleanup() { stop_server; }
+trap cleanup EXIT
+
+# free_port N: a port P..P+N-1 with nothing bound on UDP or TCP, below the
+# ephemeral range so that the clients' own ports never take it.
+free_port() {
+	local p i busy
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 10000))
+		busy=0
+		for i in $(seq 0 $(($1 - 1))); do
+			[ -z "$(ss -Hltun "sport = :$((p + i))" 2>/dev/null)" ] || busy=1
+		done
+		[ "$busy" = 1 ] || {
+			echo "$p"
+			return 0
+		}
+	done
+	die "no free port found"
+}
+
+# wait_udp PORT: until something listens on UDP PORT (5 s at most).
+wait_udp() {
+	for _ in $(seq 1 100); do
+		[ -z "$(ss -Hlun "sport = :$1" 2>/dev/null)" ] || return 0
+		kill -0 "$SRV_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_server emu|peer: sets SRV_PID and DTLS_PORT. Started without a
+# wrapper so that SRV_PID is the server itself, whose /proc we read.
+start_server() {
+	local log=$OUT/$1.log base
+	if [ "$1" = emu ]; then
+		DTLS_PORT=$(free_port 1)
+		"${SRV_CPU[@]}" "$EMULATOR" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
+			--tls-port off --events /dev/null --cid 8 \
+			--cert "$CERTS/server/localhost.chain.pem" --key "$CERTS/server/localhost.key" \
+			>"$log" 2>&1 &
+	else
+		base=$(free_port 2) # -p P: CoAP on P, DTLS on P+1
+		DTLS_PORT=$((base + 1))
+		"${SRV_CPU[@]}" "$PEER" -A 127.0.0.1 -p "$base" -k "$PSK_TEXT" -v 0 \
+			-c "$CERTS/server/localhost.chain.pem" -j "$CERTS/server/localhost.key" \
+			>"$log" 2>&1 &
+	fi
+	SRV_PID=$!
+	wait_udp "$DTLS_PORT" || {
+		tail -5 "$log" >&2
+		die "$1 did not start listening on 127.0.0.1:$DTLS_PORT"
+	}
+}
+
+stop_server() {
+	[ -n "$SRV_PID" ] || return 0
+	kill -TERM "$SRV_PID" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$SRV_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$SRV_PID" 2>/dev/null || true
+	wait "$SRV_PID" 2>/dev/null || true
+	SRV_PID=
+}
+
+# round SERVER NAME LOAD-ARGS...: one fresh server, one bench_load run; its
+# result line goes to results.txt tagged with SERVER and NAME.
+round() {
+	local srv=$1 name=$2 out line status=0
+	shift 2
+	start_server "$srv"
+	out=$("${LOAD_CPU[@]}" "$LOAD" --port "$DTLS_PORT" --server-pid "$SRV_PID" "$@" \
+		2>>"$OUT/load.log") || status=$?
+	stop_server
+	line=$(grep '^result ' <<<"$out") ||
+		die "$srv $name: bench_load printed no result (exit $status); see $OUT/load.log"
+	[ "$status" = 0 ] || echo "run-bench: $srv $name: some operations failed: $line" >&2
+	sed "s/^/$srv $name /" <<<"$out" >>"$OUT/results.txt"
+	printf '  %-5s %-8s %s\n' "$srv" "$name" "${line#result }" >&2
+}
+
+# interleaved NAME LOAD-ARGS...: ROUNDS x (emulator round, peer round), when
+# NAME is in BENCH_ONLY. PEER_ARGS (if set) are added to the peer's runs.
+interleaved() {
+	local name=$1 r
+	shift
+	[[ $ONLY == *,$name,* ]] || return 0
+	for r in $(seq 1 "$ROUNDS"); do
+		round emu "$name" "$@"
+		round peer "$name" --any-code "$@" "${PEER_ARGS[@]}"
+	done
+}
+PEER_ARGS=()
+
+# avg SERVER NAME KIND KEY: mean of KEY=value over the matching lines
+# (KIND result, or checkpoint for the one at 10 sessions); "-"
+# when none has a usable (non-negative) value.
+avg() {
+	awk -v s="$1" -v n="$2" -v kind="$3" -v k="$4" '
+		$1 == s && $2 == n && $3 == kind && (kind != "checkpoint" || $4 == "target=10") {
+			for (i = 4; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] == k && kv[2] >= 0) {
+				sum += kv[2]; cnt++ }
+		}
+		END { if (!cnt) { print "-"; exit } m = sum / cnt
+			printf (m >= 100 || m == int(m) ? "%.0f" : "%.1f"), m }' \
+		"$OUT/results.txt"
+}
+
+# ratio A B: A/B to two decimals, "-" when either is missing.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
+		else printf "%.2fx", a / b }'
+}
+
+bound() { # AUTH COUNT: the bound's server µs per handshake
+	"$BOUND" --auth "$1" --count "$2" --certs "$CERTS" | tee -a "$OUT/results.txt" |
+		sed -n 's/.* server_cpu_us_per_op=\([0-9.]*\).*/\1/p'
+}
+
+row() { # METRIC EMU PEER BOUND
+	printf '| %-46s | %12s | %12s | %10s | %9s | %9s |\n' "$1" "$2" "$3" "$4" \
+		"$(ratio "$2" "$3")" "$(ratio "$2" "$4")"
+}
+
+LOADAVG0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "run-bench: $EMULATOR at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs," \
+	"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+	"${SECS}s rounds x $ROUNDS, A/B interleaved; raw lines in $OUT/results.txt" >&2
+interleaved psk --mode handshakes --auth psk --duration "$SECS"
+# --no-verify: the generator skips the chain check (two ECDSA verifications
+# that only the client pays), so that it, not the server, is less the limit.
+interleaved ecdhe --mode handshakes --auth ecdhe --no-verify --duration "$SECS"
+interleaved updates --mode updates --cid --clients "$UPD_N" --duration "$SECS"
+# Beyond 10000 the generator parks its side of each session (--park: socket
+# and TLS context dropped once registered; the server keeps the session), so
+# 50,000 sessions do not need 50,000 fds here.
+PARK=()
+[ "$IDLE_N" -le 10000 ] || PARK=(--park)
+[ "$IDLE_N" -le "$PEER_IDLE_MAX" ] || PEER_ARGS=(--clients "$PEER_IDLE_MAX")
+interleaved idle --mode idle --cid --clients "$IDLE_N" --checkpoint 10 "${PARK[@]}" \
+	--setup-timeout $((30 + IDLE_N / 200))
+PEER_ARGS=()
+B_PSK=- B_ECDHE=-
+[[ $ONLY != *,psk,* ]] || B_PSK=$(bound psk 2000)
+[[ $ONLY != *,ecdhe,* ]] || B_ECDHE=$(bound ecdhe 300)
+per_sec() { awk -v u="$1" 'BEGIN { if (u == "" || u <= 0) print "-"; else printf "%.0f", 1e6 / u }'; }
+
+echo
+echo "lwm2m-emulator vs coap-server-openssl (peer) vs in-memory Mbed TLS bound (one core)"
+printf '| %-46s | %12s | %12s | %10s | %9s | %9s |\n' metric emulator peer bound emu/peer emu/bound
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 48))" "$(printf -- '-%.0s' $(seq 14))" \
+	"$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 12))" \
+	"$(printf -- '-%.0s' $(seq 11))" "$(printf -- '-%.0s' $(seq 11))"
+for a in psk ecdhe; do
+	A=$(tr a-z A-Z <<<"$a")
+	[ "$a" = ecdhe ] && A=ECDHE-ECDSA
+	row "$A handshakes/s" "$(avg emu $a result rate)" "$(avg peer $a result rate)" \
+		"$(per_sec "$(eval echo \$B_${a^^})")"
+	row "$A server CPU us/handshake" "$(avg emu $a result server_cpu_us_per_op)" \
+		"$(avg peer $a result server_cpu_us_per_op)" "$(eval echo \$B_${a^^})"
+done
+row "Updates/s, $UPD_N CID clients (peer: 4.04)" "$(avg emu updates result rate)" \
+	"$(avg peer updates result rate)" -
+row "Update server CPU us/op" "$(avg emu updates result server_cpu_us_per_op)" \
+	"$(avg peer updates result server_cpu_us_per_op)" -
+row "Update p50 latency us" "$(avg emu updates result p50_us)" "$(avg peer updates result p50_us)" -
+row "Update p99 latency us" "$(avg emu updates result p99_us)" "$(avg peer updates result p99_us)" -
+row "RSS KiB per idle session ($IDLE_N)" "$(avg emu idle result rss_kb_per_session)" \
+	"$(avg peer idle result rss_kb_per_session)" -
+peer_idle=$IDLE_N
+[ "$IDLE_N" -le "$PEER_IDLE_MAX" ] || peer_idle="$IDLE_N, peer $PEER_IDLE_MAX"
+row "idle sessions established (of $peer_idle)" "$(avg emu idle result sessions)" \
+	"$(avg peer idle result sessions)" -
+row "server fds with 10 sessions" "$(avg emu idle checkpoint server_fds)" \
+	"$(avg peer idle checkpoint server_fds)" -
+row "server fds with those sessions" "$(avg emu idle result server_fds)" \
+	"$(avg peer idle result server_fds)" -
+# Handshakes still in flight when a round's time is up are no error; sessions
+# that updates/idle could not establish are.
+errs=$(awk '$3 == "result" { for (i = 4; i <= NF; i++) if ($i ~ /^errors=/ ||
+	($i ~ /^unfinished=/ && $4 != "mode=handshakes")) { split($i, kv, "="); t += kv[2] } }
+	END { print t + 0 }' "$OUT/results.txt")
+echo "errors (failed, timed out or never established operations, all rounds): $errs"
+echo "load average before/after: $LOADAVG0 / $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs" \
+	"(other work on the machine skews rates; CPU us/op much less)"
+echo "peer = coap-server-openssl $(dpkg-query -W -f='${Version}' libcoap3-bin 2>/dev/null)" \
+	"(no LwM2M /rd: Updates answered 4.04; no CID); bound = bench_bound, server side only."
