@@ -1,6 +1,6 @@
 /* Unit tests of the client's Write decoding (TLV, SenML JSON, text), its
- * path parsing and Write-Attributes (the emulator cannot send Uri-Query
- * attributes yet, so these are where Write-Attributes is checked). */
+ * path parsing and Write-Attributes parsing (lwm2m/write-attributes-pmin-pmax
+ * checks the attributes' effect end to end). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
