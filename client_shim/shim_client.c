@@ -11,6 +11,7 @@
 
 #include "client_shim/shim_lwm2m.h"
 #include "client_shim/shim_reply.h"
+#include "client_shim/shim_watch.h"
 #include "lh_event.h"
 #include "lh_time.h"
 
@@ -136,6 +137,20 @@ static int ensure_rbuf(shim_client_t *c, size_t size)
 }
 
 /* Creates a fresh layer socket from cfg, replacing the old one. */
+/* The Server object says what the config does: its Lifetime and Binding. */
+static void shim_client_model_config(shim_client_t *c)
+{
+	shim_val_t *lt = shim_model_val(c->model, 1, 1), *b = shim_model_val(c->model, 1, 7);
+
+	if (lt)
+		lt->num = c->cfg.lifetime;
+	if (b) {
+		snprintf((char *)b->bytes, sizeof(b->bytes), "%s",
+			 c->cfg.binding[0] ? c->cfg.binding : "U");
+		b->len = strlen((char *)b->bytes);
+	}
+}
+
 int shim_client_configure(shim_client_t *c, const shim_config_t *cfg, sl_error_t *err)
 {
 	sl_option_value_t v;
@@ -148,6 +163,7 @@ int shim_client_configure(shim_client_t *c, const shim_config_t *cfg, sl_error_t
 	}
 	c->configured = 0;
 	c->cfg = *cfg;
+	shim_client_model_config(c);
 	if (ensure_rbuf(c, cfg->resumption_size))
 		return shim_reply_err_set(err, ENOMEM, "out of memory");
 	if ((cfg->transport == SL_TRANSPORT_TLS) != c->relay_stream &&
@@ -376,7 +392,7 @@ int shim_client_fds(shim_client_t *c, int *fds, int max)
 		fds[n++] = shim_relay_poll_fd(&c->relay);
 	if (n < max && c->relay_stream && c->relay.conn_fd < 0 && c->relay.fd >= 0)
 		fds[n - 1] = c->relay.fd;
-	if (n < max && c->connected && c->vt->get_system_socket(c->sock) >= 0)
+	if (n < max && c->connected && !c->asleep && c->vt->get_system_socket(c->sock) >= 0)
 		fds[n++] = c->vt->get_system_socket(c->sock);
 	if (n < max && c->ctx && coap_context_get_coap_fd(c->ctx) >= 0)
 		fds[n++] = coap_context_get_coap_fd(c->ctx);
@@ -395,7 +411,7 @@ static void pump_once(shim_client_t *c, int wait_ms)
 		pfd[i].events = POLLIN;
 		pfd[i].revents = 0;
 	}
-	if (layer_buffered(c))
+	if (!c->asleep && layer_buffered(c))
 		wait_ms = 0;
 	if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR)
 		return;
@@ -404,11 +420,13 @@ static void pump_once(shim_client_t *c, int wait_ms)
 			continue;
 		if (pfd[i].fd == shim_relay_poll_fd(&c->relay) || pfd[i].fd == c->relay.fd)
 			relay_to_layer(c);
-		else if (pfd[i].fd == layer_fd && c->connected)
+		else if (pfd[i].fd == layer_fd && c->connected && !c->asleep)
 			layer_to_relay(c);
 	}
-	if (c->connected && layer_buffered(c))
+	if (c->connected && !c->asleep && layer_buffered(c))
 		layer_to_relay(c);
+	if (!c->asleep)
+		shim_watch_tick(c);
 	if (coap_io_process(c->ctx, COAP_IO_NO_WAIT) < 0)
 		lh_event_emitf("coap_error", "{s:s}", "message", "libcoap I/O processing failed");
 }

@@ -41,12 +41,19 @@ typedef struct shim_client {
 	char location[SHIM_LOCATION_MAX]; /* registration, "" when not registered */
 	sl_error_t link_err;		  /* last error the layer reported while pumping */
 	int link_failed;
+	int asleep;	   /* queue mode: not reading the layer until wake or a request */
+	int update_due;	   /* the server executed /1/0/8: send an Update when idle */
+	int bootstrapping; /* between Bootstrap-Request and -Finish: /0 is open */
+	int bs_result;	   /* 0 waiting, 1 Finish accepted, -1 Finish refused */
+	char bs_reason[160];
 	uint64_t sent_datagrams, recv_datagrams;
-	int server_requests;  /* requests the server sent us so far */
-	int request_mark;     /* server_requests the last wait_request reported */
-	struct shim_obs *obs; /* Observe state of /3/0 (shim_lwm2m.c) */
-	unsigned coap_mtu;    /* INNER_MTU applied to the libcoap session, 0: none yet */
-	shim_wire_t wire;     /* what the current request handed to the layer */
+	int server_requests;	  /* requests the server sent us so far */
+	int request_mark;	  /* server_requests the last wait_request reported */
+	struct shim_obs *obs;	  /* Observe state of /3/0 (shim_lwm2m.c) */
+	struct shim_model *model; /* values the server writes (shim_ops.c) */
+	struct shim_watch *watch; /* observed resources, attributes (shim_watch.c) */
+	unsigned coap_mtu;	  /* INNER_MTU applied to the libcoap session, 0: none yet */
+	shim_wire_t wire;	  /* what the current request handed to the layer */
 } shim_client_t;
 
 /* Sets up libcoap; vt is the layer to use. Returns 0 or -1 (message on stderr). */

@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "client_shim/shim_after.h"
+#include "client_shim/shim_bootstrap.h"
 #include "client_shim/shim_device.h"
 #include "client_shim/shim_layer.h"
 #include "client_shim/shim_lwm2m.h"
 #include "client_shim/shim_option.h"
 #include "client_shim/shim_reply.h"
 #include "client_shim/shim_resume_file.h"
+#include "lh_event.h"
 #include "lh_hex.h"
 
 typedef int (*cmd_fn)(shim_cmd_state_t *st, const json_t *cmd, json_t *fields, sl_error_t *err);
@@ -207,6 +209,38 @@ static int cmd_update(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_err
 	return ret ? ret : shim_lwm2m_update(&st->client, links, f, err);
 }
 
+/* send_data: LwM2M Send of the Device object's values (POST /dp). */
+static int cmd_send_data(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
+{
+	(void)cmd;
+	return shim_lwm2m_send_data(&st->client, f, err);
+}
+
+/* sleep: a queue-mode device stops reading its link (what the server
+ * sends waits in the network, or at the server) until wake or until it
+ * sends a request itself. */
+static int cmd_sleep(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
+{
+	(void)cmd;
+	(void)f;
+	if (!st->client.connected)
+		return shim_reply_err_set(err, ENOTCONN, "not connected: send connect first");
+	st->client.asleep = 1;
+	return 0;
+}
+
+/* wake: reads the link again and, when registered, sends an Update so
+ * that a queue-mode server knows the device listens. */
+static int cmd_wake(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
+{
+	(void)cmd;
+	st->client.asleep = 0;
+	json_object_set_new(f, "updated", json_boolean(st->client.location[0] != 0));
+	if (!st->client.location[0])
+		return 0;
+	return shim_lwm2m_update(&st->client, 0, f, err);
+}
+
 /* deregister: DELETE the (given or remembered) registration location. */
 static int cmd_deregister(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
 {
@@ -356,6 +390,17 @@ static int cmd_wait_request(shim_cmd_state_t *st, const json_t *cmd, json_t *f, 
 	c->request_mark = c->server_requests;
 	json_object_set_new(f, "requests", json_integer(c->server_requests));
 	return 0;
+}
+
+/* bootstrap: Bootstrap-Request, the bootstrap server's writes, Finish,
+ * then Register with the account it wrote. */
+static int cmd_bootstrap(shim_cmd_state_t *st, const json_t *cmd, json_t *f, sl_error_t *err)
+{
+	long ms;
+
+	if (int_arg(cmd, "timeout_ms", 10000, 1, 600000, &ms, err))
+		return EINVAL;
+	return shim_bootstrap_run(&st->client, ms, f, err);
 }
 
 /* idle: serves the connection (answers the server) for "ms" milliseconds. */
@@ -509,11 +554,37 @@ static const struct {
     {"notify", cmd_notify, "notify the observers of /3, /3/0 and /3/0/N"},
     {"send", cmd_send,
      "{\"method\":M,\"path\":P,\"query\":[\"k=v\"],\"payload\":S}  raw CoAP request"},
+    {"bootstrap", cmd_bootstrap,
+     "[{\"timeout_ms\":N}]  Bootstrap-Request, Finish, Register with the written account"},
+    {"send_data", cmd_send_data, "LwM2M Send: POST /dp with /3/0 in SenML JSON"},
+    {"sleep", cmd_sleep, "queue mode: stop reading the link"},
+    {"wake", cmd_wake, "read the link again; Update when registered"},
     {"send_datagram", cmd_send_datagram, "{\"size\":N} or {\"hex\":H}  raw layer->send"},
     {"info", cmd_info, "layer name, contract version, lacking capabilities"},
     {"help", cmd_help, "this list"},
     {"quit", cmd_quit, "close and exit"},
 };
+
+void shim_cmd_background(shim_cmd_state_t *st)
+{
+	shim_client_t *c = &st->client;
+	json_t *f;
+	sl_error_t err;
+	int ret;
+
+	if (!c->update_due)
+		return;
+	c->update_due = 0;
+	if (!c->location[0] || !c->connected)
+		return;
+	f = json_object();
+	memset(&err, 0, sizeof(err));
+	ret = shim_lwm2m_update(c, 0, f, &err);
+	if (ret)
+		json_object_set_new(f, "message", json_string(err.message));
+	json_object_set_new(f, "ok", json_boolean(!ret));
+	lh_event_emit("update_triggered", f);
+}
 
 /* The help text: one command per line. */
 const char *shim_cmd_help(void)

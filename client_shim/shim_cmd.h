@@ -16,6 +16,9 @@ void shim_cmd_line(shim_cmd_state_t *st, const char *line);
 void shim_cmd_run(shim_cmd_state_t *st, const json_t *cmd);
 /* One line per command, for `help`. */
 const char *shim_cmd_help(void);
+/* Between commands: what the server asked for that needs a request of
+ * the client's own (the Registration Update Trigger's Update). */
+void shim_cmd_background(shim_cmd_state_t *st);
 /* True when name is one of the commands. */
 int shim_cmd_known(const char *name);
 

@@ -355,6 +355,10 @@ static int parse_main(const json_t *obj, shim_config_t *cfg, perr_t *e)
 	if (v && !json_is_boolean(v))
 		return fail(e, "%s.use_connection_id: expected true or false", p);
 	cfg->use_cid = v && json_is_true(v);
+	v = json_object_get(obj, "queue_mode");
+	if (v && !json_is_boolean(v))
+		return fail(e, "%s.queue_mode: expected true or false", p);
+	cfg->queue_mode = v && json_is_true(v);
 	v = json_object_get(obj, "sni");
 	if (v && !json_is_null(v) && get_str(obj, p, "sni", cfg->sni, sizeof(cfg->sni), 0, e) < 0)
 		return -1;
@@ -372,6 +376,7 @@ int shim_config_parse(const json_t *obj, shim_config_t *cfg, char *msg, size_t m
 					   "lifetime",
 					   "binding",
 					   "use_connection_id",
+					   "queue_mode",
 					   "own_cid_hex",
 					   "sni",
 					   "ciphersuites",

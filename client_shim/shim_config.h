@@ -41,6 +41,7 @@ typedef struct {
 	char endpoint[128];
 	long lifetime;
 	char binding[8];
+	int queue_mode; /* Register with the LwM2M 1.1 "Q" parameter */
 	int use_cid;
 	unsigned char own_cid[SL_CID_MAX];
 	size_t own_cid_len;

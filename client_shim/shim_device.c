@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "client_shim/shim_ops.h"
+#include "client_shim/shim_watch.h"
 #include "lh_event.h"
 
 #define FMT_TEXT 0
@@ -95,6 +97,11 @@ cleanup:
 	return s;
 }
 
+char *shim_device_senml(shim_client_t *c)
+{
+	return senml_body(c, -1);
+}
+
 /* text/plain of one single-instance resource. */
 static char *text_body(shim_client_t *c, int id)
 {
@@ -174,6 +181,7 @@ static int note_request(shim_client_t *c, coap_resource_t *r, const coap_pdu_t *
 	char hex[17] = "";
 	size_t i;
 
+	shim_watch_noted(c, r, observe, coap_pdu_get_type(response) == COAP_MESSAGE_CON);
 	if (coap_pdu_get_type(response) == COAP_MESSAGE_CON) {
 		if (slot >= 0)
 			c->obs->pending[slot] = 0;
@@ -206,6 +214,11 @@ static void on_get(coap_resource_t *r, coap_session_t *session, const coap_pdu_t
 			multiple = dev_res[i].multiple;
 	path_text(which, path, sizeof(path));
 	note_request(c, r, request, response, path);
+	/* Discover: the links and attributes, as for the other objects. */
+	if (accept_of(request) == 40) {
+		shim_ops_discover(r, session, request, query, response);
+		return;
+	}
 	fmt = choose_format(which, multiple, accept_of(request));
 	if (fmt < 0) {
 		coap_pdu_set_code(response, COAP_RESPONSE_CODE_NOT_ACCEPTABLE);

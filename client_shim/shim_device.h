@@ -12,6 +12,8 @@ void shim_device_free(shim_client_t *c);
 /* Marks observed resources changed; returns how many have observers and
  * appends their paths to paths (may be NULL). */
 int shim_device_notify(shim_client_t *c, json_t *paths);
+/* The SenML JSON of /3/0 (full names via bn "/3/0/"); free() it. */
+char *shim_device_senml(shim_client_t *c);
 /* True once libcoap produced every notification shim_device_notify asked. */
 int shim_device_notified(shim_client_t *c);
 

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_shim/shim_bootstrap.h"
 #include "client_shim/shim_device.h"
+#include "client_shim/shim_ops.h"
 #include "client_shim/shim_reply.h"
 #include "lh_event.h"
 
@@ -183,6 +185,8 @@ static int exchange(shim_client_t *c, coap_pdu_code_t method, const char *path,
 	if (!c->connected || !c->session)
 		return shim_reply_err_set(err, ENOTCONN, "not connected: send connect first");
 	memset(&c->req, 0, sizeof(c->req));
+	/* A queue-mode device that sends is awake (and reads the answer). */
+	c->asleep = 0;
 	/* INNER_MTU may have moved since the last request (set_option mtu). */
 	shim_client_apply_mtu(c);
 	pdu = build_request(c, method, path, queries, payload, format);
@@ -255,7 +259,7 @@ int shim_lwm2m_register(shim_client_t *c, json_t *fields, sl_error_t *err)
 {
 	static char links[SHIM_LINKS_MAX];
 	char ep[160], lt[32], b[16];
-	const char *q[] = {ep, lt, "lwm2m=1.1", b, NULL};
+	const char *q[] = {ep, lt, "lwm2m=1.1", b, c->cfg.queue_mode ? "Q" : NULL, NULL};
 	int ret, len = shim_objects_links(&c->cfg.objects, links, sizeof(links));
 
 	if (len < 0)
@@ -315,6 +319,21 @@ int shim_lwm2m_deregister(shim_client_t *c, json_t *fields, sl_error_t *err)
 	return ret;
 }
 
+/* Send (LwM2M 1.1 §6.4.3.4): POST /dp with the Device object's values in
+ * SenML JSON, as a device reports without being asked. */
+int shim_lwm2m_send_data(shim_client_t *c, json_t *fields, sl_error_t *err)
+{
+	char *body = shim_device_senml(c);
+	int ret;
+
+	if (!body)
+		return shim_reply_err_set(err, ENOMEM, "cannot build the SenML payload");
+	json_object_set_new(fields, "payload_bytes", json_integer((json_int_t)strlen(body)));
+	ret = transact(c, COAP_REQUEST_CODE_POST, "dp", NULL, body, 110, fields, err);
+	free(body);
+	return ret ? ret : finish(c, fields, err);
+}
+
 /* Any request the harness wants to send (method name, path, payload). */
 int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path,
 		   const char *const *queries, const char *payload, json_t *fields, sl_error_t *err)
@@ -346,11 +365,12 @@ int shim_lwm2m_init(shim_client_t *c)
 	coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP);
 	coap_register_response_handler(c->ctx, on_response);
 	coap_register_nack_handler(c->ctx, on_nack);
-	return shim_device_init(c);
+	return shim_device_init(c) || shim_ops_init(c) || shim_bootstrap_init(c) ? -1 : 0;
 }
 
 /* Frees the Device object's Observe state. */
 void shim_lwm2m_free(shim_client_t *c)
 {
 	shim_device_free(c);
+	shim_ops_free(c);
 }

@@ -28,6 +28,10 @@ int shim_lwm2m_raw(shim_client_t *c, const char *method, const char *path,
 		   const char *const *queries, const char *payload, json_t *fields,
 		   sl_error_t *err);
 
+/* Send: POST /dp with /3/0 in SenML JSON (110); needs a registration
+ * only on the server's side. */
+int shim_lwm2m_send_data(shim_client_t *c, json_t *fields, sl_error_t *err);
+
 /* "2.01" for 201. */
 void shim_lwm2m_code_text(int code, char *buf, size_t size);
 

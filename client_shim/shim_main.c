@@ -215,6 +215,7 @@ static void main_loop(shim_cmd_state_t *st, int interactive)
 		pfd.revents = 0;
 		if (poll(&pfd, 1, 0) <= 0) {
 			shim_client_pump(&st->client, 20, NULL);
+			shim_cmd_background(st);
 			continue;
 		}
 		if (read_stdin(st, buf, &len, &skipping, interactive))
