@@ -56,7 +56,8 @@ struct emu_req {
 	uint64_t pin;		/* bootstrap: the session it must use; 0: the device's */
 	struct emu_req_mid key; /* last sent on */
 	int acked, tries;
-	int queued; /* waits for the device's request in flight (NSTART 1) */
+	int queued;    /* waits for the device's request in flight (NSTART 1) */
+	int announced; /* request_sent was reported (it went on the wire) */
 	uint32_t timer_gen;
 	int64_t timeout_ms; /* the current retransmission timeout */
 	uint16_t last_con_mid;
@@ -209,6 +210,17 @@ static void key_set(struct emu_requests *t, struct emu_req *r, uint64_t session,
 	HASH_ADD(hh_mid, t->by_mid, key, sizeof(r->key), r);
 }
 
+/* Reports a request as it first goes on the wire. */
+static void announce(struct emu_req *r, struct emu_session *s)
+{
+	char tok[17];
+	lh_hex_encode(r->token, r->token_len, tok);
+	lh_event_emitf("request_sent", "{s:I, s:s, s:s, s:s, s:s, s:I}", "request",
+		       (json_int_t)r->id, "endpoint", r->endpoint, "path", r->path, "method",
+		       r->method, "token", tok, "session", (json_int_t)s->id);
+	r->announced = 1;
+}
+
 /* Puts r's message on s (with a fresh message id when s is not the session
  * it last went out on) and schedules what comes next. */
 static void transmit(struct emu_server *srv, struct emu_req *r, struct emu_session *s)
@@ -223,6 +235,8 @@ static void transmit(struct emu_server *srv, struct emu_req *r, struct emu_sessi
 		key_set(srv->requests, r, s->id, 0);
 	}
 	s->tp->send(s, r->wire, r->wire_len);
+	if (!r->announced)
+		announce(r, s);
 	if (stream) {
 		r->acked = 1;
 		arm(srv, r, EMU_RESPONSE_WAIT_MS);
@@ -511,6 +525,16 @@ static int build(struct emu_coap_msg *m, struct emu_req *r, int code, int observ
 	return m->overflow ? -1 : 0;
 }
 
+/* NSTART 1: r waits for the device's request in flight; said once. */
+static void wait_in_line(struct emu_req *r)
+{
+	if (!r->queued && !r->announced)
+		lh_event_emitf("request_queued", "{s:I, s:s, s:s, s:s}", "request",
+			       (json_int_t)r->id, "endpoint", r->endpoint, "method", r->method,
+			       "reason", "in_flight");
+	r->queued = 1;
+}
+
 /* Frames r's message for s, keeps the bytes for retransmission and sends. */
 static int start(struct emu_server *srv, struct emu_req *r, struct emu_session *s,
 		 struct emu_coap_msg *m)
@@ -536,7 +560,7 @@ static int start(struct emu_server *srv, struct emu_req *r, struct emu_session *
 	if (sleeping(srv, r->endpoint, r->pin) && r->answers == 0)
 		wait_for_wake(srv, r);
 	else if (busy(srv, r))
-		r->queued = 1;
+		wait_in_line(r);
 	else
 		transmit(srv, r, s);
 	return 0;
@@ -663,11 +687,8 @@ static json_t *sent(struct emu_req *r, struct emu_session *s)
 {
 	char tok[17];
 	lh_hex_encode(r->token, r->token_len, tok);
-	lh_event_emitf("request_sent", "{s:I, s:s, s:s, s:s, s:s, s:I}", "request",
-		       (json_int_t)r->id, "endpoint", r->endpoint, "path", r->path, "method",
-		       r->method, "token", tok, "session", (json_int_t)s->id);
-	return json_pack("{s:I, s:s, s:I}", "request", (json_int_t)r->id, "token", tok, "session",
-			 (json_int_t)s->id);
+	return json_pack("{s:I, s:s, s:I, s:b}", "request", (json_int_t)r->id, "token", tok,
+			 "session", (json_int_t)s->id, "queued", r->queued);
 }
 
 json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char *ep,
