@@ -18,9 +18,11 @@ void lh_event_emit(const char *event, json_t *fields);
  * with its context; NULL removes it. */
 typedef void (*lh_event_sink_fn)(void *ctx, const json_t *event);
 void lh_event_set_sink(lh_event_sink_fn fn, void *ctx);
-/* A program with an event loop (the emulator) writes the lines of one turn
- * at once: on, lines are buffered until lh_event_flush (one write per turn
- * instead of one per event); off (the default), each line is flushed. */
+/* A program with an event loop (the emulator) writes its lines in batches:
+ * on, lines are buffered until lh_event_flush, which the emulator calls
+ * before each datagram it sends (so whatever led to it is logged before a
+ * peer can react) and before its loop waits; off (the default), each line is
+ * flushed at once. */
 void lh_event_defer_flush(int on);
 void lh_event_flush(void);
 /* Builds the fields with jansson's json_pack format and emits. */

@@ -211,6 +211,7 @@ static int wire_send(struct emu_session *s, const uint8_t *buf, size_t len)
 	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, buf, len,
 			      (struct sockaddr *)&s->peer, s->peer_len))
 		return (int)len;
+	lh_event_flush(); /* what led to this datagram is logged before a peer sees it */
 	ssize_t n = sendto(srv->dtls_fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peer_len);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return MBEDTLS_ERR_SSL_WANT_WRITE;

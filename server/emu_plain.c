@@ -130,6 +130,7 @@ static void plain_send(struct emu_session *s, const uint8_t *buf, size_t len)
 	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_COAP, buf, len,
 			      (struct sockaddr *)&s->peer, s->peer_len))
 		return;
+	lh_event_flush(); /* what led to this datagram is logged before a peer sees it */
 	ssize_t n = sendto(srv->coap_fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peer_len);
 	if (n < 0) {
 		fprintf(stderr, "lwm2m-emulator: session %llu: send: %s\n",

@@ -76,6 +76,7 @@ static int tls_send(void *ctx, const unsigned char *buf, size_t len)
 		s->alert_sent[0] = level;
 		s->alert_sent[1] = desc;
 	}
+	lh_event_flush(); /* what led to these bytes is logged before a peer sees them */
 	ssize_t n = send(s->tcp_fd, buf, len, MSG_NOSIGNAL);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		struct pollfd p = {.fd = s->tcp_fd, .events = POLLOUT};
