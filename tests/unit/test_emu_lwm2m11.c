@@ -22,6 +22,7 @@ static void tweak(struct emu_config *cfg)
 	cfg->control = strdup(test_ctl_path);
 	cfg->queue_awake_ms = 300;
 	cfg->queue_timeout_s = 1;
+	cfg->queue_max = 2;
 	cfg->bootstrap = json_loads("{\"pack\": [{\"bn\": \"/0/0/\", \"n\": \"0\", \"vs\": "
 				    "\"coap://127.0.0.1:5683\"}]}",
 				    0, &jerr);
@@ -232,12 +233,27 @@ static void queue_mode(void **state)
 	close(fd);
 }
 
+/* A queue past its limit: the oldest waiting request is refused. */
+static void queue_full(void **state)
+{
+	char loc[32];
+	const char *read = "{\"cmd\":\"request\",\"endpoint\":\"queue-2\",\"method\":\"read\","
+			   "\"path\":\"/3/0\"}\n";
+	(void)state;
+	int fd = registered("queue-2", "&b=UQ", loc, sizeof(loc));
+	usleep(400 * 1000);
+	for (int i = 0; i < 3; i++)
+		test_control_ok(read);
+	assert_true(events_have("\"reason\":\"queue_full\"", 1));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(send_decoded),   cmocka_unit_test(bootstrap_pack),
 	    cmocka_unit_test(read_composite), cmocka_unit_test(write_attributes),
-	    cmocka_unit_test(queue_mode),
+	    cmocka_unit_test(queue_mode),     cmocka_unit_test(queue_full),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
