@@ -20,8 +20,18 @@ void lh_event_init(FILE *json_out, const char *src, FILE *human_out, lh_event_hu
 	g_human = human;
 }
 
+/* Is anybody reading events? Building them costs more than writing them. */
+static int wanted(void)
+{
+	return g_json_out || (g_human && g_human_out) || g_sink;
+}
+
 void lh_event_emit(const char *event, json_t *fields)
 {
+	if (!wanted()) {
+		json_decref(fields);
+		return;
+	}
 	/* ts, src and event first, so lines read well; fields cannot override them. */
 	json_t *obj = json_object();
 	json_object_set_new(obj, "ts", json_real(lh_time_wall()));
@@ -75,6 +85,8 @@ void lh_event_flush(void)
 
 void lh_event_emitf(const char *event, const char *fmt, ...)
 {
+	if (!wanted())
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	json_error_t err;
