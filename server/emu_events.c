@@ -29,7 +29,7 @@ static void print_field(FILE *out, const char *key, const json_t *v)
 	}
 }
 
-/* "14:55:03.123 handshake_done session=1 peer=127.0.0.1:40312 ..." */
+/* "14:55:03.123Z handshake_done session=1 peer=127.0.0.1:40312 ..." */
 void emu_events_human(FILE *out, const json_t *event)
 {
 	if (!out)
@@ -42,7 +42,8 @@ void emu_events_human(FILE *out, const json_t *event)
 	json_t *v;
 	if (gmtime_r(&secs, &tm))
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	fprintf(out, "%s.%03d %s", when, (int)((ts - (double)secs) * 1000),
+	/* Z: the time is UTC, whatever the reader's zone. */
+	fprintf(out, "%s.%03dZ %s", when, (int)((ts - (double)secs) * 1000),
 		json_string_value(json_object_get(event, "event")));
 	json_object_foreach((json_t *)event, key, v)
 	{
