@@ -2,6 +2,7 @@
 #include "client_shim/shim_reply.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,7 +85,8 @@ void shim_reply_send(const char *cmd, const json_t *id, int ok, double ms, json_
 	if (id)
 		json_object_set(obj, "id", (json_t *)id);
 	json_object_set_new(obj, "ok", json_boolean(ok));
-	json_object_set_new(obj, "ms", json_real(ms));
+	/* To the microsecond: more digits are noise, not precision. */
+	json_object_set_new(obj, "ms", json_real(round(ms * 1000.0) / 1000.0));
 	if (fields) {
 		json_object_update(obj, fields);
 		json_decref(fields);
