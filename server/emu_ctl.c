@@ -1,6 +1,7 @@
 /* The control socket's command-line client: builds one JSON request from
  * the arguments, prints the reply (or, for `subscribe`, the event stream). */
 #include "emu_ctl.h"
+#include "lh_time.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -17,21 +18,25 @@
 /* Usage text for `ctl`. */
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: lwm2m-emulator ctl --control PATH COMMAND [key=value ...]\n"
-		     "       lwm2m-emulator ctl --control PATH --json '{\"cmd\":\"status\"}'\n"
-		     "\n"
-		     "Commands: status, sessions, clients, forget_sessions, rotate_cookie_secret,\n"
-		     "  drop direction=in|out|both count=N, delay direction=.. count=N ms=M,\n"
-		     "  send_alert session=N [level=2] description=D, close_session session=N\n"
-		     "  [silent=true|false], stop_answering, resume, reload, subscribe, help,\n"
-		     "  request endpoint=EP method=M path=/O/I/R [payload=T|payload_hex=H]\n"
-		     "  [format=F] [accept=F] (M: read, discover, observe, cancel request=ID,\n"
-		     "  write, write_partial, execute, create, delete, bootstrap_finish,\n"
-		     "  bootstrap_discover, bootstrap_read, read_composite, observe_composite,\n"
-		     "  cancel_composite, write_composite: these take paths=/3/0/0,/1/0;\n"
-		     "  write_attributes takes pmin=5 pmax=30 gt= lt= st= epmin= epmax=).\n"
-		     "Values that look like integers or true/false are sent as such, except\n"
-		     "endpoint, path, payload and payload_hex, which are always text.\n");
+	fprintf(out,
+		"usage: lwm2m-emulator ctl --control PATH [--no-wait] COMMAND [key=value ...]\n"
+		"       lwm2m-emulator ctl --control PATH --json '{\"cmd\":\"status\"}'\n"
+		"PATH is the emulator's own --control PATH. `request` prints the reply,\n"
+		"then waits (up to 150 s) for the device's answer and prints it\n"
+		"(response_received or request_failed); --no-wait prints the reply only.\n"
+		"\n"
+		"Commands: status, sessions, clients, forget_sessions, rotate_cookie_secret,\n"
+		"  drop direction=in|out|both count=N, delay direction=.. count=N ms=M,\n"
+		"  send_alert session=N [level=2] description=D, close_session session=N\n"
+		"  [silent=true|false], stop_answering, resume, reload, subscribe, help,\n"
+		"  request endpoint=EP method=M path=/O/I/R [payload=T|payload_hex=H]\n"
+		"  [format=F] [accept=F] (M: read, discover, observe, cancel request=ID,\n"
+		"  write, write_partial, execute, create, delete, bootstrap_finish,\n"
+		"  bootstrap_discover, bootstrap_read, read_composite, observe_composite,\n"
+		"  cancel_composite, write_composite: these take paths=/3/0/0,/1/0;\n"
+		"  write_attributes takes pmin=5 pmax=30 gt= lt= st= epmin= epmax=).\n"
+		"Values that look like integers or true/false are sent as such, except\n"
+		"endpoint, path, payload and payload_hex, which are always text.\n");
 }
 
 /* Keys whose values are always text: `payload=0120` is the four
@@ -145,6 +150,94 @@ static int recv_more(int fd, int stream, struct ctl_buf *b)
 	return 0;
 }
 
+#define EMU_CTL_ANSWER_MS 150000
+
+/* The next whole line on fd into *line (NUL-terminated, in b); -1 when
+ * none came within ms or the connection ended. */
+static int next_line(int fd, struct ctl_buf *b, size_t *used, int ms, char **line)
+{
+	memmove(b->p, b->p + *used, b->len - *used);
+	b->len -= *used;
+	*used = 0;
+	for (;;) {
+		char *nl = b->len ? memchr(b->p, '\n', b->len) : NULL;
+		if (nl) {
+			*nl = '\0';
+			*line = b->p;
+			*used = (size_t)(nl + 1 - b->p);
+			return 0;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n = buf_room(b) < 0 || poll(&p, 1, ms) <= 0
+				? -1
+				: recv(fd, b->p + b->len, b->cap - b->len - 1, 0);
+		if (n <= 0)
+			return -1;
+		b->len += (size_t)n;
+	}
+}
+
+/* Is this event line the end of request id: its answer or its failure? */
+static int answers(const char *line, json_int_t id)
+{
+	json_t *ev = json_loads(line, 0, NULL);
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	int done = name && json_integer_value(json_object_get(ev, "request")) == id &&
+		   (!strcmp(name, "response_received") || !strcmp(name, "request_failed"));
+	int status = done && !strcmp(name, "response_received") ? 0 : 1;
+	json_decref(ev);
+	return done ? status : -1;
+}
+
+/* Sends line on fd and reads its reply into *reply (in b). */
+static int exchange(int fd, const char *line, struct ctl_buf *b, size_t *used, char **reply)
+{
+	size_t len = strlen(line);
+	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    next_line(fd, b, used, EMU_CTL_TIMEOUT_MS, reply) < 0) {
+		fprintf(stderr, "lwm2m-emulator ctl: no reply within %d ms\n", EMU_CTL_TIMEOUT_MS);
+		return -1;
+	}
+	return 0;
+}
+
+/* `request`, waiting for the device: an event subscription opened first
+ * (so a fast answer is not missed), the request sent, its reply printed,
+ * then the answer or failure of that request. Returns the exit status. */
+static int request_and_wait(const char *path, const char *req_line)
+{
+	struct ctl_buf eb = {NULL, 0, 0}, rb = {NULL, 0, 0};
+	size_t eu = 0, ru = 0;
+	char *line;
+	int ret = 1, ev = connect_ctl(path), fd = ev >= 0 ? connect_ctl(path) : -1;
+	if (fd < 0 || exchange(ev, "{\"cmd\":\"subscribe\"}\n", &eb, &eu, &line) < 0 ||
+	    exchange(fd, req_line, &rb, &ru, &line) < 0 || print_line(line) != 0)
+		goto exit;
+	json_t *r = json_loads(line, 0, NULL);
+	json_int_t id = json_integer_value(json_object_get(r, "request"));
+	json_decref(r);
+	int64_t end = lh_time_mono_ms() + EMU_CTL_ANSWER_MS;
+	while (lh_time_mono_ms() < end &&
+	       next_line(ev, &eb, &eu, (int)(end - lh_time_mono_ms()), &line) == 0)
+		if ((ret = answers(line, id)) >= 0) {
+			print_line(line);
+			goto exit;
+		}
+	ret = 1;
+	fprintf(stderr,
+		"lwm2m-emulator ctl: no answer to request %lld within %d s (a sleeping device's "
+		"request waits for it to wake; `subscribe` shows it when it comes)\n",
+		(long long)id, EMU_CTL_ANSWER_MS / 1000);
+exit:
+	free(eb.p);
+	free(rb.p);
+	if (ev >= 0)
+		close(ev);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 /* Prints reply lines, each read whole whatever its size; stops after the
  * first unless streaming. Returns the exit status from the first reply's
  * "ok". */
@@ -218,18 +311,37 @@ int emu_ctl_main(int argc, char **argv)
 		path = argv[i + 1];
 		i += 2;
 	}
-	req = path ? build_request(argc, argv, i) : NULL;
+	int no_wait = i < argc && !strcmp(argv[i], "--no-wait");
+	i += no_wait;
+	if (!path) {
+		fprintf(stderr,
+			"lwm2m-emulator ctl: no control socket given: start the emulator with "
+			"--control PATH (e.g. lwm2m-emulator --control /tmp/emu.sock) and give ctl "
+			"the same --control PATH\n");
+		goto exit;
+	}
+	req = build_request(argc, argv, i);
 	if (!req) {
 		usage(stderr);
 		goto exit;
 	}
 	ret = 1;
-	fd = connect_ctl(path);
 	line = json_dumps(req, JSON_COMPACT);
-	if (fd < 0 || !line)
+	if (!line)
 		goto exit;
 	size_t len = strlen(line);
+	line = realloc(line, len + 2);
+	if (!line)
+		goto exit;
 	line[len] = '\n';
+	line[len + 1] = '\0';
+	if (!no_wait && !strcmp(json_string_value(json_object_get(req, "cmd")) ?: "", "request")) {
+		ret = request_and_wait(path, line);
+		goto exit;
+	}
+	fd = connect_ctl(path);
+	if (fd < 0)
+		goto exit;
 	if (send(fd, line, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
 		goto exit;
 	ret = read_replies(

@@ -55,7 +55,7 @@ ctl() { "$EMULATOR" ctl --control "$work/ctl" "$@"; }
 request() { # request METHOD PATH [k=v..]: prints the request id
 	local m=$1 p=$2
 	shift 2
-	ctl request endpoint=dev1 method="$m" path="$p" "$@" | jq -r '.request // empty'
+	ctl --no-wait request endpoint=dev1 method="$m" path="$p" "$@" | jq -r '.request // empty'
 }
 answer() { wait_for "$work/emu.ev" ".event==\"response_received\" and .request==$1"; }
 
@@ -100,6 +100,12 @@ live_pid=
 help=$("$EMULATOR" ctl --help)
 grep -q 'request endpoint=EP method=M path=' <<<"$help" && tap OK "ctl --help lists request" ||
 	tap FAIL "ctl --help lists request"
+
+nocontrol=$("$EMULATOR" ctl status 2>&1)
+status=$?
+[ "$status" = 2 ] && grep -q 'start the emulator with --control PATH' <<<"$nocontrol" &&
+	tap OK "ctl without --control says how to start the emulator with one (exit 2)" ||
+	tap FAIL "ctl without --control says how to start the emulator with one (exit 2)"
 
 echo "# $n tests, $failed failed"
 [ "$failed" -eq 0 ]

@@ -212,7 +212,7 @@ emu_wait() {
 request() {
 	local m=$1 p=$2
 	shift 2
-	ctl request endpoint=dev1 method="$m" path="$p" "$@" | jq -r '.request // empty'
+	ctl --no-wait request endpoint=dev1 method="$m" path="$p" "$@" | jq -r '.request // empty'
 }
 # answer ID: the response_received event of request ID (5 s).
 answer() { emu_wait ".event==\"response_received\" and .request==$1"; }

@@ -134,6 +134,12 @@ r=$(ctl_request "$EP" discover /3/0)
 check "plain: Discover /3/0 -> 2.05 link format listing /3/0/14" answered "$r" \
 	'.code == "2.05" and .format == 40 and (.decoded | index("</3/0/14>"))'
 
+# ctl request without --no-wait waits for the device and prints its answer.
+out=$("$EMULATOR" ctl --control "$CTL" request endpoint="$EP" method=read path=/3/0/0 2>&1)
+check "plain: ctl request (waiting) prints the reply, then the decoded 2.05 answer" \
+	jq -e -s 'length == 2 and .[0].ok == true and .[1].event == "response_received" and
+	 .[1].code == "2.05" and .[1].request == .[0].request' <<<"$out"
+
 # LwM2M 1.1 Send: the emulator answers it 2.04 and decodes the records
 # into a send event of this endpoint; the registration is untouched.
 wak_cmd plain "send 123 /3/0/14"

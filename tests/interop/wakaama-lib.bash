@@ -144,7 +144,7 @@ wait_event() {
 ctl_request() {
 	local ep=$1 m=$2 p=$3
 	shift 3
-	"$EMULATOR" ctl --control "$CTL" request endpoint="$ep" method="$m" path="$p" "$@" 2>&1 |
+	"$EMULATOR" ctl --control "$CTL" --no-wait request endpoint="$ep" method="$m" path="$p" "$@" 2>&1 |
 		jq -r '.request // empty' 2>/dev/null || true
 }
 
