@@ -1,5 +1,7 @@
 /* shim_codec.h: the payload of a server's Write, decoded into one record
- * per resource: TLV (11542), SenML JSON (110), text (0) and opaque (42).
+ * per resource: TLV (11542), SenML JSON (110), text (0) and opaque (42);
+ * and the SenML JSON of the composite operations (a Write-Composite's
+ * records, a Read-/Observe-Composite's path list).
  * What does not decode is a 4.00 with the reason; a format the client does
  * not take is 4.15. */
 #ifndef SHIM_CODEC_H
@@ -27,9 +29,9 @@ typedef enum {
 } shim_rec_kind_t;
 
 typedef struct {
-	int oid, iid, rid; /* oid/iid: the target's, or the record's own
-			    * name in a Write-Composite */
-	int kind;	   /* shim_rec_kind_t */
+	/* oid, iid: the written target's, or a Write-Composite record's own */
+	int oid, iid, rid;
+	int kind; /* shim_rec_kind_t */
 	const uint8_t *data;
 	size_t len;
 	double num;

@@ -102,6 +102,8 @@ char *shim_device_senml(shim_client_t *c)
 	return senml_body(c, -1);
 }
 
+/* The Device object's part of a Read-Composite: the same values as a
+ * Read of /3/0, each record named in full. */
 int shim_device_records(shim_client_t *c, const shim_path_t *p, json_t *out)
 {
 	char name[24];

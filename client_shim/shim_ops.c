@@ -129,6 +129,8 @@ static int check_record(shim_client_t *c, const shim_rec_t *r, shim_val_t *val, 
 	return shim_codec_value(d, r, val, why, size) ? 400 : 0;
 }
 
+/* A Write or Write-Composite is applied whole or not at all: a server
+ * that sees an error must be able to trust nothing changed. */
 int shim_ops_apply(shim_client_t *c, const shim_recs_t *recs, char *why, size_t size)
 {
 	static shim_val_t vals[SHIM_REC_MAX];
@@ -432,6 +434,8 @@ static json_t *full_record(shim_client_t *c, const shim_res_def_t *d, int iid)
 	return json_pack("{s:s,s:I}", "n", name, "v", (json_int_t)v->num);
 }
 
+/* Read-Composite's share of each listed path: the records a Read of it
+ * gives, under full names since the answer mixes objects. */
 int shim_ops_records(shim_client_t *c, const shim_path_t *p, json_t *out)
 {
 	const shim_res_def_t *d;
