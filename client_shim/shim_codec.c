@@ -101,6 +101,9 @@ static int senml_name(const shim_path_t *t, const char *bn, const json_t *rec, i
 	char name[128];
 
 	snprintf(name, sizeof(name), "%s%s", bn, n ? n : "");
+	/* A path list may name the root: everything the server may read. */
+	if (!want_depth && !strcmp(name, "/"))
+		return *p = (shim_path_t){-1, -1, -1, 0}, 0;
 	if (shim_model_path(name, strlen(name), p) || (want_depth && p->depth != want_depth))
 		return bad(400, why, size, "SenML: name \"%s\" is not %s path", name,
 			   want_depth ? "a resource" : "an object, instance or resource");

@@ -438,10 +438,18 @@ static json_t *full_record(shim_client_t *c, const shim_res_def_t *d, int iid)
  * gives, under full names since the answer mixes objects. */
 int shim_ops_records(shim_client_t *c, const shim_path_t *p, json_t *out)
 {
+	static const int readable[] = {1, 3, 5};
 	const shim_res_def_t *d;
 	size_t i, before = json_array_size(out);
 	int iid = p->iid < 0 ? 0 : p->iid;
+	shim_path_t obj = {-1, -1, -1, 1};
 
+	/* The root ("/"): every object the server may read, so not /0. */
+	for (i = 0; !p->depth && i < sizeof(readable) / sizeof(readable[0]); i++)
+		if (obj.oid = readable[i], shim_ops_records(c, &obj, out) < 0)
+			return -1;
+	if (!p->depth)
+		return 0;
 	if (p->oid == 0 && shim_model_has(p->oid, p->iid))
 		return 401;
 	if (p->oid == 3)

@@ -286,7 +286,7 @@ static int watched_covers(const watched_t *w, const shim_path_t *p)
 	if (w->path.depth)
 		return covers(&w->path, p);
 	for (i = 0; i < w->nlist; i++)
-		if (covers(&w->list[i], p))
+		if (!w->list[i].depth || covers(&w->list[i], p))
 			return 1;
 	return 0;
 }

@@ -46,6 +46,9 @@ static void test_paths(void **state)
 	assert_int_equal(p[3].oid, 5);
 	assert_int_equal(paths_of(list, SHIM_FMT_SENML_JSON, p, 3, &n, why), 400);
 	assert_non_null(strstr(why, "more than 3 paths"));
+	assert_int_equal(paths_of("[{\"n\":\"/\"}]", SHIM_FMT_SENML_JSON, p, 4, &n, why), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].depth, 0);
 }
 
 /* A bad path list: 4.00 with the reason; another format: 4.15. */
@@ -170,6 +173,15 @@ static void test_records(void **state)
 	assert_int_equal(shim_ops_records(&c, &none, a), 404);
 	assert_int_equal(shim_ops_records(&c, &sec, a), 401);
 	assert_int_equal(json_array_size(a), 6);
+	json_array_clear(a);
+	/* An object: its readable resources only (/5/0/0 Package is W only,
+	 * /5/0/2 Update E only). */
+	sec.oid = 5;
+	sec.depth = 1;
+	assert_int_equal(shim_ops_records(&c, &sec, a), 0);
+	assert_int_equal(json_array_size(a), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "n")),
+			    "/5/0/1");
 	json_decref(a);
 	shim_model_free(c.model);
 }
