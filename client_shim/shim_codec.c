@@ -92,20 +92,23 @@ static int tlv_walk(const shim_path_t *t, const uint8_t *p, size_t len, int nest
 	return 0;
 }
 
-/* The name ("bn" + "n") of one SenML record as a path under target. */
-static int senml_rid(const shim_path_t *t, const char *bn, const json_t *rec, int *rid, char *why,
-		     size_t size)
+/* The name ("bn" + "n") of one SenML record as a path: a resource under
+ * target, or (target NULL, a composite) any resource path. */
+static int senml_name(const shim_path_t *t, const char *bn, const json_t *rec, int want_depth,
+		      shim_path_t *p, char *why, size_t size)
 {
 	const char *n = json_string_value(json_object_get(rec, "n"));
 	char name[128];
-	shim_path_t p;
 
 	snprintf(name, sizeof(name), "%s%s", bn, n ? n : "");
-	if (shim_model_path(name, strlen(name), &p) || p.depth != 3)
-		return bad(400, why, size, "SenML: name \"%s\" is not a resource path", name);
-	if (p.oid != t->oid || p.iid != t->iid || (t->depth == 3 && p.rid != t->rid))
+	/* A path list may name the root: everything the server may read. */
+	if (!want_depth && !strcmp(name, "/"))
+		return *p = (shim_path_t){-1, -1, -1, 0}, 0;
+	if (shim_model_path(name, strlen(name), p) || (want_depth && p->depth != want_depth))
+		return bad(400, why, size, "SenML: name \"%s\" is not %s path", name,
+			   want_depth ? "a resource" : "an object, instance or resource");
+	if (t && (p->oid != t->oid || p->iid != t->iid || (t->depth == 3 && p->rid != t->rid)))
 		return bad(400, why, size, "SenML: \"%s\" is outside the written path", name);
-	*rid = p.rid;
 	return 0;
 }
 
@@ -114,36 +117,52 @@ static int senml_one(const shim_path_t *t, const char *bn, const json_t *rec, sh
 		     char *why, size_t size)
 {
 	const json_t *v;
-	int rid = -1;
+	shim_path_t p;
+	int ret;
 
 	if (!json_is_object(rec))
 		return bad(400, why, size, "SenML: a record is not an object");
-	if (senml_rid(t, bn, rec, &rid, why, size))
+	if (senml_name(t, bn, rec, 3, &p, why, size))
 		return 400;
 	if ((v = json_object_get(rec, "v")) && json_is_number(v))
-		return add(out, rid, SHIM_REC_NUM, NULL, 0, json_number_value(v), why, size);
-	if ((v = json_object_get(rec, "vb")) && json_is_boolean(v))
-		return add(out, rid, SHIM_REC_BOOL, NULL, 0, json_is_true(v), why, size);
-	if ((v = json_object_get(rec, "vs")) && json_is_string(v))
-		return add(out, rid, SHIM_REC_STR, (const uint8_t *)json_string_value(v),
-			   json_string_length(v), 0, why, size);
-	return bad(400, why, size, "SenML: record without a v, vb or vs value");
+		ret = add(out, p.rid, SHIM_REC_NUM, NULL, 0, json_number_value(v), why, size);
+	else if ((v = json_object_get(rec, "vb")) && json_is_boolean(v))
+		ret = add(out, p.rid, SHIM_REC_BOOL, NULL, 0, json_is_true(v), why, size);
+	else if ((v = json_object_get(rec, "vs")) && json_is_string(v))
+		ret = add(out, p.rid, SHIM_REC_STR, (const uint8_t *)json_string_value(v),
+			  json_string_length(v), 0, why, size);
+	else
+		return bad(400, why, size, "SenML: record without a v, vb or vs value");
+	if (!ret) {
+		out->rec[out->n - 1].oid = p.oid;
+		out->rec[out->n - 1].iid = p.iid;
+	}
+	return ret;
+}
+
+/* Parses a non-empty SenML JSON array into out->senml. */
+static int senml_array(const uint8_t *data, size_t len, shim_recs_t *out, char *why, size_t size)
+{
+	json_error_t jerr;
+
+	out->senml = json_loadb((const char *)data, len, 0, &jerr);
+	if (!json_is_array(out->senml) || !json_array_size(out->senml))
+		return bad(400, why, size, "SenML JSON: %s",
+			   out->senml ? "expected a non-empty array" : jerr.text);
+	return 0;
 }
 
 /* A SenML JSON array; "bn" carries over to the following records. */
 static int senml_decode(const shim_path_t *t, const uint8_t *data, size_t len, shim_recs_t *out,
 			char *why, size_t size)
 {
-	json_error_t jerr;
 	const char *bn = "";
 	const json_t *rec;
 	size_t i;
 	int ret;
 
-	out->senml = json_loadb((const char *)data, len, 0, &jerr);
-	if (!json_is_array(out->senml) || !json_array_size(out->senml))
-		return bad(400, why, size, "SenML JSON: %s",
-			   out->senml ? "expected a non-empty array" : jerr.text);
+	if ((ret = senml_array(data, len, out, why, size)))
+		return ret;
 	json_array_foreach(out->senml, i, rec)
 	{
 		if (json_is_string(json_object_get(rec, "bn")))
@@ -155,10 +174,9 @@ static int senml_decode(const shim_path_t *t, const uint8_t *data, size_t len, s
 }
 
 /* Picks the decoder by Content-Format; text and opaque name one resource. */
-int shim_codec_decode(const shim_path_t *t, int fmt, const uint8_t *data, size_t len,
-		      shim_recs_t *out, char *why, size_t size)
+static int decode_target(const shim_path_t *t, int fmt, const uint8_t *data, size_t len,
+			 shim_recs_t *out, char *why, size_t size)
 {
-	memset(out, 0, sizeof(*out));
 	if (!len)
 		return bad(400, why, size, "a Write without a payload");
 	if (fmt == SHIM_FMT_TLV)
@@ -175,6 +193,78 @@ int shim_codec_decode(const shim_path_t *t, int fmt, const uint8_t *data, size_t
 			   fmt == SHIM_FMT_OPAQUE ? "opaque" : "text", t->oid, t->iid);
 	return add(out, t->rid, fmt == SHIM_FMT_OPAQUE ? SHIM_REC_RAW : SHIM_REC_TEXT, data, len, 0,
 		   why, size);
+}
+
+/* A Write names its records by the target's object and instance. */
+int shim_codec_decode(const shim_path_t *t, int fmt, const uint8_t *data, size_t len,
+		      shim_recs_t *out, char *why, size_t size)
+{
+	size_t i;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = decode_target(t, fmt, data, len, out, why, size);
+	for (i = 0; i < out->n; i++) {
+		out->rec[i].oid = t->oid;
+		out->rec[i].iid = t->iid < 0 ? 0 : t->iid;
+	}
+	return ret;
+}
+
+/* SenML JSON is the one composite format taken (SenML CBOR is 4.15). */
+static int composite_format(int fmt, size_t len, const char *what, char *why, size_t size)
+{
+	if (fmt != SHIM_FMT_SENML_JSON)
+		return bad(415, why, size,
+			   "content-format %d is not supported for a %s (SenML JSON, 110)", fmt,
+			   what);
+	if (!len)
+		return bad(400, why, size, "a %s without a payload", what);
+	return 0;
+}
+
+/* Each record names its own resource: no target to check against. */
+int shim_codec_decode_composite(int fmt, const uint8_t *data, size_t len, shim_recs_t *out,
+				char *why, size_t size)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if ((ret = composite_format(fmt, len, "Write-Composite", why, size)))
+		return ret;
+	return senml_decode(NULL, data, len, out, why, size);
+}
+
+/* The list of a FETCH: names only, values (if any) are not looked at. */
+int shim_codec_paths(int fmt, const uint8_t *data, size_t len, shim_path_t *paths, size_t max,
+		     size_t *n, char *why, size_t size)
+{
+	shim_recs_t tmp = {.n = 0};
+	const char *bn = "";
+	const json_t *rec;
+	size_t i;
+	int ret = composite_format(fmt, len, "composite path list", why, size);
+
+	*n = 0;
+	if (ret || (ret = senml_array(data, len, &tmp, why, size)))
+		goto exit;
+	json_array_foreach(tmp.senml, i, rec)
+	{
+		if (json_is_string(json_object_get(rec, "bn")))
+			bn = json_string_value(json_object_get(rec, "bn"));
+		if (!json_is_object(rec))
+			ret = bad(400, why, size, "SenML: a record is not an object");
+		else if (*n == max)
+			ret = bad(400, why, size, "more than %zu paths in one request", max);
+		else
+			ret = senml_name(NULL, bn, rec, 0, &paths[*n], why, size);
+		if (ret)
+			goto exit;
+		(*n)++;
+	}
+exit:
+	shim_codec_release(&tmp);
+	return ret;
 }
 
 /* SenML records point into the parsed JSON: freed after the Write. */

@@ -102,6 +102,30 @@ char *shim_device_senml(shim_client_t *c)
 	return senml_body(c, -1);
 }
 
+/* The Device object's part of a Read-Composite: the same values as a
+ * Read of /3/0, each record named in full. */
+int shim_device_records(shim_client_t *c, const shim_path_t *p, json_t *out)
+{
+	char name[24];
+	size_t i, before = json_array_size(out);
+	json_t *rec;
+
+	if (p->depth >= 2 && p->iid != 0)
+		return 404;
+	for (i = 0; i < DEV_NRES; i++) {
+		if (p->depth == 3 && dev_res[i].id != p->rid)
+			continue;
+		/* Named in full: a composite answer mixes objects. */
+		snprintf(name, sizeof(name), dev_res[i].multiple ? "/3/0/%d/0" : "/3/0/%d",
+			 dev_res[i].id);
+		rec = senml_record(c, &dev_res[i], 0);
+		if (!rec || json_object_set_new(rec, "n", json_string(name)) ||
+		    json_array_append_new(out, rec))
+			return -1;
+	}
+	return json_array_size(out) > before ? 0 : 404;
+}
+
 /* text/plain of one single-instance resource. */
 static char *text_body(shim_client_t *c, int id)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client_shim/shim_bootstrap.h"
+#include "client_shim/shim_composite.h"
 #include "client_shim/shim_device.h"
 #include "client_shim/shim_ops.h"
 #include "client_shim/shim_reply.h"
@@ -365,7 +366,10 @@ int shim_lwm2m_init(shim_client_t *c)
 	coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP);
 	coap_register_response_handler(c->ctx, on_response);
 	coap_register_nack_handler(c->ctx, on_nack);
-	return shim_device_init(c) || shim_ops_init(c) || shim_bootstrap_init(c) ? -1 : 0;
+	return shim_device_init(c) || shim_ops_init(c) || shim_composite_init(c) ||
+		       shim_bootstrap_init(c)
+		   ? -1
+		   : 0;
 }
 
 /* Frees the Device object's Observe state. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client_shim/shim_codec.h"
+#include "client_shim/shim_device.h"
 #include "client_shim/shim_model.h"
 #include "client_shim/shim_watch.h"
 #include "lh_event.h"
@@ -108,36 +109,50 @@ static void firmware_written(shim_client_t *c, int rid, const shim_val_t *v)
 		state->num = v->len ? FW_DOWNLOADED : FW_IDLE;
 }
 
-/* Checks every record against the model, then stores them all (a Write is
- * applied whole or not at all). Returns 204 or the error code. */
-static int apply(served_t *s, shim_recs_t *recs)
+/* Whether record r may be written: its resource exists (4.04), is not in
+ * the Security object unless a bootstrap server writes (4.01), takes a
+ * Write (4.05) and its value fits (4.00). 0 or the code, with why. */
+static int check_record(shim_client_t *c, const shim_rec_t *r, shim_val_t *val, char *why,
+			size_t size)
+{
+	const shim_res_def_t *d = shim_model_def(r->oid, r->rid);
+
+	if (!d ||
+	    !(shim_model_has(r->oid, r->iid) || (c->bootstrapping && r->oid == 0 && r->iid == 1)))
+		return snprintf(why, size, "/%d/%d/%d does not exist", r->oid, r->iid, r->rid), 404;
+	if (r->oid == 0 && !c->bootstrapping)
+		return snprintf(why, size, "the Security object is for the bootstrap server only"),
+		       401;
+	if (!(d->ops & SHIM_OP_W))
+		return snprintf(why, size, "/%d/%d/%d is not writable", r->oid, r->iid, d->rid),
+		       405;
+	return shim_codec_value(d, r, val, why, size) ? 400 : 0;
+}
+
+/* A Write or Write-Composite is applied whole or not at all: a server
+ * that sees an error must be able to trust nothing changed. */
+int shim_ops_apply(shim_client_t *c, const shim_recs_t *recs, char *why, size_t size)
 {
 	static shim_val_t vals[SHIM_REC_MAX];
-	const shim_res_def_t *d;
+	const shim_rec_t *r;
+	shim_path_t p;
 	shim_val_t *dst;
 	size_t i;
+	int code;
 
-	for (i = 0; i < recs->n; i++) {
-		d = shim_model_def(s->p.oid, recs->rec[i].rid);
-		if (!d)
-			return snprintf(s->why, sizeof(s->why), "/%d/%d/%d does not exist",
-					s->p.oid, s->p.iid, recs->rec[i].rid),
-			       404;
-		if (!(d->ops & SHIM_OP_W))
-			return snprintf(s->why, sizeof(s->why), "/%d/%d/%d is not writable",
-					s->p.oid, s->p.iid, d->rid),
-			       405;
-		if (shim_codec_value(d, &recs->rec[i], &vals[i], s->why, sizeof(s->why)))
-			return 400;
-	}
 	for (i = 0; i < recs->n; i++)
-		if ((dst = shim_model_val_at(s->c->model, s->p.oid, s->p.iid < 0 ? 0 : s->p.iid,
-					     recs->rec[i].rid))) {
+		if ((code = check_record(c, &recs->rec[i], &vals[i], why, size)))
+			return code;
+	for (i = 0; i < recs->n; i++) {
+		r = &recs->rec[i];
+		if ((dst = shim_model_val_at(c->model, r->oid, r->iid, r->rid))) {
 			*dst = vals[i];
-			if (s->p.oid == 5)
-				firmware_written(s->c, recs->rec[i].rid, dst);
+			if (r->oid == 5)
+				firmware_written(c, r->rid, dst);
 		}
-	shim_watch_changed(s->c, &s->p);
+		p = (shim_path_t){r->oid, r->iid, r->rid, 3};
+		shim_watch_changed(c, &p);
+	}
 	return 204;
 }
 
@@ -156,7 +171,7 @@ static int write_payload(served_t *s, const coap_pdu_t *request)
 	code = shim_codec_decode(&s->p, opt_num(request, COAP_OPTION_CONTENT_FORMAT), data, len,
 				 &recs, s->why, sizeof(s->why));
 	if (!code)
-		code = apply(s, &recs);
+		code = shim_ops_apply(s->c, &recs, s->why, sizeof(s->why));
 	shim_codec_release(&recs);
 	return code;
 }
@@ -315,11 +330,11 @@ static void release_copy(coap_session_t *session, void *copy)
 	free(copy);
 }
 
-/* Puts body into the answer in format fmt (libcoap leaves Content-Format
- * out for text/plain, 0; LwM2M servers expect it stated). */
-static int put_body(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
-		    const coap_string_t *query, coap_pdu_t *response, int fmt, const void *body,
-		    size_t len)
+/* libcoap leaves Content-Format out for text/plain, 0; LwM2M servers
+ * expect it stated. */
+int shim_ops_put_body(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *request,
+		      const coap_string_t *query, coap_pdu_t *response, int fmt, const void *body,
+		      size_t len)
 {
 	uint8_t *copy;
 
@@ -345,7 +360,8 @@ static int discover(served_t *s, coap_resource_t *r, coap_session_t *session,
 
 	if (len < 0)
 		return 500;
-	len = put_body(r, session, request, query, response, SHIM_FMT_LINK, links, (size_t)len);
+	len = shim_ops_put_body(r, session, request, query, response, SHIM_FMT_LINK, links,
+				(size_t)len);
 	return len ? len : 205;
 }
 
@@ -401,6 +417,53 @@ exit:
 	return out;
 }
 
+/* One SenML record of /o/i/rid named in full, as composite answers carry
+ * them (no base name: paths of several objects mix). */
+static json_t *full_record(shim_client_t *c, const shim_res_def_t *d, int iid)
+{
+	const shim_val_t *v = shim_model_val_at(c->model, d->oid, iid, d->rid);
+	char name[32];
+
+	snprintf(name, sizeof(name), "/%u/%d/%u", d->oid, iid, d->rid);
+	if (!v)
+		return NULL;
+	if (d->type == SHIM_T_STR)
+		return json_pack("{s:s,s:s}", "n", name, "vs", (const char *)v->bytes);
+	if (d->type == SHIM_T_BOOL)
+		return json_pack("{s:s,s:b}", "n", name, "vb", (int)v->num);
+	return json_pack("{s:s,s:I}", "n", name, "v", (json_int_t)v->num);
+}
+
+/* Read-Composite's share of each listed path: the records a Read of it
+ * gives, under full names since the answer mixes objects. */
+int shim_ops_records(shim_client_t *c, const shim_path_t *p, json_t *out)
+{
+	static const int readable[] = {1, 3, 5};
+	const shim_res_def_t *d;
+	size_t i, before = json_array_size(out);
+	int iid = p->iid < 0 ? 0 : p->iid;
+	shim_path_t obj = {-1, -1, -1, 1};
+
+	/* The root ("/"): every object the server may read, so not /0. */
+	for (i = 0; !p->depth && i < sizeof(readable) / sizeof(readable[0]); i++)
+		if (obj.oid = readable[i], shim_ops_records(c, &obj, out) < 0)
+			return -1;
+	if (!p->depth)
+		return 0;
+	if (p->oid == 0 && shim_model_has(p->oid, p->iid))
+		return 401;
+	if (p->oid == 3)
+		return shim_device_records(c, p, out);
+	if (!shim_model_has(p->oid, p->iid))
+		return 404;
+	for (i = 0; (d = shim_model_nth(p->oid, i)); i++)
+		if ((d->ops & SHIM_OP_R) && d->type != SHIM_T_OPAQUE &&
+		    (p->depth < 3 || d->rid == p->rid) &&
+		    json_array_append_new(out, full_record(c, d, iid)))
+			return -1;
+	return json_array_size(out) > before ? 0 : 404;
+}
+
 /* The format of a Read: what Accept asks for when it fits, else text (or
  * opaque) for one resource and SenML JSON for more; -1: 4.06. */
 static int read_format(const shim_path_t *p, const shim_res_def_t *d, int accept)
@@ -433,11 +496,14 @@ static int read_path(served_t *s, coap_resource_t *r, coap_session_t *session,
 		return 500;
 	coap_pdu_set_code(response, COAP_RESPONSE_CODE_CONTENT);
 	if (body)
-		ret = put_body(r, session, request, query, response, fmt, body, strlen(body));
+		ret = shim_ops_put_body(r, session, request, query, response, fmt, body,
+					strlen(body));
 	else if (fmt == SHIM_FMT_TEXT)
-		ret = put_body(r, session, request, query, response, fmt, text, strlen(text));
+		ret = shim_ops_put_body(r, session, request, query, response, fmt, text,
+					strlen(text));
 	else
-		ret = put_body(r, session, request, query, response, fmt, v->bytes, v->len);
+		ret =
+		    shim_ops_put_body(r, session, request, query, response, fmt, v->bytes, v->len);
 	free(body);
 	return ret ? ret : 205;
 }

@@ -10,6 +10,7 @@
 
 #define WATCH_MAX 64
 #define ATTR_MAX 32
+#define LIST_MAX 16
 
 /* The attributes of one path; -1 / NAN when not set. */
 typedef struct {
@@ -25,6 +26,10 @@ typedef struct {
 	int observed; /* an Observe registered (and not cancelled) */
 	int changed;  /* a notification waits for pmin */
 	int64_t last_ms;
+	/* The root (depth 0) carries the Observe-Composite observations: the
+	 * union of the paths they list. */
+	shim_path_t list[LIST_MAX];
+	size_t nlist;
 } watched_t;
 
 struct shim_watch {
@@ -94,6 +99,41 @@ void shim_watch_noted(shim_client_t *c, coap_resource_t *r, int observe, int not
 		w->observed = 0;
 	if (notification || observe == 0)
 		w->last_ms = lh_time_mono_ms();
+}
+
+/* The root has no LwM2M path of its own: its entry (depth 0) takes the
+ * paths of the Observe-Composite requests it answers. */
+int shim_watch_track_root(shim_client_t *c, coap_resource_t *r)
+{
+	if (!c->watch || c->watch->n == WATCH_MAX)
+		return -1;
+	memset(&c->watch->w[c->watch->n], 0, sizeof(watched_t));
+	c->watch->w[c->watch->n].r = r;
+	c->watch->n++;
+	return 0;
+}
+
+/* An Observe-Composite adds its paths to the root's list (a fresh list
+ * when nothing was observed there); the rest is as for one resource. */
+void shim_watch_composite(shim_client_t *c, coap_resource_t *r, const shim_path_t *paths, size_t n,
+			  int observe, int notification)
+{
+	watched_t *w = find(c, r);
+	size_t i, k;
+
+	if (w && observe == 0 && !notification) {
+		if (!w->observed)
+			w->nlist = 0;
+		for (i = 0; i < n && w->nlist < LIST_MAX; i++) {
+			for (k = 0; k < w->nlist && !same_path(&w->list[k], &paths[i]); k++)
+				;
+			if (k == w->nlist)
+				w->list[w->nlist++] = paths[i];
+		}
+	}
+	/* A cancel ends one observation of the root; libcoap says when the
+	 * last one is gone (notify_observers finds none in the tick). */
+	shim_watch_noted(c, r, observe == 1 ? -1 : observe, notification);
 }
 
 /* The attribute entry of exactly p (created when create is set), or NULL. */
@@ -211,6 +251,21 @@ static long period(shim_client_t *c, const shim_path_t *p, int want_max)
 	return dflt && dflt->num > 0 ? (long)dflt->num : -1;
 }
 
+/* The composite root's pmin/pmax: the smallest of its paths' (set) ones,
+ * so no listed path waits longer than its own attributes say. */
+static long watched_period(shim_client_t *c, const watched_t *w, int want_max)
+{
+	long best = -1, v;
+	size_t i;
+
+	if (w->path.depth)
+		return period(c, &w->path, want_max);
+	for (i = 0; i < w->nlist; i++)
+		if ((v = period(c, &w->list[i], want_max)) >= 0 && (best < 0 || v < best))
+			best = v;
+	return best;
+}
+
 /* True when w sits at p or under it / above it (a parent sees the change). */
 static int covers(const shim_path_t *w, const shim_path_t *p)
 {
@@ -223,13 +278,26 @@ static int covers(const shim_path_t *w, const shim_path_t *p)
 	return w->depth == 2 || p->depth <= 2 || w->rid == p->rid;
 }
 
+/* covers() for a resource's entry, any listed path for the root's. */
+static int watched_covers(const watched_t *w, const shim_path_t *p)
+{
+	size_t i;
+
+	if (w->path.depth)
+		return covers(&w->path, p);
+	for (i = 0; i < w->nlist; i++)
+		if (!w->list[i].depth || covers(&w->list[i], p))
+			return 1;
+	return 0;
+}
+
 /* A Write changed a value: notify its observers as soon as pmin allows. */
 void shim_watch_changed(shim_client_t *c, const shim_path_t *p)
 {
 	size_t i;
 
 	for (i = 0; c->watch && i < c->watch->n; i++)
-		if (c->watch->w[i].observed && covers(&c->watch->w[i].path, p))
+		if (c->watch->w[i].observed && watched_covers(&c->watch->w[i], p))
 			c->watch->w[i].changed = 1;
 	shim_watch_tick(c);
 }
@@ -237,7 +305,7 @@ void shim_watch_changed(shim_client_t *c, const shim_path_t *p)
 /* Whether w is due now: a change past pmin, or pmax since the last one. */
 static int due(shim_client_t *c, const watched_t *w, int64_t now)
 {
-	long pmin = period(c, &w->path, 0), pmax = period(c, &w->path, 1);
+	long pmin = watched_period(c, w, 0), pmax = watched_period(c, w, 1);
 
 	if (w->changed && (pmin <= 0 || now - w->last_ms >= pmin * 1000))
 		return 1;

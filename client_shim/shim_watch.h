@@ -18,6 +18,13 @@ shim_watch_t *shim_watch_new(void);
 void shim_watch_free(shim_watch_t *w);
 /* Tracks an observable resource; 0 or -1 (table full). */
 int shim_watch_track(shim_client_t *c, coap_resource_t *r);
+/* Tracks the root resource, where Observe-Composite (FETCH) observes the
+ * paths its payload lists; 0 or -1. */
+int shim_watch_track_root(shim_client_t *c, coap_resource_t *r);
+/* A FETCH on the root was answered: observe 0 adds paths (n of them) to
+ * what its observers see change; 1 cancels one observation. */
+void shim_watch_composite(shim_client_t *c, coap_resource_t *r, const shim_path_t *paths, size_t n,
+			  int observe, int notification);
 /* A GET on r was answered: observe 0 registers, 1 cancels; a notification
  * (CON answer) moves the time of the last one. */
 void shim_watch_noted(shim_client_t *c, coap_resource_t *r, int observe, int notification);
