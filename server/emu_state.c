@@ -453,12 +453,11 @@ static int want(const json_t *o, const char *key, json_type type, int null_ok, c
 }
 
 /* Rejects a second use of key (a session id, a CID, a location) in seen. */
-static int unique(json_t *seen, const char *key, const char *at, const char *what, char *err,
-		  size_t err_size)
+static int unique(json_t *seen, const char *key, const char *at, char *err, size_t err_size)
 {
 	if (!json_object_get(seen, key))
 		return json_object_set_new(seen, key, json_true());
-	snprintf(err, err_size, "%s: duplicate %s %s", at, what, key);
+	snprintf(err, err_size, "%s: duplicate %s", at, key);
 	return -1;
 }
 
@@ -492,10 +491,10 @@ static int check_session(const json_t *js, const char *at, json_t *seen, char *e
 		       -1;
 	snprintf(key, sizeof(key), "session id %lld",
 		 (long long)json_integer_value(json_object_get(js, "id")));
-	if (unique(seen, key, at, "", err, err_size) < 0)
+	if (unique(seen, key, at, err, err_size) < 0)
 		return -1;
 	snprintf(key, sizeof(key), "CID %s", cid_hex);
-	if (cid_hex[0] && unique(seen, key, at, "", err, err_size) < 0)
+	if (cid_hex[0] && unique(seen, key, at, err, err_size) < 0)
 		return -1;
 	if (decode_context(json_string_value(json_object_get(js, "context")), 1, blob, &blen, &seq,
 			   why, sizeof(why)) < 0)
@@ -522,7 +521,7 @@ static int check_reg(const json_t *jr, const char *at, json_t *seen, char *err, 
 		return -1;
 	snprintf(key, sizeof(key), "location %s",
 		 json_string_value(json_object_get(jr, "location")));
-	return unique(seen, key, at, "", err, err_size);
+	return unique(seen, key, at, err, err_size);
 }
 
 /* Version, checksum, then every entry. */
