@@ -14,6 +14,7 @@
 #include "emu_dtls.h"
 #include "emu_vhost.h"
 #include "emu_reload.h"
+#include "emu_transport.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_file.h"
@@ -256,9 +257,11 @@ static json_t *build_doc(struct emu_server *srv, int live)
 	HASH_ITER(hh_id, srv->sessions.by_id, s, stmp)
 	{
 		/* A plain CoAP peer needs no saved state: its next datagram opens a
-		 * new session, and its registration is saved below. */
-		json_t *js =
-		    s->state == EMU_SESS_OPEN && s->tp->secure ? save_session(s, live) : NULL;
+		 * new session, and its registration is saved below. A TLS
+		 * connection dies with the process (Mbed TLS saves DTLS only). */
+		json_t *js = s->state == EMU_SESS_OPEN && s->tp == &emu_transport_dtls
+				 ? save_session(s, live)
+				 : NULL;
 		if (js)
 			json_array_append_new(sessions, js);
 	}
