@@ -4,7 +4,8 @@
  * and the server's records carry sequence numbers far above any it sent
  * before the kill (a restored context must not reuse them). Also the
  * context patcher on a real saved context, and the strict checks on a state
- * file (checksum, duplicates, version, unwritable place). */
+ * file (checksum, duplicates, version, unwritable place), and a failed
+ * save at run time as an event. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <sys/stat.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/sha256.h>
 
@@ -231,12 +233,35 @@ static void strict_validation(void **state)
 	assert_non_null(strstr(msg, "/proc/emu-state.json"));
 }
 
+/* A save that cannot be written at run time is an event naming the path
+ * and the reason (its folder is gone here), and the emulator goes on. */
+static void failed_save_is_an_event(void **state)
+{
+	(void)state;
+	snprintf(state_dir, sizeof(state_dir), "/tmp/test_emu_crash_XXXXXX");
+	assert_non_null(mkdtemp(state_dir));
+	snprintf(state_path, sizeof(state_path), "%s/state.json", state_dir);
+	fixed_port = 0;
+	start_server(tweak);
+	assert_true(server_port() > 0);
+	assert_int_equal(rmdir(state_dir), 0);
+	assert_true(events_have("\"event\":\"state_save_failed\"", 1));
+	assert_true(events_have("\"trigger\":\"periodic\"", 1));
+	assert_true(events_have(state_path, 1));
+	assert_true(events_have("cannot create a temporary file next to it", 1));
+	assert_int_equal(mkdir(state_dir, 0700), 0);
+	assert_int_equal(stop_server(), 0); /* the shutdown save works again */
+	assert_int_equal(unlink(state_path), 0);
+	rmdir(state_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(sigkill_restores_last_periodic_save),
 	    cmocka_unit_test(patcher_on_real_context),
 	    cmocka_unit_test(strict_validation),
+	    cmocka_unit_test(failed_save_is_an_event),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
