@@ -30,6 +30,7 @@ enum {
 	OPT_CA,
 	OPT_CLIENT_AUTH,
 	OPT_STATE,
+	OPT_STATE_INTERVAL,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -52,6 +53,7 @@ static const struct option long_opts[] = {
     {"ca", required_argument, NULL, OPT_CA},
     {"client-auth", required_argument, NULL, OPT_CLIENT_AUTH},
     {"state", required_argument, NULL, OPT_STATE},
+    {"state-interval", required_argument, NULL, OPT_STATE_INTERVAL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -85,8 +87,10 @@ static void print_help(FILE *out)
 	    "                         at start and its SHA-256 fingerprint printed\n"
 	    "  --ca FILE              CA set for client certificates\n"
 	    "  --client-auth MODE     none (default), optional or required\n"
-	    "  --state FILE           graceful restart: save sessions and registrations to\n"
-	    "                         FILE on SIGTERM, restore (and remove) it on start\n"
+	    "  --state FILE           crash-safe restart: save sessions and registrations to\n"
+	    "                         FILE periodically and on SIGTERM, restore it on start\n"
+	    "  --state-interval S     seconds between --state saves (default 5; 0: only at\n"
+	    "                         SIGTERM)\n"
 	    "  --print-config         print the effective config as JSON and exit\n"
 	    "  --help, --version\n"
 	    "\n"
@@ -142,6 +146,21 @@ static int parse_cid(const char *text, struct emu_config *cfg, char *err, size_t
 	}
 	cfg->cid_enabled = 1;
 	cfg->cid_length = (int)v;
+	return 0;
+}
+
+/* Parses --state-interval S (0..86400): a bounded range, so a typo is an
+ * error rather than crash safety silently switched off. */
+static int parse_state_interval(const char *text, struct emu_config *cfg, char *err,
+				size_t err_size)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || v < 0 || v > 86400) {
+		snprintf(err, err_size, "--state-interval %s: expected seconds 0..86400", text);
+		return -1;
+	}
+	cfg->state_interval_s = (uint32_t)v;
 	return 0;
 }
 
@@ -205,6 +224,8 @@ static int apply_flag(struct emu_config *cfg, int opt, const char *arg, char *er
 		return set_string(&cfg->ca_file, arg, err, err_size);
 	case OPT_STATE:
 		return set_string(&cfg->state, arg, err, err_size);
+	case OPT_STATE_INTERVAL:
+		return parse_state_interval(arg, cfg, err, err_size);
 	case OPT_CLIENT_AUTH:
 		cfg->client_auth = emu_config_client_auth(arg);
 		if (cfg->client_auth >= 0)

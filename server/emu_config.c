@@ -41,6 +41,7 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->limits[3] = 16 << 20; /* Block1 reassembly bytes */
 	cfg->requests_per_device = 64;
 	cfg->sni_reject_missing = -1;
+	cfg->state_interval_s = 5; /* emu_state.h: crash-safe state */
 }
 
 void emu_config_free(struct emu_config *cfg)
@@ -698,12 +699,24 @@ static int apply_bind(struct emu_config *cfg, const json_t *root, char *err, siz
 	return 0;
 }
 
+/* $.state_interval: seconds between periodic --state saves (0: only at
+ * SIGTERM); a day at most, so a typo cannot silently disable crash safety. */
+static int apply_state_interval(struct emu_config *cfg, const json_t *root, char *err,
+				size_t err_size)
+{
+	long long v = cfg->state_interval_s;
+	if (get_int(root, "state_interval", "$", 0, 86400, &v, err, err_size) < 0)
+		return -1;
+	cfg->state_interval_s = (uint32_t)v;
+	return 0;
+}
+
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
 	static const char *const keys[] = {
-	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	  "events",
-	    "keylog", "control",   "resumption", "state",  "certificate", "vhosts",
-	    "sni",    "bootstrap", "coap",	 "limits", NULL};
+	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	     "events",
+	    "keylog", "control",   "resumption", "state",  "certificate",    "vhosts",
+	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -721,7 +734,8 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    get_string(root, "events", "$", &cfg->events, err, err_size) < 0 ||
 	    get_string(root, "keylog", "$", &cfg->keylog, err, err_size) < 0 ||
 	    get_string(root, "control", "$", &cfg->control, err, err_size) < 0 ||
-	    get_string(root, "state", "$", &cfg->state, err, err_size) < 0)
+	    get_string(root, "state", "$", &cfg->state, err, err_size) < 0 ||
+	    apply_state_interval(cfg, root, err, err_size) < 0)
 		return -1;
 	if (ports && apply_ports(cfg, ports, err, err_size) < 0)
 		return -1;

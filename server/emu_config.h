@@ -80,6 +80,7 @@ struct emu_config {
 	char *keylog;			      /* NULL: off */
 	char *control;			      /* NULL: no control socket */
 	char *state;			      /* NULL: a restart loses everything */
+	uint32_t state_interval_s;	      /* periodic --state save; 0: only at SIGTERM */
 	char *cert_file, *key_file, *ca_file; /* NULL cert: generate one */
 	int client_auth;		      /* 0 none, 1 optional, 2 required */
 	int print_config;

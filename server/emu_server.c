@@ -286,6 +286,7 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 	emu_bootstrap_run(srv);
 	now = lh_time_mono_ms();
 	run_timers(srv, now);
+	emu_state_tick(srv, now);
 	emu_linger_expire(srv, now);
 	if (now >= srv->next_expiry_check) {
 		emu_device_housekeeping(srv, now);

@@ -92,6 +92,7 @@ struct emu_server {
 	struct emu_faults faults;
 	struct emu_lingering linger; /* TLS connections closing (emu_linger.c) */
 	int64_t next_expiry_check;
+	int64_t next_state_save_ms; /* emu_state_tick; 0: not yet scheduled */
 	int64_t started_ms;
 	/* Control socket (NULL path: none). */
 	int ctl_fd;

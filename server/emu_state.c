@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mbedtls/base64.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,17 +13,145 @@
 #include "emu_server.h"
 #include "emu_dtls.h"
 #include "emu_vhost.h"
+#include "emu_reload.h"
+#include "emu_transport.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_file.h"
 #include "lh_hex.h"
 #include "lh_time.h"
 
-#define EMU_STATE_VERSION 1
+#define EMU_STATE_VERSION 2
 #define EMU_CTX_MAX 4096
 
-/* Serializes one open session; NULL (and an event) when Mbed TLS cannot. */
-static json_t *save_session(struct emu_session *s)
+/* ---- Advancing a saved context's outgoing record sequence number ----
+ * Mbed TLS 3.6's mbedtls_ssl_context_save writes (library/ssl_tls.c):
+ *   version[3] (major, minor, patch), format[5] (session flags[2],
+ *   context flags[3]: bit 0 CID, 1 badmac (always), 2 anti-replay, 3 ALPN),
+ *   session<4-byte length>, random[64], in_cid<1>, out_cid<1> (CID),
+ *   badmac_seen[4], in_window_top[8] + in_window[8] (anti-replay),
+ *   disable_datagram_packing[1], cur_out_ctr[8] (epoch[2] + seq[6]),
+ *   mtu[2], alpn<1> (ALPN); nothing after.
+ * There is no setter for cur_out_ctr, so the saved bytes are patched. */
+
+#define CTX_FLAG_CID 0x01u
+#define CTX_FLAG_BADMAC 0x02u
+#define CTX_FLAG_REPLAY 0x04u
+#define CTX_FLAG_ALPN 0x08u
+#define SEQ_MAX ((UINT64_C(1) << 48) - 1)
+
+/* The context flags this build's Mbed TLS writes: a blob with others was
+ * made by a differently configured library and its layout is not ours. */
+static unsigned ctx_flags_expected(void)
+{
+	unsigned f = CTX_FLAG_BADMAC;
+#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID)
+	f |= CTX_FLAG_CID;
+#endif
+#if defined(MBEDTLS_SSL_DTLS_ANTI_REPLAY)
+	f |= CTX_FLAG_REPLAY;
+#endif
+#if defined(MBEDTLS_SSL_ALPN)
+	f |= CTX_FLAG_ALPN;
+#endif
+	return f;
+}
+
+struct ctx_cur {
+	uint8_t *p, *end;
+};
+
+/* Steps over n bytes; NULL when the blob is shorter (so no read past it). */
+static uint8_t *ctx_take(struct ctx_cur *c, size_t n)
+{
+	uint8_t *at = c->p;
+	if ((size_t)(c->end - c->p) < n)
+		return NULL;
+	c->p += n;
+	return at;
+}
+
+/* Steps over a field with a 1-byte length prefix. */
+static int ctx_take_vec8(struct ctx_cur *c)
+{
+	uint8_t *len = ctx_take(c, 1);
+	return len && ctx_take(c, *len) ? 0 : -1;
+}
+
+/* Checks the 8-byte header: an Mbed TLS 3.6 blob, written by the library
+ * this process runs (version bytes) with this build's context options. */
+static const char *ctx_check_header(struct ctx_cur *c)
+{
+	unsigned v = mbedtls_version_get_number();
+	const uint8_t *h = ctx_take(c, 8);
+	if (!h)
+		return "shorter than its header";
+	if (h[0] != 3 || h[1] != 6)
+		return "not an Mbed TLS 3.6 context (its layout is known for 3.6 only)";
+	if (h[0] != (v >> 24 & 0xff) || h[1] != (v >> 16 & 0xff) || h[2] != (v >> 8 & 0xff))
+		return "saved by another Mbed TLS version than the one running";
+	if (h[5] != 0 || h[6] != 0 || h[7] != ctx_flags_expected())
+		return "context format flags differ from this build's";
+	return NULL;
+}
+
+/* Walks the fields before cur_out_ctr; NULL or the reason it cannot. */
+static const char *ctx_skip_to_ctr(struct ctx_cur *c, unsigned flags)
+{
+	const uint8_t *len = ctx_take(c, 4);
+	if (!len)
+		return "truncated before the session";
+	size_t session_len = (size_t)len[0] << 24 | (size_t)len[1] << 16 | len[2] << 8 | len[3];
+	if (!ctx_take(c, session_len) || !ctx_take(c, 64))
+		return "truncated in the session or transform";
+	if ((flags & CTX_FLAG_CID) && (ctx_take_vec8(c) < 0 || ctx_take_vec8(c) < 0))
+		return "truncated in the connection IDs";
+	if (!ctx_take(c, 4) || ((flags & CTX_FLAG_REPLAY) && !ctx_take(c, 16)))
+		return "truncated in the replay window";
+	const uint8_t *packing = ctx_take(c, 1);
+	if (!packing || *packing > 1)
+		return "bad datagram-packing flag";
+	return NULL;
+}
+
+int emu_state_ctx_advance(uint8_t *blob, size_t len, uint64_t margin, uint64_t *seq, char *why,
+			  size_t why_size)
+{
+	struct ctx_cur c = {blob, blob + len};
+	const char *bad = ctx_check_header(&c);
+	uint8_t *ctr = NULL;
+	if (!bad)
+		bad = ctx_skip_to_ctr(&c, ctx_flags_expected());
+	if (!bad && !(ctr = ctx_take(&c, 8)))
+		bad = "truncated in the record counter";
+	if (!bad &&
+	    (!ctx_take(&c, 2) || ((ctx_flags_expected() & CTX_FLAG_ALPN) && ctx_take_vec8(&c) < 0)))
+		bad = "truncated after the record counter";
+	if (!bad && c.p != c.end)
+		bad = "trailing bytes after the last field";
+	/* After a DTLS 1.2 handshake without renegotiation the epoch is 1. */
+	if (!bad && (ctr[0] != 0 || ctr[1] != 1))
+		bad = "record epoch is not 1";
+	uint64_t old = 0;
+	for (int i = 2; !bad && i < 8; i++)
+		old = old << 8 | ctr[i];
+	if (!bad && (margin > SEQ_MAX || old > SEQ_MAX - margin))
+		bad = "record sequence numbers exhausted";
+	if (bad) {
+		snprintf(why, why_size, "DTLS context refused: %s", bad);
+		return -1;
+	}
+	for (int i = 7; i >= 2; i--)
+		ctr[i] = (uint8_t)((old + margin) >> (8 * (7 - i)));
+	*seq = old + margin;
+	return 0;
+}
+
+/* Serializes one open session; NULL (and an event) when Mbed TLS cannot.
+ * mbedtls_ssl_context_save resets the context: a live save (periodic, or
+ * right after a restore) loads it straight back, so the session goes on
+ * with the same keys and record counter. */
+static json_t *save_session(struct emu_session *s, int live)
 {
 	unsigned char blob[EMU_CTX_MAX], b64[EMU_CTX_MAX * 2];
 	size_t blen = 0, b64len = 0;
@@ -29,6 +159,13 @@ static json_t *save_session(struct emu_session *s)
 	lh_hex_encode(s->cid, s->cid_indexed ? s->cid_len : 0, cid);
 	lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer));
 	int ret = mbedtls_ssl_context_save(&s->ssl, blob, sizeof(blob), &blen);
+	if (ret == 0 && live && (ret = mbedtls_ssl_context_load(&s->ssl, blob, blen)) != 0) {
+		/* context_load freed the context: this session cannot go on. */
+		emu_session_close(s, "state_reload_failed");
+		return NULL;
+	}
+	if (ret == 0 && live)
+		mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)emu_gen_cfg(s->srv)->mtu);
 	if (ret == 0)
 		ret = mbedtls_base64_encode(b64, sizeof(b64), &b64len, blob, blen);
 	if (ret != 0) {
@@ -67,51 +204,64 @@ static int load_lineage(const json_t *j, uint8_t out[EMU_LINEAGE_LEN])
 
 /* Writes root to path atomically, readable by the owner only: through a
  * fresh temporary file (O_EXCL, 0600) in the same folder, fsync and rename,
- * so a link planted at a predictable name is never written through. */
-static int write_private(const char *path, json_t *root)
+ * so a crash leaves either the old file or the new one, never half of one,
+ * and a link planted at a predictable name is never written through. */
+static int write_private(const char *path, json_t *root, char *why, size_t why_size)
 {
 	char tmp[4200];
 	int ret = -1;
 	int fd = lh_file_tmp_private(path, tmp, sizeof(tmp));
-	if (fd < 0)
-		goto exit;
+	if (fd < 0) {
+		snprintf(why, why_size, "cannot create a temporary file next to it: %s",
+			 strerror(errno));
+		return -1;
+	}
 	if (json_dumpfd(root, fd, JSON_INDENT(1)) == 0 && fsync(fd) == 0)
 		ret = 0;
+	snprintf(why, why_size, "write/fsync: %s", strerror(errno));
 	close(fd);
-	if (ret == 0 && rename(tmp, path) != 0)
+	if (ret == 0 && rename(tmp, path) != 0) {
+		snprintf(why, why_size, "rename: %s", strerror(errno));
 		ret = -1;
+	}
 	if (ret != 0)
 		unlink(tmp);
-exit:
-	if (ret != 0)
-		fprintf(stderr, "lwm2m-emulator: cannot write state %s: %s\n", path,
-			strerror(errno));
 	return ret;
 }
 
-int emu_state_check(const char *path)
+/* SHA-256 (hex) over the canonical text of the document without its own
+ * "sha256" member: compact, keys sorted, so key order and indentation in
+ * the file do not matter but any changed value does. */
+static int doc_digest(const json_t *root, char hex[65])
 {
-	char why[4400];
-	if (lh_file_check_private(path, why, sizeof(why)) == 0)
-		return 0;
-	fprintf(stderr,
-		"lwm2m-emulator: --state %s refused: %s (the state file holds session keys: "
-		"use a file and folder only you own and can write, e.g. mode 0700)\n",
-		path, why);
-	return -1;
+	uint8_t digest[32];
+	json_t *copy = json_copy((json_t *)root);
+	json_object_del(copy, "sha256");
+	char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(copy);
+	int ret = text ? mbedtls_sha256((const unsigned char *)text, strlen(text), digest, 0) : -1;
+	free(text);
+	if (ret == 0)
+		lh_hex_encode(digest, sizeof(digest), hex);
+	return ret;
 }
 
-int emu_state_save(struct emu_server *srv, const char *path)
+/* Builds the document: every open DTLS session and every registration. */
+static json_t *build_doc(struct emu_server *srv, int live)
 {
 	json_t *sessions = json_array(), *regs = json_array();
 	struct emu_session *s, *stmp;
 	struct emu_reg *r, *rtmp;
 	int64_t now = lh_time_mono_ms();
+	char hex[65];
 	HASH_ITER(hh_id, srv->sessions.by_id, s, stmp)
 	{
 		/* A plain CoAP peer needs no saved state: its next datagram opens a
-		 * new session, and its registration is saved below. */
-		json_t *js = s->state == EMU_SESS_OPEN && s->tp->secure ? save_session(s) : NULL;
+		 * new session, and its registration is saved below. A TLS
+		 * connection dies with the process (Mbed TLS saves DTLS only). */
+		json_t *js = s->state == EMU_SESS_OPEN && s->tp == &emu_transport_dtls
+				 ? save_session(s, live)
+				 : NULL;
 		if (js)
 			json_array_append_new(sessions, js);
 	}
@@ -119,31 +269,95 @@ int emu_state_save(struct emu_server *srv, const char *path)
 	json_array_append_new(regs, save_reg(r, now));
 	json_t *root = json_pack("{s:i, s:f, s:o, s:o}", "version", EMU_STATE_VERSION, "saved_at",
 				 lh_time_wall(), "sessions", sessions, "registrations", regs);
-	int ret = write_private(path, root);
-	if (ret == 0)
-		lh_event_emitf("state_saved", "{s:s, s:I, s:I}", "path", path, "sessions",
-			       (json_int_t)json_array_size(sessions), "registrations",
-			       (json_int_t)json_array_size(regs));
+	if (root && doc_digest(root, hex) == 0)
+		json_object_set_new(root, "sha256", json_string(hex));
+	return root;
+}
+
+/* Saves now; trigger says why (shutdown, periodic, restore). A failure is
+ * an event, not only a line on stderr: a test or operator must see that
+ * crash safety is gone. */
+static int state_save(struct emu_server *srv, const char *path, int live, const char *trigger)
+{
+	char why[512] = "out of memory";
+	json_t *root = build_doc(srv, live);
+	int ret = root && json_object_get(root, "sha256")
+		      ? write_private(path, root, why, sizeof(why))
+		      : -1;
+	if (ret == 0) {
+		lh_event_emitf("state_saved", "{s:s, s:s, s:I, s:I}", "path", path, "trigger",
+			       trigger, "sessions",
+			       (json_int_t)json_array_size(json_object_get(root, "sessions")),
+			       "registrations",
+			       (json_int_t)json_array_size(json_object_get(root, "registrations")));
+	} else {
+		lh_event_emitf("state_save_failed", "{s:s, s:s, s:s}", "path", path, "trigger",
+			       trigger, "reason", why);
+		fprintf(stderr, "lwm2m-emulator: cannot write state %s: %s\n", path, why);
+	}
 	json_decref(root);
 	return ret;
 }
 
+int emu_state_save(struct emu_server *srv, const char *path)
+{
+	return state_save(srv, path, 0, "shutdown");
+}
+
+void emu_state_tick(struct emu_server *srv, int64_t now)
+{
+	const struct emu_config *cfg = emu_gen_cfg(srv);
+	if (!cfg->state || cfg->state_interval_s == 0)
+		return;
+	if (srv->next_state_save_ms == 0)
+		srv->next_state_save_ms = now + (int64_t)cfg->state_interval_s * 1000;
+	if (now < srv->next_state_save_ms)
+		return;
+	state_save(srv, cfg->state, 1, "periodic");
+	srv->next_state_save_ms = now + (int64_t)cfg->state_interval_s * 1000;
+}
+
+/* The sequence numbers a restored context skips: at least 2^24, and 2^20
+ * per second since the save (more records than the emulator can send in
+ * that time), so none sent after the save and before a crash is reused. */
+static uint64_t seq_margin(const json_t *root)
+{
+	double since = lh_time_wall() - json_number_value(json_object_get(root, "saved_at"));
+	uint64_t secs = since > 16 ? (uint64_t)since + 1 : 16;
+	if (secs > (UINT64_C(1) << 26))
+		secs = UINT64_C(1) << 26; /* two years: still far from 2^48 */
+	return secs << 20;
+}
+
+/* Decodes a saved context and moves its record counter on by margin; -1
+ * with why when the blob is not one whose layout can be verified. */
+static int decode_context(const char *b64, uint64_t margin, uint8_t *blob, size_t *blen,
+			  uint64_t *seq, char *why, size_t why_size)
+{
+	if (!b64 || mbedtls_base64_decode(blob, EMU_CTX_MAX, blen, (const unsigned char *)b64,
+					  strlen(b64)) != 0) {
+		snprintf(why, why_size, "not base64 or longer than %d bytes", EMU_CTX_MAX);
+		return -1;
+	}
+	return emu_state_ctx_advance(blob, *blen, margin, seq, why, why_size);
+}
+
 /* Restores one session; returns its new id (0 when it could not be). */
-static uint64_t load_session(struct emu_server *srv, const json_t *js)
+static uint64_t load_session(struct emu_server *srv, const json_t *js, uint64_t margin)
 {
 	const char *peer_text = json_string_value(json_object_get(js, "peer"));
-	const char *b64 = json_string_value(json_object_get(js, "context"));
 	const char *cid_hex = json_string_value(json_object_get(js, "own_cid"));
 	unsigned char blob[EMU_CTX_MAX], cid[EMU_CID_MAX];
 	int cid_len = cid_hex ? lh_hex_decode(cid_hex, cid, sizeof(cid)) : -1;
 	size_t blen = 0;
+	uint64_t seq = 0;
 	struct sockaddr_storage peer;
 	socklen_t plen;
-	char err[128] = "malformed entry";
+	char err[256] = "malformed entry";
 	struct emu_session *s = NULL;
-	if (peer_text && b64 && cid_len >= 0 && lh_addr_parse(peer_text, 0, &peer, &plen) == 0 &&
-	    mbedtls_base64_decode(blob, sizeof(blob), &blen, (const unsigned char *)b64,
-				  strlen(b64)) == 0) {
+	if (peer_text && cid_len >= 0 && lh_addr_parse(peer_text, 0, &peer, &plen) == 0 &&
+	    decode_context(json_string_value(json_object_get(js, "context")), margin, blob, &blen,
+			   &seq, err, sizeof(err)) == 0) {
 		const char *vh = json_string_value(json_object_get(js, "vhost"));
 		struct emu_vhost *v =
 		    vh ? emu_vhost_find(srv, (const uint8_t *)vh, strlen(vh)) : NULL;
@@ -161,9 +375,10 @@ static uint64_t load_session(struct emu_server *srv, const json_t *js)
 		 json_string_value(json_object_get(js, "subject")) ?: "");
 	s->last_order = (uint64_t)json_integer_value(json_object_get(js, "last_order"));
 	s->has_lineage = load_lineage(js, s->lineage);
-	lh_event_emitf("session_restored", "{s:I, s:O?, s:s, s:s?}", "session", (json_int_t)s->id,
-		       "old_session", json_object_get(js, "id"), "peer", peer_text, "identity",
-		       s->identity[0] ? s->identity : NULL);
+	lh_event_emitf("session_restored", "{s:I, s:O?, s:s, s:s?, s:I}", "session",
+		       (json_int_t)s->id, "old_session", json_object_get(js, "id"), "peer",
+		       peer_text, "identity", s->identity[0] ? s->identity : NULL, "next_seq",
+		       (json_int_t)seq);
 	return s->id;
 }
 
@@ -196,15 +411,16 @@ static int load_reg(struct emu_server *srv, const json_t *jr, const json_t *ids)
 	return 0;
 }
 
-/* Applies a parsed state document. */
+/* Applies a validated state document. */
 static void load_doc(struct emu_server *srv, const char *path, const json_t *root)
 {
 	json_t *ids = json_object(); /* old session id -> new */
 	const json_t *item;
 	size_t i, nsess = 0, nregs = 0;
+	uint64_t margin = seq_margin(root);
 	json_array_foreach(json_object_get(root, "sessions"), i, item)
 	{
-		uint64_t id = load_session(srv, item);
+		uint64_t id = load_session(srv, item, margin);
 		char old[32];
 		snprintf(old, sizeof(old), "%lld",
 			 (long long)json_integer_value(json_object_get(item, "id")));
@@ -223,29 +439,227 @@ static void load_doc(struct emu_server *srv, const char *path, const json_t *roo
 	json_decref(ids);
 }
 
-int emu_state_load(struct emu_server *srv, const char *path)
+/* ---- Strict validation: every error names the JSON path at fault ---- */
+
+/* Fails unless o[key] has the type; absent_ok/null_ok for optional ones. */
+static int want(const json_t *o, const char *key, json_type type, int null_ok, const char *at,
+		char *err, size_t err_size)
+{
+	static const char *const names[] = {"an object", "an array", "a string", "an integer",
+					    "a number",	 "true",     "false",	 "null"};
+	const json_t *v = json_object_get(o, key);
+	if (v ? json_typeof(v) == type || (null_ok && json_is_null(v)) : null_ok)
+		return 0;
+	snprintf(err, err_size, "%s.%s: expected %s%s", at, key, names[type],
+		 null_ok ? " or null" : "");
+	return -1;
+}
+
+/* Rejects a second use of key (a session id, a CID, a location) in seen. */
+static int unique(json_t *seen, const char *key, const char *at, char *err, size_t err_size)
+{
+	if (!json_object_get(seen, key))
+		return json_object_set_new(seen, key, json_true());
+	snprintf(err, err_size, "%s: duplicate %s", at, key);
+	return -1;
+}
+
+/* One saved session: shape, unique id and CID, a verifiable context. */
+static int check_session(const json_t *js, const char *at, json_t *seen, char *err, size_t err_size)
+{
+	uint8_t blob[EMU_CTX_MAX], cid[EMU_CID_MAX];
+	size_t blen;
+	uint64_t seq;
+	char key[128], why[256];
+	struct sockaddr_storage peer;
+	socklen_t plen;
+	if (!json_is_object(js))
+		return snprintf(err, err_size, "%s: expected an object", at), -1;
+	if (want(js, "id", JSON_INTEGER, 0, at, err, err_size) < 0 ||
+	    want(js, "peer", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(js, "own_cid", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(js, "context", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(js, "identity", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(js, "subject", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(js, "lineage", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(js, "last_order", JSON_INTEGER, 0, at, err, err_size) < 0 ||
+	    want(js, "vhost", JSON_STRING, 1, at, err, err_size) < 0)
+		return -1;
+	const char *cid_hex = json_string_value(json_object_get(js, "own_cid"));
+	if (lh_addr_parse(json_string_value(json_object_get(js, "peer")), 0, &peer, &plen) != 0)
+		return snprintf(err, err_size, "%s.peer: not an address", at), -1;
+	if (lh_hex_decode(cid_hex, cid, sizeof(cid)) < 0)
+		return snprintf(err, err_size, "%s.own_cid: not hex of <= %d bytes", at,
+				EMU_CID_MAX),
+		       -1;
+	snprintf(key, sizeof(key), "session id %lld",
+		 (long long)json_integer_value(json_object_get(js, "id")));
+	if (unique(seen, key, at, err, err_size) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "CID %s", cid_hex);
+	if (cid_hex[0] && unique(seen, key, at, err, err_size) < 0)
+		return -1;
+	if (decode_context(json_string_value(json_object_get(js, "context")), 1, blob, &blen, &seq,
+			   why, sizeof(why)) < 0)
+		return snprintf(err, err_size, "%s.context: %s", at, why), -1;
+	return 0;
+}
+
+/* One saved registration: shape and a location used once. */
+static int check_reg(const json_t *jr, const char *at, json_t *seen, char *err, size_t err_size)
+{
+	char key[300];
+	if (!json_is_object(jr))
+		return snprintf(err, err_size, "%s: expected an object", at), -1;
+	if (want(jr, "location", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(jr, "endpoint", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(jr, "links", JSON_ARRAY, 0, at, err, err_size) < 0 ||
+	    want(jr, "lifetime", JSON_INTEGER, 0, at, err, err_size) < 0 ||
+	    want(jr, "remaining_ms", JSON_INTEGER, 0, at, err, err_size) < 0 ||
+	    want(jr, "session", JSON_INTEGER, 0, at, err, err_size) < 0 ||
+	    want(jr, "lineage", JSON_STRING, 0, at, err, err_size) < 0 ||
+	    want(jr, "identity", JSON_STRING, 1, at, err, err_size) < 0 ||
+	    want(jr, "lwm2m", JSON_STRING, 1, at, err, err_size) < 0 ||
+	    want(jr, "binding", JSON_STRING, 1, at, err, err_size) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "location %s",
+		 json_string_value(json_object_get(jr, "location")));
+	return unique(seen, key, at, err, err_size);
+}
+
+/* Version, checksum, then every entry. */
+static int check_doc(const json_t *root, char *err, size_t err_size)
+{
+	char hex[65], at[64];
+	const json_t *item;
+	size_t i;
+	int ret = -1;
+	json_t *seen = json_object();
+	if (!json_is_object(root)) {
+		snprintf(err, err_size, "$: expected an object");
+		goto exit;
+	}
+	const json_t *v = json_object_get(root, "version");
+	if (!json_is_integer(v) || json_integer_value(v) != EMU_STATE_VERSION) {
+		snprintf(err, err_size, "$.version: unknown state version (this emulator reads %d)",
+			 EMU_STATE_VERSION);
+		goto exit;
+	}
+	if (want(root, "sha256", JSON_STRING, 0, "$", err, err_size) < 0 ||
+	    want(root, "saved_at", JSON_REAL, 0, "$", err, err_size) < 0 ||
+	    want(root, "sessions", JSON_ARRAY, 0, "$", err, err_size) < 0 ||
+	    want(root, "registrations", JSON_ARRAY, 0, "$", err, err_size) < 0)
+		goto exit;
+	if (doc_digest(root, hex) != 0 ||
+	    strcmp(hex, json_string_value(json_object_get(root, "sha256"))) != 0) {
+		snprintf(err, err_size,
+			 "$.sha256: checksum mismatch: the file is corrupt or was edited");
+		goto exit;
+	}
+	json_array_foreach(json_object_get(root, "sessions"), i, item)
+	{
+		snprintf(at, sizeof(at), "$.sessions[%zu]", i);
+		if (check_session(item, at, seen, err, err_size) < 0)
+			goto exit;
+	}
+	json_array_foreach(json_object_get(root, "registrations"), i, item)
+	{
+		snprintf(at, sizeof(at), "$.registrations[%zu]", i);
+		if (check_reg(item, at, seen, err, err_size) < 0)
+			goto exit;
+	}
+	ret = 0;
+exit:
+	json_decref(seen);
+	return ret;
+}
+
+/* Reads and validates the state file. *root is NULL when there is none
+ * (returns 0); -1 with err when it exists but is unusable. */
+static int read_doc(const char *path, json_t **root, char *err, size_t err_size)
 {
 	json_error_t jerr = {.line = 0, .text = ""};
+	*root = NULL;
 	if (access(path, F_OK) != 0)
 		return 0;
 	/* Never read session keys through a link someone else planted. */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	json_t *root = fd >= 0 ? json_loadfd(fd, 0, &jerr) : NULL;
-	if (fd < 0)
-		snprintf(jerr.text, sizeof(jerr.text), "%s", strerror(errno));
-	else
-		close(fd);
-	if (!root || json_integer_value(json_object_get(root, "version")) != EMU_STATE_VERSION) {
-		fprintf(stderr,
-			"lwm2m-emulator: --state %s: %s (line %d); move it away to start "
-			"without restoring\n",
-			path, root ? "unknown state version" : jerr.text, jerr.line);
-		json_decref(root);
+	if (fd < 0) {
+		snprintf(err, err_size, "%s", strerror(errno));
 		return -1;
 	}
+	*root = json_loadfd(fd, 0, &jerr);
+	close(fd);
+	if (!*root) {
+		snprintf(err, err_size, "not JSON: %s (line %d)", jerr.text, jerr.line);
+		return -1;
+	}
+	if (check_doc(*root, err, err_size) == 0)
+		return 0;
+	json_decref(*root);
+	*root = NULL;
+	return -1;
+}
+
+/* Before start, a path the emulator cannot save to is an error, not a
+ * surprise at the first save: a temporary file is created and removed. */
+static int probe_writable(const char *path, char *why, size_t why_size)
+{
+	char tmp[4200];
+	int fd = lh_file_tmp_private(path, tmp, sizeof(tmp));
+	if (fd < 0) {
+		snprintf(why, why_size, "cannot create a file in its folder: %s", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	unlink(tmp);
+	return 0;
+}
+
+int emu_state_check(const char *path)
+{
+	char why[4400];
+	json_t *root = NULL;
+	if (lh_file_check_private(path, why, sizeof(why)) != 0) {
+		fprintf(
+		    stderr,
+		    "lwm2m-emulator: --state %s refused: %s (the state file holds session keys: "
+		    "use a file and folder only you own and can write, e.g. mode 0700)\n",
+		    path, why);
+		return -1;
+	}
+	if (probe_writable(path, why, sizeof(why)) != 0) {
+		fprintf(stderr, "lwm2m-emulator: --state %s: %s\n", path, why);
+		return -1;
+	}
+	if (read_doc(path, &root, why, sizeof(why)) != 0) {
+		fprintf(stderr,
+			"lwm2m-emulator: --state %s refused: %s; move it away to start without "
+			"restoring\n",
+			path, why);
+		return -1;
+	}
+	json_decref(root);
+	return 0;
+}
+
+int emu_state_load(struct emu_server *srv, const char *path)
+{
+	char err[512];
+	json_t *root = NULL;
+	if (read_doc(path, &root, err, sizeof(err)) != 0) {
+		fprintf(stderr,
+			"lwm2m-emulator: --state %s refused: %s; move it away to start "
+			"without restoring\n",
+			path, err);
+		return -1;
+	}
+	if (!root)
+		return 0;
 	load_doc(srv, path, root);
 	json_decref(root);
-	/* Consumed: a second start must not reuse spent sequence numbers. */
-	unlink(path);
-	return 0;
+	/* The file stays (a crash before the next save restores it again), but
+	 * it is rewritten now with the advanced record counters: a second
+	 * restore from it must not reuse the sequence numbers this run sends. */
+	return state_save(srv, path, 1, "restore");
 }

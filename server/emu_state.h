@@ -3,20 +3,40 @@
 
 struct emu_server;
 
-/* Graceful restart (--state FILE): on SIGTERM the established sessions
- * (mbedtls_ssl_context_save) and the registrations are written to FILE
- * (mode 0600: it holds session keys); on start they are read back and the
- * file is removed, so a CID client keeps talking without a new handshake.
- * Without --state a restart loses everything, as a real restart does. */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Crash-safe restart (--state FILE): every state_interval seconds and on
+ * SIGTERM the established sessions (mbedtls_ssl_context_save) and the
+ * registrations are written to FILE atomically (temp + fsync + rename, mode
+ * 0600: it holds session keys, with a SHA-256 over its canonical JSON). On
+ * start they are read back (the file stays), each context's outgoing record
+ * counter is moved past any number it can have used after the save, and the
+ * file is rewritten at once, so a CID client keeps talking without a new
+ * handshake even after kill -9. Without --state a restart loses everything,
+ * as a real restart does. */
 
 /* Writes the state file. Returns 0 or -1 (event + stderr say why). */
 int emu_state_save(struct emu_server *srv, const char *path);
+/* Saves with the live sessions kept running, when state_interval seconds
+ * have passed since the last save (called from the event loop). */
+void emu_state_tick(struct emu_server *srv, int64_t now);
 /* Restores from the state file if it exists. Returns 0 (also when there is
  * no file), or -1 when the file exists but cannot be used. */
 int emu_state_load(struct emu_server *srv, const char *path);
 /* Checked before start: the file (if any) and its folder must be this
- * user's and not writable by others. Returns 0, or -1 (stderr names the
- * path and why). */
+ * user's and not writable by others, a file must be creatable there, and
+ * an existing file must validate (version, checksum, shape, no duplicate
+ * sessions or CIDs, verifiable contexts). Returns 0, or -1 (stderr names
+ * the path, or the JSON path, and why). */
 int emu_state_check(const char *path);
+
+/* Moves the outgoing record sequence number (cur_out_ctr) of a context
+ * saved by Mbed TLS 3.6's mbedtls_ssl_context_save on by margin, in place;
+ * *seq gets the new number. Refuses (-1, why) a blob whose layout it cannot
+ * verify: another version or build options, wrong lengths, trailing bytes,
+ * an epoch other than 1, or a counter that would overflow 48 bits. */
+int emu_state_ctx_advance(uint8_t *blob, size_t len, uint64_t margin, uint64_t *seq, char *why,
+			  size_t why_size);
 
 #endif

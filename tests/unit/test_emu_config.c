@@ -177,6 +177,36 @@ static void finish_errors_name_the_file(void **state)
 	unlink(path);
 }
 
+/* $.state_interval and --state-interval: default 5, 0 allowed (only at
+ * SIGTERM), out-of-range values refused with the JSON path or the flag. */
+static void state_interval_config_and_flag(void **state)
+{
+	(void)state;
+	char err[256] = "";
+	struct emu_config cfg;
+	emu_config_defaults(&cfg);
+	assert_int_equal(cfg.state_interval_s, 5);
+	emu_config_free(&cfg);
+	assert_int_equal(apply("{\"state_interval\": 0}", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.state_interval_s, 0);
+	emu_config_free(&cfg);
+	assert_int_equal(apply("{\"state_interval\": -1}", &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "$.state_interval: expected integer 0..86400"));
+	emu_config_free(&cfg);
+	char *argv[] = {"lwm2m-emulator", "--state-interval", "30", NULL};
+	emu_config_defaults(&cfg);
+	assert_int_equal(emu_config_parse_args(&cfg, 3, argv, stderr, err, sizeof(err)),
+			 EMU_ARGS_RUN);
+	assert_int_equal(cfg.state_interval_s, 30);
+	emu_config_free(&cfg);
+	char *bad[] = {"lwm2m-emulator", "--state-interval", "soon", NULL};
+	emu_config_defaults(&cfg);
+	assert_int_equal(emu_config_parse_args(&cfg, 3, bad, stderr, err, sizeof(err)),
+			 EMU_ARGS_ERROR);
+	assert_non_null(strstr(err, "--state-interval soon"));
+	emu_config_free(&cfg);
+}
+
 static void syntax_errors_give_line_and_column(void **state)
 {
 	(void)state;
@@ -372,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(cross_field_rules),
 	    cmocka_unit_test(vhost_cid_and_sni_policies),
 	    cmocka_unit_test(print_config_round_trips),
+	    cmocka_unit_test(state_interval_config_and_flag),
 	    cmocka_unit_test(bind_must_be_numeric),
 	    cmocka_unit_test(many_psks_load_and_dups_name_paths),
 	};
