@@ -38,6 +38,12 @@ static mut_wrap_t *wrap(sl_socket_t *sock)
 	return (mut_wrap_t *)(void *)sock;
 }
 
+/* Public: a mutant's own entries reach the reference socket through it. */
+mut_wrap_t *mut_wrap_of(sl_socket_t *sock)
+{
+	return wrap(sock);
+}
+
 /* Runs the mutant's after-op hook; returns ret unchanged. */
 static int after(mut_wrap_t *w, mut_op_t op, int ret)
 {

@@ -30,6 +30,7 @@ typedef struct {
 	unsigned char *shadow;	   /* NULL unless mut_wrap_hooks_t.shadow */
 	size_t size;
 	unsigned connects; /* connect calls so far */
+	int flag;	   /* free for a mutant's hooks */
 } mut_wrap_t;
 
 typedef enum { MUT_OP_CONNECT, MUT_OP_SEND, MUT_OP_RECEIVE, MUT_OP_CLOSE } mut_op_t;
@@ -44,6 +45,9 @@ typedef struct {
 /* Copies the reference vtable into vt with every entry going through a
  * mut_wrap_t socket and the hooks (which must outlive the layer). */
 void mut_wrap_vtable_init(sl_vtable_t *vt, const char *name, const mut_wrap_hooks_t *hooks);
+
+/* The wrapper behind a socket handle of a mut_wrap_vtable_init layer. */
+mut_wrap_t *mut_wrap_of(sl_socket_t *sock);
 
 /* The kind of blob the buffer holds: 0 none, 1 session, 2 CID context (the
  * reference layer's "SLRB" format, docs/socket-layer.md). */
