@@ -1,6 +1,7 @@
 #include "lh_event.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "lh_time.h"
 
@@ -21,14 +22,14 @@ void lh_event_init(FILE *json_out, const char *src, FILE *human_out, lh_event_hu
 }
 
 /* Is anybody reading events? Building them costs more than writing them. */
-static int wanted(void)
+int lh_event_wanted(void)
 {
 	return g_json_out || (g_human && g_human_out) || g_sink;
 }
 
 void lh_event_emit(const char *event, json_t *fields)
 {
-	if (!wanted()) {
+	if (!lh_event_wanted()) {
 		json_decref(fields);
 		return;
 	}
@@ -85,7 +86,10 @@ void lh_event_flush(void)
 
 void lh_event_emitf(const char *event, const char *fmt, ...)
 {
-	/* Packed even when nobody reads: "o" arguments are owned by the pack. */
+	/* Nobody reads: skipped, unless "o" arguments (owned by the pack, which
+	 * frees them) must be released. */
+	if (!lh_event_wanted() && !strchr(fmt, 'o'))
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	json_error_t err;

@@ -14,6 +14,9 @@ typedef void (*lh_event_human_fn)(FILE *out, const json_t *event);
 void lh_event_init(FILE *json_out, const char *src, FILE *human_out, lh_event_human_fn human);
 /* Adds ts/src/event to fields (steals the reference) and writes it, flushed. */
 void lh_event_emit(const char *event, json_t *fields);
+/* Does anybody read events (a stream, the terminal, a sink)? Lets an
+ * emitter skip building an expensive one. */
+int lh_event_wanted(void);
 /* One more consumer of every event (the emulator's control subscribers),
  * with its context; NULL removes it. */
 typedef void (*lh_event_sink_fn)(void *ctx, const json_t *event);

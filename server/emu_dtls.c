@@ -609,18 +609,22 @@ void emu_dtls_report_done(struct emu_session *s)
 		lh_hex_encode(peer_cid, peer_cid_len, theirs);
 	}
 	s->srv->stats.handshakes_done++;
-	json_t *ev = json_pack("{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:b, s:b, s:s?, s:s?, s:s?}",
-			       "session", (json_int_t)s->id, "peer",
-			       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
-			       "cipher", mbedtls_ssl_get_ciphersuite(&s->ssl), "version",
-			       mbedtls_ssl_get_version(&s->ssl), "sni", "vhost",
-			       s->vhost ? s->vhost->name : "default", "resumed", s->resumed,
-			       "cookie_verified", s->cookie_verified, "cid_negotiated", cid,
-			       "own_cid", cid ? own : NULL, "peer_cid", cid ? theirs : NULL,
-			       "identity", s->identity[0] ? s->identity : NULL);
-	add_peer_cert(ev, s);
-	add_presented(ev, s);
-	lh_event_emit("handshake_done", ev);
+	/* The event is the costliest of a handshake's: built only when read. */
+	if (lh_event_wanted()) {
+		json_t *ev =
+		    json_pack("{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:b, s:b, s:s?, s:s?, s:s?}",
+			      "session", (json_int_t)s->id, "peer",
+			      lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
+			      "cipher", mbedtls_ssl_get_ciphersuite(&s->ssl), "version",
+			      mbedtls_ssl_get_version(&s->ssl), "sni", "vhost",
+			      s->vhost ? s->vhost->name : "default", "resumed", s->resumed,
+			      "cookie_verified", s->cookie_verified, "cid_negotiated", cid,
+			      "own_cid", cid ? own : NULL, "peer_cid", cid ? theirs : NULL,
+			      "identity", s->identity[0] ? s->identity : NULL);
+		add_peer_cert(ev, s);
+		add_presented(ev, s);
+		lh_event_emit("handshake_done", ev);
+	}
 	/* Without a negotiated CID the session must never be found by one. */
 	if (!cid && s->cid_indexed) {
 		HASH_DELETE(hh_cid, s->srv->sessions.by_cid, s);
