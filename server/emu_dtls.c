@@ -611,16 +611,16 @@ void emu_dtls_report_done(struct emu_session *s)
 	s->srv->stats.handshakes_done++;
 	/* The event is the costliest of a handshake's: built only when read. */
 	if (lh_event_wanted()) {
-		json_t *ev =
-		    json_pack("{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:b, s:b, s:s?, s:s?, s:s?}",
-			      "session", (json_int_t)s->id, "peer",
-			      lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
-			      "cipher", mbedtls_ssl_get_ciphersuite(&s->ssl), "version",
-			      mbedtls_ssl_get_version(&s->ssl), "sni", "vhost",
-			      s->vhost ? s->vhost->name : "default", "resumed", s->resumed,
-			      "cookie_verified", s->cookie_verified, "cid_negotiated", cid,
-			      "own_cid", cid ? own : NULL, "peer_cid", cid ? theirs : NULL,
-			      "identity", s->identity[0] ? s->identity : NULL);
+		json_t *ev = json_pack(
+		    "{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:s?, s:b, s:b, s:s?, s:s?, s:s?}",
+		    "session", (json_int_t)s->id, "peer",
+		    lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "cipher",
+		    mbedtls_ssl_get_ciphersuite(&s->ssl), "version",
+		    mbedtls_ssl_get_version(&s->ssl), "sni", "vhost",
+		    s->vhost ? s->vhost->name : "default", "resumed", s->resumed, "resumed_by",
+		    s->resumed ? s->resumed_by : NULL, "cookie_verified", s->cookie_verified,
+		    "cid_negotiated", cid, "own_cid", cid ? own : NULL, "peer_cid",
+		    cid ? theirs : NULL, "identity", s->identity[0] ? s->identity : NULL);
 		add_peer_cert(ev, s);
 		add_presented(ev, s);
 		lh_event_emit("handshake_done", ev);

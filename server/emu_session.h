@@ -58,6 +58,7 @@ struct emu_session {
 	int cookie_verified;
 	uint8_t hello_random[32]; /* of the ClientHello that created it (DTLS) */
 	int resumed;
+	const char *resumed_by;	 /* "cache" or "ticket" when resumed, else NULL */
 	struct emu_vhost *vhost; /* NULL: the default vhost */
 	struct emu_gen *gen;	 /* credentials generation (NULL: the initial one) */
 	char sni[256];		 /* as sent (sanitized), "" if none */
