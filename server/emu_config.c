@@ -312,17 +312,18 @@ static int apply_hs_timeout(struct emu_config *cfg, const json_t *t, char *err, 
 }
 
 /* $.dtls: cookies, cid, timeouts, suites, mtu, anti-replay, bad-MAC limit,
- * idle timeout. */
+ * idle timeout, record packing. */
 static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"cookies",	   "cid",	   "handshake_timeout_ms",
-					   "ciphersuites", "mtu",	   "anti_replay",
-					   "badmac_limit", "idle_timeout", NULL};
+	static const char *const keys[] = {
+	    "cookies",	   "cid",	   "handshake_timeout_ms", "ciphersuites", "mtu",
+	    "anti_replay", "badmac_limit", "idle_timeout",	   "pack_records", NULL};
 	const json_t *cid, *hs, *suites = json_object_get(d, "ciphersuites");
 	long long mtu = cfg->mtu, badmac = cfg->badmac_limit, idle = cfg->dtls_idle_s;
 	if (check_keys(d, "$.dtls", keys, err, err_size) < 0 ||
 	    get_bool(d, "cookies", "$.dtls", &cfg->cookies, err, err_size) < 0 ||
 	    get_bool(d, "anti_replay", "$.dtls", &cfg->anti_replay, err, err_size) < 0 ||
+	    get_bool(d, "pack_records", "$.dtls", &cfg->pack_records, err, err_size) < 0 ||
 	    get_object(d, "cid", "$.dtls", &cid, err, err_size) < 0 ||
 	    get_object(d, "handshake_timeout_ms", "$.dtls", &hs, err, err_size) < 0 ||
 	    get_int(d, "mtu", "$.dtls", 64, 65535, &mtu, err, err_size) < 0 ||

@@ -53,6 +53,9 @@ struct emu_config {
 	int ciphersuites[EMU_CIPHERSUITES_MAX + 1]; /* 0-terminated; empty = all */
 	int mtu;
 	int anti_replay; /* DTLS replay window (default on) */
+	/* Join the records an open session sends while reading one datagram
+	 * into one datagram (default off: one record per datagram). */
+	int pack_records;
 	/* Bad-MAC records on an open session's own address before it is closed
 	 * (RFC 6347 §4.1.2.7); 0 = never (the default: spoofable). */
 	uint32_t badmac_limit;
