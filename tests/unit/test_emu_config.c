@@ -37,7 +37,7 @@ static void full_config_is_applied(void **state)
 		  "\"dtls\":{\"cookies\":false,\"cid\":{\"enabled\":true,\"length\":0},"
 		  "\"handshake_timeout_ms\":{\"min\":500,\"max\":4000},"
 		  "\"ciphersuites\":[\"TLS-PSK-WITH-AES-128-CCM-8\"],\"mtu\":1200,"
-		  "\"idle_timeout\":30},"
+		  "\"idle_timeout\":30,\"pack_records\":true},"
 		  "\"lwm2m\":{\"min_lifetime\":10,\"max_lifetime\":600}}",
 		  &cfg, err, sizeof(err)),
 	    0);
@@ -57,6 +57,7 @@ static void full_config_is_applied(void **state)
 	assert_int_equal(cfg.ciphersuites[1], 0);
 	assert_int_equal(cfg.mtu, 1200);
 	assert_int_equal(cfg.dtls_idle_s, 30);
+	assert_true(cfg.pack_records);
 	assert_int_equal(cfg.min_lifetime, 10);
 	assert_int_equal(cfg.max_lifetime, 600);
 	emu_config_free(&cfg);
@@ -73,6 +74,8 @@ static void errors_name_the_json_path(void **state)
 	    {"{\"dtls\":{\"cid\":{\"length\":33}}}", "$.dtls.cid.length: expected integer 0..32"},
 	    {"{\"dtls\":{\"cid\":{\"length\":\"8\"}}}", "$.dtls.cid.length: expected integer"},
 	    {"{\"dtls\":{\"cookies\":1}}", "$.dtls.cookies: expected true or false"},
+	    {"{\"dtls\":{\"pack_records\":\"yes\"}}",
+	     "$.dtls.pack_records: expected true or false"},
 	    {"{\"dtls\":{\"cid\":{\"enabeld\":true}}}", "$.dtls.cid.enabeld: unknown key"},
 	    {"{\"ports\":{\"dtls\":70000}}", "$.ports.dtls: expected integer 0..65535"},
 	    {"{\"psk\":[{\"identity\":\"a\",\"key_hex\":\"xyz\"}]}", "$.psk[0]: key must be"},
