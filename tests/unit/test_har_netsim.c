@@ -232,12 +232,12 @@ static void pack_joins_datagrams(void **state)
 	send(r->client, "\x17three", 6, 0);
 	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), 10);
 	assert_memory_equal(buf, "\x17two\x17three", 10);
-	send(r->client, "\x17" "four", 5, 0);
+	send(r->client, "\027four", 5, 0);
 	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), 5);
 	assert_int_equal(count(r, "datagram", "pack"), 2);
 	assert_int_equal(count(r, "pack", NULL), 1);
 	assert_int_equal(har_netsim_apply(&r->ns, partial, err, sizeof(err)), 0);
-	send(r->client, "\x17" "five", 5, 0);
+	send(r->client, "\027five", 5, 0);
 	pump(r, 60);
 	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), 5);
 	assert_int_equal(count(r, "pack", NULL), 2);
