@@ -107,7 +107,8 @@ static int cert_file(const char *dir, const char *name, const shim_val_t *v, cha
 	int fd;
 	ssize_t n;
 
-	snprintf(path, size, "%s/%s", dir, name);
+	if ((size_t)snprintf(path, size, "%s/%s", dir, name) >= size)
+		return errno = ENAMETOOLONG, -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
@@ -122,11 +123,15 @@ static int cert_files(shim_client_t *c, shim_config_t *cfg, char *dir, size_t si
 {
 	snprintf(dir, size, "%s/lwm2m-shim-bs-XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
-		return dir[0] = 0, shim_reply_err_set(err, errno,
-						      "cannot create a directory for the written "
-						      "certificates: %s",
-						      strerror(errno));
+	if (!mkdtemp(dir)) {
+		int e = errno;
+
+		dir[0] = 0;
+		return shim_reply_err_set(err, e,
+					  "cannot create a directory for the written certificates: "
+					  "%s",
+					  strerror(e));
+	}
 	if (cert_file(dir, "device.der", sec(c, 3), cfg->client_chain, sizeof(cfg->client_chain)) ||
 	    cert_file(dir, "device.key.der", sec(c, 5), cfg->client_key, sizeof(cfg->client_key)) ||
 	    cert_file(dir, "server.der", sec(c, 4), cfg->trust_store, sizeof(cfg->trust_store)))
