@@ -2,8 +2,9 @@
  * (POST /bs?ep=NAME), the bootstrap server's Write/Delete/Discover on /0
  * and /1 (shim_ops.c opens /0 while bootstrapping), Bootstrap-Finish (POST
  * /bs: 2.04, or 4.06 with a reason when the written server account cannot
- * be used), then the switch: a new layer socket with the written PSK and
- * server URI, connect and Register. */
+ * be used), then the switch: a new layer socket with the written server URI
+ * and credentials (PSK, or certificate, key and trust anchor in DER),
+ * connect and Register. */
 #ifndef SHIM_BOOTSTRAP_H
 #define SHIM_BOOTSTRAP_H
 #include <jansson.h>
