@@ -117,8 +117,9 @@ static int cert_file(const char *dir, const char *name, const shim_val_t *v, cha
 }
 
 /* The layer reads certificates from files: the written ones go to a
- * private directory (mkdtemp), removed by cert_files_remove once the layer
- * has loaded them. */
+ * private directory (mkdtemp), kept while the account is in use (a layer
+ * may load them again on a reconnect) and removed by cert_files_remove
+ * when the account changes or the client is freed. */
 static int cert_files(shim_client_t *c, shim_config_t *cfg, char *dir, size_t size, sl_error_t *err)
 {
 	snprintf(dir, size, "%s/lwm2m-shim-bs-XXXXXX",
@@ -143,7 +144,7 @@ static int cert_files(shim_client_t *c, shim_config_t *cfg, char *dir, size_t si
 }
 
 /* Removes what cert_files wrote (the private key first of all). */
-static void cert_files_remove(const char *dir)
+static void cert_files_remove(char *dir)
 {
 	static const char *const names[] = {"device.key.der", "device.der", "server.der"};
 	char path[600];
@@ -155,6 +156,12 @@ static void cert_files_remove(const char *dir)
 		unlink(path);
 	}
 	rmdir(dir);
+	dir[0] = 0;
+}
+
+void shim_bootstrap_free(shim_client_t *c)
+{
+	cert_files_remove(c->bs_dir);
 }
 
 /* POST /bs from the bootstrap server: 2.04 when the account can be used,
@@ -231,7 +238,7 @@ static int request_and_wait(shim_client_t *c, long timeout_ms, json_t *f, sl_err
 static int switch_account(shim_client_t *c, json_t *f, sl_error_t *err)
 {
 	shim_config_t cfg = c->cfg;
-	char why[160], dir[512] = "";
+	char why[160];
 	int ret;
 
 	if (account(c, &cfg, why, sizeof(why)))
@@ -242,11 +249,11 @@ static int switch_account(shim_client_t *c, json_t *f, sl_error_t *err)
 	if (cfg.mode == SL_SECURITY_PSK)
 		json_object_set_new(f, "identity", json_string(cfg.identity));
 	c->location[0] = 0;
+	cert_files_remove(c->bs_dir); /* the previous account's */
 	if ((cfg.mode != SL_SECURITY_CERTIFICATE ||
-	     !(ret = cert_files(c, &cfg, dir, sizeof(dir), err))) &&
+	     !(ret = cert_files(c, &cfg, c->bs_dir, sizeof(c->bs_dir), err))) &&
 	    !(ret = shim_client_configure(c, &cfg, err)))
 		ret = shim_client_connect(c, err);
-	cert_files_remove(dir);
 	return ret ? ret : shim_lwm2m_register(c, f, err);
 }
 

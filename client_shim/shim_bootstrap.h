@@ -19,4 +19,7 @@ int shim_bootstrap_init(shim_client_t *c);
  * refused or never came). */
 int shim_bootstrap_run(shim_client_t *c, long timeout_ms, json_t *f, sl_error_t *err);
 
+/* Removes the files of a bootstrapped certificate account, if any. */
+void shim_bootstrap_free(shim_client_t *c);
+
 #endif
