@@ -28,6 +28,8 @@
 #include "emu_peer_ip.h"
 #include "emu_record.h"
 #include "emu_reneg.h"
+#include "emu_ctxpool.h"
+#include "emu_udp.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_hex.h"
@@ -211,14 +213,12 @@ static int wire_send(struct emu_session *s, const uint8_t *buf, size_t len)
 	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, buf, len,
 			      (struct sockaddr *)&s->peer, s->peer_len))
 		return (int)len;
-	lh_event_flush(); /* what led to this datagram is logged before a peer sees it */
-	ssize_t n = sendto(srv->dtls_fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peer_len);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return MBEDTLS_ERR_SSL_WANT_WRITE;
-	if (n < 0)
+	/* Queued for the end of the loop turn, after the event log is flushed
+	 * (emu_udp.c): what led to this datagram is logged before a peer sees it. */
+	if (emu_udp_send(srv, srv->dtls_fd, buf, len, (struct sockaddr *)&s->peer, s->peer_len) < 0)
 		return MBEDTLS_ERR_NET_SEND_FAILED;
-	s->bytes_out += (uint64_t)n;
-	return (int)n;
+	s->bytes_out += len;
+	return (int)len;
 }
 
 /* Mbed TLS's output: straight to the peer through the public socket. Before
@@ -296,7 +296,7 @@ static void send_hvr(struct emu_server *srv, const struct emu_record *rec, uint1
 	size_t n = emu_record_write_hvr_seq(out, sizeof(out), rec->seq, msg_seq, cookie,
 					    (size_t)(p - cookie));
 	if (n == 0 || emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, out, n, peer, peer_len) ||
-	    sendto(srv->dtls_fd, out, n, 0, peer, peer_len) < 0)
+	    emu_udp_send(srv, srv->dtls_fd, out, n, peer, peer_len) < 0)
 		return;
 	srv->stats.hello_verify_sent++;
 	lh_event_emitf("hello_verify_sent", "{s:s, s:b}", "peer",
@@ -364,10 +364,11 @@ static struct emu_session *session_alloc(struct emu_server *srv, struct emu_vhos
 	s->addr_key_len = emu_addr_key(peer, s->addr_key);
 	s->started_ms = lh_time_mono_ms();
 	s->vhost = vhost;
-	mbedtls_ssl_init(&s->ssl);
-	if (mbedtls_ssl_setup(&s->ssl, vhost ? &vhost->conf : emu_gen_conf(srv)) != 0 ||
+	/* A pooled context is fresh from mbedtls_ssl_session_reset: everything
+	 * per session is set below, as on a new one. */
+	if (emu_ctxpool_get(srv, &s->ssl, vhost ? &vhost->conf : emu_gen_conf(srv)) != 0 ||
 	    mbedtls_ssl_set_client_transport_id(&s->ssl, s->addr_key, s->addr_key_len) != 0) {
-		mbedtls_ssl_free(&s->ssl);
+		emu_ctxpool_put(srv, &s->ssl);
 		free(s);
 		return NULL;
 	}
@@ -405,7 +406,7 @@ static struct emu_session *session_new(struct emu_server *srv, struct emu_vhost 
 	emu_peer_ip_add(srv, peer);
 	return s;
 err:
-	mbedtls_ssl_free(&s->ssl);
+	emu_ctxpool_put(srv, &s->ssl);
 	emu_gen_release(srv, s->gen);
 	free(s);
 	return NULL;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_ctxpool.h"
 #include "emu_reload.h"
 #include "emu_server.h"
 #include "lh_addr.h"
@@ -129,7 +130,7 @@ void emu_session_close(struct emu_session *s, const char *reason)
 	if (s->tp->teardown)
 		s->tp->teardown(s);
 	emu_sessions_remove(&srv->sessions, s);
-	mbedtls_ssl_free(&s->ssl);
+	emu_ctxpool_put(srv, &s->ssl); /* reset and kept for the next handshake, or freed */
 	struct emu_gen *gen = s->gen;
 	free(s);
 	emu_gen_release(srv, gen); /* after the context that used its config */
