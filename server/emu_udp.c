@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lh_event.h"
 
@@ -17,6 +18,10 @@
 #define EMU_UDP_RX_CAP 16384 /* a larger datagram is reported as truncated */
 #define EMU_UDP_TX_MAX 64
 #define EMU_UDP_TX_ARENA (256 * 1024)
+/* Longest a queued datagram waits for the rest of its turn: a turn of
+ * expensive datagrams (ECDHE handshakes, ~1.5 ms each) must not hold the
+ * first answers back until the last is computed. */
+#define EMU_UDP_MAX_HOLD_NS 250000
 
 struct emu_udp_rx {
 	struct mmsghdr msgs[EMU_UDP_RX_BATCH];
@@ -32,9 +37,18 @@ struct emu_udp {
 	struct sockaddr_storage to[EMU_UDP_TX_MAX];
 	int fd[EMU_UDP_TX_MAX];
 	size_t count, used;
+	int64_t first_ns; /* when the oldest queued datagram was queued */
 	uint8_t arena[EMU_UDP_TX_ARENA];
 	struct emu_udp_rx *rx; /* allocated on the first read */
 };
+
+/* CLOCK_MONOTONIC in ns (vDSO, no system call). */
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 int emu_udp_init(struct emu_server *srv)
 {
@@ -119,6 +133,8 @@ int emu_udp_send(struct emu_server *srv, int fd, const void *buf, size_t len,
 	}
 	if (u->count == EMU_UDP_TX_MAX || u->used + len > EMU_UDP_TX_ARENA)
 		emu_udp_flush(srv);
+	if (u->count == 0)
+		u->first_ns = mono_ns();
 	size_t i = u->count++;
 	memcpy(u->arena + u->used, buf, len);
 	memcpy(&u->to[i], peer, peer_len);
@@ -130,6 +146,14 @@ int emu_udp_send(struct emu_server *srv, int fd, const void *buf, size_t len,
 	u->fd[i] = fd;
 	u->used += len;
 	return 0;
+}
+
+/* Sends the queue when its oldest datagram has waited long enough. */
+static void flush_if_old(struct emu_server *srv)
+{
+	struct emu_udp *u = srv->udp;
+	if (u->count > 0 && mono_ns() - u->first_ns >= EMU_UDP_MAX_HOLD_NS)
+		emu_udp_flush(srv);
 }
 
 /* Points every receive slot at its buffer and address again (recvmmsg
@@ -157,8 +181,10 @@ int emu_udp_read_batch(struct emu_server *srv, int fd, emu_udp_datagram_fn fn, v
 	/* MSG_TRUNC: each length is the datagram's real one, so an oversized
 	 * datagram is seen as such rather than cut silently. */
 	int n = recvmmsg(fd, rx->msgs, EMU_UDP_RX_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		fn(srv, ctx, rx->buf[i], rx->msgs[i].msg_len, EMU_UDP_RX_CAP,
 		   (struct sockaddr *)&rx->from[i], rx->msgs[i].msg_hdr.msg_namelen);
+		flush_if_old(srv);
+	}
 	return n > 0 ? n : 0;
 }
