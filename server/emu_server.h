@@ -49,6 +49,7 @@ struct emu_stats {
 	uint64_t datagrams_in, hello_verify_sent, handshakes_done, handshakes_failed;
 	uint64_t records_dropped, bytes_held, registrations, peer_address_changes;
 	uint64_t datagrams_out_failed; /* refused by the kernel (emu_udp.c) */
+	uint64_t read_batch_max;       /* most datagrams one recvmmsg returned */
 };
 
 struct emu_gen;

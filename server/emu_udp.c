@@ -181,6 +181,8 @@ int emu_udp_read_batch(struct emu_server *srv, int fd, emu_udp_datagram_fn fn, v
 	/* MSG_TRUNC: each length is the datagram's real one, so an oversized
 	 * datagram is seen as such rather than cut silently. */
 	int n = recvmmsg(fd, rx->msgs, EMU_UDP_RX_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	if (n > 0 && (uint64_t)n > srv->stats.read_batch_max)
+		srv->stats.read_batch_max = (uint64_t)n;
 	for (int i = 0; i < n; i++) {
 		fn(srv, ctx, rx->buf[i], rx->msgs[i].msg_len, EMU_UDP_RX_CAP,
 		   (struct sockaddr *)&rx->from[i], rx->msgs[i].msg_hdr.msg_namelen);
