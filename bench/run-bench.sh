@@ -10,6 +10,9 @@
 #   BUILD=build                where the programs and build/certs are
 #   EMULATOR=path              another lwm2m-emulator build (e.g. cf435f5's,
 #                              for before/after on the same machine and hour)
+#   BASELINE=path              an older lwm2m-emulator build run as a third
+#                              server in every round (after the emulator's):
+#                              before/after interleaved in one run, its own table
 #   BENCH_SCALE=1              multiplies durations and idle sessions
 #   BENCH_SECONDS=4            measured seconds of each handshake/Update round
 #   BENCH_ROUNDS=2             rounds per server and metric
@@ -47,7 +50,8 @@ die() {
 for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n='${!n}': want a positive integer"
 done
-for f in "$EMULATOR" "$LOAD" "$BOUND"; do
+BASELINE=${BASELINE:-}
+for f in "$EMULATOR" "$LOAD" "$BOUND" ${BASELINE:+"$BASELINE"}; do
 	[ -x "$f" ] || die "$f missing: run 'make bench' (or make all $LOAD $BOUND)"
 done
 [ -f "$CERTS/index.json" ] || die "$CERTS missing: run 'make certs'"
@@ -106,9 +110,11 @@ wait_udp() {
 # wrapper so that SRV_PID is the server itself, whose /proc we read.
 start_server() {
 	local log=$OUT/$1.log base
-	if [ "$1" = emu ]; then
+	if [ "$1" = emu ] || [ "$1" = base ]; then
+		local bin=$EMULATOR
+		[ "$1" = emu ] || bin=$BASELINE
 		DTLS_PORT=$(free_port 1)
-		"${SRV_CPU[@]}" "$EMULATOR" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
+		"${SRV_CPU[@]}" "$bin" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
 			--tls-port off --events /dev/null --cid 8 \
 			--cert "$CERTS/server/localhost.chain.pem" --key "$CERTS/server/localhost.key" \
 			>"$log" 2>&1 &
@@ -174,6 +180,7 @@ interleaved() {
 	[[ $ONLY == *,$name,* ]] || return 0
 	for r in $(seq 1 "$ROUNDS"); do
 		round emu "$name" "$@"
+		[ -z "$BASELINE" ] || round base "$name" "$@"
 		round peer "$name" --any-code "$@" "${PEER_ARGS[@]}"
 		case $name in psk | ecdhe) bound_round "$name" ;; esac
 	done
@@ -314,6 +321,27 @@ trow "Updates/s per core of server CPU ($UPD_N CID sessions)" "$E_UPS" "peer $P_
 	"$(ratio_t "$E_UPS" "$P_UPS")" ">= 50000" "$(met "$E_UPS" '>=' 50000)"
 trow "Update p99 ms, paced at 80% of that rate (${UPD80}/s)" "$P99_MS" - - "< 10" \
 	"$(met "$P99_MS" '<' 10)"
+
+# BASELINE: the same measures for the older build, from the same rounds.
+if [ -n "$BASELINE" ]; then
+	echo
+	echo "before/after, interleaved in this run: after = $EMULATOR, before = $BASELINE"
+	printf '| %-46s | %12s | %12s | %12s |\n' metric after before after/before
+	printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 48))" "$(printf -- '-%.0s' $(seq 14))" \
+		"$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 14))"
+	for m in "psk rate PSK handshakes/s" "psk server_cpu_us_per_op PSK server CPU us/handshake" \
+		"ecdhe rate ECDHE-ECDSA handshakes/s" \
+		"ecdhe server_cpu_us_per_op ECDHE-ECDSA server CPU us/handshake" \
+		"updates rate Updates/s (closed loop)" \
+		"updates server_cpu_us_per_op Update server CPU us/op" \
+		"updates p99_us Update p99 latency us (closed loop)" \
+		"idle rss_kb_per_session RSS KiB per idle session"; do
+		read -r n k label <<<"$m"
+		a=$(avg emu "$n" result "$k")
+		b=$(avg base "$n" result "$k")
+		printf '| %-46s | %12s | %12s | %12s |\n' "$label" "$a" "$b" "$(ratio "$a" "$b")"
+	done
+fi
 
 # Handshakes still in flight when a round's time is up are no error; sessions
 # that updates/idle could not establish are.
