@@ -49,6 +49,7 @@ static int open_dtls_socket(struct emu_server *srv)
 			emu_gen_cfg(srv)->bind, emu_gen_cfg(srv)->dtls_port, strerror(errno));
 		return -1;
 	}
+	emu_udp_socket_setup(srv->dtls_fd, "DTLS");
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 

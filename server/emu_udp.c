@@ -50,6 +50,19 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+void emu_udp_socket_setup(int fd, const char *what)
+{
+	int want = EMU_UDP_RCVBUF, got = 0;
+	socklen_t len = sizeof(got);
+	/* The kernel doubles what it grants (bookkeeping): half is the room. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0 || got / 2 < want)
+		fprintf(stderr,
+			"lwm2m-emulator: %s socket: receive buffer %d KiB, not the %d KiB asked "
+			"(raise net.core.rmem_max): bursts beyond it are dropped by the kernel\n",
+			what, got / 2 / 1024, want / 1024);
+}
+
 int emu_udp_init(struct emu_server *srv)
 {
 	srv->udp = calloc(1, sizeof(*srv->udp));

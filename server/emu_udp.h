@@ -19,6 +19,12 @@ typedef void (*emu_udp_datagram_fn)(struct emu_server *srv, void *ctx, const uin
 				    size_t len, size_t cap, const struct sockaddr *from,
 				    socklen_t from_len);
 
+/* The receive buffer asked for each public UDP socket: a fleet's burst
+ * (2000 devices sending at once) must wait in the kernel, not be dropped. */
+#define EMU_UDP_RCVBUF (4 * 1024 * 1024)
+/* Sizes fd's buffers for bursts; says on stderr (once per socket) when the
+ * system caps the receive buffer lower (net.core.rmem_max). */
+void emu_udp_socket_setup(int fd, const char *what);
 /* Allocates srv's queue and read buffers. Returns 0, or -1 (out of memory). */
 int emu_udp_init(struct emu_server *srv);
 /* Sends what is queued, then frees everything. */
