@@ -37,7 +37,9 @@ struct emu_udp {
 	struct sockaddr_storage to[EMU_UDP_TX_MAX];
 	int fd[EMU_UDP_TX_MAX];
 	size_t count, used;
-	int64_t first_ns; /* when the oldest queued datagram was queued */
+	/* When the work behind the oldest queued datagram began (the read of
+	 * the datagram it answers, or its queuing); 0: nothing held. */
+	int64_t first_ns;
 	uint8_t arena[EMU_UDP_TX_ARENA];
 	struct emu_udp_rx *rx; /* allocated on the first read */
 };
@@ -122,6 +124,7 @@ void emu_udp_flush(struct emu_server *srv)
 		}
 	u->count = 0;
 	u->used = 0;
+	u->first_ns = 0;
 }
 
 /* One datagram at once, for what the queue cannot hold (larger than its
@@ -146,7 +149,7 @@ int emu_udp_send(struct emu_server *srv, int fd, const void *buf, size_t len,
 	}
 	if (u->count == EMU_UDP_TX_MAX || u->used + len > EMU_UDP_TX_ARENA)
 		emu_udp_flush(srv);
-	if (u->count == 0)
+	if (u->first_ns == 0)
 		u->first_ns = mono_ns();
 	size_t i = u->count++;
 	memcpy(u->arena + u->used, buf, len);
@@ -161,7 +164,8 @@ int emu_udp_send(struct emu_server *srv, int fd, const void *buf, size_t len,
 	return 0;
 }
 
-/* Sends the queue when its oldest datagram has waited long enough. */
+/* Sends the queue when the work behind its oldest datagram began long
+ * enough ago. */
 static void flush_if_old(struct emu_server *srv)
 {
 	struct emu_udp *u = srv->udp;
@@ -197,6 +201,10 @@ int emu_udp_read_batch(struct emu_server *srv, int fd, emu_udp_datagram_fn fn, v
 	if (n > 0 && (uint64_t)n > srv->stats.read_batch_max)
 		srv->stats.read_batch_max = (uint64_t)n;
 	for (int i = 0; i < n; i++) {
+		/* An answer is held from when its question is read: an
+		 * expensive one (an ECDHE ClientHello) goes out at once. */
+		if (u->count == 0)
+			u->first_ns = mono_ns();
 		fn(srv, ctx, rx->buf[i], rx->msgs[i].msg_len, EMU_UDP_RX_CAP,
 		   (struct sockaddr *)&rx->from[i], rx->msgs[i].msg_hdr.msg_namelen);
 		flush_if_old(srv);
