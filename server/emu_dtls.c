@@ -700,13 +700,25 @@ static int handshake_step(struct emu_session *s)
 	return app_read(s);
 }
 
+/* handshake_started, built only when someone reads events. */
+static void report_started(struct emu_session *s, int verified)
+{
+	char addr[LH_ADDR_STRLEN];
+	if (!lh_event_wanted())
+		return;
+	struct lh_ev_field f[] = {
+	    LH_EV_I("session", s->id),
+	    LH_EV_S("peer", lh_addr_format((struct sockaddr *)&s->peer, addr, sizeof(addr))),
+	    LH_EV_B("cookie_verified", verified)};
+	lh_event_emit_fields("handshake_started", f, 3);
+}
+
 void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		       const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct emu_record rec;
 	struct emu_client_hello ch;
 	uint8_t key[EMU_ADDR_KEY_MAX];
-	char addr[LH_ADDR_STRLEN];
 	if (emu_record_parse(buf, len, 0, &rec) < 0) {
 		emu_demux_drop(srv, peer, "not_dtls", len);
 		return;
@@ -754,12 +766,7 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		return;
 	}
 	memcpy(s->hello_random, ch.random, sizeof(s->hello_random));
-	if (lh_event_wanted()) {
-		struct lh_ev_field f[] = {LH_EV_I("session", s->id),
-					  LH_EV_S("peer", lh_addr_format(peer, addr, sizeof(addr))),
-					  LH_EV_B("cookie_verified", verified)};
-		lh_event_emit_fields("handshake_started", f, 3);
-	}
+	report_started(s, verified);
 	emu_dtls_input(s, buf, len);
 }
 
