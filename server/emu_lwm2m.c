@@ -268,12 +268,18 @@ static void hnd_update(struct emu_session *s, const struct emu_coap_req *req,
 	else
 		emu_device_bind(s, r, "update");
 	resp->code = rc;
-	lh_event_emitf("update", "{s:I, s:s, s:s?, s:s, s:s?, s:o, s:s, s:s?}", "session",
-		       (json_int_t)o.session, "peer", o.peer, "identity", o.identity, "location",
-		       location, "endpoint", r ? r->endpoint : NULL, "lifetime",
-		       r ? json_integer(r->lifetime) : json_null(), "code",
-		       emu_coap_code_text(rc, code), "reason",
-		       err[0] ? err : (r ? NULL : "unknown registration"));
+	if (!lh_event_wanted())
+		return;
+	struct lh_ev_field f[] = {
+	    LH_EV_I("session", o.session),
+	    LH_EV_S("peer", o.peer),
+	    LH_EV_S("identity", o.identity),
+	    LH_EV_S("location", location),
+	    LH_EV_S("endpoint", r ? r->endpoint : NULL),
+	    r ? LH_EV_I("lifetime", r->lifetime) : LH_EV_J("lifetime", NULL),
+	    LH_EV_S("code", emu_coap_code_text(rc, code)),
+	    LH_EV_S("reason", err[0] ? err : (r ? NULL : "unknown registration"))};
+	lh_event_emit_fields("update", f, sizeof(f) / sizeof(f[0]));
 }
 
 /* DELETE /rd/{id}: De-register (2.02, 4.04 when gone). */
