@@ -55,12 +55,34 @@ static char *text_of(const xmlNode *n)
 	return out;
 }
 
+/* The one child element named name: a second one is an error (which of
+ * the two would the decoder believe?). NULL, with err set, when there
+ * are two. */
+static xmlNode *single(struct ddf *d, const xmlNode *parent, const char *name, int *dup)
+{
+	xmlNode *n = child(parent, name);
+	*dup = 0;
+	for (xmlNode *c = n ? n->next : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST name)) {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "appears twice in <%s>",
+				 (const char *)parent->name);
+			fail(d, c, name, msg);
+			*dup = 1;
+			return NULL;
+		}
+	return n;
+}
+
 /* The text of a required child element, or NULL after naming what is
  * missing. */
 static char *required(struct ddf *d, const xmlNode *parent, const char *name)
 {
-	xmlNode *n = child(parent, name);
+	int dup;
+	xmlNode *n = single(d, parent, name, &dup);
 	char *t = n ? text_of(n) : NULL;
+	if (dup)
+		return NULL;
 	if (!n) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "missing its required <%s> element", name);
@@ -182,7 +204,10 @@ static int cmp_res(const void *a, const void *b)
 /* Every <Item> of <Resources>, sorted, ids unique. */
 static int parse_resources(struct ddf *d, const xmlNode *obj)
 {
-	const xmlNode *list = child(obj, "Resources");
+	int dup;
+	const xmlNode *list = single(d, obj, "Resources", &dup);
+	if (dup)
+		return -1;
 	if (!list)
 		return fail(d, obj, "Object", "missing its required <Resources> element");
 	for (const xmlNode *c = list->children; c; c = c->next)

@@ -10,7 +10,6 @@
 #include "emu_ctl.h"
 #include "emu_server.h"
 #include "emu_events.h"
-#include "emu_model.h"
 #include "emu_state.h"
 #include "lh_event.h"
 
@@ -92,7 +91,6 @@ int main(int argc, char **argv)
 		goto exit;
 	if (setup_events(&cfg, &events) < 0)
 		goto exit;
-	emu_models_announce(cfg.models);
 	lh_event_defer_flush(1); /* the loop flushes once per turn */
 	signal(SIGPIPE, SIG_IGN);
 	ret = 1;

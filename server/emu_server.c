@@ -166,6 +166,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 		emit_listening(srv, "dtls", srv->dtls_port_bound);
 	if (srv->tls_fd >= 0)
 		emit_listening(srv, "tls", srv->tls_port_bound);
+	emu_models_announce(cfg->models);
 	if (cfg->control)
 		lh_event_emitf("control_ready", "{s:s}", "path", cfg->control);
 	srv->running = 1;
