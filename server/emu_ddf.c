@@ -214,7 +214,8 @@ static int parse_resources(struct ddf *d, const xmlNode *obj)
 		if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST "Item") &&
 		    parse_item(d, c) < 0)
 			return -1;
-	qsort(d->res, d->o->res_count, sizeof(*d->res), cmp_res);
+	if (d->o->res_count) /* an object without resources has no array */
+		qsort(d->res, d->o->res_count, sizeof(*d->res), cmp_res);
 	for (size_t i = 1; i < d->o->res_count; i++)
 		if (d->res[i].id == d->res[i - 1].id) {
 			char msg[64];
