@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,13 @@ err:
 	return NULL;
 }
 
+/* A whole number an Integer could hold: SenML JSON may write 5 as 5.0, and
+ * a cast of anything out of range would be undefined (found by fuzz_cbor). */
+static int integral(double d)
+{
+	return floor(d) == d && d >= -9.2e18 && d <= 9.2e18;
+}
+
 /* Does a decoded SenML/LwM2M CBOR value fit the model's type? Numbers
  * may come as integers for a Float; opaque values are text (base64 or
  * hex) by the time they are JSON. */
@@ -251,9 +259,7 @@ static int value_fits(int type, const json_t *v)
 		return json_is_string(v);
 	case EMU_RT_INTEGER:
 	case EMU_RT_TIME:
-		return json_is_integer(v) ||
-		       (json_is_real(v) &&
-			json_real_value(v) == (double)(long long)json_real_value(v));
+		return json_is_integer(v) || (json_is_real(v) && integral(json_real_value(v)));
 	case EMU_RT_UNSIGNED:
 		return json_is_integer(v) && json_integer_value(v) >= 0;
 	case EMU_RT_FLOAT:

@@ -219,6 +219,37 @@ static void tlv_mismatch_noted(void **state)
 	json_decref(t);
 }
 
+static void senml_checked(void **state)
+{
+	char err[512] = "";
+	(void)state;
+	struct emu_models *m = emu_models_load_dir(MODELS_DIR, err, sizeof(err));
+	CHECK(m, err);
+	json_t *recs = json_loads("[{\"name\":\"/3303/0/5700\",\"value\":-30.0},"
+				  "{\"name\":\"/3303/0/5701\",\"value\":12},"
+				  "{\"name\":\"/3/0/13\",\"value\":1.7e9},"
+				  "{\"name\":\"/3/0/9\",\"value\":5.5},"
+				  "{\"name\":\"/3/0/22/0\",\"value\":\"3:1\"},"
+				  "{\"name\":\"/3/0/22/1\",\"value\":\"3\"},"
+				  "{\"name\":\"/9999/0/1\",\"value\":1}]",
+				  0, NULL);
+	emu_model_check_records(recs, m);
+	json_t *r0 = json_array_get(recs, 0), *r1 = json_array_get(recs, 1);
+	assert_string_equal(str(r0, "resource"), "Sensor Value");
+	assert_string_equal(str(r0, "type"), "float");
+	assert_null(json_object_get(r0, "type_mismatch"));
+	assert_string_equal(str(r1, "type_mismatch"),
+			    "the model says string, the device sent an integer");
+	assert_null(json_object_get(json_array_get(recs, 2), "type_mismatch")); /* 1.7e9 whole */
+	assert_non_null(json_object_get(json_array_get(recs, 3), "type_mismatch"));
+	assert_string_equal(str(json_array_get(recs, 4), "resource"), "ExtDevInfo");
+	assert_null(json_object_get(json_array_get(recs, 4), "type_mismatch"));
+	assert_non_null(json_object_get(json_array_get(recs, 5), "type_mismatch"));
+	assert_null(json_object_get(json_array_get(recs, 6), "resource"));
+	json_decref(recs);
+	emu_models_free(m);
+}
+
 /* Parses a DDF text and returns the error (the model must be refused). */
 static const char *ddf_error(const char *xml, char *err, size_t size)
 {
@@ -385,6 +416,7 @@ int main(void)
 	    cmocka_unit_test(tlv_guesses_without_model),
 	    cmocka_unit_test(tlv_builtin_location_and_device),
 	    cmocka_unit_test(tlv_mismatch_noted),
+	    cmocka_unit_test(senml_checked),
 	    cmocka_unit_test(ddf_errors),
 	    cmocka_unit_test(ddf_dir_rules),
 	};
