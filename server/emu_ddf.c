@@ -273,6 +273,8 @@ static void syntax_error(struct ddf *d, xmlParserCtxt *ctxt)
 	snprintf(d->err, d->err_size, "%s:%d: XML: %s", d->file, e ? e->line : 0, msg);
 }
 
+/* One libxml2 parse per file with its own context, so the error (line,
+ * message) is this file's and nothing global is left behind. */
 struct emu_obj_model *emu_ddf_parse(const char *file, const char *buf, size_t len, char *err,
 				    size_t err_size)
 {

@@ -114,6 +114,7 @@ const struct emu_res_model *emu_model_resource(const struct emu_obj_model *o, ui
 	return NULL;
 }
 
+/* Empty: lookups fall through to the built-in table. */
 struct emu_models *emu_models_new(void)
 {
 	return calloc(1, sizeof(struct emu_models));
@@ -132,6 +133,7 @@ void emu_obj_model_free(struct emu_obj_model *o)
 	free(o);
 }
 
+/* The registry owns its models: a reload frees the old set with its config. */
 void emu_models_free(struct emu_models *models)
 {
 	if (!models)
@@ -171,11 +173,13 @@ err:
 	return -1;
 }
 
+/* For announcing what was loaded (and for tests). */
 size_t emu_models_count(const struct emu_models *models)
 {
 	return models ? models->count : 0;
 }
 
+/* The i-th loaded model, by object id order. */
 const struct emu_obj_model *emu_models_get(const struct emu_models *models, size_t i)
 {
 	return models && i < models->count ? models->objs[i] : NULL;

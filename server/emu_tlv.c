@@ -42,6 +42,7 @@ static int64_t be_signed(const uint8_t *v, size_t len)
 	return (int64_t)u;
 }
 
+/* TLV integers are 1, 2, 4 or 8 bytes (LwM2M 1.1 TS Core §7.4.3.2). */
 static int int_len(size_t len)
 {
 	return len == 1 || len == 2 || len == 4 || len == 8;
@@ -94,6 +95,7 @@ static json_t *uint_json(uint64_t u)
 	return json_string(buf);
 }
 
+/* Printable ASCII only: a guess of "text" must not be binary noise. */
 static int printable(const uint8_t *v, size_t len)
 {
 	int ok = len > 0;
@@ -264,6 +266,7 @@ static void add_value(json_t *o, const struct emu_res_model *rm, const uint8_t *
 	json_object_set_new(o, "guesses", emu_tlv_guesses(v, vlen));
 }
 
+/* Forward: entries nest (instance > resource > resource instance). */
 static json_t *decode(const uint8_t *buf, size_t len, size_t base, int depth,
 		      const struct scope *sc, char *err, size_t err_size);
 
@@ -367,6 +370,7 @@ static void scope_from_path(struct scope *sc, const char *path)
 	sc->res = seg[2];
 }
 
+/* The request path sets the outermost scope; entries refine it. */
 json_t *emu_tlv_decode_model(const uint8_t *buf, size_t len, const struct emu_models *models,
 			     const char *path, char *err, size_t err_size)
 {
@@ -375,6 +379,7 @@ json_t *emu_tlv_decode_model(const uint8_t *buf, size_t len, const struct emu_mo
 	return decode(buf, len, 0, 0, &sc, err, err_size);
 }
 
+/* No path, no model: the untyped form with guesses (fuzz_tlv, tests). */
 json_t *emu_tlv_decode(const uint8_t *buf, size_t len, char *err, size_t err_size)
 {
 	return emu_tlv_decode_model(buf, len, NULL, NULL, err, err_size);
