@@ -136,6 +136,8 @@ static json_t *hex_json(const uint8_t *data, size_t len)
 	return json_string(hex);
 }
 
+/* Kept for callers without a request path (other front ends): built-in
+ * models only, TLV untyped. */
 json_t *emu_request_decode(int format, const uint8_t *data, size_t len)
 {
 	return emu_request_decode_model(NULL, NULL, format, data, len);
@@ -149,6 +151,8 @@ static json_t *checked(json_t *records, const struct emu_models *models)
 	return records;
 }
 
+/* One decoded form for events, ctl and every front end, whatever the
+ * content format; what fails to decode is shown as hex with the reason. */
 json_t *emu_request_decode_model(const struct emu_models *models, const char *path, int format,
 				 const uint8_t *data, size_t len)
 {
