@@ -409,7 +409,7 @@ static void e2e_typed_event(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest unit[] = {
+	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(builtin_lookup),
 	    cmocka_unit_test(ddf_dir_loaded),
 	    cmocka_unit_test(tlv_float_with_ddf),
@@ -419,10 +419,7 @@ int main(void)
 	    cmocka_unit_test(senml_checked),
 	    cmocka_unit_test(ddf_errors),
 	    cmocka_unit_test(ddf_dir_rules),
+	    cmocka_unit_test_setup_teardown(e2e_typed_event, e2e_setup, e2e_teardown),
 	};
-	const struct CMUnitTest e2e[] = {
-	    cmocka_unit_test(e2e_typed_event),
-	};
-	int failed = cmocka_run_group_tests(unit, NULL, NULL);
-	return failed + cmocka_run_group_tests(e2e, e2e_setup, e2e_teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
