@@ -1,4 +1,5 @@
-/* The core OMA LwM2M objects (TS Core 1.1 appendix E, OMA object registry):
+/* The core OMA LwM2M objects (TS Core 1.1 appendix E; ids, types and
+ * operations as the OMA object registry's current DDFs give them):
  * Security, Server, Access Control, Device, Connectivity Monitoring,
  * Firmware Update, Location and Connectivity Statistics, as compact
  * tables, so a TLV answer from any client decodes typed with no DDF file
@@ -56,10 +57,10 @@ static const struct emu_res_model server[] = {
     RES(10, OBJLNK, S, RW, "APN Link"),
     RES(11, UNSIGNED, S, RO, "TLS-DTLS Alert Code"),
     RES(12, TIME, S, RO, "Last Bootstrapped"),
-    RES(13, UNSIGNED, S, RW, "Registration Priority Order"),
+    RES(13, UNSIGNED, S, RO, "Registration Priority Order"),
     RES(14, UNSIGNED, S, RW, "Initial Registration Delay Timer"),
-    RES(15, BOOLEAN, S, RW, "Registration Failure Block"),
-    RES(16, BOOLEAN, S, RW, "Bootstrap on Registration Failure"),
+    RES(15, BOOLEAN, S, RO, "Registration Failure Block"),
+    RES(16, BOOLEAN, S, RO, "Bootstrap on Registration Failure"),
     RES(17, UNSIGNED, S, RW, "Communication Retry Count"),
     RES(18, UNSIGNED, S, RW, "Communication Retry Timer"),
     RES(19, UNSIGNED, S, RW, "Communication Sequence Delay Timer"),
@@ -67,6 +68,10 @@ static const struct emu_res_model server[] = {
     RES(21, BOOLEAN, S, RW, "Trigger"),
     RES(22, STRING, S, RW, "Preferred Transport"),
     RES(23, BOOLEAN, S, RW, "Mute Send"),
+    RES(24, OBJLNK, M, RW, "Alternate APN Links"),
+    RES(25, STRING, M, RW, "Supported Server Versions"),
+    RES(26, INTEGER, S, RW, "Default Notification Mode"),
+    RES(27, UNSIGNED, S, RW, "Profile ID Hash Algorithm"),
 };
 
 static const struct emu_res_model access_control[] = {
@@ -116,6 +121,7 @@ static const struct emu_res_model conn_monitoring[] = {
     RES(10, INTEGER, S, RO, "SMCC"),
     RES(11, INTEGER, S, RO, "SignalSNR"),
     RES(12, INTEGER, S, RO, "LAC"),
+    RES(13, INTEGER, S, RO, "Coverage Enhancement Level"),
 };
 
 static const struct emu_res_model firmware_update[] = {
@@ -136,10 +142,18 @@ static const struct emu_res_model firmware_update[] = {
 };
 
 static const struct emu_res_model location[] = {
-    RES(0, FLOAT, S, RO, "Latitude"),  RES(1, FLOAT, S, RO, "Longitude"),
-    RES(2, FLOAT, S, RO, "Altitude"),  RES(3, FLOAT, S, RO, "Radius"),
-    RES(4, OPAQUE, S, RO, "Velocity"), RES(5, TIME, S, RO, "Timestamp"),
+    RES(0, FLOAT, S, RW, "Latitude"),
+    RES(1, FLOAT, S, RW, "Longitude"),
+    RES(2, FLOAT, S, RW, "Altitude"),
+    RES(3, FLOAT, S, RO, "Radius"),
+    RES(4, OPAQUE, S, RO, "Velocity"),
+    RES(5, TIME, S, RO, "Timestamp"),
     RES(6, FLOAT, S, RO, "Speed"),
+    RES(8, FLOAT, S, RW, "Expected Latitude"),
+    RES(9, FLOAT, S, RW, "Expected Longitude"),
+    RES(10, FLOAT, S, RW, "Expected Altitude"),
+    RES(11, FLOAT, S, RW, "Location Change Threshold"),
+    RES(12, BOOLEAN, S, RO, "Location Changed"),
 };
 
 static const struct emu_res_model conn_statistics[] = {
