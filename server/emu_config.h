@@ -54,6 +54,9 @@ struct emu_config {
 	int ciphersuites[EMU_CIPHERSUITES_MAX + 1]; /* 0-terminated; empty = all */
 	int mtu;
 	int anti_replay; /* DTLS replay window (default on) */
+	/* Join the records an open session sends while reading one datagram
+	 * into one datagram (default off: one record per datagram). */
+	int pack_records;
 	/* Bad-MAC records on an open session's own address before it is closed
 	 * (RFC 6347 §4.1.2.7); 0 = never (the default: spoofable). */
 	uint32_t badmac_limit;
@@ -84,6 +87,9 @@ struct emu_config {
 	uint32_t state_interval_s;	      /* periodic --state save; 0: only at SIGTERM */
 	char *cert_file, *key_file, *ca_file; /* NULL cert: generate one */
 	int client_auth;		      /* 0 none, 1 optional, 2 required */
+	/* $.certificate.endpoints: [{cn|subject, endpoint}] (emu_certbind.h);
+	 * a Register or Update for another endpoint is 4.03. NULL: none. */
+	json_t *cert_endpoints;
 	int print_config;
 	struct emu_vhost_cfg *vhosts;
 	size_t vhost_count;

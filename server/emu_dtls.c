@@ -221,6 +221,46 @@ static int wire_send(struct emu_session *s, const uint8_t *buf, size_t len)
 	return (int)n;
 }
 
+/* Sends the datagram joined while one datagram of the peer was read
+ * ($.dtls.pack_records), and says how many sends it joined. */
+static void pack_flush(struct emu_session *s)
+{
+	char peer[LH_ADDR_STRLEN];
+
+	if (s->pack_len == 0)
+		return;
+	if (s->pack_count > 1)
+		lh_event_emitf(
+		    "datagram_packed", "{s:I, s:s, s:I, s:I}", "session", (json_int_t)s->id, "peer",
+		    lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "datagrams",
+		    (json_int_t)s->pack_count, "bytes", (json_int_t)s->pack_len);
+	/* UDP: a failed send is a lost datagram, which CoAP retransmits. */
+	if (wire_send(s, s->pack_buf, s->pack_len) < 0)
+		fprintf(stderr, "lwm2m-emulator: session %llu: packed datagram not sent\n",
+			(unsigned long long)s->id);
+	s->pack_len = 0;
+	s->pack_count = 0;
+}
+
+/* bio_send while packing: Mbed TLS sends each record (a response, then the
+ * request a queue-mode wake releases) on its own; they are appended to one
+ * datagram up to the MTU, as a stack that coalesces its output does. */
+static int pack_append(struct emu_session *s, const unsigned char *buf, size_t len)
+{
+	size_t mtu = (size_t)emu_gen_cfg(s->srv)->mtu;
+
+	if (s->pack_len + len > mtu)
+		pack_flush(s);
+	if (!s->pack_buf && (s->pack_buf = malloc(mtu)))
+		s->pack_cap = mtu;
+	if (len > s->pack_cap)
+		return wire_send(s, buf, len);
+	memcpy(s->pack_buf + s->pack_len, buf, len);
+	s->pack_len += len;
+	s->pack_count++;
+	return (int)len;
+}
+
 /* Mbed TLS's output: straight to the peer through the public socket. Before
  * the address is validated (cookies off) at most 3x the bytes received go
  * out (RFC 9147 §5.1); the rest is held back (emu_amp.c) and released as
@@ -233,6 +273,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	emu_reneg_note_output(s, buf, len);
 	if (emu_amp_limited(s) && emu_amp_hold(s, buf, len))
 		return (int)len;
+	if (s->packing)
+		return pack_append(s, buf, len);
 	return wire_send(s, buf, len);
 }
 
@@ -611,16 +653,16 @@ void emu_dtls_report_done(struct emu_session *s)
 	s->srv->stats.handshakes_done++;
 	/* The event is the costliest of a handshake's: built only when read. */
 	if (lh_event_wanted()) {
-		json_t *ev =
-		    json_pack("{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:b, s:b, s:s?, s:s?, s:s?}",
-			      "session", (json_int_t)s->id, "peer",
-			      lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
-			      "cipher", mbedtls_ssl_get_ciphersuite(&s->ssl), "version",
-			      mbedtls_ssl_get_version(&s->ssl), "sni", "vhost",
-			      s->vhost ? s->vhost->name : "default", "resumed", s->resumed,
-			      "cookie_verified", s->cookie_verified, "cid_negotiated", cid,
-			      "own_cid", cid ? own : NULL, "peer_cid", cid ? theirs : NULL,
-			      "identity", s->identity[0] ? s->identity : NULL);
+		json_t *ev = json_pack(
+		    "{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:s?, s:b, s:b, s:s?, s:s?, s:s?}",
+		    "session", (json_int_t)s->id, "peer",
+		    lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "cipher",
+		    mbedtls_ssl_get_ciphersuite(&s->ssl), "version",
+		    mbedtls_ssl_get_version(&s->ssl), "sni", "vhost",
+		    s->vhost ? s->vhost->name : "default", "resumed", s->resumed, "resumed_by",
+		    s->resumed ? s->resumed_by : NULL, "cookie_verified", s->cookie_verified,
+		    "cid_negotiated", cid, "own_cid", cid ? own : NULL, "peer_cid",
+		    cid ? theirs : NULL, "identity", s->identity[0] ? s->identity : NULL);
 		add_peer_cert(ev, s);
 		add_presented(ev, s);
 		lh_event_emit("handshake_done", ev);
@@ -818,10 +860,14 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 		s->pending_order = emu_record_order(&rec);
 	s->in_buf = buf;
 	s->in_len = len;
+	/* An open session's answers to this datagram may share one datagram. */
+	s->packing = s->state == EMU_SESS_OPEN && emu_gen_cfg(s->srv)->pack_records;
 	int closed = s->state == EMU_SESS_HANDSHAKE ? handshake_step(s) : app_read(s);
 	if (!closed && s->state == EMU_SESS_OPEN)
 		emu_idle_touch(s);
 	if (!closed) {
+		s->packing = 0;
+		pack_flush(s);
 		/* Never leave a pointer to the caller's buffer behind. */
 		s->in_buf = NULL;
 		s->in_len = 0;
@@ -887,6 +933,11 @@ void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len)
  * count and any datagrams the amplification limit holds back. */
 static void dtls_teardown(struct emu_session *s)
 {
+	/* Closed while reading a datagram: what it answered still goes out. */
+	s->packing = 0;
+	pack_flush(s);
+	free(s->pack_buf);
+	s->pack_buf = NULL;
 	emu_peer_ip_remove(s->srv, (struct sockaddr *)&s->peer);
 	emu_amp_free(s);
 }
