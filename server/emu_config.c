@@ -1,4 +1,5 @@
 #include "emu_config.h"
+#include "emu_model.h"
 #include "emu_certbind.h"
 #include "emu_cbor.h"
 #include "emu_vhost.h"
@@ -69,6 +70,10 @@ void emu_config_free(struct emu_config *cfg)
 	cfg->vhosts = NULL;
 	json_decref(cfg->bootstrap);
 	cfg->bootstrap = NULL;
+	free(cfg->models_dir);
+	cfg->models_dir = NULL;
+	emu_models_free(cfg->models);
+	cfg->models = NULL;
 	json_decref(cfg->cert_endpoints);
 	cfg->cert_endpoints = NULL;
 	cfg->vhost_count = 0;
@@ -742,9 +747,10 @@ static int apply_state_interval(struct emu_config *cfg, const json_t *root, char
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
 	static const char *const keys[] = {
-	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	     "events",
-	    "keylog", "control",   "resumption", "state",  "certificate",    "vhosts",
-	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", NULL};
+	    "bind",	   "ports",	     "psk",	"dtls",	      "lwm2m",
+	    "events",	   "keylog",	     "control", "resumption", "state",
+	    "certificate", "vhosts",	     "sni",	"bootstrap",  "coap",
+	    "limits",	   "state_interval", "models",	NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -763,8 +769,11 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    get_string(root, "keylog", "$", &cfg->keylog, err, err_size) < 0 ||
 	    get_string(root, "control", "$", &cfg->control, err, err_size) < 0 ||
 	    get_string(root, "state", "$", &cfg->state, err, err_size) < 0 ||
-	    apply_state_interval(cfg, root, err, err_size) < 0)
+	    apply_state_interval(cfg, root, err, err_size) < 0 ||
+	    get_string(root, "models", "$", &cfg->models_dir, err, err_size) < 0)
 		return -1;
+	if (json_object_get(root, "models"))
+		cfg->models_where = "$.models";
 	if (ports && apply_ports(cfg, ports, err, err_size) < 0)
 		return -1;
 	if (dtls && apply_dtls(cfg, dtls, err, err_size) < 0)
@@ -897,8 +906,26 @@ exit:
 	return ret;
 }
 
+/* Loads the DDF directory now, so a bad file stops the start (exit 2) with
+ * the file, line and element, instead of decoding wrongly later. */
+static int load_models(struct emu_config *cfg, char *err, size_t err_size)
+{
+	char msg[400];
+	emu_models_free(cfg->models);
+	cfg->models = NULL;
+	if (!cfg->models_dir)
+		return 0;
+	cfg->models = emu_models_load_dir(cfg->models_dir, msg, sizeof(msg));
+	if (cfg->models)
+		return 0;
+	snprintf(err, err_size, "%s: %s", cfg->models_where ? cfg->models_where : "--models", msg);
+	return -1;
+}
+
 int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 {
+	if (load_models(cfg, err, err_size) < 0)
+		return -1;
 	if (resolve_vhost_cids(cfg, err, err_size) < 0)
 		return -1;
 	if (cfg->psk_count == 0 && add_psk(cfg, EMU_DEFAULT_PSK_IDENTITY, EMU_DEFAULT_PSK_HEX,

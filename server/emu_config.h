@@ -28,6 +28,7 @@ struct emu_psk {
 };
 
 struct emu_config;
+struct emu_models;
 
 /* A virtual host chosen by the ClientHello's SNI: its own PSK table,
  * certificate (generated for its name when none is given), client CA set
@@ -95,6 +96,11 @@ struct emu_config {
 	int sni_reject_unknown; /* else unknown names get the default vhost */
 	int sni_reject_missing; /* no SNI at all; -1: as sni_reject_unknown */
 	json_t *bootstrap;	/* {"writes": [...], "finish": bool}, NULL: defaults */
+	/* --models / $.models: a directory of OMA DDF XML files, loaded by
+	 * emu_config_finish over the built-in object models (emu_model.h). */
+	char *models_dir;
+	const char *models_where; /* "--models" or "$.models", named in errors */
+	struct emu_models *models;
 };
 
 enum emu_args_result { EMU_ARGS_RUN, EMU_ARGS_EXIT_OK, EMU_ARGS_ERROR };

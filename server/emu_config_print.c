@@ -112,8 +112,9 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 	if (cfg->bootstrap)
 		json_object_set(o, "bootstrap", cfg->bootstrap);
 	/* Unset paths are left out, so the output is itself a valid config. */
-	json_t *paths = json_pack("{s:s*, s:s*, s:s*, s:s*}", "events", cfg->events, "keylog",
-				  cfg->keylog, "control", cfg->control, "state", cfg->state);
+	json_t *paths = json_pack("{s:s*, s:s*, s:s*, s:s*, s:s*}", "events", cfg->events, "keylog",
+				  cfg->keylog, "control", cfg->control, "state", cfg->state,
+				  "models", cfg->models_dir);
 	json_object_update(o, paths);
 	json_decref(paths);
 	return o;

@@ -329,7 +329,8 @@ static void hnd_send(struct emu_session *s, const struct emu_coap_req *req,
 	    r ? r->location : NULL, "format", fmt, "bytes", (json_int_t)req->payload_len, "code",
 	    emu_coap_code_text(resp->code, code), "reason",
 	    r ? NULL : "no registration on this session: Register first");
-	json_t *decoded = emu_request_decode(fmt, req->payload, req->payload_len);
+	json_t *decoded = emu_request_decode_model(emu_gen_cfg(s->srv)->models, NULL, fmt,
+						   req->payload, req->payload_len);
 	json_object_update(ev, decoded);
 	json_decref(decoded);
 	lh_event_emit("send", ev);

@@ -2,6 +2,7 @@
  * connections, the control socket and a signalfd; a timer heap for Mbed TLS
  * and CoAP retransmissions; housekeeping once a second. */
 #include "emu_server.h"
+#include "emu_model.h"
 #include "emu_dtls.h"
 #include "emu_vhost.h"
 #include "emu_reload.h"
@@ -170,6 +171,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 		emit_listening(srv, "dtls", srv->dtls_port_bound);
 	if (srv->tls_fd >= 0)
 		emit_listening(srv, "tls", srv->tls_port_bound);
+	emu_models_announce(cfg->models);
 	if (cfg->control)
 		lh_event_emitf("control_ready", "{s:s}", "path", cfg->control);
 	srv->running = 1;
@@ -197,6 +199,7 @@ int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
 	lh_event_emitf("config_reloaded", "{s:I, s:I, s:s, s:O}", "psk_identities",
 		       (json_int_t)psks, "vhosts", (json_int_t)vhosts, "certificate",
 		       emu_gen_fingerprint(srv), "needs_restart", ignored);
+	emu_models_announce(emu_gen_cfg(srv)->models);
 	ret = 0;
 exit:
 	json_decref(ignored);
