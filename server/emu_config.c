@@ -1,5 +1,6 @@
 #include "emu_config.h"
 #include "emu_cbor.h"
+#include "emu_http_cfg.h"
 #include "emu_vhost.h"
 
 #include <arpa/inet.h>
@@ -42,6 +43,9 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->requests_per_device = 64;
 	cfg->sni_reject_missing = -1;
 	cfg->state_interval_s = 5; /* emu_state.h: crash-safe state */
+	cfg->http_max_clients = 32;
+	cfg->http_max_body = 64 << 10;
+	cfg->http_sse_max = 1 << 20;
 }
 
 void emu_config_free(struct emu_config *cfg)
@@ -50,6 +54,9 @@ void emu_config_free(struct emu_config *cfg)
 	free(cfg->events);
 	free(cfg->keylog);
 	free(cfg->control);
+	free(cfg->http);
+	free(cfg->http_token);
+	cfg->http = cfg->http_token = NULL;
 	free(cfg->state);
 	cfg->state = NULL;
 	free(cfg->state);
@@ -716,7 +723,8 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	static const char *const keys[] = {
 	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	     "events",
 	    "keylog", "control",   "resumption", "state",  "certificate",    "vhosts",
-	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", NULL};
+	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", "http",
+	    NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -735,7 +743,8 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    get_string(root, "keylog", "$", &cfg->keylog, err, err_size) < 0 ||
 	    get_string(root, "control", "$", &cfg->control, err, err_size) < 0 ||
 	    get_string(root, "state", "$", &cfg->state, err, err_size) < 0 ||
-	    apply_state_interval(cfg, root, err, err_size) < 0)
+	    apply_state_interval(cfg, root, err, err_size) < 0 ||
+	    emu_http_cfg_apply(cfg, json_object_get(root, "http"), err, err_size) < 0)
 		return -1;
 	if (ports && apply_ports(cfg, ports, err, err_size) < 0)
 		return -1;

@@ -35,6 +35,7 @@ enum emu_fd_kind {
 	EMU_FD_TLS_CONN = 8,
 	EMU_FD_PLAIN = 9, /* the public plain-CoAP UDP socket */
 	EMU_FD_TLS_LINGER = 10,
+	EMU_FD_HTTP = 11, /* libmicrohttpd's epoll fd (emu_http.c) */
 };
 #define EMU_FD_TAG(kind, id) (((uint64_t)(kind) << 56) | (uint64_t)(id))
 #define EMU_FD_KIND(tag) ((int)((tag) >> 56))
@@ -55,6 +56,7 @@ struct emu_vhost;
 struct emu_requests;
 struct emu_bootstrap;
 struct emu_peer_ip;
+struct emu_http;
 
 struct emu_server {
 	struct emu_config *cfg;
@@ -104,6 +106,7 @@ struct emu_server {
 	char **argv;
 	/* Live DTLS sessions per peer IP (emu_peer_ip.c), for record_dropped hints. */
 	struct emu_peer_ip *peer_ips;
+	struct emu_http *http; /* the HTTP API (emu_http.c); NULL: off */
 };
 
 /* Re-reads the command line and config file into a fresh config, checks

@@ -13,3 +13,11 @@ $(EMU_LIB): $(EMU_SRCS:%.c=$(OBJ)/%.o)
 $(BIN)/lwm2m-emulator: $(OBJ)/$(EMU_MAIN:.c=.o) $(EMU_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+# The dashboard (server/www/) built into the binary as a C table.
+WWW_SRCS := $(sort $(wildcard server/www/*.html server/www/*.js server/www/*.css))
+WWW_GEN  := $(BUILD)/gen/emu_www_data.c
+$(WWW_GEN): $(WWW_SRCS) scripts/embed-www.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-www.sh $(WWW_SRCS) >$@.tmp && mv $@.tmp $@
+$(EMU_LIB): $(OBJ)/$(WWW_GEN:.c=.o)
