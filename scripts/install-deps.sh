@@ -8,6 +8,7 @@
 # else is ever taken from trixie.
 set -euo pipefail
 
+# libmicrohttpd-dev: the emulator's HTTP API and dashboard (--http).
 # cmake, libssl-dev: avs_commons (its Mbed TLS and OpenSSL avs_net) for tests/avsnet/.
 PKGS=(build-essential pkg-config cmake libssl-dev libcoap3-dev libcoap3-bin libjansson-dev
       libpcap-dev libcmocka-dev tshark openssl uthash-dev jq iproute2

@@ -1,10 +1,17 @@
 # server/: lwm2m-emulator. Every server/*.c but the main goes into libemu.a,
-# which the unit tests link against too.
+# which the unit tests link against too, with the dashboard (server/www/)
+# built in as a generated C table (scripts/embed-www.sh).
+WWW_SRCS := $(sort $(wildcard server/www/*.html server/www/*.js server/www/*.css))
+WWW_GEN  := $(BUILD)/gen/emu_www_data.c
 EMU_MAIN := server/emu_main.c
-EMU_SRCS := $(filter-out $(EMU_MAIN),$(wildcard server/*.c))
+EMU_SRCS := $(filter-out $(EMU_MAIN),$(wildcard server/*.c)) $(WWW_GEN)
 EMU_LIB  := $(LIBDIR)/libemu.a
 PART_LIBS += $(EMU_LIB)
 PROGRAMS  += $(BIN)/lwm2m-emulator
+
+$(WWW_GEN): $(WWW_SRCS) scripts/embed-www.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-www.sh $(WWW_SRCS) >$@.tmp && mv $@.tmp $@
 
 $(EMU_LIB): $(EMU_SRCS:%.c=$(OBJ)/%.o)
 	@mkdir -p $(dir $@)
@@ -13,11 +20,3 @@ $(EMU_LIB): $(EMU_SRCS:%.c=$(OBJ)/%.o)
 $(BIN)/lwm2m-emulator: $(OBJ)/$(EMU_MAIN:.c=.o) $(EMU_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
-
-# The dashboard (server/www/) built into the binary as a C table.
-WWW_SRCS := $(sort $(wildcard server/www/*.html server/www/*.js server/www/*.css))
-WWW_GEN  := $(BUILD)/gen/emu_www_data.c
-$(WWW_GEN): $(WWW_SRCS) scripts/embed-www.sh
-	@mkdir -p $(dir $@)
-	sh scripts/embed-www.sh $(WWW_SRCS) >$@.tmp && mv $@.tmp $@
-$(EMU_LIB): $(OBJ)/$(WWW_GEN:.c=.o)
