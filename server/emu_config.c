@@ -721,10 +721,10 @@ static int apply_state_interval(struct emu_config *cfg, const json_t *root, char
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
 	static const char *const keys[] = {
-	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	     "events",
-	    "keylog", "control",   "resumption", "state",  "certificate",    "vhosts",
-	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", "http",
-	    NULL};
+	    "bind",	   "ports",	     "psk",	"dtls",	      "lwm2m",
+	    "events",	   "keylog",	     "control", "resumption", "state",
+	    "certificate", "vhosts",	     "sni",	"bootstrap",  "coap",
+	    "limits",	   "state_interval", "http",	NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");

@@ -116,15 +116,14 @@ static json_t *session_json(const struct emu_session *s)
 {
 	char peer[LH_ADDR_STRLEN], cid[2 * EMU_CID_MAX + 1] = "";
 	lh_hex_encode(s->cid, s->cid_len, cid);
-	json_t *o = json_pack(
-	    "{s:I, s:s, s:s, s:s, s:s?, s:s?, s:b, s:I, s:s?, s:b}", "session", (json_int_t)s->id,
-	    "transport", s->tp->name, "peer",
-	    lh_addr_format((const struct sockaddr *)&s->peer, peer, sizeof(peer)), "state",
-	    s->state == EMU_SESS_OPEN ? "open" : "handshake", "identity",
-	    s->identity[0] ? s->identity : NULL, "own_cid", s->cid_indexed ? cid : NULL,
-	    "cookie_verified", s->cookie_verified, "age_ms",
-	    (json_int_t)(lh_time_mono_ms() - s->started_ms), "location",
-	    s->location[0] ? s->location : NULL, "resumed", s->resumed);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:b, s:I, s:s?, s:b}", "session",
+			      (json_int_t)s->id, "transport", s->tp->name, "peer",
+			      lh_addr_format((const struct sockaddr *)&s->peer, peer, sizeof(peer)),
+			      "state", s->state == EMU_SESS_OPEN ? "open" : "handshake", "identity",
+			      s->identity[0] ? s->identity : NULL, "own_cid",
+			      s->cid_indexed ? cid : NULL, "cookie_verified", s->cookie_verified,
+			      "age_ms", (json_int_t)(lh_time_mono_ms() - s->started_ms), "location",
+			      s->location[0] ? s->location : NULL, "resumed", s->resumed);
 	json_t *tls = session_tls_json(s);
 	json_object_update(o, tls);
 	json_decref(tls);
@@ -150,13 +149,13 @@ static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err
 static json_t *client_json(struct emu_server *srv, const struct emu_reg *r, int64_t now)
 {
 	struct emu_session *s = emu_sessions_by_id(&srv->sessions, r->session);
-	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:O, s:b, s:b, s:I}",
-			 "endpoint", r->endpoint, "location", r->location, "lifetime",
-			 (json_int_t)r->lifetime, "expires_in_ms",
-			 (json_int_t)(r->expires_ms - now), "session", (json_int_t)r->session,
-			 "identity", r->identity, "lwm2m", r->lwm2m, "binding", r->binding, "links",
-			 r->links, "queue_mode", r->queue_mode, "asleep", emu_device_asleep(srv, r),
-			 "queued", (json_int_t)emu_request_queued(srv, r->endpoint));
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:O, s:b, s:b, s:I}", "endpoint",
+	    r->endpoint, "location", r->location, "lifetime", (json_int_t)r->lifetime,
+	    "expires_in_ms", (json_int_t)(r->expires_ms - now), "session", (json_int_t)r->session,
+	    "identity", r->identity, "lwm2m", r->lwm2m, "binding", r->binding, "links", r->links,
+	    "queue_mode", r->queue_mode, "asleep", emu_device_asleep(srv, r), "queued",
+	    (json_int_t)emu_request_queued(srv, r->endpoint));
 	json_object_set_new(o, "carrier", s ? session_json(s) : json_null());
 	return o;
 }

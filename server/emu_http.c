@@ -257,12 +257,12 @@ static struct MHD_Daemon *start_daemon(struct emu_http *h, const struct sockaddr
 	unsigned max = emu_gen_cfg(h->srv)->http_max_clients;
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			 (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-	return MHD_start_daemon(
-	    flags, 0, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
-	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
-	    MHD_OPTION_CONNECTION_LIMIT, max + 8, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10), MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
+	return MHD_start_daemon(flags, 0, on_accept, h, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+				on_log, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+				MHD_OPTION_CONNECTION_LIMIT, max + 8, MHD_OPTION_CONNECTION_TIMEOUT,
+				60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10),
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_END);
 }
 
 /* Puts MHD's epoll fd into the server's epoll and says where it listens. */

@@ -90,19 +90,20 @@ static enum MHD_Result command_error(struct MHD_Connection *mc, const json_t *re
 static json_t *parse_body(struct emu_http_conn *c, const char *cmd, enum MHD_Result *ret)
 {
 	json_error_t jerr;
-	json_t *req = c->len ? json_loadb(c->body, c->len, JSON_REJECT_DUPLICATES, &jerr)
-			     : json_object();
+	json_t *req =
+	    c->len ? json_loadb(c->body, c->len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
 	if (!req) {
-		*ret = emu_http_error(
-		    c->mc, 400, "bad_json", jerr.text,
-		    json_pack("{s:s, s:i, s:i, s:i}", "path", "$", "line", jerr.line, "column",
-			      jerr.column, "position", jerr.position));
+		*ret =
+		    emu_http_error(c->mc, 400, "bad_json", jerr.text,
+				   json_pack("{s:s, s:i, s:i, s:i}", "path", "$", "line", jerr.line,
+					     "column", jerr.column, "position", jerr.position));
 	} else if (!json_is_object(req) || json_object_get(req, "cmd")) {
-		*ret = emu_http_error(c->mc, 400, "bad_request",
-				      json_is_object(req)
-					  ? "\"cmd\" is not an argument: the URL names the command"
-					  : "the body must be a JSON object of the command's arguments",
-				      json_pack("{s:s}", "path", json_is_object(req) ? "$.cmd" : "$"));
+		*ret = emu_http_error(
+		    c->mc, 400, "bad_request",
+		    json_is_object(req)
+			? "\"cmd\" is not an argument: the URL names the command"
+			: "the body must be a JSON object of the command's arguments",
+		    json_pack("{s:s}", "path", json_is_object(req) ? "$.cmd" : "$"));
 		json_decref(req);
 		req = NULL;
 	} else {
@@ -120,8 +121,8 @@ static int wait_args(struct emu_http_conn *c, int *wait, long *timeout, enum MHD
 	char *end = NULL;
 	*wait = !w || strcmp(w, "0") != 0;
 	*timeout = t ? strtol(t, &end, 10) : 30;
-	if ((w && strcmp(w, "0") && strcmp(w, "1")) || (t && (*end || *timeout < 1 ||
-							       *timeout > 150))) {
+	if ((w && strcmp(w, "0") && strcmp(w, "1")) ||
+	    (t && (*end || *timeout < 1 || *timeout > 150))) {
 		*ret = emu_http_error(c->mc, 400, "bad_request",
 				      "query: wait is 0 or 1, timeout is seconds 1..150", NULL);
 		return -1;

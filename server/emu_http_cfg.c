@@ -86,8 +86,8 @@ static int get_str(const json_t *o, const char *key, char **dst, int listen, cha
 		snprintf(err, err_size, "$.http.%s: expected a non-empty string", key);
 		return -1;
 	}
-	if (listen && emu_http_parse_listen(json_string_value(v), &ss, &len, inner,
-					    sizeof(inner)) < 0) {
+	if (listen &&
+	    emu_http_parse_listen(json_string_value(v), &ss, &len, inner, sizeof(inner)) < 0) {
 		snprintf(err, err_size, "$.http.%s: %s", key, inner);
 		return -1;
 	}
@@ -112,7 +112,7 @@ static int get_u32(const json_t *o, const char *key, long long min, long long ma
 /* Rejects unknown keys under $.http: a typo must not silently do nothing. */
 static int check_keys(const json_t *o, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"listen",   "token",	       "max_clients",
+	static const char *const keys[] = {"listen",   "token",		"max_clients",
 					   "max_body", "sse_max_queue", NULL};
 	const char *key;
 	json_t *v;
@@ -122,8 +122,9 @@ static int check_keys(const json_t *o, char *err, size_t err_size)
 		while (keys[i] && strcmp(keys[i], key))
 			i++;
 		if (!keys[i]) {
-			snprintf(err, err_size, "$.http.%s: unknown key (known: listen, token, "
-						"max_clients, max_body, sse_max_queue)",
+			snprintf(err, err_size,
+				 "$.http.%s: unknown key (known: listen, token, "
+				 "max_clients, max_body, sse_max_queue)",
 				 key);
 			return -1;
 		}
@@ -136,8 +137,9 @@ int emu_http_cfg_apply(struct emu_config *cfg, const json_t *o, char *err, size_
 	if (!o)
 		return 0;
 	if (!json_is_object(o)) {
-		snprintf(err, err_size, "$.http: expected an object such as "
-					"{\"listen\": \"127.0.0.1:8080\"}");
+		snprintf(err, err_size,
+			 "$.http: expected an object such as "
+			 "{\"listen\": \"127.0.0.1:8080\"}");
 		return -1;
 	}
 	if (check_keys(o, err, err_size) < 0 ||

@@ -40,10 +40,10 @@ struct emu_http {
 	struct emu_server *srv;
 	struct MHD_Daemon *d;
 	int port;
-	unsigned conns;	 /* open connections (MHD_OPTION_NOTIFY_CONNECTION) */
-	int limit_hit;	 /* connection_limit event sent for this episode */
+	unsigned conns;	  /* open connections (MHD_OPTION_NOTIFY_CONNECTION) */
+	int limit_hit;	  /* connection_limit event sent for this episode */
 	uint64_t refused; /* connections refused at the limit, for the event */
-	int resumed;	 /* a connection was resumed: MHD_run this turn */
+	int resumed;	  /* a connection was resumed: MHD_run this turn */
 	struct emu_http_conn *waits;
 	struct emu_http_sse *sse;
 	size_t sse_count;

@@ -65,7 +65,8 @@ static void http_config_errors_name_the_path(void **state)
 	(void)state;
 	static const char *const cases[][2] = {
 	    {"{\"http\":\"8080\"}", "$.http: expected an object"},
-	    {"{\"http\":{\"listen\":\"localhost:80\"}}", "$.http.listen: \"localhost:80\": expected"},
+	    {"{\"http\":{\"listen\":\"localhost:80\"}}",
+	     "$.http.listen: \"localhost:80\": expected"},
 	    {"{\"http\":{\"listen\":\"127.0.0.1:70000\"}}", "$.http.listen:"},
 	    {"{\"http\":{\"listen\":\"\"}}", "$.http.listen: expected a non-empty string"},
 	    {"{\"http\":{\"max_clients\":0}}", "$.http.max_clients: expected integer 1..4096"},
