@@ -188,7 +188,8 @@ static enum MHD_Result first_call(struct emu_http *h, struct MHD_Connection *mc,
 	if (f && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
 		return serve_file(mc, f);
 	if (f)
-		return emu_http_error(mc, 405, "method_not_allowed", "the dashboard's files take GET",
+		return emu_http_error(mc, 405, "method_not_allowed",
+				      "the dashboard's files take GET",
 				      json_pack("{s:s}", "allow", "GET, HEAD"));
 	int route = first_checks(h, mc, url, method, &ret);
 	if (route >= 0 && emu_http_api_is_events(route))

@@ -16,6 +16,7 @@
 #define R_WRITES 1 /* changes state: the token is needed */
 #define R_WAIT 2   /* waits for the device's answer */
 #define R_EVENTS 4 /* the Server-Sent Events stream */
+#define R_RECENT 8 /* the latest events (HTTP only: not a command) */
 
 static const struct route {
 	const char *path, *method, *cmd;
@@ -26,6 +27,7 @@ static const struct route {
     {"/api/devices", "GET", "clients", 0},
     {"/api/sessions", "GET", "sessions", 0},
     {"/api/events", "GET", NULL, R_EVENTS},
+    {"/api/recent", "GET", NULL, R_RECENT},
     {"/api/request", "POST", "request", R_WRITES | R_WAIT},
     {"/api/reload", "POST", "reload", R_WRITES},
     {"/api/faults/drop", "POST", "drop", R_WRITES},
@@ -169,6 +171,8 @@ enum MHD_Result emu_http_api_run(struct emu_http_conn *c, int route)
 	int subscribed = 0, wait = 0;
 	long timeout = 0;
 	json_t *req = NULL, *reply = NULL, *early = NULL;
+	if (routes[route].flags & R_RECENT)
+		return emu_http_sse_recent(h, c->mc);
 	if ((routes[route].flags & R_WAIT) && wait_args(c, &wait, &timeout, &ret) < 0)
 		goto exit;
 	if (!(req = parse_body(c, routes[route].cmd, &ret)))

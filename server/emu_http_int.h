@@ -9,6 +9,9 @@
 
 struct emu_server;
 
+#define EMU_HTTP_HISTORY 256
+#define EMU_HTTP_HISTORY_BYTES (256u << 10)
+
 /* One HTTP request (MHD's per-request context). */
 struct emu_http_conn {
 	struct emu_http *h;
@@ -52,6 +55,12 @@ struct emu_http {
 	/* While a request is being sent: its answers emitted at once (an
 	 * immediate failure) are kept here to be matched by id. */
 	json_t *captured;
+	/* The latest events as JSON text, oldest first, for GET /api/recent
+	 * (a page opened late still shows what happened): at most
+	 * EMU_HTTP_HISTORY of them and EMU_HTTP_HISTORY_BYTES in all. */
+	char *history[EMU_HTTP_HISTORY];
+	size_t history_len[EMU_HTTP_HISTORY];
+	size_t history_first, history_count, history_bytes;
 };
 
 /* Queues a JSON response (steals body). */
@@ -83,7 +92,9 @@ void emu_http_sse_publish(struct emu_http *h, const json_t *event);
 /* A comment line to every stream, so idle ones stay open and closed ones
  * are noticed. */
 void emu_http_sse_heartbeat(struct emu_http *h);
-/* Ends every stream (shutdown). */
+/* Ends every stream (shutdown) and frees the history. */
 void emu_http_sse_close_all(struct emu_http *h);
+/* GET /api/recent: {"events": [the history, oldest first]}. */
+enum MHD_Result emu_http_sse_recent(struct emu_http *h, struct MHD_Connection *mc);
 
 #endif

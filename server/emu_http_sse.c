@@ -127,14 +127,72 @@ enum MHD_Result emu_http_sse_start(struct emu_http *h, struct MHD_Connection *mc
 	return ret;
 }
 
+/* Drops the oldest history entry. */
+static void history_pop(struct emu_http *h)
+{
+	size_t i = h->history_first;
+	h->history_bytes -= h->history_len[i];
+	free(h->history[i]);
+	h->history[i] = NULL;
+	h->history_first = (i + 1) % EMU_HTTP_HISTORY;
+	h->history_count--;
+}
+
+/* Keeps json (taking it) as the newest history entry, dropping the oldest
+ * ones past the count and byte bounds; a single oversized event is not
+ * kept. */
+static void history_push(struct emu_http *h, char *json)
+{
+	size_t len = strlen(json);
+	if (len > EMU_HTTP_HISTORY_BYTES / 4) {
+		free(json);
+		return;
+	}
+	while (h->history_count && (h->history_count == EMU_HTTP_HISTORY ||
+				    h->history_bytes + len > EMU_HTTP_HISTORY_BYTES))
+		history_pop(h);
+	size_t i = (h->history_first + h->history_count) % EMU_HTTP_HISTORY;
+	h->history[i] = json;
+	h->history_len[i] = len;
+	h->history_bytes += len;
+	h->history_count++;
+}
+
+enum MHD_Result emu_http_sse_recent(struct emu_http *h, struct MHD_Connection *mc)
+{
+	size_t cap = h->history_bytes + h->history_count + 16, used = 0;
+	char *text = malloc(cap);
+	if (!text)
+		return MHD_NO;
+	used += (size_t)snprintf(text, cap, "{\"events\":[");
+	for (size_t k = 0; k < h->history_count; k++) {
+		size_t i = (h->history_first + k) % EMU_HTTP_HISTORY;
+		if (k)
+			text[used++] = ',';
+		memcpy(text + used, h->history[i], h->history_len[i]);
+		used += h->history_len[i];
+	}
+	memcpy(text + used, "]}", 3);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(used + 2, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	enum MHD_Result ret = MHD_queue_response(mc, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Every event: as one "data:" line to each stream, and into the history. */
 void emu_http_sse_publish(struct emu_http *h, const json_t *event)
 {
 	struct emu_http_sse *s, *tmp;
-	if (!h->sse)
-		return;
 	char *json = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	size_t jlen = json ? strlen(json) : 0;
-	char *text = json ? malloc(jlen + 8) : NULL;
+	char *text = json && h->sse ? malloc(jlen + 8) : NULL;
 	if (text) {
 		memcpy(text, "data: ", 6);
 		memcpy(text + 6, json, jlen);
@@ -143,7 +201,8 @@ void emu_http_sse_publish(struct emu_http *h, const json_t *event)
 		enqueue(s, text, jlen + 8);
 	}
 	free(text);
-	free(json);
+	if (json)
+		history_push(h, json);
 }
 
 void emu_http_sse_heartbeat(struct emu_http *h)
@@ -162,4 +221,6 @@ void emu_http_sse_close_all(struct emu_http *h)
 		s->dead = 1;
 		wake(s);
 	}
+	while (h->history_count)
+		history_pop(h);
 }

@@ -5,7 +5,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { devices: [], selected: null, observing: {}, events: [], paused: false };
+const state = { devices: [], selected: null, observing: {}, shown: null, paused: false };
 const MAX_EVENTS = 500;
 
 // The bearer token (--http-token), kept for this tab only.
@@ -143,6 +143,7 @@ async function operate(ep, op, path) {
   out.textContent = op + " " + path + " …";
   const { status, json } = await api("POST", "/api/request", requestBody(ep, op, path));
   if (op === "observe" && json.request) state.observing[ep + path] = json.request;
+  state.shown = json.request;
   const a = json.answer || {};
   const shown = status === 200
     ? { code: a.code, format: a.format, decoded: a.decoded !== undefined ? a.decoded : a }
@@ -219,7 +220,16 @@ function applyFilter() {
   });
 }
 
-function addEvent(ev) {
+// A notification of the observation shown in the result box replaces it.
+function showNotify(ev) {
+  if (ev.event !== "notify" || ev.request !== state.shown) return;
+  $("result").className = "result";
+  $("result").textContent = "notify " + ev.path + " (request " + ev.request + ")\n" +
+    JSON.stringify({ code: ev.code, format: ev.format, decoded: ev.decoded }, null, 2);
+}
+
+function addEvent(ev, fromHistory) {
+  if (!fromHistory) showNotify(ev);
   if (state.paused) return;
   const list = $("events");
   const li = eventLine(ev);
@@ -227,7 +237,15 @@ function addEvent(ev) {
   li.hidden = f !== "" && !li.dataset.text.includes(f);
   list.insertBefore(li, list.firstChild);
   while (list.children.length > MAX_EVENTS) list.removeChild(list.lastChild);
-  if (/^(register|update|deregister|session_|registration_)/.test(ev.event)) refresh();
+  if (!fromHistory && /^(register|update|deregister|session_|registration_)/.test(ev.event)) refresh();
+}
+
+// What happened before the page was opened (GET /api/recent), oldest first.
+async function loadRecent() {
+  try {
+    const { json } = await api("GET", "/api/recent");
+    (json.events || []).forEach((ev) => addEvent(ev, true));
+  } catch (e) { /* the stream still comes */ }
 }
 
 function openEvents() {
@@ -250,9 +268,11 @@ const params = new URLSearchParams(location.search);
 const live = params.get("live") !== "0";
 state.selected = params.get("device");
 refresh();
+loadRecent().then(() => {
+  if (live) openEvents();
+});
 if (live) {
   setInterval(refresh, 2000);
-  openEvents();
 } else {
   $("event-state").textContent = "(snapshot: open / without ?live=0 for the live stream)";
 }

@@ -29,7 +29,9 @@ emu_pid= shim_pid= sse_pid=
 n=0 failed=0
 cleanup() {
 	[ -n "$shim_pid" ] && kill "$shim_pid" 2>/dev/null
-	[ -n "$sse_pid" ] && kill "$sse_pid" 2>/dev/null
+	[ -n "$sse_pid" ] && check "GET /api/recent has the events so far, oldest first" is 200 \
+	'[.events[]|select(.event=="register")|.endpoint]==["cc-dev","dev1"]' "$(get /api/recent)"
+kill "$sse_pid" 2>/dev/null
 	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
 	rm -rf "$work"
 }
@@ -150,6 +152,8 @@ else
 	check "the dashboard's DOM lists cc-dev" grep -q '<tr data-endpoint="cc-dev"><td>cc-dev</td>' "$work/dom.html"
 	check "the dashboard's DOM lists dev1 with its suite and handshake" \
 		grep -q '<tr data-endpoint="dev1"><td>dev1</td><td>dev1</td><td>dtls</td><td>TLS-[A-Z0-9-]*PSK[^<]*</td>.*>full</span>' "$work/dom.html"
+	check "the dashboard's DOM shows the events so far (dev1's register)" \
+		grep -q '<span class="name">register</span><span> {[^<]*"endpoint":"dev1"' "$work/dom.html"
 	cp "$work/dom.html" "$keep/dashboard.html"
 	browser --window-size=1280,1000 --screenshot="$keep/dashboard.png" "$URL/?live=0&device=dev1" >/dev/null
 	check "the dashboard screenshot is not blank" python3 - "$keep/dashboard.png" <<'EOF'
