@@ -1,4 +1,5 @@
 #include "emu_config.h"
+#include "emu_certbind.h"
 #include "emu_cbor.h"
 #include "emu_http_cfg.h"
 #include "emu_vhost.h"
@@ -75,6 +76,8 @@ void emu_config_free(struct emu_config *cfg)
 	cfg->vhosts = NULL;
 	json_decref(cfg->bootstrap);
 	cfg->bootstrap = NULL;
+	json_decref(cfg->cert_endpoints);
+	cfg->cert_endpoints = NULL;
 	cfg->vhost_count = 0;
 	cfg->psk_count = 0;
 	cfg->psk_cap = 0;
@@ -416,13 +419,37 @@ int emu_config_client_auth(const char *text)
 	return -1;
 }
 
-/* $.certificate: {cert, key, ca, client_auth}. */
+/* $.certificate.endpoints: endpoint names bound to client certificates
+ * (checked for every session, so not per vhost). */
+static int apply_cert_endpoints(struct emu_config *cfg, const json_t *c, const char *p, char *err,
+				size_t err_size)
+{
+	const json_t *eps = json_object_get(c, "endpoints");
+	char sub[128];
+	if (!eps)
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.endpoints", p);
+	if (strcmp(p, "$.certificate") != 0)
+		return snprintf(err, err_size,
+				"%s: endpoint bindings apply to every session: give them "
+				"in $.certificate.endpoints",
+				sub),
+		       -1;
+	if (emu_certbind_check(eps, sub, err, err_size) < 0)
+		return -1;
+	json_decref(cfg->cert_endpoints);
+	cfg->cert_endpoints = json_deep_copy(eps);
+	return 0;
+}
+
+/* $.certificate: {cert, key, ca, client_auth, endpoints}. */
 static int apply_certificate(struct emu_config *cfg, const json_t *c, const char *p, char *err,
 			     size_t err_size)
 {
-	static const char *const keys[] = {"cert", "key", "ca", "client_auth", NULL};
+	static const char *const keys[] = {"cert", "key", "ca", "client_auth", "endpoints", NULL};
 	const json_t *auth = json_object_get(c, "client_auth");
 	if (check_keys(c, p, keys, err, err_size) < 0 ||
+	    apply_cert_endpoints(cfg, c, p, err, err_size) < 0 ||
 	    get_string(c, "cert", p, &cfg->cert_file, err, err_size) < 0 ||
 	    get_string(c, "key", p, &cfg->key_file, err, err_size) < 0 ||
 	    get_string(c, "ca", p, &cfg->ca_file, err, err_size) < 0)

@@ -87,6 +87,9 @@ struct emu_config {
 	uint32_t state_interval_s;	      /* periodic --state save; 0: only at SIGTERM */
 	char *cert_file, *key_file, *ca_file; /* NULL cert: generate one */
 	int client_auth;		      /* 0 none, 1 optional, 2 required */
+	/* $.certificate.endpoints: [{cn|subject, endpoint}] (emu_certbind.h);
+	 * a Register or Update for another endpoint is 4.03. NULL: none. */
+	json_t *cert_endpoints;
 	int print_config;
 	struct emu_vhost_cfg *vhosts;
 	size_t vhost_count;

@@ -80,9 +80,9 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 	    o, "resumption",
 	    json_pack("{s:b, s:b}", "cache", cfg->session_cache, "tickets", cfg->session_tickets));
 	json_object_set_new(o, "certificate",
-			    json_pack("{s:s*, s:s*, s:s*, s:s}", "cert", cfg->cert_file, "key",
-				      cfg->key_file, "ca", cfg->ca_file, "client_auth",
-				      auth[cfg->client_auth]));
+			    json_pack("{s:s*, s:s*, s:s*, s:s, s:O*}", "cert", cfg->cert_file,
+				      "key", cfg->key_file, "ca", cfg->ca_file, "client_auth",
+				      auth[cfg->client_auth], "endpoints", cfg->cert_endpoints));
 	char send[32];
 	snprintf(send, sizeof(send), "%d.%02d", cfg->send_code >> 5, cfg->send_code & 31);
 	json_object_set_new(o, "lwm2m",
