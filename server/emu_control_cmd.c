@@ -10,6 +10,7 @@
 #include "emu_request.h"
 #include "emu_server.h"
 #include "emu_resume.h"
+#include "emu_vhost.h"
 #include "emu_control.h"
 #include "lh_addr.h"
 #include "lh_hex.h"
@@ -100,14 +101,16 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 }
 
 /* What a session's (D)TLS negotiated, for listings and the dashboard:
- * ciphersuite, SNI, and how long ago the peer last sent something. */
+ * ciphersuite, SNI and the vhost it chose (null: the default one), and how
+ * long ago the peer last sent something. */
 static json_t *session_tls_json(const struct emu_session *s)
 {
 	const char *suite = s->tp->secure && s->state == EMU_SESS_OPEN
 				? mbedtls_ssl_get_ciphersuite(&s->ssl)
 				: NULL;
 	int64_t seen = s->last_in_ms ? s->last_in_ms : s->started_ms;
-	return json_pack("{s:s?, s:s?, s:I}", "suite", suite, "sni", s->sni[0] ? s->sni : NULL,
+	return json_pack("{s:s?, s:s?, s:s?, s:I}", "suite", suite, "sni",
+			 s->sni[0] ? s->sni : NULL, "vhost", s->vhost ? s->vhost->name : NULL,
 			 "last_seen_ms", (json_int_t)(lh_time_mono_ms() - seen));
 }
 

@@ -48,7 +48,8 @@ function deviceRow(d) {
   tr.dataset.endpoint = d.endpoint;
   if (state.selected === d.endpoint) tr.className = "selected";
   const hs = c.transport === "coap" ? "none (plain CoAP)" : c.resumed ? "resumed" : "full";
-  const cells = [d.endpoint, d.identity || "", c.transport || "", c.suite || "", c.sni || "",
+  const sni = (c.sni || "") + (c.vhost ? " (vhost " + c.vhost + ")" : "");
+  const cells = [d.endpoint, d.identity || "", c.transport || "", c.suite || "", sni,
     c.own_cid || "", c.peer || "", null, ago(c.last_seen_ms), left(d.expires_in_ms),
     d.session];
   cells.forEach((v, i) => {

@@ -54,7 +54,7 @@ cat >"$work/emu.json" <<EOF
 {"http": {"listen": "127.0.0.1:0", "max_clients": 6, "max_body": 4096, "sse_max_queue": 65536}}
 EOF
 "$EMULATOR" --config "$work/emu.json" --bind 127.0.0.1 --coap-port 0 --dtls-port 0 --tls-port off \
-	--psk "dev1:$KEY" --http-token "$TOKEN" --events "$work/emu.ev" >"$work/emu.log" 2>&1 &
+	--psk "dev1:$KEY" --cid 4 --http-token "$TOKEN" --events "$work/emu.ev" >"$work/emu.log" 2>&1 &
 emu_pid=$!
 port() { jq -r "select(.event==\"listening\" and .proto==\"$1\")|.addr" "$work/emu.ev" 2>/dev/null | sed 's/.*://' | head -1; }
 for _ in $(seq 1 100); do
@@ -108,16 +108,17 @@ mkfifo "$work/in"
 timeout 120 "$SHIM" <"$work/in" >"$work/shim.out" 2>"$work/shim.err" &
 shim_pid=$!
 exec 7>"$work/in"
-printf '%s\n' '{"cmd":"configure","id":1,"config":{"server":"127.0.0.1:'"$DTLS"'","security":{"mode":"psk","identity":"dev1","key_hex":"'"$KEY"'"},"endpoint":"dev1","handshake_timeout_ms":{"min":200,"max":800}}}' \
+printf '%s\n' '{"cmd":"configure","id":1,"config":{"server":"127.0.0.1:'"$DTLS"'","security":{"mode":"psk","identity":"dev1","key_hex":"'"$KEY"'"},"endpoint":"dev1","sni":"bringup.example","use_connection_id":true,"handshake_timeout_ms":{"min":200,"max":800}}}' \
 	'{"cmd":"connect","id":2}' '{"cmd":"register","id":3}' >&7
 check "the shim registers dev1 (DTLS PSK)" wait_event '.event=="register" and .endpoint=="dev1"'
 
 # --- The API lists both, with their carrier sessions.
 r=$(get /api/devices)
-check "GET /api/devices lists cc-dev (coap) and dev1 (dtls, suite, full handshake)" is 200 \
+check "GET /api/devices lists cc-dev (coap) and dev1 (dtls, suite, SNI, CID, full handshake)" is 200 \
 	'([.clients[]|select(.endpoint=="cc-dev" and .carrier.transport=="coap")]|length==1) and
 	 ([.clients[]|select(.endpoint=="dev1" and .identity=="dev1" and .carrier.transport=="dtls" and
-	   (.carrier.suite|test("PSK")) and .carrier.resumed==false)]|length==1)' "$r"
+	   (.carrier.suite|test("PSK")) and .carrier.resumed==false and
+	   .carrier.sni=="bringup.example" and (.carrier.own_cid|length)==8)]|length==1)' "$r"
 check "GET /api/sessions lists two sessions" is 200 '.sessions|length==2' "$(get /api/sessions)"
 
 # --- A Read through the API: the device's decoded answer in the reply.
@@ -150,8 +151,8 @@ else
 	mkdir -p "$keep"
 	browser --dump-dom "$URL/?live=0" >"$work/dom.html"
 	check "the dashboard's DOM lists cc-dev" grep -q '<tr data-endpoint="cc-dev"><td>cc-dev</td>' "$work/dom.html"
-	check "the dashboard's DOM lists dev1 with its suite and handshake" \
-		grep -q '<tr data-endpoint="dev1"><td>dev1</td><td>dev1</td><td>dtls</td><td>TLS-[A-Z0-9-]*PSK[^<]*</td>.*>full</span>' "$work/dom.html"
+	check "the dashboard's DOM lists dev1 with its suite, SNI, CID, peer and handshake" \
+		grep -q '<tr data-endpoint="dev1"><td>dev1</td><td>dev1</td><td>dtls</td><td>TLS-[A-Z0-9-]*PSK[^<]*</td><td>bringup.example</td><td>[0-9a-f]\{8\}</td><td>127.0.0.1:[0-9]*</td><td><span class="badge">full</span>' "$work/dom.html"
 	check "the dashboard's DOM shows the events so far (dev1's register)" \
 		grep -q '<span class="name">register</span><span> {[^<]*"endpoint":"dev1"' "$work/dom.html"
 	cp "$work/dom.html" "$keep/dashboard.html"
