@@ -3,7 +3,9 @@
 # a device registered by Debian's coap-client (plain CoAP) and one by
 # lwm2m-client-shim (reference layer, DTLS PSK); the dashboard loaded in
 # headless Chromium lists both (DOM), a screenshot of it is not blank; a
-# Read of /3/0 through POST /api/request answers with the decoded value;
+# Read of /3/0 through POST /api/request answers with the decoded value,
+# Observe answers with the first value, its notification comes as an event
+# and Cancel ends it;
 # the event stream (SSE) delivers the coap-client's register event; and the
 # bad input: unknown paths 404, bad JSON 400 with where, wrong methods 405,
 # huge bodies 413 with bounded memory, missing/wrong token 401, connections
@@ -128,6 +130,14 @@ check "POST /api/request read /3/0 of dev1: 200 with the decoded Manufacturer" i
 	 ((.answer.decoded|map({(.name):.value})|add)["/3/0/0"]=="lwm2m-harness")' "$r"
 r=$(post /api/request -d '{"endpoint":"dev1","method":"read","path":"/3/0/0"}')
 check "POST /api/request read /3/0/0: text value" is 200 '.answer.decoded=="lwm2m-harness"' "$r"
+r=$(post /api/request -d '{"endpoint":"dev1","method":"observe","path":"/3/0/13"}')
+check "POST /api/request observe /3/0/13: 200 with the first value" is 200 \
+	'.answer.code=="2.05" and (.answer.decoded|tonumber) > 0' "$r"
+obs=$(sed 's/^[0-9]* //' <<<"$r" | jq -r '.request // 0')
+printf '%s\n' '{"cmd":"notify","id":4}' >&7 # the shim sends what its observers watch
+check "... its notifications come as events" wait_event ".event==\"notify\" and .request==$obs"
+r=$(post /api/request -d '{"endpoint":"dev1","method":"cancel","path":"/3/0/13","request":'"$obs"'}')
+check "POST /api/request cancel of that observation: 200" is 200 '.answer.code=="2.05"' "$r"
 r=$(post /api/request -d '{"endpoint":"nobody","method":"read","path":"/3/0"}')
 check "a request to an unregistered endpoint: 404" is 404 '.error=="not_found" and (.message|test("not registered"))' "$r"
 
