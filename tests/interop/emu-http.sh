@@ -138,6 +138,14 @@ printf '%s\n' '{"cmd":"notify","id":4}' >&7 # the shim sends what its observers 
 check "... its notifications come as events" wait_event ".event==\"notify\" and .request==$obs"
 r=$(post /api/request -d '{"endpoint":"dev1","method":"cancel","path":"/3/0/13","request":'"$obs"'}')
 check "POST /api/request cancel of that observation: 200" is 200 '.answer.code=="2.05"' "$r"
+# cc-dev's coap-client has exited: nobody answers its requests.
+r=$(post '/api/request?timeout=1' -d '{"endpoint":"cc-dev","method":"read","path":"/3/0"}')
+check "a request nobody answers: 504 after ?timeout=1, naming its id" is 504 \
+	'.error=="timeout" and .request > 0' "$r"
+r=$(post '/api/request?wait=0' -d '{"endpoint":"cc-dev","method":"read","path":"/1/0"}')
+check "?wait=0: 200 at once with the request id" is 200 '.ok and .request > 0 and (has("answer")|not)' "$r"
+check "a bad ?timeout: 400" is 400 '.error=="bad_request"' \
+	"$(post '/api/request?timeout=999' -d '{"endpoint":"dev1","method":"read","path":"/3/0"}')"
 r=$(post /api/request -d '{"endpoint":"nobody","method":"read","path":"/3/0"}')
 check "a request to an unregistered endpoint: 404" is 404 '.error=="not_found" and (.message|test("not registered"))' "$r"
 
