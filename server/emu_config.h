@@ -80,10 +80,6 @@ struct emu_config {
 	char *keylog;			      /* NULL: off */
 	char *control;			      /* NULL: no control socket */
 	char *state;			      /* NULL: a restart loses everything */
-	/* $.http, --http, --http-token: the HTTP API and dashboard (emu_http.c). */
-	char *http;	  /* "ADDR:PORT" or "PORT" (127.0.0.1); NULL: off */
-	char *http_token; /* bearer token state-changing requests need; NULL: none */
-	uint32_t http_max_clients, http_max_body, http_sse_max;
 	uint32_t state_interval_s;	      /* periodic --state save; 0: only at SIGTERM */
 	char *cert_file, *key_file, *ca_file; /* NULL cert: generate one */
 	int client_auth;		      /* 0 none, 1 optional, 2 required */
@@ -96,6 +92,10 @@ struct emu_config {
 	int sni_reject_unknown; /* else unknown names get the default vhost */
 	int sni_reject_missing; /* no SNI at all; -1: as sni_reject_unknown */
 	json_t *bootstrap;	/* {"writes": [...], "finish": bool}, NULL: defaults */
+	/* $.http, --http, --http-token: the HTTP API and dashboard (emu_http.c). */
+	char *http;	  /* "ADDR:PORT" or "PORT" (127.0.0.1); NULL: off */
+	char *http_token; /* bearer token state-changing requests need; NULL: none */
+	uint32_t http_max_clients, http_max_body, http_sse_max;
 };
 
 enum emu_args_result { EMU_ARGS_RUN, EMU_ARGS_EXIT_OK, EMU_ARGS_ERROR };
