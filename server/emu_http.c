@@ -304,14 +304,14 @@ int emu_http_open(struct emu_server *srv)
 		goto err;
 	}
 	h->d = start_daemon(h, &ss);
-	if (!h->d || attach(h, &ss) < 0)
+	if (!h->d || attach(h, &ss) < 0) {
+		fprintf(stderr, "lwm2m-emulator: --http %s: cannot listen there: %s\n", listen,
+			strerror(errno));
 		goto err;
+	}
 	emu_sink_update(srv);
 	return 0;
 err:
-	if (!h->d || !h->port)
-		fprintf(stderr, "lwm2m-emulator: --http %s: cannot listen there: %s\n", listen,
-			strerror(errno));
 	emu_http_close(srv);
 	return -1;
 }
