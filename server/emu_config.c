@@ -2,6 +2,7 @@
 #include "emu_model.h"
 #include "emu_certbind.h"
 #include "emu_cbor.h"
+#include "emu_http_cfg.h"
 #include "emu_vhost.h"
 
 #include <arpa/inet.h>
@@ -44,6 +45,9 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->requests_per_device = 64;
 	cfg->sni_reject_missing = -1;
 	cfg->state_interval_s = 5; /* emu_state.h: crash-safe state */
+	cfg->http_max_clients = 32;
+	cfg->http_max_body = 64 << 10;
+	cfg->http_sse_max = 1 << 20;
 }
 
 void emu_config_free(struct emu_config *cfg)
@@ -52,6 +56,9 @@ void emu_config_free(struct emu_config *cfg)
 	free(cfg->events);
 	free(cfg->keylog);
 	free(cfg->control);
+	free(cfg->http);
+	free(cfg->http_token);
+	cfg->http = cfg->http_token = NULL;
 	free(cfg->state);
 	cfg->state = NULL;
 	free(cfg->state);
@@ -750,7 +757,7 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    "bind",	   "ports",	     "psk",	"dtls",	      "lwm2m",
 	    "events",	   "keylog",	     "control", "resumption", "state",
 	    "certificate", "vhosts",	     "sni",	"bootstrap",  "coap",
-	    "limits",	   "state_interval", "models",	NULL};
+	    "limits",	   "state_interval", "models",	"http",	      NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -770,7 +777,8 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    get_string(root, "control", "$", &cfg->control, err, err_size) < 0 ||
 	    get_string(root, "state", "$", &cfg->state, err, err_size) < 0 ||
 	    apply_state_interval(cfg, root, err, err_size) < 0 ||
-	    get_string(root, "models", "$", &cfg->models_dir, err, err_size) < 0)
+	    get_string(root, "models", "$", &cfg->models_dir, err, err_size) < 0 ||
+	    emu_http_cfg_apply(cfg, json_object_get(root, "http"), err, err_size) < 0)
 		return -1;
 	if (json_object_get(root, "models"))
 		cfg->models_where = "$.models";

@@ -101,6 +101,10 @@ struct emu_config {
 	char *models_dir;
 	const char *models_where; /* "--models" or "$.models", named in errors */
 	struct emu_models *models;
+	/* $.http, --http, --http-token: the HTTP API and dashboard (emu_http.c). */
+	char *http;	  /* "ADDR:PORT" or "PORT" (127.0.0.1); NULL: off */
+	char *http_token; /* bearer token state-changing requests need; NULL: none */
+	uint32_t http_max_clients, http_max_body, http_sse_max;
 };
 
 enum emu_args_result { EMU_ARGS_RUN, EMU_ARGS_EXIT_OK, EMU_ARGS_ERROR };

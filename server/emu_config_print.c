@@ -1,6 +1,7 @@
 /* --print-config: the effective configuration as JSON, itself a valid
  * config file that means the same (unset paths are left out). */
 #include "emu_config.h"
+#include "emu_http_cfg.h"
 #include "emu_vhost.h"
 
 #include <mbedtls/ssl.h>
@@ -117,5 +118,7 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 				  "models", cfg->models_dir);
 	json_object_update(o, paths);
 	json_decref(paths);
+	if (cfg->http)
+		json_object_set_new(o, "http", emu_http_cfg_json(cfg));
 	return o;
 }

@@ -150,6 +150,8 @@ void emu_gen_keep_restart_only(const struct emu_config *running, struct emu_conf
 	keep_str(&fresh->keylog, &running->keylog, "keylog", ignored);
 	keep_str(&fresh->control, &running->control, "control", ignored);
 	keep_str(&fresh->state, &running->state, "state", ignored);
+	keep_str(&fresh->http, &running->http, "http.listen", ignored);
+	KEEP(http_max_clients, "http.max_clients");
 }
 
 int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, size_t err_size)

@@ -9,6 +9,7 @@
 #include "emu_tls.h"
 #include "emu_demux.h"
 #include "emu_control.h"
+#include "emu_http.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -161,6 +162,8 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 		return -1;
 	if (cfg->control && emu_control_open(srv, cfg->control) < 0)
 		return -1;
+	if (cfg->http && emu_http_open(srv) < 0)
+		return -1;
 	if (cfg->state && emu_state_load(srv, cfg->state) < 0)
 		return -1;
 	if (cfg->state)
@@ -267,6 +270,9 @@ static void dispatch(struct emu_server *srv, uint64_t tag)
 	case EMU_FD_CONTROL_CLIENT:
 		emu_control_readable(srv, EMU_FD_ID(tag));
 		break;
+	case EMU_FD_HTTP:
+		emu_http_readable(srv);
+		break;
 	default:
 		break;
 	}
@@ -278,8 +284,11 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 	int64_t now = lh_time_mono_ms();
 	int64_t wait = emu_timers_next_in(&srv->timers, now);
 	int64_t delayed = emu_faults_run(srv, now);
+	int64_t http = emu_http_wait_ms(srv);
 	if (wait < 0 || wait > max_wait_ms)
 		wait = max_wait_ms;
+	if (http >= 0 && http < wait)
+		wait = http;
 	if (delayed >= 0 && delayed < wait)
 		wait = delayed;
 	/* What the last turn emitted, in one write per stream, before waiting;
@@ -296,6 +305,7 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 	emu_bootstrap_run(srv);
 	now = lh_time_mono_ms();
 	run_timers(srv, now);
+	emu_http_tick(srv, now);
 	emu_state_tick(srv, now);
 	emu_linger_expire(srv, now);
 	if (now >= srv->next_expiry_check) {
@@ -322,6 +332,7 @@ void emu_server_fini(struct emu_server *srv)
 	struct emu_session *s, *tmp;
 	if (srv->ran && emu_gen_cfg(srv)->state)
 		emu_state_save(srv, emu_gen_cfg(srv)->state);
+	emu_http_close(srv);
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	emu_session_close(s, "shutdown");
 	emu_udp_fini(srv); /* the close_notify alerts of the sessions just closed */

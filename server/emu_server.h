@@ -35,6 +35,7 @@ enum emu_fd_kind {
 	EMU_FD_TLS_CONN = 8,
 	EMU_FD_PLAIN = 9, /* the public plain-CoAP UDP socket */
 	EMU_FD_TLS_LINGER = 10,
+	EMU_FD_HTTP = 11, /* libmicrohttpd's epoll fd (emu_http.c) */
 };
 #define EMU_FD_TAG(kind, id) (((uint64_t)(kind) << 56) | (uint64_t)(id))
 #define EMU_FD_KIND(tag) ((int)((tag) >> 56))
@@ -57,6 +58,7 @@ struct emu_vhost;
 struct emu_requests;
 struct emu_bootstrap;
 struct emu_peer_ip;
+struct emu_http;
 
 struct emu_server {
 	struct emu_config *cfg;
@@ -110,6 +112,7 @@ struct emu_server {
 	struct emu_udp *udp;
 	/* Set-up DTLS contexts waiting for their next handshake (emu_ctxpool.c). */
 	struct emu_ctxpool *ctxpool;
+	struct emu_http *http; /* the HTTP API (emu_http.c); NULL: off */
 };
 
 /* Re-reads the command line and config file into a fresh config, checks
