@@ -80,12 +80,25 @@ static int arg_dirs(const json_t *req, int dirs[2], char *err, size_t size)
 	return 0;
 }
 
+/* The hibernation counters (emu_hibernate.h) for `status`. */
+static json_t *hib_status(const struct emu_server *srv)
+{
+	const struct emu_hibernation *h = &srv->hib;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "hibernated",
+			 (json_int_t)h->count, "awake", (json_int_t)h->awake, "bytes",
+			 (json_int_t)h->bytes, "hibernations", (json_int_t)h->stats.hibernated,
+			 "wakes", (json_int_t)h->stats.woken, "rehibernated_unauthenticated",
+			 (json_int_t)h->stats.rehibernated_unauthenticated, "wake_limit_drops",
+			 (json_int_t)h->stats.wake_limit_drops, "save_refused",
+			 (json_int_t)h->stats.save_failed);
+}
+
 static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
 	const struct emu_stats *st = &srv->stats;
 	if (check_args(req, NULL, err, size) < 0)
 		return NULL;
-	return json_pack(
+	json_t *out = json_pack(
 	    "{s:I, s:I, s:I, s:i, s:i, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 	    "uptime_ms", (json_int_t)(lh_time_mono_ms() - srv->started_ms), "sessions",
 	    (json_int_t)srv->sessions.count, "registrations", (json_int_t)srv->registry.count,
@@ -97,6 +110,9 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 	    (json_int_t)st->bytes_held, "registrations", (json_int_t)st->registrations,
 	    "peer_address_changes", (json_int_t)st->peer_address_changes, "faults_applied",
 	    (json_int_t)srv->faults.applied);
+	if (out)
+		json_object_set_new(out, "hibernation", hib_status(srv));
+	return out;
 }
 
 /* One session as JSON for the listing. */

@@ -225,6 +225,8 @@ static void run_timers(struct emu_server *srv, int64_t now)
 			continue;
 		}
 		struct emu_session *s = emu_sessions_by_id(&srv->sessions, e.session);
+		if (!s)
+			emu_hib_timer(srv, e.session, e.gen);
 		if (!s || e.gen != s->timer_gen || s->timer_fin == 0)
 			continue;
 		s->tp->timer(s);
@@ -290,6 +292,7 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 	emu_linger_expire(srv, now);
 	if (now >= srv->next_expiry_check) {
 		emu_device_housekeeping(srv, now);
+		emu_hib_sweep(srv, now);
 		emu_control_sweep(srv);
 		srv->next_expiry_check = now + 1000;
 	}
@@ -312,6 +315,7 @@ void emu_server_fini(struct emu_server *srv)
 		emu_state_save(srv, emu_gen_cfg(srv)->state);
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	emu_session_close(s, "shutdown");
+	emu_hib_fini(srv);
 	emu_control_close(srv);
 	emu_faults_fini(srv);
 	emu_keylog_close();
