@@ -31,6 +31,7 @@ enum {
 	OPT_CLIENT_AUTH,
 	OPT_STATE,
 	OPT_STATE_INTERVAL,
+	OPT_STATE_FORMAT,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -54,6 +55,7 @@ static const struct option long_opts[] = {
     {"client-auth", required_argument, NULL, OPT_CLIENT_AUTH},
     {"state", required_argument, NULL, OPT_STATE},
     {"state-interval", required_argument, NULL, OPT_STATE_INTERVAL},
+    {"state-format", required_argument, NULL, OPT_STATE_FORMAT},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -91,6 +93,8 @@ static void print_help(FILE *out)
 	    "                         FILE periodically and on SIGTERM, restore it on start\n"
 	    "  --state-interval S     seconds between --state saves (default 5; 0: only at\n"
 	    "                         SIGTERM)\n"
+	    "  --state-format F       json (default) or binary (restarts of 100k sessions\n"
+	    "                         in about a second); either is read back\n"
 	    "  --print-config         print the effective config as JSON and exit\n"
 	    "  --help, --version\n"
 	    "\n"
@@ -226,6 +230,13 @@ static int apply_flag(struct emu_config *cfg, int opt, const char *arg, char *er
 		return set_string(&cfg->state, arg, err, err_size);
 	case OPT_STATE_INTERVAL:
 		return parse_state_interval(arg, cfg, err, err_size);
+	case OPT_STATE_FORMAT:
+		if (strcmp(arg, "json") == 0 || strcmp(arg, "binary") == 0) {
+			cfg->state_binary = arg[0] == 'b';
+			return 0;
+		}
+		snprintf(err, err_size, "--state-format %s: expected json or binary", arg);
+		return -1;
 	case OPT_CLIENT_AUTH:
 		cfg->client_auth = emu_config_client_auth(arg);
 		if (cfg->client_auth >= 0)

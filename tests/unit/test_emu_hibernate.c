@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "server/emu_state.h"
+#include "server/emu_state_bin.h"
 #include "test_emu_dtls.h"
 
 static uint32_t max_awake = 4096;
@@ -292,6 +294,68 @@ static void wake_bound_drops_beyond_it(void **state)
 	assert_int_equal(stop_server(), 0);
 }
 
+/* Flips one byte of the file at off (a corruption on disk). */
+static void flip_byte(const char *path, long off)
+{
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	int c = fgetc(f);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	fputc(c ^ 0x01, f);
+	fclose(f);
+}
+
+static void graceful_restart_binary_keeps_hibernated_session(void **state)
+{
+	(void)state;
+	struct test_dtls_conf t;
+	struct cid_client k;
+	char loc[64], copy[96], cmd[400], dir[32] = "/tmp/test_emu_hib_XXXXXX", err[512];
+	uint8_t magic[8] = {0};
+	/* A folder only this user can write: the state file holds keys. */
+	assert_non_null(mkdtemp(dir));
+	snprintf(state_path, sizeof(state_path), "%s/state.bin", dir);
+	fixed_port = 0;
+	int port = start();
+	test_dtls_conf_init(&t);
+	cid_client_open(&k, &t, "cid-dev", port);
+	assert_int_equal(coap_request(&k.ssl, 0x02, "rd", "ep=hib-r&lt=300", loc, sizeof(loc)),
+			 0x41);
+	assert_true(events_have("\"event\":\"session_hibernated\"", 1));
+	assert_int_equal(stop_server(), 0);
+	FILE *f = fopen(state_path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(magic, 1, 8, f), 8);
+	fclose(f);
+	assert_memory_equal(magic, "LWEMUST\n", 8);
+	/* A corrupt copy is refused before start, naming the checksum. */
+	snprintf(copy, sizeof(copy), "%s.bad", state_path);
+	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod 600 %s", state_path, copy, copy);
+	assert_int_equal(system(cmd), 0);
+	flip_byte(copy, 60);
+	assert_int_equal(emu_state_check(copy), -1);
+	assert_int_equal(emu_state_bin_check(copy, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "checksum: mismatch"));
+	unlink(copy);
+	assert_int_equal(emu_state_check(state_path), 0);
+	/* The restart: the session comes back hibernated and wakes on the
+	 * client's Update, without a handshake. */
+	fixed_port = port;
+	start_server(hib_on);
+	assert_int_equal(server_port(), port);
+	assert_true(events_have("\"format\":\"binary\"", 1));
+	assert_int_equal(coap_request(&k.ssl, 0x02, loc, "lt=300", NULL, 0), 0x44);
+	assert_true(events_have("\"event\":\"session_woken\"", 1));
+	assert_int_equal(count_lines("\"event\":\"handshake_started\""), 0);
+	cid_client_close(&k);
+	test_dtls_conf_free(&t);
+	assert_int_equal(stop_server(), 0);
+	unlink(state_path);
+	rmdir(dir);
+	state_path[0] = '\0';
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +365,7 @@ int main(void)
 	    cmocka_unit_test(expiry_while_hibernated),
 	    cmocka_unit_test(bad_mac_rehibernates),
 	    cmocka_unit_test(wake_bound_drops_beyond_it),
+	    cmocka_unit_test(graceful_restart_binary_keeps_hibernated_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
