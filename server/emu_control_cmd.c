@@ -3,6 +3,7 @@
  * alert, close silently, stop answering, reload). */
 #include "emu_control_cmd.h"
 
+#include <malloc.h>
 #include <mbedtls/ssl.h>
 #include <string.h>
 
@@ -112,6 +113,14 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 	    (json_int_t)srv->faults.applied);
 	if (out)
 		json_object_set_new(out, "hibernation", hib_status(srv));
+	/* What the heap holds and keeps free: how compact the state is, and
+	 * how much of RSS is fragmentation. */
+	struct mallinfo2 mi = mallinfo2();
+	if (out)
+		json_object_set_new(out, "heap",
+				    json_pack("{s:I, s:I, s:I}", "in_use", (json_int_t)mi.uordblks,
+					      "free", (json_int_t)mi.fordblks, "mmapped",
+					      (json_int_t)mi.hblkhd));
 	return out;
 }
 
