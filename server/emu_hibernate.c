@@ -2,6 +2,7 @@
 #include "emu_hibernate.h"
 
 #include <malloc.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,23 +47,162 @@ static const char *hib_sni(const struct emu_hib *h)
 	return (const char *)h->tail + h->blob_len + h->identity_len + h->subject_len;
 }
 
-/* What one hibernated session holds on the heap (for `ctl status`). */
+/* What one hibernated session holds (for `ctl status` and the pool). */
 static size_t hib_size(const struct emu_hib *h)
 {
 	return sizeof(*h) + h->blob_len + h->identity_len + h->subject_len + h->sni_len +
-	       (h->dedup ? sizeof(*h->dedup) : 0);
+	       h->dedup_len;
 }
 
-/* A zeroed hib with room for the blob and the three strings. */
-static struct emu_hib *hib_alloc(size_t blob_len, const char *identity, const char *subject,
-				 const char *sni)
+/* The packed dedup state at the end of the tail. */
+static uint8_t *hib_dedup(struct emu_hib *h)
+{
+	return h->tail + h->blob_len + h->identity_len + h->subject_len + h->sni_len;
+}
+
+/* Maps one more 1 MiB chunk for the pool. */
+static int pool_grow(struct emu_hib_pool *p)
+{
+	size_t size = 1u << 20;
+	uint8_t *c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED)
+		return -1;
+	*(void **)c = p->chunks;
+	p->chunks = c;
+	p->mapped += size;
+	p->cur = c + 16;
+	p->end = c + size;
+	return 0;
+}
+
+/* size zeroed bytes: from the pool (its class's free list, else carved
+ * from the current chunk), or from malloc when larger than the pool's. */
+static void *pool_alloc(struct emu_hib_pool *p, size_t size)
+{
+	size_t cls = (size + 15) / 16;
+	void *at;
+	if (size > EMU_HIB_POOL_MAX)
+		return calloc(1, size);
+	if (p->free[cls]) {
+		at = p->free[cls];
+		p->free[cls] = *(void **)at;
+	} else {
+		if ((size_t)(p->end - p->cur) < cls * 16 && pool_grow(p) < 0)
+			return NULL;
+		at = p->cur;
+		p->cur += cls * 16;
+	}
+	memset(at, 0, cls * 16);
+	return at;
+}
+
+/* Gives back what pool_alloc gave for size. */
+static void pool_free(struct emu_hib_pool *p, void *at, size_t size)
+{
+	if (!at)
+		return;
+	if (size > EMU_HIB_POOL_MAX) {
+		free(at);
+		return;
+	}
+	size_t cls = (size + 15) / 16;
+	*(void **)at = p->free[cls];
+	p->free[cls] = at;
+}
+
+/* Unmaps every pool chunk (after every hib is gone). */
+static void pool_fini(struct emu_hib_pool *p)
+{
+	while (p->chunks) {
+		void *next = *(void **)p->chunks;
+		munmap(p->chunks, 1u << 20);
+		p->chunks = next;
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+/* Frees h (its pool slot or heap block) and what it holds. */
+static void hib_free(struct emu_server *srv, struct emu_hib *h)
+{
+	pool_free(&srv->hib.pool, h, hib_size(h));
+}
+
+/* The packed size of the live slots of d (0: none). */
+static size_t dedup_packed_len(const struct emu_dedup *d)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < EMU_DEDUP_SLOTS; i++)
+		if (d->slot[i].used)
+			n += 12 + d->slot[i].ack_len;
+	return n ? n + 1 : 0;
+}
+
+/* Drops the slots of d older than EXCHANGE_LIFETIME: a duplicate that late
+ * is a new request anyway. */
+static void dedup_prune(struct emu_dedup *d, int64_t now)
+{
+	for (unsigned i = 0; i < EMU_DEDUP_SLOTS; i++) {
+		struct emu_dedup_slot *sl = &d->slot[i];
+		if (sl->used && (now - sl->at >= EMU_EXCHANGE_LIFETIME_MS || sl->ack_len > 2048)) {
+			free(sl->ack);
+			memset(sl, 0, sizeof(*sl));
+		}
+	}
+}
+
+/* Packs the live slots of d into out (dedup_packed_len bytes). */
+static void dedup_pack(const struct emu_dedup *d, uint8_t *out)
+{
+	uint8_t *p = out + 1;
+	out[0] = 0;
+	for (unsigned i = 0; i < EMU_DEDUP_SLOTS; i++) {
+		const struct emu_dedup_slot *sl = &d->slot[i];
+		uint16_t len = (uint16_t)sl->ack_len;
+		if (!sl->used)
+			continue;
+		out[0]++;
+		memcpy(p, &sl->mid, 2);
+		memcpy(p + 2, &sl->at, 8);
+		memcpy(p + 10, &len, 2);
+		memcpy(p + 12, sl->ack, len);
+		p += 12 + len;
+	}
+}
+
+/* Rebuilds a session's dedup state from h's packed slots. */
+static void dedup_unpack(struct emu_hib *h, struct emu_dedup *d)
+{
+	const uint8_t *p = hib_dedup(h);
+	unsigned n = h->dedup_len ? p[0] : 0;
+	p++;
+	for (unsigned i = 0; i < n && i < EMU_DEDUP_SLOTS; i++) {
+		struct emu_dedup_slot *sl = &d->slot[i];
+		uint16_t len;
+		sl->used = 1;
+		memcpy(&sl->mid, p, 2);
+		memcpy(&sl->at, p + 2, 8);
+		memcpy(&len, p + 10, 2);
+		sl->ack = len ? malloc(len) : NULL;
+		if (sl->ack)
+			memcpy(sl->ack, p + 12, len);
+		sl->ack_len = sl->ack ? len : 0;
+		p += 12 + len;
+	}
+	d->next = n;
+}
+
+/* A zeroed hib with room for the blob, the three strings and dedup_len. */
+static struct emu_hib *hib_alloc(struct emu_server *srv, size_t blob_len, const char *identity,
+				 const char *subject, const char *sni, size_t dedup_len)
 {
 	size_t il = strlen(identity), sl = strlen(subject), nl = strlen(sni);
 	if (blob_len > EMU_HIB_BLOB_MAX)
 		return NULL;
-	struct emu_hib *h = calloc(1, sizeof(*h) + blob_len + il + sl + nl);
+	struct emu_hib *h =
+	    pool_alloc(&srv->hib.pool, sizeof(*h) + blob_len + il + sl + nl + dedup_len);
 	if (!h)
 		return NULL;
+	h->dedup_len = (uint16_t)dedup_len;
 	h->blob_len = (uint16_t)blob_len;
 	h->identity_len = (uint16_t)il;
 	h->subject_len = (uint16_t)sl;
@@ -95,37 +235,19 @@ static void hib_unindex(struct emu_hibernation *t, struct emu_hib *h)
 	t->bytes -= hib_size(h);
 }
 
-/* Copies the CoAP duplicates still within EXCHANGE_LIFETIME out of d (a
- * retransmission after a wake must still get its cached answer); d is left
- * empty. NULL when none is left. */
-static struct emu_dedup *dedup_take(struct emu_dedup *d, int64_t now)
-{
-	int live = 0;
-	for (unsigned i = 0; i < EMU_DEDUP_SLOTS; i++) {
-		struct emu_dedup_slot *sl = &d->slot[i];
-		if (sl->used && now - sl->at >= EMU_EXCHANGE_LIFETIME_MS) {
-			free(sl->ack);
-			memset(sl, 0, sizeof(*sl));
-		}
-		live |= sl->used;
-	}
-	struct emu_dedup *copy = live ? malloc(sizeof(*copy)) : NULL;
-	if (copy)
-		*copy = *d;
-	else
-		emu_dedup_free(d);
-	memset(d, 0, sizeof(*d));
-	return copy;
-}
-
 /* Fills a fresh hib from live session s (whose context was just saved). */
 static struct emu_hib *hib_from_session(struct emu_session *s, const uint8_t *blob, size_t blen)
 {
-	struct emu_hib *h = hib_alloc(blen, s->identity, s->subject, s->sni);
-	if (!h || s->peer_len > sizeof(h->peer) || s->addr_key_len > sizeof(h->addr_key)) {
-		free(h);
+	struct emu_hib *h;
+	if (s->peer_len > sizeof(h->peer) || s->addr_key_len > sizeof(h->addr_key))
 		return NULL;
-	}
+	dedup_prune(&s->msg.dedup, lh_time_mono_ms());
+	size_t dlen = dedup_packed_len(&s->msg.dedup);
+	h = hib_alloc(s->srv, blen, s->identity, s->subject, s->sni, dlen);
+	if (!h)
+		return NULL;
+	if (dlen)
+		dedup_pack(&s->msg.dedup, hib_dedup(h));
 	memcpy(h->tail, blob, blen);
 	h->id = s->id;
 	memcpy(&h->peer, &s->peer, s->peer_len);
@@ -216,7 +338,7 @@ int emu_hib_put(struct emu_session *s, const char *reason)
 			mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)emu_gen_cfg(srv)->mtu);
 		return put_refused(s, ret);
 	}
-	h->dedup = dedup_take(&s->msg.dedup, lh_time_mono_ms());
+	emu_dedup_free(&s->msg.dedup); /* packed into h */
 	free_live(srv, s);
 	hib_index(&srv->hib, h);
 	srv->hib.stats.hibernated++;
@@ -293,11 +415,8 @@ static void hib_close(struct emu_server *srv, struct emu_hib *h, const char *rea
 		       "hibernated", 1);
 	hib_unindex(&srv->hib, h);
 	emu_peer_ip_remove(srv, &h->peer.sa);
-	if (h->dedup)
-		emu_dedup_free(h->dedup);
-	free(h->dedup);
 	struct emu_gen *gen = h->gen;
-	free(h);
+	hib_free(srv, h);
 	emu_gen_release(srv, gen);
 }
 
@@ -349,15 +468,13 @@ static struct emu_session *wake(struct emu_server *srv, struct emu_hib *h, const
 	emu_sessions_insert(&srv->sessions, s);
 	if (h->flags & EMU_HIB_CID_INDEXED)
 		emu_sessions_index_cid(&srv->sessions, s);
-	if (h->dedup)
-		s->msg.dedup = *h->dedup;
+	dedup_unpack(h, &s->msg.dedup);
 	s->hib_woken = 1;
 	s->hib_active_ms = lh_time_mono_ms();
 	srv->hib.awake++;
 	srv->hib.stats.woken++;
 	report_wake(s, why, s->hib_active_ms - h->last_in_ms);
-	free(h->dedup);
-	free(h);
+	hib_free(srv, h);
 	return s;
 }
 
@@ -526,6 +643,19 @@ void emu_hib_fini(struct emu_server *srv)
 	struct emu_hib *h, *tmp;
 	HASH_ITER(hh_id, srv->hib.by_id, h, tmp)
 	hib_close(srv, h, "shutdown");
+	pool_fini(&srv->hib.pool);
+}
+
+void emu_hib_init(struct emu_server *srv)
+{
+	/* Mbed TLS's two ~16.6 KiB record buffers per live context: mapped on
+	 * their own (not carved from the heap), so that hibernating a session
+	 * hands them back to the kernel whole instead of leaving holes that the
+	 * long-lived small allocations then pin. */
+	if (emu_gen_cfg(srv)->hibernate_after_s > 0 && !srv->hib.malloc_tuned) {
+		mallopt(M_MMAP_THRESHOLD, 16 * 1024);
+		srv->hib.malloc_tuned = 1;
+	}
 }
 
 /* Whether a restored session's CID is taken already (live or asleep). */
@@ -561,10 +691,12 @@ static int hib_from_saved(struct emu_hib *h, const struct emu_hib_saved *in)
 
 struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_saved *in)
 {
-	struct emu_hib *h = hib_alloc(in->blob_len, in->identity, in->subject, "");
+	struct emu_hib *h = hib_alloc(srv, in->blob_len, in->identity, in->subject, "", 0);
 	int64_t idle = (int64_t)emu_gen_cfg(srv)->dtls_idle_s * 1000;
-	if (!h || hib_from_saved(h, in) < 0 || cid_taken(srv, in->cid, in->cid_len)) {
-		free(h);
+	if (!h)
+		return NULL;
+	if (hib_from_saved(h, in) < 0 || cid_taken(srv, in->cid, in->cid_len)) {
+		hib_free(srv, h);
 		return NULL;
 	}
 	h->id = srv->sessions.next_id++;

@@ -6,8 +6,6 @@
 #include <sys/socket.h>
 #include <uthash.h>
 
-#include "emu_dedup.h"
-
 /* Hibernation of idle DTLS sessions ($.dtls.hibernate_after, emu_hibernate.c).
  * An established session quiet for that long is serialized with
  * mbedtls_ssl_context_save (a few hundred bytes) and its emu_session, its
@@ -57,9 +55,11 @@ struct emu_hib {
 	struct emu_vhost *vhost;
 	struct emu_gen *gen; /* held: the config below belongs to it */
 	const struct mbedtls_ssl_config *conf;
-	struct emu_dedup *dedup; /* CoAP duplicates still within EXCHANGE_LIFETIME, or NULL */
+	/* CoAP duplicates still within EXCHANGE_LIFETIME (emu_dedup.h), packed
+	 * at the end of the tail: count, then mid, time, ACK length and bytes. */
+	uint16_t dedup_len;
 	UT_hash_handle hh_id, hh_cid, hh_addr;
-	uint8_t tail[]; /* blob, identity, subject, sni (no NULs) */
+	uint8_t tail[]; /* blob, identity, subject, sni (no NULs), dedup */
 };
 
 #define EMU_HIB_LINEAGE 0x01
@@ -72,8 +72,24 @@ struct emu_hib_stats {
 	uint64_t save_failed;
 };
 
+/* Hibernated sessions up to this size come from a pool of their own (1 MiB
+ * mappings, a free list per 16-byte size class): they are what stays once
+ * the live sessions are gone, and packed together they do not pin the
+ * pages the freed contexts leave behind. Larger ones use malloc. */
+#define EMU_HIB_POOL_MAX 4096
+#define EMU_HIB_POOL_CLASSES (EMU_HIB_POOL_MAX / 16 + 1)
+
+struct emu_hib_pool {
+	void *free[EMU_HIB_POOL_CLASSES]; /* per class: a list through the first word */
+	uint8_t *cur, *end;		  /* the chunk being carved */
+	void *chunks;			  /* mapped chunks, listed through their first word */
+	size_t mapped;
+};
+
 /* Hangs off struct emu_server. */
 struct emu_hibernation {
+	struct emu_hib_pool pool;
+	int malloc_tuned;
 	struct emu_hib *by_id, *by_cid, *by_addr;
 	size_t count; /* hibernated now */
 	size_t awake; /* woken and still holding a context */
@@ -107,6 +123,8 @@ struct emu_session *emu_hib_session(struct emu_server *srv, uint64_t id, char *e
 void emu_hib_timer(struct emu_server *srv, uint64_t id, uint32_t gen);
 /* s is being closed: a woken session gives its wake slot back. */
 void emu_hib_forget(struct emu_session *s);
+/* Sets up what hibernation needs (malloc's mmap threshold when it is on). */
+void emu_hib_init(struct emu_server *srv);
 /* Closes every hibernated session (shutdown), emitting session_closed. */
 void emu_hib_fini(struct emu_server *srv);
 /* A session as the state file has it (graceful restart). */

@@ -127,6 +127,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 	srv->started_ms = lh_time_mono_ms();
 	emu_sessions_init(&srv->sessions);
 	emu_timers_init(&srv->timers);
+	emu_hib_init(srv);
 	raise_fd_limit();
 	/* Registration ids differ across restarts: seeded from the wall clock's
 	 * milliseconds, reduced in 64 bits (a double too big for uint32_t is UB). */
