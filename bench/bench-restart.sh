@@ -31,7 +31,8 @@ chmod 700 "$DIR"
 PID=
 cleanup() {
 	[ -z "$PID" ] || kill -KILL "$PID" 2>/dev/null || true
-	rm -rf "$DIR"
+	# BENCH_KEEP=1 keeps the state file, config and events for a post-mortem.
+	[ "${BENCH_KEEP:-0}" = 1 ] && echo "bench-restart: kept $DIR" >&2 || rm -rf "$DIR"
 }
 trap cleanup EXIT
 echo "{\"dtls\":{\"hibernate_after\":$HIB_AFTER}}" >"$DIR/conf.json"
@@ -71,10 +72,11 @@ stop() {
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }
 
-# ev_ms EVENT TRIGGER: the "ms" of the last such event (TRIGGER "" = any).
+# ev_ms EVENT TRIGGER [KEY]: KEY (default "ms") of the last such event
+# (TRIGGER "" = any).
 ev_ms() {
 	grep -a "\"event\":\"$1\"" "$DIR/events.jsonl" | grep -a "$2" | tail -1 |
-		sed -n 's/.*"ms":\([0-9]*\).*/\1/p'
+		sed -n "s/.*\"${3:-ms}\":\\([0-9]*\\).*/\\1/p"
 }
 
 STATE=(--state "$DIR/state" --state-format "$FORMAT" --state-interval 0)
@@ -90,6 +92,7 @@ rss_idle=$(rss_kb)
 stop
 save_ms=$ELAPSED
 save_only_ms=$(ev_ms state_saved '"trigger":"shutdown"')
+save_cpu_ms=$(ev_ms state_saved '"trigger":"shutdown"' cpu_ms)
 bytes=$(stat -c %s "$DIR/state")
 start "${STATE[@]}"
 start_ms=$ELAPSED
@@ -99,11 +102,13 @@ restored=$("$EMULATOR" ctl --control "$DIR/ctl.sock" status | sed -n 's/.*"hiber
 rss_restored=$(rss_kb)
 load_ms=$(ev_ms state_restored '')
 rewrite_ms=$(ev_ms state_saved '"trigger":"restore"')
+restore_cpu_ms=$(($(ev_ms state_restored '' cpu_ms) + $(ev_ms state_saved '"trigger":"restore"' cpu_ms)))
 stop
 resave_ms=$ELAPSED
 established=$(sed -n 's/^result .* sessions=\([0-9]*\) .*/\1/p' "$DIR/load.out")
 echo "result mode=restart sessions=${established:-0} format=$FORMAT save_ms=${save_only_ms:--1}" \
 	"restore_ms=$((${load_ms:-0} + ${rewrite_ms:-0})) load_ms=${load_ms:--1} rewrite_ms=${rewrite_ms:--1}" \
+	"save_cpu_ms=${save_cpu_ms:--1} restore_cpu_ms=$restore_cpu_ms load=$(cut -d' ' -f1 /proc/loadavg)" \
 	"sigterm_to_exit_ms=$save_ms start_ms=$start_ms base_start_ms=$base_ms" \
 	"restored=$restored resave_ms=$resave_ms file_bytes=$bytes rss_kb_idle=$rss_idle" \
 	"rss_kb_restored=$rss_restored"

@@ -219,7 +219,9 @@ static void hib_index(struct emu_hibernation *t, struct emu_hib *h)
 	HASH_ADD(hh_id, t->by_id, id, sizeof(h->id), h);
 	if (h->flags & EMU_HIB_CID_INDEXED)
 		HASH_ADD(hh_cid, t->by_cid, cid, h->cid_len, h);
-	HASH_ADD(hh_addr, t->by_addr, addr_key, h->addr_key_len, h);
+	/* By address only without a CID: a CID client's records all carry it. */
+	if (!(h->flags & EMU_HIB_CID_INDEXED))
+		HASH_ADD(hh_addr, t->by_addr, addr_key, h->addr_key_len, h);
 	t->count++;
 	t->bytes += hib_size(h);
 }
@@ -230,7 +232,8 @@ static void hib_unindex(struct emu_hibernation *t, struct emu_hib *h)
 	HASH_DELETE(hh_id, t->by_id, h);
 	if (h->flags & EMU_HIB_CID_INDEXED)
 		HASH_DELETE(hh_cid, t->by_cid, h);
-	HASH_DELETE(hh_addr, t->by_addr, h);
+	if (!(h->flags & EMU_HIB_CID_INDEXED))
+		HASH_DELETE(hh_addr, t->by_addr, h);
 	t->count--;
 	t->bytes -= hib_size(h);
 }
@@ -708,14 +711,6 @@ struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_sav
 	if (idle > 0)
 		hib_arm(srv, h, h->last_in_ms + idle);
 	return h;
-}
-
-void emu_hib_set_location(struct emu_server *srv, uint64_t id, const char *location)
-{
-	struct emu_hib *h = NULL;
-	HASH_FIND(hh_id, srv->hib.by_id, &id, sizeof(id), h);
-	if (h)
-		snprintf(h->location, sizeof(h->location), "%s", location);
 }
 
 struct emu_hib *emu_hib_first(struct emu_server *srv)

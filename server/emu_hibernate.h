@@ -145,9 +145,6 @@ struct emu_hib_saved {
  * context is allocated until its device talks. Returns it, or NULL on
  * allocation failure or a CID or address key that cannot be used. */
 struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_saved *in);
-/* The registration at location was made on restored session id: keeps
- * the idle timeout from closing it while the registration lives. */
-void emu_hib_set_location(struct emu_server *srv, uint64_t id, const char *location);
 /* Iteration for the state file: the first hibernated session, the next. */
 struct emu_hib *emu_hib_first(struct emu_server *srv);
 struct emu_hib *emu_hib_next(struct emu_hib *h);

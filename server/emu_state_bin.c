@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emu_hibernate.h"
@@ -60,6 +61,15 @@ uint64_t emu_state_bin_checksum(const uint8_t *buf, size_t len)
 	for (int k = 0; k < 4; k++)
 		h = (h ^ fmix64(lane[k] + (uint64_t)k)) * mul;
 	return fmix64(h);
+}
+
+/* This process's CPU time in ms: the cost of a save or restore apart from
+ * what other processes on the machine take (wall time is reported too). */
+static int64_t cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- Writing ---- */
@@ -300,7 +310,7 @@ int emu_state_bin_save(struct emu_server *srv, const char *path, int live, const
 	char why[512] = "out of memory";
 	uint64_t nsess = 0, at;
 	double now = lh_time_wall();
-	int64_t t0 = lh_time_mono_ms();
+	int64_t t0 = lh_time_mono_ms(), c0 = cpu_ms();
 	if (!live)
 		hibernate_all(srv);
 	memcpy(&at, &now, 8);
@@ -314,11 +324,12 @@ int emu_state_bin_save(struct emu_server *srv, const char *path, int live, const
 	wr_finish(&w, nsess, srv->registry.count);
 	int ret = w.oom ? -1 : write_atomic(path, w.buf, w.len, why, sizeof(why));
 	if (ret == 0)
-		lh_event_emitf("state_saved", "{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "path", path,
-			       "trigger", trigger, "format", "binary", "sessions",
+		lh_event_emitf("state_saved", "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path",
+			       path, "trigger", trigger, "format", "binary", "sessions",
 			       (json_int_t)nsess, "registrations", (json_int_t)srv->registry.count,
 			       "bytes", (json_int_t)w.len, "ms",
-			       (json_int_t)(lh_time_mono_ms() - t0));
+			       (json_int_t)(lh_time_mono_ms() - t0), "cpu_ms",
+			       (json_int_t)(cpu_ms() - c0));
 	else {
 		lh_event_emitf("state_save_failed", "{s:s, s:s, s:s}", "path", path, "trigger",
 			       trigger, "reason", why);
@@ -746,7 +757,8 @@ int emu_state_bin_check(const char *path, char *err, size_t err_size)
 
 /* old session id -> new, sorted by old for bsearch. */
 struct idmap {
-	uint64_t old, new_id;
+	uint64_t old;
+	struct emu_hib *h;
 };
 
 static int idmap_cmp(const void *a, const void *b)
@@ -755,8 +767,8 @@ static int idmap_cmp(const void *a, const void *b)
 	return x->old < y->old ? -1 : x->old > y->old;
 }
 
-/* Restores one validated session as a hibernated one; its new id or 0. */
-static uint64_t apply_session(struct emu_server *srv, const struct bsess *s)
+/* Restores one validated session as a hibernated one (NULL: not). */
+static struct emu_hib *apply_session(struct emu_server *srv, const struct bsess *s)
 {
 	struct emu_vhost *v =
 	    s->vhost[0] ? emu_vhost_find(srv, (const uint8_t *)s->vhost, strlen(s->vhost)) : NULL;
@@ -777,11 +789,11 @@ static uint64_t apply_session(struct emu_server *srv, const struct bsess *s)
 	if (!h) {
 		lh_event_emitf("session_not_restored", "{s:I, s:s}", "old_session",
 			       (json_int_t)s->id, "reason", "out of memory or CID taken");
-		return 0;
+		return NULL;
 	}
 	/* No session_restored per session (the JSON format has them): at the
 	 * scale this format is for, state_restored sums them up. */
-	return h->id;
+	return h;
 }
 
 /* Restores one validated registration, re-pointed at its new session. */
@@ -797,9 +809,9 @@ static int apply_reg(struct emu_server *srv, struct breg *g, const struct idmap 
 	g->lwm2m = g->binding = NULL;
 	r->lifetime = g->lifetime;
 	r->expires_ms = lh_time_mono_ms() + g->remaining_ms;
-	r->session = m ? m->new_id : 0;
-	if (m)
-		emu_hib_set_location(srv, m->new_id, r->location);
+	r->session = m ? m->h->id : 0;
+	if (m) /* the idle timeout must see the registration it holds */
+		memcpy(m->h->location, r->location, sizeof(m->h->location));
 	if (g->has_lineage)
 		emu_registry_set_lineage(&srv->registry, r, g->lineage);
 	return 0;
@@ -817,9 +829,9 @@ static void apply(struct emu_server *srv, struct bdoc *doc, struct idmap *map, s
 	size_t n = 0;
 	for (uint64_t i = 0; s && i < doc->nsess; i++) {
 		rd_session(&r, s, 0);
-		uint64_t id = apply_session(srv, s);
-		if (id)
-			map[n++] = (struct idmap){s->id, id};
+		struct emu_hib *h = apply_session(srv, s);
+		if (h)
+			map[n++] = (struct idmap){s->id, h};
 	}
 	free(s);
 	*nsess = n;
@@ -837,7 +849,7 @@ int emu_state_bin_load(struct emu_server *srv, const char *path, char *err, size
 	struct bdoc doc = {0};
 	struct idmap *map = NULL;
 	size_t nsess = 0, nregs = 0;
-	int64_t t0 = lh_time_mono_ms();
+	int64_t t0 = lh_time_mono_ms(), c0 = cpu_ms();
 	int ret = -1;
 	if (read_all(path, &doc, err, err_size) < 0 || check_header(&doc, err, err_size) < 0 ||
 	    validate_body(&doc, emu_state_seq_margin(doc.saved_at), err, err_size) < 0)
@@ -848,9 +860,10 @@ int emu_state_bin_load(struct emu_server *srv, const char *path, char *err, size
 		goto exit;
 	}
 	apply(srv, &doc, map, &nsess, &nregs);
-	lh_event_emitf("state_restored", "{s:s, s:s, s:I, s:I, s:I}", "path", path, "format",
+	lh_event_emitf("state_restored", "{s:s, s:s, s:I, s:I, s:I, s:I}", "path", path, "format",
 		       "binary", "sessions", (json_int_t)nsess, "registrations", (json_int_t)nregs,
-		       "ms", (json_int_t)(lh_time_mono_ms() - t0));
+		       "ms", (json_int_t)(lh_time_mono_ms() - t0), "cpu_ms",
+		       (json_int_t)(cpu_ms() - c0));
 	ret = 0;
 exit:
 	free(map);
