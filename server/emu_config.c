@@ -723,18 +723,28 @@ static int apply_state_interval(struct emu_config *cfg, const json_t *root, char
 				size_t err_size)
 {
 	long long v = cfg->state_interval_s;
+	const json_t *f = json_object_get(root, "state_format");
 	if (get_int(root, "state_interval", "$", 0, 86400, &v, err, err_size) < 0)
 		return -1;
 	cfg->state_interval_s = (uint32_t)v;
+	/* $.state_format: "json" or "binary" (emu_state_bin.h), as --state-format. */
+	if (f && (!json_is_string(f) || (strcmp(json_string_value(f), "json") != 0 &&
+					 strcmp(json_string_value(f), "binary") != 0))) {
+		snprintf(err, err_size, "$.state_format: expected \"json\" or \"binary\"");
+		return -1;
+	}
+	if (f)
+		cfg->state_binary = json_string_value(f)[0] == 'b';
 	return 0;
 }
 
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
 	static const char *const keys[] = {
-	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	     "events",
-	    "keylog", "control",   "resumption", "state",  "certificate",    "vhosts",
-	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", NULL};
+	    "bind",	   "ports",	     "psk",	     "dtls",	   "lwm2m",
+	    "events",	   "keylog",	     "control",	     "resumption", "state",
+	    "certificate", "vhosts",	     "sni",	     "bootstrap",  "coap",
+	    "limits",	   "state_interval", "state_format", NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");

@@ -104,6 +104,7 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 		      "requests_per_device", (json_int_t)cfg->requests_per_device));
 	json_object_set_new(o, "vhosts", vhosts);
 	json_object_set_new(o, "state_interval", json_integer((json_int_t)cfg->state_interval_s));
+	json_object_set_new(o, "state_format", json_string(cfg->state_binary ? "binary" : "json"));
 	int missing =
 	    cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;
 	json_object_set_new(o, "sni",

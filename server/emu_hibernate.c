@@ -661,16 +661,6 @@ void emu_hib_init(struct emu_server *srv)
 	}
 }
 
-/* Whether a restored session's CID is taken already (live or asleep). */
-static int cid_taken(struct emu_server *srv, const uint8_t *cid, size_t len)
-{
-	struct emu_hib *h = NULL;
-	if (len == 0)
-		return 0;
-	HASH_FIND(hh_cid, srv->hib.by_cid, cid, len, h);
-	return h || emu_sessions_by_cid(&srv->sessions, cid, len);
-}
-
 /* The fields of a restored hib from the state file's entry. */
 static int hib_from_saved(struct emu_hib *h, const struct emu_hib_saved *in)
 {
@@ -698,7 +688,8 @@ struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_sav
 	int64_t idle = (int64_t)emu_gen_cfg(srv)->dtls_idle_s * 1000;
 	if (!h)
 		return NULL;
-	if (hib_from_saved(h, in) < 0 || cid_taken(srv, in->cid, in->cid_len)) {
+	/* CIDs are unique in a validated file; at start nothing else has one. */
+	if (hib_from_saved(h, in) < 0) {
 		hib_free(srv, h);
 		return NULL;
 	}

@@ -142,8 +142,10 @@ struct emu_hib_saved {
 };
 /* Adds a hibernated session straight from the state file (at start, before
  * any reload: it uses the server's own generation), with a new id: no
- * context is allocated until its device talks. Returns it, or NULL on
- * allocation failure or a CID or address key that cannot be used. */
+ * context is allocated until its device talks. The caller has checked that
+ * no two entries share a CID (emu_state_bin.c validates the whole file
+ * first). Returns it, or NULL on allocation failure or an address that
+ * cannot be used. */
 struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_saved *in);
 /* Iteration for the state file: the first hibernated session, the next. */
 struct emu_hib *emu_hib_first(struct emu_server *srv);

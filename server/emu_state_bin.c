@@ -659,14 +659,26 @@ static long find_dup(struct ukey *keys, size_t n)
 /* Names a duplicate key for the error message. */
 static void dup_msg(const struct ukey *k, char *err, size_t err_size)
 {
-	static const char *const what[] = {"session id", "own_cid", "location"};
+	static const char *const what[] = {"session id", "own_cid", "location", "endpoint"};
 	char hex[2 * sizeof(k->b) + 1];
 	for (size_t i = 0; i < k->len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", k->b[i]);
 	hex[2 * k->len] = '\0';
 	snprintf(err, err_size, "%s %llu: duplicate %s (hex %s)",
-		 k->kind == 2 ? "registration" : "session", (unsigned long long)k->rec,
+		 k->kind >= 2 ? "registration" : "session", (unsigned long long)k->rec,
 		 what[k->kind], hex);
+}
+
+/* An endpoint's key: its length, a 64-bit checksum of it and its first 28
+ * bytes (equal keys for different names would need all three to agree). */
+static void ep_key(struct ukey *k, const char *ep, uint64_t rec)
+{
+	size_t len = strlen(ep);
+	uint64_t sum = emu_state_bin_checksum((const uint8_t *)ep, len);
+	*k = (struct ukey){.kind = 3, .len = 38, .rec = rec};
+	memcpy(k->b, &len, 2);
+	memcpy(k->b + 2, &sum, 8);
+	memcpy(k->b + 10, ep, len < 28 ? len : 28);
 }
 
 /* Walks every record once: bounds, shapes, contexts (counters moved on by
@@ -697,6 +709,8 @@ static int walk(struct bdoc *doc, uint64_t margin, struct ukey *keys, size_t *nk
 		keys[*nkeys] =
 		    (struct ukey){.kind = 2, .len = (uint8_t)strlen(g.location), .rec = i};
 		memcpy(keys[(*nkeys)++].b, g.location, strlen(g.location));
+		if (g.endpoint)
+			ep_key(&keys[(*nkeys)++], g.endpoint, i);
 		breg_free(&g);
 	}
 	if (!s)
@@ -714,7 +728,7 @@ static int validate_body(struct bdoc *doc, uint64_t margin, char *err, size_t er
 	struct ukey *keys = NULL;
 	size_t nkeys = 0;
 	int ret = -1;
-	keys = malloc(sizeof(*keys) * (2 * doc->nsess + doc->nregs + 1));
+	keys = malloc(sizeof(*keys) * (2 * doc->nsess + 2 * doc->nregs + 1));
 	if (!keys) {
 		snprintf(err, err_size, "out of memory for %llu sessions",
 			 (unsigned long long)doc->nsess);
@@ -799,8 +813,8 @@ static struct emu_hib *apply_session(struct emu_server *srv, const struct bsess 
 /* Restores one validated registration, re-pointed at its new session. */
 static int apply_reg(struct emu_server *srv, struct breg *g, const struct idmap *map, size_t n)
 {
-	struct emu_reg *r =
-	    emu_registry_restore(&srv->registry, g->location, g->endpoint, g->identity, g->links);
+	struct emu_reg *r = emu_registry_restore_new(&srv->registry, g->location, g->endpoint,
+						     g->identity, g->links);
 	if (!r)
 		return -1;
 	struct idmap key = {.old = g->session}, *m = bsearch(&key, map, n, sizeof(*map), idmap_cmp);
