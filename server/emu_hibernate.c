@@ -217,11 +217,11 @@ static struct emu_hib *hib_alloc(struct emu_server *srv, size_t blob_len, const 
 static void hib_index(struct emu_hibernation *t, struct emu_hib *h)
 {
 	HASH_ADD(hh_id, t->by_id, id, sizeof(h->id), h);
-	if (h->flags & EMU_HIB_CID_INDEXED)
-		HASH_ADD(hh_cid, t->by_cid, cid, h->cid_len, h);
-	/* By address only without a CID: a CID client's records all carry it. */
-	if (!(h->flags & EMU_HIB_CID_INDEXED))
-		HASH_ADD(hh_addr, t->by_addr, addr_key, h->addr_key_len, h);
+	/* By CID, or by address without one (a CID client's records all carry
+	 * it). A table that cannot grow leaves the session to its expiry. */
+	if (emu_hib_index_add((h->flags & EMU_HIB_CID_INDEXED) ? &t->by_cid : &t->by_addr, h) < 0)
+		fprintf(stderr, "lwm2m-emulator: out of memory indexing hibernated session %llu\n",
+			(unsigned long long)h->id);
 	t->count++;
 	t->bytes += hib_size(h);
 }
@@ -230,10 +230,7 @@ static void hib_index(struct emu_hibernation *t, struct emu_hib *h)
 static void hib_unindex(struct emu_hibernation *t, struct emu_hib *h)
 {
 	HASH_DELETE(hh_id, t->by_id, h);
-	if (h->flags & EMU_HIB_CID_INDEXED)
-		HASH_DELETE(hh_cid, t->by_cid, h);
-	if (!(h->flags & EMU_HIB_CID_INDEXED))
-		HASH_DELETE(hh_addr, t->by_addr, h);
+	emu_hib_index_del((h->flags & EMU_HIB_CID_INDEXED) ? &t->by_cid : &t->by_addr, h);
 	t->count--;
 	t->bytes -= hib_size(h);
 }
@@ -498,7 +495,7 @@ int emu_hib_route_cid(struct emu_server *srv, const uint8_t *cid, size_t cid_len
 {
 	struct emu_hib *h = NULL;
 	uint8_t key[EMU_ADDR_KEY_MAX];
-	HASH_FIND(hh_cid, srv->hib.by_cid, cid, cid_len, h);
+	h = emu_hib_index_find(&srv->hib.by_cid, cid, cid_len);
 	if (!h)
 		return 0;
 	struct emu_session *s = wake(srv, h, "record");
@@ -542,7 +539,7 @@ int emu_hib_route_addr(struct emu_server *srv, const uint8_t *buf, size_t len,
 	uint8_t key[EMU_ADDR_KEY_MAX];
 	size_t klen = emu_addr_key(from, key);
 	if (klen)
-		HASH_FIND(hh_addr, srv->hib.by_addr, key, klen, h);
+		h = emu_hib_index_find(&srv->hib.by_addr, key, klen);
 	if (!h)
 		return 0;
 	if (emu_record_parse(buf, len, 0, &rec) == 0 && emu_record_client_hello(&rec, &ch) == 0) {
@@ -647,10 +644,14 @@ void emu_hib_fini(struct emu_server *srv)
 	HASH_ITER(hh_id, srv->hib.by_id, h, tmp)
 	hib_close(srv, h, "shutdown");
 	pool_fini(&srv->hib.pool);
+	emu_hib_index_free(&srv->hib.by_cid);
+	emu_hib_index_free(&srv->hib.by_addr);
 }
 
 void emu_hib_init(struct emu_server *srv)
 {
+	srv->hib.by_cid.kind = EMU_HIB_KEY_CID;
+	srv->hib.by_addr.kind = EMU_HIB_KEY_ADDR;
 	/* Mbed TLS's two ~16.6 KiB record buffers per live context: mapped on
 	 * their own (not carved from the heap), so that hibernating a session
 	 * hands them back to the kernel whole instead of leaving holes that the

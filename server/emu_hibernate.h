@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <uthash.h>
 
+#include "emu_hib_index.h"
+
 /* Hibernation of idle DTLS sessions ($.dtls.hibernate_after, emu_hibernate.c).
  * An established session quiet for that long is serialized with
  * mbedtls_ssl_context_save (a few hundred bytes) and its emu_session, its
@@ -58,8 +60,8 @@ struct emu_hib {
 	/* CoAP duplicates still within EXCHANGE_LIFETIME (emu_dedup.h), packed
 	 * at the end of the tail: count, then mid, time, ACK length and bytes. */
 	uint16_t dedup_len;
-	UT_hash_handle hh_id, hh_cid, hh_addr;
-	uint8_t tail[]; /* blob, identity, subject, sni (no NULs), dedup */
+	UT_hash_handle hh_id; /* by CID or address: emu_hib_index.h */
+	uint8_t tail[];	      /* blob, identity, subject, sni (no NULs), dedup */
 };
 
 #define EMU_HIB_LINEAGE 0x01
@@ -90,7 +92,8 @@ struct emu_hib_pool {
 struct emu_hibernation {
 	struct emu_hib_pool pool;
 	int malloc_tuned;
-	struct emu_hib *by_id, *by_cid, *by_addr;
+	struct emu_hib *by_id;
+	struct emu_hib_index by_cid, by_addr;
 	size_t count; /* hibernated now */
 	size_t awake; /* woken and still holding a context */
 	size_t bytes; /* what the hibernated sessions hold (structs + tails) */
