@@ -121,6 +121,15 @@ static void update_after_hibernation_without_handshake(void **state)
 	assert_int_equal(count_lines("\"event\":\"session_closed\""), 0);
 	/* ... and it goes back to sleep once quiet again. */
 	assert_true(events_have("\"event\":\"session_hibernated\"", 2));
+	/* A server request to the sleeping device wakes it first and reaches
+	 * the client through the restored context. */
+	uint8_t req[512];
+	test_control_ok("{\"cmd\":\"request\",\"endpoint\":\"hib-a\",\"method\":\"read\","
+			"\"path\":\"/3/0\"}\n");
+	assert_true(events_have("\"reason\":\"request\"", 1));
+	int n = mbedtls_ssl_read(&k.ssl, req, sizeof(req));
+	assert_true(n >= 4);
+	assert_int_equal(req[1], 0x01); /* GET */
 	cid_client_close(&k);
 	test_dtls_conf_free(&t);
 	assert_int_equal(stop_server(), 0);
