@@ -45,6 +45,7 @@ now_ms() { date +%s%3N; }
 start() {
 	local t0 t1
 	t0=$(now_ms)
+	START_T0=$t0
 	"$EMULATOR" --bind 127.0.0.1 --dtls-port "$PORT" --coap-port off --tls-port off \
 		--events "$DIR/events.jsonl" --cid 8 --config "$DIR/conf.json" --control "$DIR/ctl.sock" \
 		"$@" >/dev/null 2>>"$DIR/emu.log" &
@@ -96,18 +97,28 @@ save_cpu_ms=$(ev_ms state_saved '"trigger":"shutdown"' cpu_ms)
 bytes=$(stat -c %s "$DIR/state")
 start "${STATE[@]}"
 start_ms=$ELAPSED
+# The port is bound before the state is read: wait for the rewrite after it.
+for _ in $(seq 1 12000); do
+	grep -aq '"trigger":"restore"' "$DIR/events.jsonl" && break
+	sleep 0.01
+done
+restore_wall_ms=$(($(now_ms) - START_T0 - base_ms))
 restored=$("$EMULATOR" ctl --control "$DIR/ctl.sock" status | sed -n 's/.*"hibernated":\([0-9]*\).*/\1/p')
 [ -n "$restored" ] || restored=$("$EMULATOR" ctl --control "$DIR/ctl.sock" status |
 	sed -n 's/.*"sessions":\([0-9]*\),.*/\1/p')
 rss_restored=$(rss_kb)
 load_ms=$(ev_ms state_restored '')
 rewrite_ms=$(ev_ms state_saved '"trigger":"restore"')
-restore_cpu_ms=$(($(ev_ms state_restored '' cpu_ms) + $(ev_ms state_saved '"trigger":"restore"' cpu_ms)))
+c1=$(ev_ms state_restored '' cpu_ms)
+c2=$(ev_ms state_saved '"trigger":"restore"' cpu_ms)
+restore_cpu_ms=-1 # the JSON format's events carry no times
+[ -z "$c1" ] || restore_cpu_ms=$((c1 + ${c2:-0}))
 stop
 resave_ms=$ELAPSED
 established=$(sed -n 's/^result .* sessions=\([0-9]*\) .*/\1/p' "$DIR/load.out")
 echo "result mode=restart sessions=${established:-0} format=$FORMAT save_ms=${save_only_ms:--1}" \
-	"restore_ms=$((${load_ms:-0} + ${rewrite_ms:-0})) load_ms=${load_ms:--1} rewrite_ms=${rewrite_ms:--1}" \
+	"restore_ms=$([ -n "$load_ms" ] && echo $((load_ms + ${rewrite_ms:-0})) || echo -1)" \
+	"load_ms=${load_ms:--1} rewrite_ms=${rewrite_ms:--1} restore_wall_ms=$restore_wall_ms" \
 	"save_cpu_ms=${save_cpu_ms:--1} restore_cpu_ms=$restore_cpu_ms load=$(cut -d' ' -f1 /proc/loadavg)" \
 	"sigterm_to_exit_ms=$save_ms start_ms=$start_ms base_start_ms=$base_ms" \
 	"restored=$restored resave_ms=$resave_ms file_bytes=$bytes rss_kb_idle=$rss_idle" \

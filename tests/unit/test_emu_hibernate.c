@@ -7,7 +7,14 @@
  * keeps it; a registration and then the session expire while hibernated
  * without a wake; a record with a bad MAC wakes the session only to put it
  * back to sleep (counted); the wake bound drops records beyond it; and a
- * graceful restart with the binary state file keeps hibernated sessions. */
+ * graceful restart with the binary state file keeps hibernated sessions.
+ * Each was seen to fail with the feature broken (emu_hibernate.c unless
+ * said): a wake that does not load the saved context (all of them); a
+ * server request that does not wake (the first); a woken session put back
+ * to sleep after every datagram (the second); no address move for a woken
+ * CID session (the third); the hibernated idle timer ignored (the fourth);
+ * no re-hibernation after an unauthenticated wake (bad MAC); the wake bound
+ * ignored (the bound); emu_state_bin.c restoring no session (the restart). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
