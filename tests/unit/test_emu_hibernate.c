@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "server/emu_state.h"
 #include "server/emu_state_bin.h"
@@ -353,7 +354,20 @@ static void graceful_restart_binary_keeps_hibernated_session(void **state)
 	assert_int_equal(emu_state_check(copy), -1);
 	assert_int_equal(emu_state_bin_check(copy, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "checksum: mismatch"));
+	/* ... and so is one cut short, and one of an unknown version. */
+	assert_int_equal(truncate(copy, 30), 0);
+	assert_int_equal(emu_state_bin_check(copy, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "header: not a binary state file"));
+	snprintf(cmd, sizeof(cmd), "cp %s %s", state_path, copy);
+	assert_int_equal(system(cmd), 0);
+	flip_byte(copy, 8); /* the version's low byte: 1 -> 0 */
+	assert_int_equal(emu_state_bin_check(copy, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown state version 0"));
 	unlink(copy);
+	/* Session keys: the file is the owner's only. */
+	struct stat st;
+	assert_int_equal(stat(state_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(emu_state_check(state_path), 0);
 	/* The restart: the session comes back hibernated and wakes on the
 	 * client's Update, without a handshake. */
