@@ -18,6 +18,10 @@ BUILD=${BUILD:-build}
 EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
 LOAD=$BUILD/bin/bench_load
 HIB_AFTER=${BENCH_HIBERNATE_AFTER:-2}
+# Seconds between the last Register and SIGTERM (by default: until every
+# session is hibernated; BENCH_HIBERNATE_AFTER=600 BENCH_SETTLE=1 saves
+# sessions that are all still live).
+SETTLE=${BENCH_SETTLE:-$((HIB_AFTER + 2))}
 [[ $N =~ ^[1-9][0-9]*$ ]] || {
 	echo "bench-restart: SESSIONS '$N': want a positive integer" >&2
 	exit 2
@@ -87,7 +91,7 @@ stop
 # The measured cycle: sessions established and hibernated, saved, restored.
 start "${STATE[@]}"
 "$LOAD" --mode idle --port "$PORT" --server-pid "$PID" --cid --clients "$N" --park \
-	--settle $((HIB_AFTER + 2)) --setup-timeout $((60 + N / 100)) >"$DIR/load.out" \
+	--settle "$SETTLE" --setup-timeout $((60 + N / 100)) >"$DIR/load.out" \
 	2>>"$DIR/emu.log" || true
 rss_idle=$(rss_kb)
 stop

@@ -179,15 +179,18 @@ static void wr_hib(struct wr *w, const struct emu_hib *h)
 		   h->blob_len);
 }
 
-/* A live session (periodic save): saved and loaded straight back, as the
- * JSON writer does. 0, or -1 when it could not be saved (event). */
-static int wr_live(struct wr *w, struct emu_session *s)
+/* A live session, serialized straight into the file: the blob a
+ * hibernation would make, without what a process about to exit does not
+ * need (freeing, indexing). The periodic save (keep) loads it straight
+ * back, as the JSON writer does; at shutdown the context is left reset,
+ * for the teardown to free. 0, or -1 when it could not be saved (event). */
+static int wr_live(struct wr *w, struct emu_session *s, int keep)
 {
 	static uint8_t blob[CTX_MAX];
 	size_t blen = 0;
 	char peer[LH_ADDR_STRLEN];
 	int ret = mbedtls_ssl_context_save(&s->ssl, blob, sizeof(blob), &blen);
-	if (ret == 0 && (ret = mbedtls_ssl_context_load(&s->ssl, blob, blen)) != 0) {
+	if (ret == 0 && keep && (ret = mbedtls_ssl_context_load(&s->ssl, blob, blen)) != 0) {
 		emu_session_close(s, "state_reload_failed");
 		return -1;
 	}
@@ -198,7 +201,8 @@ static int wr_live(struct wr *w, struct emu_session *s)
 			       "mbedtls_error", ret);
 		return -1;
 	}
-	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)emu_gen_cfg(s->srv)->mtu);
+	if (keep)
+		mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)emu_gen_cfg(s->srv)->mtu);
 	wr_session(w, s->id, s->vhost, (struct sockaddr *)&s->peer, s->cid,
 		   s->cid_indexed ? s->cid_len : 0, s->identity, strlen(s->identity), s->subject,
 		   strlen(s->subject), s->has_lineage ? s->lineage : NULL, s->last_order, blob,
@@ -228,21 +232,9 @@ static void wr_reg(struct wr *w, const struct emu_reg *r, int64_t now)
 	wr_bytes(w, r->lineage, 16);
 }
 
-/* Puts every open DTLS session to sleep (shutdown) so all are blobs. */
-static void hibernate_all(struct emu_server *srv)
-{
-	struct emu_session *s, *tmp;
-	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
-	{
-		if (s->state == EMU_SESS_OPEN && s->tp == &emu_transport_dtls)
-			emu_hib_put(s, "shutdown");
-	}
-}
-
-/* Every session (live ones: the periodic save, or those Mbed TLS could not
- * hibernate at shutdown, which it cannot save either: an event each), then
- * every registration; *nsess gets the sessions written. */
-static void wr_body(struct wr *w, struct emu_server *srv, uint64_t *nsess)
+/* Every session (live ones serialized now, hibernated ones as they are),
+ * then every registration; *nsess gets the sessions written. */
+static void wr_body(struct wr *w, struct emu_server *srv, int live, uint64_t *nsess)
 {
 	struct emu_session *s, *tmp;
 	struct emu_reg *r, *rtmp;
@@ -251,7 +243,7 @@ static void wr_body(struct wr *w, struct emu_server *srv, uint64_t *nsess)
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	{
 		if (s->state == EMU_SESS_OPEN && s->tp == &emu_transport_dtls)
-			*nsess += wr_live(w, s) == 0;
+			*nsess += wr_live(w, s, live) == 0;
 	}
 	for (struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next(h)) {
 		wr_hib(w, h);
@@ -311,8 +303,6 @@ int emu_state_bin_save(struct emu_server *srv, const char *path, int live, const
 	uint64_t nsess = 0, at;
 	double now = lh_time_wall();
 	int64_t t0 = lh_time_mono_ms(), c0 = cpu_ms();
-	if (!live)
-		hibernate_all(srv);
 	memcpy(&at, &now, 8);
 	wr_bytes(&w, EMU_STATE_BIN_MAGIC, 8);
 	wr_uint(&w, EMU_STATE_BIN_VERSION, 4);
@@ -320,7 +310,7 @@ int emu_state_bin_save(struct emu_server *srv, const char *path, int live, const
 	wr_uint(&w, at, 8);
 	wr_uint(&w, 0, 8); /* counts, patched below */
 	wr_uint(&w, 0, 8);
-	wr_body(&w, srv, &nsess);
+	wr_body(&w, srv, live, &nsess);
 	wr_finish(&w, nsess, srv->registry.count);
 	int ret = w.oom ? -1 : write_atomic(path, w.buf, w.len, why, sizeof(why));
 	if (ret == 0)

@@ -4,10 +4,12 @@
 #include <stdint.h>
 
 /* The binary state file (--state-format binary, emu_state_bin.c): the same
- * content as the JSON one (emu_state.c) for restarts at scale. At shutdown
- * every session is hibernated first, so saving is writing the saved
- * contexts one after the other; a restore puts them back as hibernated
- * sessions, so no Mbed TLS context is allocated until a device talks.
+ * content as the JSON one (emu_state.c) for restarts at scale. Hibernated
+ * sessions are written as the saved contexts they already are; at shutdown
+ * live ones are serialized straight into the file (the same blob, without
+ * freeing what the exit frees anyway), so saving is writing blobs in one
+ * pass. A restore puts every session back as a hibernated one, so no Mbed
+ * TLS context is allocated until a device talks.
  *
  * Layout (integers little-endian):
  *   header: magic "LWEMUST\n", u32 version (1), u32 flags (0),
@@ -37,7 +39,7 @@ struct emu_server;
  * (or is shorter, or cannot be read: the JSON reader then reports it). */
 int emu_state_bin_is(const char *path);
 /* Writes the binary state file (live: the periodic save, sessions keep
- * running; else shutdown: every session is hibernated first). Returns 0 or
+ * running; else shutdown: live contexts are left reset). Returns 0 or
  * -1 (event + stderr say why). */
 int emu_state_bin_save(struct emu_server *srv, const char *path, int live, const char *trigger);
 /* Reads and strictly validates the file: version, checksum, every field's
