@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_http_cfg.h"
 #include "lh_addr.h"
 
 #ifndef EMU_VERSION
@@ -32,6 +33,9 @@ enum {
 	OPT_STATE,
 	OPT_STATE_INTERVAL,
 	OPT_STATE_FORMAT,
+	OPT_MODELS,
+	OPT_HTTP,
+	OPT_HTTP_TOKEN,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -56,6 +60,9 @@ static const struct option long_opts[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"state-interval", required_argument, NULL, OPT_STATE_INTERVAL},
     {"state-format", required_argument, NULL, OPT_STATE_FORMAT},
+    {"models", required_argument, NULL, OPT_MODELS},
+    {"http", required_argument, NULL, OPT_HTTP},
+    {"http-token", required_argument, NULL, OPT_HTTP_TOKEN},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -84,6 +91,9 @@ static void print_help(FILE *out)
 	    "                         (human lines then go to stderr)\n"
 	    "  --keylog FILE          write TLS secrets in NSS key-log format (DANGEROUS)\n"
 	    "  --control PATH         control Unix socket (mode 0600)\n"
+	    "  --http ADDR:PORT|PORT  HTTP API and web dashboard (off by default; a bare\n"
+	    "                         port listens on 127.0.0.1; 0 = any free port)\n"
+	    "  --http-token TOKEN     bearer token every state-changing HTTP request needs\n"
 	    "  --cert FILE, --key FILE  server certificate chain (PEM/DER) and key; without\n"
 	    "                         them a self-signed EC P-256 certificate is generated\n"
 	    "                         at start and its SHA-256 fingerprint printed\n"
@@ -95,6 +105,9 @@ static void print_help(FILE *out)
 	    "                         SIGTERM)\n"
 	    "  --state-format F       json (default) or binary (restarts of 100k sessions\n"
 	    "                         in about a second); either is read back\n"
+	    "  --models DIR           OMA DDF XML object models (*.xml) to decode TLV with,\n"
+	    "                         over the built-in core objects 0..7; a bad file\n"
+	    "                         stops the start (exit 2)\n"
 	    "  --print-config         print the effective config as JSON and exit\n"
 	    "  --help, --version\n"
 	    "\n"
@@ -237,6 +250,13 @@ static int apply_flag(struct emu_config *cfg, int opt, const char *arg, char *er
 		}
 		snprintf(err, err_size, "--state-format %s: expected json or binary", arg);
 		return -1;
+	case OPT_MODELS:
+		cfg->models_where = "--models";
+		return set_string(&cfg->models_dir, arg, err, err_size);
+	case OPT_HTTP:
+		return emu_http_cfg_flag(cfg, "--http", arg, err, err_size);
+	case OPT_HTTP_TOKEN:
+		return emu_http_cfg_flag(cfg, "--http-token", arg, err, err_size);
 	case OPT_CLIENT_AUTH:
 		cfg->client_auth = emu_config_client_auth(arg);
 		if (cfg->client_auth >= 0)

@@ -1,5 +1,8 @@
 #include "emu_config.h"
+#include "emu_model.h"
+#include "emu_certbind.h"
 #include "emu_cbor.h"
+#include "emu_http_cfg.h"
 #include "emu_vhost.h"
 
 #include <arpa/inet.h>
@@ -47,6 +50,9 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->requests_per_device = 64;
 	cfg->sni_reject_missing = -1;
 	cfg->state_interval_s = 5; /* emu_state.h: crash-safe state */
+	cfg->http_max_clients = 32;
+	cfg->http_max_body = 64 << 10;
+	cfg->http_sse_max = 1 << 20;
 }
 
 void emu_config_free(struct emu_config *cfg)
@@ -55,6 +61,9 @@ void emu_config_free(struct emu_config *cfg)
 	free(cfg->events);
 	free(cfg->keylog);
 	free(cfg->control);
+	free(cfg->http);
+	free(cfg->http_token);
+	cfg->http = cfg->http_token = NULL;
 	free(cfg->state);
 	cfg->state = NULL;
 	free(cfg->state);
@@ -73,6 +82,12 @@ void emu_config_free(struct emu_config *cfg)
 	cfg->vhosts = NULL;
 	json_decref(cfg->bootstrap);
 	cfg->bootstrap = NULL;
+	free(cfg->models_dir);
+	cfg->models_dir = NULL;
+	emu_models_free(cfg->models);
+	cfg->models = NULL;
+	json_decref(cfg->cert_endpoints);
+	cfg->cert_endpoints = NULL;
 	cfg->vhost_count = 0;
 	cfg->psk_count = 0;
 	cfg->psk_cap = 0;
@@ -317,7 +332,7 @@ static int apply_hs_timeout(struct emu_config *cfg, const json_t *t, char *err, 
 }
 
 /* $.dtls: cookies, cid, timeouts, suites, mtu, anti-replay, bad-MAC limit,
- * idle timeout. */
+ * idle timeout, record packing. */
 static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t err_size)
 {
 	static const char *const keys[] = {"cookies",
@@ -328,6 +343,7 @@ static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t
 					   "anti_replay",
 					   "badmac_limit",
 					   "idle_timeout",
+					   "pack_records",
 					   "hibernate_after",
 					   "hibernate_max_awake",
 					   NULL};
@@ -337,6 +353,7 @@ static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t
 	if (check_keys(d, "$.dtls", keys, err, err_size) < 0 ||
 	    get_bool(d, "cookies", "$.dtls", &cfg->cookies, err, err_size) < 0 ||
 	    get_bool(d, "anti_replay", "$.dtls", &cfg->anti_replay, err, err_size) < 0 ||
+	    get_bool(d, "pack_records", "$.dtls", &cfg->pack_records, err, err_size) < 0 ||
 	    get_object(d, "cid", "$.dtls", &cid, err, err_size) < 0 ||
 	    get_object(d, "handshake_timeout_ms", "$.dtls", &hs, err, err_size) < 0 ||
 	    get_int(d, "mtu", "$.dtls", 64, 65535, &mtu, err, err_size) < 0 ||
@@ -427,13 +444,37 @@ int emu_config_client_auth(const char *text)
 	return -1;
 }
 
-/* $.certificate: {cert, key, ca, client_auth}. */
+/* $.certificate.endpoints: endpoint names bound to client certificates
+ * (checked for every session, so not per vhost). */
+static int apply_cert_endpoints(struct emu_config *cfg, const json_t *c, const char *p, char *err,
+				size_t err_size)
+{
+	const json_t *eps = json_object_get(c, "endpoints");
+	char sub[128];
+	if (!eps)
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.endpoints", p);
+	if (strcmp(p, "$.certificate") != 0)
+		return snprintf(err, err_size,
+				"%s: endpoint bindings apply to every session: give them "
+				"in $.certificate.endpoints",
+				sub),
+		       -1;
+	if (emu_certbind_check(eps, sub, err, err_size) < 0)
+		return -1;
+	json_decref(cfg->cert_endpoints);
+	cfg->cert_endpoints = json_deep_copy(eps);
+	return 0;
+}
+
+/* $.certificate: {cert, key, ca, client_auth, endpoints}. */
 static int apply_certificate(struct emu_config *cfg, const json_t *c, const char *p, char *err,
 			     size_t err_size)
 {
-	static const char *const keys[] = {"cert", "key", "ca", "client_auth", NULL};
+	static const char *const keys[] = {"cert", "key", "ca", "client_auth", "endpoints", NULL};
 	const json_t *auth = json_object_get(c, "client_auth");
 	if (check_keys(c, p, keys, err, err_size) < 0 ||
+	    apply_cert_endpoints(cfg, c, p, err, err_size) < 0 ||
 	    get_string(c, "cert", p, &cfg->cert_file, err, err_size) < 0 ||
 	    get_string(c, "key", p, &cfg->key_file, err, err_size) < 0 ||
 	    get_string(c, "ca", p, &cfg->ca_file, err, err_size) < 0)
@@ -741,10 +782,10 @@ static int apply_state_interval(struct emu_config *cfg, const json_t *root, char
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
 	static const char *const keys[] = {
-	    "bind",	   "ports",	     "psk",	     "dtls",	   "lwm2m",
-	    "events",	   "keylog",	     "control",	     "resumption", "state",
-	    "certificate", "vhosts",	     "sni",	     "bootstrap",  "coap",
-	    "limits",	   "state_interval", "state_format", NULL};
+	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	     "events",
+	    "keylog", "control",   "resumption", "state",  "certificate",    "vhosts",
+	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", "state_format",
+	    "models", "http",	   NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -763,8 +804,12 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    get_string(root, "keylog", "$", &cfg->keylog, err, err_size) < 0 ||
 	    get_string(root, "control", "$", &cfg->control, err, err_size) < 0 ||
 	    get_string(root, "state", "$", &cfg->state, err, err_size) < 0 ||
-	    apply_state_interval(cfg, root, err, err_size) < 0)
+	    apply_state_interval(cfg, root, err, err_size) < 0 ||
+	    get_string(root, "models", "$", &cfg->models_dir, err, err_size) < 0 ||
+	    emu_http_cfg_apply(cfg, json_object_get(root, "http"), err, err_size) < 0)
 		return -1;
+	if (json_object_get(root, "models"))
+		cfg->models_where = "$.models";
 	if (ports && apply_ports(cfg, ports, err, err_size) < 0)
 		return -1;
 	if (dtls && apply_dtls(cfg, dtls, err, err_size) < 0)
@@ -897,8 +942,26 @@ exit:
 	return ret;
 }
 
+/* Loads the DDF directory now, so a bad file stops the start (exit 2) with
+ * the file, line and element, instead of decoding wrongly later. */
+static int load_models(struct emu_config *cfg, char *err, size_t err_size)
+{
+	char msg[400];
+	emu_models_free(cfg->models);
+	cfg->models = NULL;
+	if (!cfg->models_dir)
+		return 0;
+	cfg->models = emu_models_load_dir(cfg->models_dir, msg, sizeof(msg));
+	if (cfg->models)
+		return 0;
+	snprintf(err, err_size, "%s: %s", cfg->models_where ? cfg->models_where : "--models", msg);
+	return -1;
+}
+
 int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 {
+	if (load_models(cfg, err, err_size) < 0)
+		return -1;
 	if (resolve_vhost_cids(cfg, err, err_size) < 0)
 		return -1;
 	if (cfg->psk_count == 0 && add_psk(cfg, EMU_DEFAULT_PSK_IDENTITY, EMU_DEFAULT_PSK_HEX,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "emu_control_cmd.h"
+#include "emu_sink.h"
 #include "lh_event.h"
 
 #define EMU_CTL_LINE_MAX 65536
@@ -108,10 +109,10 @@ static void remember_socket(struct emu_server *srv, const char *path)
 
 static void send_line(struct emu_server *srv, struct emu_ctl_client *c, const json_t *obj);
 
-/* Every event, to the control clients that subscribed (lh_event sink). */
-static void publish(void *ctx, const json_t *event)
+/* Every event, to the control clients that subscribed (through the
+ * lh_event sink of emu_sink.c). */
+void emu_control_publish(struct emu_server *srv, const json_t *event)
 {
-	struct emu_server *srv = ctx;
 	struct emu_ctl_client *c, *tmp;
 	HASH_ITER(hh, srv->ctl_clients, c, tmp)
 	{
@@ -141,7 +142,7 @@ int emu_control_open(struct emu_server *srv, const char *path)
 		return -1;
 	}
 	remember_socket(srv, path);
-	lh_event_set_sink(publish, srv);
+	emu_sink_update(srv);
 	return 0;
 }
 
@@ -177,7 +178,7 @@ void emu_control_close(struct emu_server *srv)
 		unlink_own(srv, emu_gen_cfg(srv)->control);
 	}
 	srv->ctl_fd = -1;
-	lh_event_set_sink(NULL, NULL);
+	emu_sink_update(srv);
 }
 
 void emu_control_accept(struct emu_server *srv)

@@ -11,6 +11,8 @@ int emu_control_open(struct emu_server *srv, const char *path);
 void emu_control_close(struct emu_server *srv);
 void emu_control_accept(struct emu_server *srv);
 void emu_control_readable(struct emu_server *srv, uint64_t client_id);
+/* Sends an event to the clients that subscribed. */
+void emu_control_publish(struct emu_server *srv, const json_t *event);
 /* Closes control clients that failed a write. */
 void emu_control_sweep(struct emu_server *srv);
 

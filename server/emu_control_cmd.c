@@ -11,7 +11,9 @@
 #include "emu_request.h"
 #include "emu_server.h"
 #include "emu_resume.h"
+#include "emu_vhost.h"
 #include "emu_control.h"
+#include "emu_ctxpool.h"
 #include "lh_addr.h"
 #include "lh_hex.h"
 #include "lh_time.h"
@@ -97,10 +99,12 @@ static json_t *hib_status(const struct emu_server *srv)
 static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
 	const struct emu_stats *st = &srv->stats;
+	struct emu_ctxpool_stats pool = emu_ctxpool_stats(srv);
 	if (check_args(req, NULL, err, size) < 0)
 		return NULL;
 	json_t *out = json_pack(
-	    "{s:I, s:I, s:I, s:i, s:i, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	    "{s:I, s:I, s:I, s:i, s:i, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I}}",
 	    "uptime_ms", (json_int_t)(lh_time_mono_ms() - srv->started_ms), "sessions",
 	    (json_int_t)srv->sessions.count, "registrations", (json_int_t)srv->registry.count,
 	    "dtls_port", srv->dtls_port_bound, "coap_port", srv->coap_port_bound, "stopped",
@@ -110,7 +114,10 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 	    "records_dropped", (json_int_t)st->records_dropped, "bytes_held",
 	    (json_int_t)st->bytes_held, "registrations", (json_int_t)st->registrations,
 	    "peer_address_changes", (json_int_t)st->peer_address_changes, "faults_applied",
-	    (json_int_t)srv->faults.applied);
+	    (json_int_t)srv->faults.applied, "datagrams_out_failed",
+	    (json_int_t)st->datagrams_out_failed, "contexts_reused", (json_int_t)pool.reused,
+	    "contexts_created", (json_int_t)pool.created, "read_batch_max",
+	    (json_int_t)st->read_batch_max);
 	if (out)
 		json_object_set_new(out, "hibernation", hib_status(srv));
 	/* What the heap holds and keeps free: how compact the state is, and
@@ -124,19 +131,37 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 	return out;
 }
 
+/* What a session's (D)TLS negotiated, for listings and the dashboard:
+ * ciphersuite, SNI and the vhost it chose (null: the default one), and how
+ * long ago the peer last sent something. */
+static json_t *session_tls_json(const struct emu_session *s)
+{
+	const char *suite = s->tp->secure && s->state == EMU_SESS_OPEN
+				? mbedtls_ssl_get_ciphersuite(&s->ssl)
+				: NULL;
+	int64_t seen = s->last_in_ms ? s->last_in_ms : s->started_ms;
+	return json_pack("{s:s?, s:s?, s:s?, s:I}", "suite", suite, "sni",
+			 s->sni[0] ? s->sni : NULL, "vhost", s->vhost ? s->vhost->name : NULL,
+			 "last_seen_ms", (json_int_t)(lh_time_mono_ms() - seen));
+}
+
 /* One session as JSON for the listing. */
 static json_t *session_json(const struct emu_session *s)
 {
 	char peer[LH_ADDR_STRLEN], cid[2 * EMU_CID_MAX + 1] = "";
 	lh_hex_encode(s->cid, s->cid_len, cid);
-	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:b, s:I, s:s?, s:b}", "session",
-			 (json_int_t)s->id, "transport", s->tp->name, "peer",
-			 lh_addr_format((const struct sockaddr *)&s->peer, peer, sizeof(peer)),
-			 "state", s->state == EMU_SESS_OPEN ? "open" : "handshake", "identity",
-			 s->identity[0] ? s->identity : NULL, "own_cid",
-			 s->cid_indexed ? cid : NULL, "cookie_verified", s->cookie_verified,
-			 "age_ms", (json_int_t)(lh_time_mono_ms() - s->started_ms), "location",
-			 s->location[0] ? s->location : NULL, "resumed", s->resumed);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:b, s:I, s:s?, s:b}", "session",
+			      (json_int_t)s->id, "transport", s->tp->name, "peer",
+			      lh_addr_format((const struct sockaddr *)&s->peer, peer, sizeof(peer)),
+			      "state", s->state == EMU_SESS_OPEN ? "open" : "handshake", "identity",
+			      s->identity[0] ? s->identity : NULL, "own_cid",
+			      s->cid_indexed ? cid : NULL, "cookie_verified", s->cookie_verified,
+			      "age_ms", (json_int_t)(lh_time_mono_ms() - s->started_ms), "location",
+			      s->location[0] ? s->location : NULL, "resumed", s->resumed);
+	json_t *tls = session_tls_json(s);
+	json_object_update(o, tls);
+	json_decref(tls);
+	return o;
 }
 
 static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err, size_t size)
@@ -152,16 +177,21 @@ static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err
 	return json_pack("{s:o}", "sessions", arr);
 }
 
-/* One registration (device) for the listing, with its queue. */
+/* One registration (device) for the listing, with its queue and the
+ * session that carries it now (transport, peer, suite, SNI, CID, resumed,
+ * last seen: what the dashboard shows per device). */
 static json_t *client_json(struct emu_server *srv, const struct emu_reg *r, int64_t now)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:O, s:b, s:b, s:I}",
-			 "endpoint", r->endpoint, "location", r->location, "lifetime",
-			 (json_int_t)r->lifetime, "expires_in_ms",
-			 (json_int_t)(r->expires_ms - now), "session", (json_int_t)r->session,
-			 "identity", r->identity, "lwm2m", r->lwm2m, "binding", r->binding, "links",
-			 r->links, "queue_mode", r->queue_mode, "asleep", emu_device_asleep(srv, r),
-			 "queued", (json_int_t)emu_request_queued(srv, r->endpoint));
+	struct emu_session *s = emu_sessions_by_id(&srv->sessions, r->session);
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:O, s:b, s:b, s:I}", "endpoint",
+	    r->endpoint, "location", r->location, "lifetime", (json_int_t)r->lifetime,
+	    "expires_in_ms", (json_int_t)(r->expires_ms - now), "session", (json_int_t)r->session,
+	    "identity", r->identity, "lwm2m", r->lwm2m, "binding", r->binding, "links", r->links,
+	    "queue_mode", r->queue_mode, "asleep", emu_device_asleep(srv, r), "queued",
+	    (json_int_t)emu_request_queued(srv, r->endpoint));
+	json_object_set_new(o, "carrier", s ? session_json(s) : json_null());
+	return o;
 }
 
 static json_t *cmd_clients(struct emu_server *srv, const json_t *req, char *err, size_t size)

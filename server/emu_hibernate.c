@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_ctxpool.h"
 #include "emu_demux.h"
 #include "emu_dtls.h"
 #include "emu_peer_ip.h"
@@ -293,6 +294,8 @@ static void free_live(struct emu_server *srv, struct emu_session *s)
 	if (s->hib_woken)
 		srv->hib.awake--;
 	emu_sessions_remove(&srv->sessions, s);
+	/* Freed, not pooled: the save reset it already (a pool would reset it
+	 * again), and returning the memory is what hibernation is for. */
 	mbedtls_ssl_free(&s->ssl);
 	free(s);
 }
@@ -390,8 +393,9 @@ static void session_from_hib(struct emu_server *srv, struct emu_session *s, cons
  * code (the context is freed on error). */
 static int context_from_hib(struct emu_session *s, const struct emu_hib *h)
 {
-	mbedtls_ssl_init(&s->ssl);
-	int ret = mbedtls_ssl_setup(&s->ssl, h->conf);
+	/* A pooled context set up for this config when there is one
+	 * (emu_ctxpool.h): no record buffers allocated and zeroed again. */
+	int ret = emu_ctxpool_get(s->srv, &s->ssl, h->conf);
 	if (ret == 0)
 		ret = mbedtls_ssl_set_client_transport_id(&s->ssl, s->addr_key, s->addr_key_len);
 	if (ret == 0) {
@@ -399,7 +403,7 @@ static int context_from_hib(struct emu_session *s, const struct emu_hib *h)
 		ret = mbedtls_ssl_context_load(&s->ssl, emu_hib_blob(h), h->blob_len);
 	}
 	if (ret != 0)
-		mbedtls_ssl_free(&s->ssl);
+		emu_ctxpool_put(s->srv, &s->ssl);
 	else
 		mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)emu_gen_cfg(s->srv)->mtu);
 	return ret;

@@ -7,6 +7,7 @@
 #include "emu_dtls.h"
 #include "emu_vhost.h"
 #include "emu_reload.h"
+#include "emu_ctxpool.h"
 #include "emu_tls.h"
 
 #include <stdlib.h>
@@ -149,6 +150,8 @@ void emu_gen_keep_restart_only(const struct emu_config *running, struct emu_conf
 	keep_str(&fresh->keylog, &running->keylog, "keylog", ignored);
 	keep_str(&fresh->control, &running->control, "control", ignored);
 	keep_str(&fresh->state, &running->state, "state", ignored);
+	keep_str(&fresh->http, &running->http, "http.listen", ignored);
+	KEEP(http_max_clients, "http.max_clients");
 }
 
 int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, size_t err_size)
@@ -185,6 +188,8 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 		return -1;
 	}
 	struct emu_gen *old = srv->gen;
+	/* Pooled contexts point at the config being replaced. */
+	emu_ctxpool_clear(srv);
 	srv->gen = gen;
 	emu_vhost_cid_set(srv, demux_lengths);
 	if (old && old->refs == 0) {

@@ -36,6 +36,7 @@ enum emu_fd_kind {
 	EMU_FD_TLS_CONN = 8,
 	EMU_FD_PLAIN = 9, /* the public plain-CoAP UDP socket */
 	EMU_FD_TLS_LINGER = 10,
+	EMU_FD_HTTP = 11, /* libmicrohttpd's epoll fd (emu_http.c) */
 };
 #define EMU_FD_TAG(kind, id) (((uint64_t)(kind) << 56) | (uint64_t)(id))
 #define EMU_FD_KIND(tag) ((int)((tag) >> 56))
@@ -49,6 +50,8 @@ struct emu_psk_entry {
 struct emu_stats {
 	uint64_t datagrams_in, hello_verify_sent, handshakes_done, handshakes_failed;
 	uint64_t records_dropped, bytes_held, registrations, peer_address_changes;
+	uint64_t datagrams_out_failed; /* refused by the kernel (emu_udp.c) */
+	uint64_t read_batch_max;       /* most datagrams one recvmmsg returned */
 };
 
 struct emu_gen;
@@ -56,6 +59,7 @@ struct emu_vhost;
 struct emu_requests;
 struct emu_bootstrap;
 struct emu_peer_ip;
+struct emu_http;
 
 struct emu_server {
 	struct emu_config *cfg;
@@ -106,6 +110,11 @@ struct emu_server {
 	char **argv;
 	/* Live DTLS sessions per peer IP (emu_peer_ip.c), for record_dropped hints. */
 	struct emu_peer_ip *peer_ips;
+	/* Batched datagram I/O on the public UDP sockets (emu_udp.c). */
+	struct emu_udp *udp;
+	/* Set-up DTLS contexts waiting for their next handshake (emu_ctxpool.c). */
+	struct emu_ctxpool *ctxpool;
+	struct emu_http *http; /* the HTTP API (emu_http.c); NULL: off */
 };
 
 /* Re-reads the command line and config file into a fresh config, checks
