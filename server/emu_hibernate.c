@@ -280,11 +280,12 @@ static struct emu_hib *hib_from_session(struct emu_session *s, const uint8_t *bl
 
 /* Whether s may be hibernated at all: an open DTLS session with nothing in
  * flight that lives only in its emu_session (a Block1 transfer, datagrams
- * held by the amplification limit, a datagram being read). */
+ * held by the amplification limit, a datagram being read, records joined
+ * into one datagram by $.dtls.pack_records). */
 static int eligible(const struct emu_session *s)
 {
 	return s->tp == &emu_transport_dtls && s->state == EMU_SESS_OPEN && !s->amp && !s->msg.b1 &&
-	       !s->in_buf;
+	       !s->in_buf && !s->pack_len;
 }
 
 /* Frees live session s whose state moved to a hib: everything but what the
@@ -297,6 +298,7 @@ static void free_live(struct emu_server *srv, struct emu_session *s)
 	/* Freed, not pooled: the save reset it already (a pool would reset it
 	 * again), and returning the memory is what hibernation is for. */
 	mbedtls_ssl_free(&s->ssl);
+	free(s->pack_buf); /* empty: eligible() */
 	free(s);
 }
 
