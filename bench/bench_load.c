@@ -28,6 +28,7 @@ struct run_opts {
 	uint32_t checkpoints[MAX_CHECKPOINTS];
 	unsigned n_checkpoints;
 	double hold_s;
+	double settle_s; /* idle: wait this long before the final measure */
 };
 
 /* Help text: every option with its default. */
@@ -55,6 +56,8 @@ static void usage(FILE *f)
 		"  --server-pid PID    read the server's CPU, RSS and fds from /proc/PID\n"
 		"  --checkpoint K      idle: also report RSS and fds at K sessions (repeatable)\n"
 		"  --hold S            idle: keep the sessions S seconds after the report\n"
+		"  --settle S          idle: wait S seconds once all are registered, then measure\n"
+		"                      again (a server that hibernates idle sessions)\n"
 		"  --park              idle: once registered, drop the client's socket and TLS\n"
 		"                      context (the server keeps the session): N sessions\n"
 		"                      without N fds here\n"
@@ -169,6 +172,7 @@ enum {
 	OPT_PID,
 	OPT_CHECKPOINT,
 	OPT_HOLD,
+	OPT_SETTLE,
 	OPT_PARK,
 	OPT_SRC,
 	OPT_PER_ADDR,
@@ -196,6 +200,7 @@ static const struct option long_opts[] = {
     {"server-pid", 1, 0, OPT_PID},
     {"checkpoint", 1, 0, OPT_CHECKPOINT},
     {"hold", 1, 0, OPT_HOLD},
+    {"settle", 1, 0, OPT_SETTLE},
     {"park", 0, 0, OPT_PARK},
     {"src", 1, 0, OPT_SRC},
     {"per-addr", 1, 0, OPT_PER_ADDR},
@@ -245,6 +250,8 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 		return 0;
 	case OPT_HOLD:
 		return parse_secs("--hold", arg, &a->r->hold_s);
+	case OPT_SETTLE:
+		return parse_secs("--settle", arg, &a->r->settle_s);
 	case OPT_PARK:
 		a->b->park = 1;
 		return 0;
@@ -573,13 +580,17 @@ static int run_idle(struct bl_bench *b, const struct run_opts *r)
 	}
 	unfinished += establish(b, &launched, b->n, deadline);
 	checkpoint(b, r, b->n);
+	long rss_live = r->server_pid ? bl_proc_rss_kb(r->server_pid) : -1;
+	hold(b, r->settle_s);
 	rss1 = r->server_pid ? bl_proc_rss_kb(r->server_pid) : -1;
 	fds1 = r->server_pid ? bl_proc_fd_count(r->server_pid) : -1;
 	printf("result mode=idle sessions=%u errors=%llu unfinished=%u server_rss_kb_base=%ld "
-	       "server_rss_kb=%ld rss_kb_per_session=%.2f server_fds_base=%ld server_fds=%ld\n",
+	       "server_rss_kb=%ld rss_kb_per_session=%.2f server_fds_base=%ld server_fds=%ld "
+	       "settle_s=%.1f rss_kb_per_session_before_settle=%.2f\n",
 	       b->registered, (unsigned long long)errors(b), unfinished, rss0, rss1,
 	       b->registered && rss0 >= 0 ? (double)(rss1 - rss0) / b->registered : -1.0, fds0,
-	       fds1);
+	       fds1, r->settle_s,
+	       b->registered && rss0 >= 0 ? (double)(rss_live - rss0) / b->registered : -1.0);
 	fflush(stdout);
 	hold(b, r->hold_s);
 	close_all(b);

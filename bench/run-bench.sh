@@ -20,7 +20,10 @@
 #   BENCH_IDLE_SESSIONS=2000   idle sessions (50000 for the no-fd-per-session check)
 #   BENCH_PEER_IDLE_MAX=5000   the peer's idle sessions at most (libcoap 4.3.1
 #                              slows down with tens of thousands of sessions)
-#   BENCH_ONLY=psk,ecdhe,updates,idle   the metrics to run (default all)
+#   BENCH_RESTART_SESSIONS=10000  sessions of the graceful-restart metric
+#                              (bench/bench-restart.sh; 100000 for the target)
+#   BENCH_ONLY=psk,ecdhe,updates,idle,hibernate,restart   the metrics to run
+#                              (default all)
 #   BENCH_PIN=1                server on CPU 1, load generator on CPU 0 (taskset)
 #   BENCH_OUT=$BUILD/bench     where the raw result lines and logs go
 set -euo pipefail
@@ -32,7 +35,8 @@ ROUNDS=${BENCH_ROUNDS:-2}
 UPD_N=${BENCH_UPDATE_CLIENTS:-2000}
 IDLE_N=${BENCH_IDLE_SESSIONS:-$((2000 * SCALE))}
 PEER_IDLE_MAX=${BENCH_PEER_IDLE_MAX:-5000}
-ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle},
+ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle,hibernate,restart},
+RESTART_N=${BENCH_RESTART_SESSIONS:-$((10000 * SCALE))}
 PIN=${BENCH_PIN:-1}
 OUT=${BENCH_OUT:-$BUILD/bench}
 EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
@@ -47,7 +51,7 @@ die() {
 	exit 1
 }
 
-for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX; do
+for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX RESTART_N; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n='${!n}': want a positive integer"
 done
 BASELINE=${BASELINE:-}
@@ -75,6 +79,7 @@ fi
 ulimit -n "$(ulimit -Hn)"
 
 SRV_PID=
+EMU_EXTRA=()
 cleanup() { stop_server; }
 trap cleanup EXIT
 
@@ -115,7 +120,7 @@ start_server() {
 		[ "$1" = emu ] || bin=$BASELINE
 		DTLS_PORT=$(free_port 1)
 		"${SRV_CPU[@]}" "$bin" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
-			--tls-port off --events /dev/null --cid 8 \
+			--tls-port off --events /dev/null --cid 8 "${EMU_EXTRA[@]}" \
 			--cert "$CERTS/server/localhost.chain.pem" --key "$CERTS/server/localhost.key" \
 			>"$log" 2>&1 &
 	else
@@ -244,6 +249,26 @@ PARK=()
 interleaved idle --mode idle --cid --clients "$IDLE_N" --checkpoint 10 "${PARK[@]}" \
 	--setup-timeout $((30 + IDLE_N / 200))
 PEER_ARGS=()
+# Hibernation (emulator only: the peer has none): the same idle sessions,
+# measured again once the server had 4 s to hibernate them (after 2 s of
+# quiet instead of the default 60, so the run stays short).
+if [[ $ONLY == *,hibernate,* ]]; then
+	echo '{"dtls": {"hibernate_after": 2}}' >"$OUT/hibernate.json"
+	EMU_EXTRA=(--config "$OUT/hibernate.json")
+	for r in $(seq 1 "$ROUNDS"); do
+		round emu hibernate --mode idle --cid --clients "$IDLE_N" --checkpoint 10 \
+			"${PARK[@]}" --settle 4 --setup-timeout $((30 + IDLE_N / 200))
+	done
+	EMU_EXTRA=()
+fi
+# Graceful restart at scale (binary state file): save and restore ms.
+if [[ $ONLY == *,restart,* ]]; then
+	line=$(EMULATOR=$EMULATOR BUILD=$BUILD bash "$(dirname "$0")/bench-restart.sh" "$RESTART_N" \
+		binary 2>>"$OUT/load.log" | grep '^result ') ||
+		die "restart: bench-restart.sh printed no result; see $OUT/load.log"
+	echo "emu restart $line" >>"$OUT/results.txt"
+	printf '  %-5s %-8s %s\n' emu restart "${line#result }" >&2
+fi
 B_PSK=$(avg bound psk result server_cpu_us_per_op)
 B_ECDHE=$(avg bound ecdhe result server_cpu_us_per_op)
 per_sec() { awk -v u="$1" 'BEGIN { if (u == "" || u <= 0) print "-"; else printf "%.0f", 1e6 / u }'; }
@@ -274,6 +299,15 @@ peer_idle=$IDLE_N
 [ "$IDLE_N" -le "$PEER_IDLE_MAX" ] || peer_idle="$IDLE_N, peer $PEER_IDLE_MAX"
 row "idle sessions established (of $peer_idle)" "$(avg emu idle result sessions)" \
 	"$(avg peer idle result sessions)" -
+row "RSS KiB per idle session, hibernated ($IDLE_N)" \
+	"$(avg emu hibernate result rss_kb_per_session)" "$(avg peer idle result rss_kb_per_session)" -
+row "RSS KiB per idle session before hibernating" \
+	"$(avg emu hibernate result rss_kb_per_session_before_settle)" - -
+row "graceful restart: save ms ($RESTART_N sessions)" "$(avg emu restart result save_ms)" - 1000
+row "graceful restart: restore ms ($RESTART_N sessions)" "$(avg emu restart result restore_ms)" \
+	- 1000
+row "graceful restart: save CPU ms" "$(avg emu restart result save_cpu_ms)" - 1000
+row "graceful restart: restore CPU ms" "$(avg emu restart result restore_cpu_ms)" - 1000
 row "server fds with 10 sessions" "$(avg emu idle checkpoint server_fds)" \
 	"$(avg peer idle checkpoint server_fds)" -
 row "server fds with those sessions" "$(avg emu idle result server_fds)" \

@@ -32,6 +32,7 @@ enum {
 	OPT_CLIENT_AUTH,
 	OPT_STATE,
 	OPT_STATE_INTERVAL,
+	OPT_STATE_FORMAT,
 	OPT_MODELS,
 	OPT_HTTP,
 	OPT_HTTP_TOKEN,
@@ -58,6 +59,7 @@ static const struct option long_opts[] = {
     {"client-auth", required_argument, NULL, OPT_CLIENT_AUTH},
     {"state", required_argument, NULL, OPT_STATE},
     {"state-interval", required_argument, NULL, OPT_STATE_INTERVAL},
+    {"state-format", required_argument, NULL, OPT_STATE_FORMAT},
     {"models", required_argument, NULL, OPT_MODELS},
     {"http", required_argument, NULL, OPT_HTTP},
     {"http-token", required_argument, NULL, OPT_HTTP_TOKEN},
@@ -101,6 +103,8 @@ static void print_help(FILE *out)
 	    "                         FILE periodically and on SIGTERM, restore it on start\n"
 	    "  --state-interval S     seconds between --state saves (default 5; 0: only at\n"
 	    "                         SIGTERM)\n"
+	    "  --state-format F       json (default) or binary (restarts of 100k sessions\n"
+	    "                         in about a second); either is read back\n"
 	    "  --models DIR           OMA DDF XML object models (*.xml) to decode TLV with,\n"
 	    "                         over the built-in core objects 0..7; a bad file\n"
 	    "                         stops the start (exit 2)\n"
@@ -239,6 +243,13 @@ static int apply_flag(struct emu_config *cfg, int opt, const char *arg, char *er
 		return set_string(&cfg->state, arg, err, err_size);
 	case OPT_STATE_INTERVAL:
 		return parse_state_interval(arg, cfg, err, err_size);
+	case OPT_STATE_FORMAT:
+		if (strcmp(arg, "json") == 0 || strcmp(arg, "binary") == 0) {
+			cfg->state_binary = arg[0] == 'b';
+			return 0;
+		}
+		snprintf(err, err_size, "--state-format %s: expected json or binary", arg);
+		return -1;
 	case OPT_MODELS:
 		cfg->models_where = "--models";
 		return set_string(&cfg->models_dir, arg, err, err_size);

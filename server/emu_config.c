@@ -28,6 +28,11 @@ void emu_config_defaults(struct emu_config *cfg)
 	cfg->mtu = 1400;
 	cfg->coap_idle_s = 247; /* RFC 7252 EXCHANGE_LIFETIME */
 	cfg->dtls_idle_s = 600; /* emu_idle.h, docs/protocol.md */
+	/* emu_hibernate.h, docs/protocol.md: past a CoAP exchange's usual
+	 * retransmissions, so an active device is never put to sleep between
+	 * two messages of one exchange. */
+	cfg->hibernate_after_s = 60;
+	cfg->hibernate_max_awake = 4096;
 	cfg->coap_max_sessions = 1024;
 	cfg->anti_replay = 1;
 	cfg->session_cache = 1;
@@ -330,11 +335,21 @@ static int apply_hs_timeout(struct emu_config *cfg, const json_t *t, char *err, 
  * idle timeout, record packing. */
 static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t err_size)
 {
-	static const char *const keys[] = {
-	    "cookies",	   "cid",	   "handshake_timeout_ms", "ciphersuites", "mtu",
-	    "anti_replay", "badmac_limit", "idle_timeout",	   "pack_records", NULL};
+	static const char *const keys[] = {"cookies",
+					   "cid",
+					   "handshake_timeout_ms",
+					   "ciphersuites",
+					   "mtu",
+					   "anti_replay",
+					   "badmac_limit",
+					   "idle_timeout",
+					   "pack_records",
+					   "hibernate_after",
+					   "hibernate_max_awake",
+					   NULL};
 	const json_t *cid, *hs, *suites = json_object_get(d, "ciphersuites");
 	long long mtu = cfg->mtu, badmac = cfg->badmac_limit, idle = cfg->dtls_idle_s;
+	long long hib = cfg->hibernate_after_s, awake = cfg->hibernate_max_awake;
 	if (check_keys(d, "$.dtls", keys, err, err_size) < 0 ||
 	    get_bool(d, "cookies", "$.dtls", &cfg->cookies, err, err_size) < 0 ||
 	    get_bool(d, "anti_replay", "$.dtls", &cfg->anti_replay, err, err_size) < 0 ||
@@ -343,9 +358,13 @@ static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t
 	    get_object(d, "handshake_timeout_ms", "$.dtls", &hs, err, err_size) < 0 ||
 	    get_int(d, "mtu", "$.dtls", 64, 65535, &mtu, err, err_size) < 0 ||
 	    get_int(d, "badmac_limit", "$.dtls", 0, 1000000000, &badmac, err, err_size) < 0 ||
-	    get_int(d, "idle_timeout", "$.dtls", 0, 604800, &idle, err, err_size) < 0)
+	    get_int(d, "idle_timeout", "$.dtls", 0, 604800, &idle, err, err_size) < 0 ||
+	    get_int(d, "hibernate_after", "$.dtls", 0, 604800, &hib, err, err_size) < 0 ||
+	    get_int(d, "hibernate_max_awake", "$.dtls", 1, 10000000, &awake, err, err_size) < 0)
 		return -1;
 	cfg->dtls_idle_s = (uint32_t)idle;
+	cfg->hibernate_after_s = (uint32_t)hib;
+	cfg->hibernate_max_awake = (uint32_t)awake;
 	cfg->mtu = (int)mtu;
 	cfg->badmac_limit = (uint32_t)badmac;
 	if (cid && apply_cid(cfg, cid, err, err_size) < 0)
@@ -745,19 +764,28 @@ static int apply_state_interval(struct emu_config *cfg, const json_t *root, char
 				size_t err_size)
 {
 	long long v = cfg->state_interval_s;
+	const json_t *f = json_object_get(root, "state_format");
 	if (get_int(root, "state_interval", "$", 0, 86400, &v, err, err_size) < 0)
 		return -1;
 	cfg->state_interval_s = (uint32_t)v;
+	/* $.state_format: "json" or "binary" (emu_state_bin.h), as --state-format. */
+	if (f && (!json_is_string(f) || (strcmp(json_string_value(f), "json") != 0 &&
+					 strcmp(json_string_value(f), "binary") != 0))) {
+		snprintf(err, err_size, "$.state_format: expected \"json\" or \"binary\"");
+		return -1;
+	}
+	if (f)
+		cfg->state_binary = json_string_value(f)[0] == 'b';
 	return 0;
 }
 
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
 	static const char *const keys[] = {
-	    "bind",	   "ports",	     "psk",	"dtls",	      "lwm2m",
-	    "events",	   "keylog",	     "control", "resumption", "state",
-	    "certificate", "vhosts",	     "sni",	"bootstrap",  "coap",
-	    "limits",	   "state_interval", "models",	"http",	      NULL};
+	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	     "events",
+	    "keylog", "control",   "resumption", "state",  "certificate",    "vhosts",
+	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", "state_format",
+	    "models", "http",	   NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");

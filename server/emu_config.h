@@ -64,6 +64,10 @@ struct emu_config {
 	 * authenticated datagram unless a live registration uses them; 0 =
 	 * never (emu_idle.c). */
 	uint32_t dtls_idle_s;
+	/* Open DTLS sessions quiet for this many seconds are hibernated (their
+	 * Mbed TLS context serialized and freed, emu_hibernate.c); 0 = never.
+	 * At most hibernate_max_awake woken ones hold a context at once. */
+	uint32_t hibernate_after_s, hibernate_max_awake;
 	int session_cache, session_tickets;
 	uint32_t min_lifetime, max_lifetime;
 	int send_code; /* the answer to a registered device's Send (POST /dp), e.g. 2.04 */
@@ -80,11 +84,12 @@ struct emu_config {
 	 * seconds without a datagram unless a live registration uses it; at
 	 * most this many at once. */
 	uint32_t coap_idle_s, coap_max_sessions;
-	char *events;			      /* NULL: human lines on stdout; "-": JSON on stdout */
-	char *keylog;			      /* NULL: off */
-	char *control;			      /* NULL: no control socket */
-	char *state;			      /* NULL: a restart loses everything */
-	uint32_t state_interval_s;	      /* periodic --state save; 0: only at SIGTERM */
+	char *events;		   /* NULL: human lines on stdout; "-": JSON on stdout */
+	char *keylog;		   /* NULL: off */
+	char *control;		   /* NULL: no control socket */
+	char *state;		   /* NULL: a restart loses everything */
+	uint32_t state_interval_s; /* periodic --state save; 0: only at SIGTERM */
+	int state_binary;	   /* --state-format binary (emu_state_bin.c); else JSON */
 	char *cert_file, *key_file, *ca_file; /* NULL cert: generate one */
 	int client_auth;		      /* 0 none, 1 optional, 2 required */
 	/* $.certificate.endpoints: [{cn|subject, endpoint}] (emu_certbind.h);

@@ -70,11 +70,13 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 			      port_json(cfg->tls_port), "psk", psk);
 	json_object_set_new(
 	    o, "dtls",
-	    json_pack("{s:b, s:b, s:b, s:I, s:I, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}", "cookies",
-		      cfg->cookies, "anti_replay", cfg->anti_replay, "pack_records",
+	    json_pack("{s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}",
+		      "cookies", cfg->cookies, "anti_replay", cfg->anti_replay, "pack_records",
 		      cfg->pack_records, "badmac_limit", (json_int_t)cfg->badmac_limit,
-		      "idle_timeout", (json_int_t)cfg->dtls_idle_s, "cid", "enabled",
-		      cfg->cid_enabled, "length", cfg->cid_length, "handshake_timeout_ms", "min",
+		      "idle_timeout", (json_int_t)cfg->dtls_idle_s, "hibernate_after",
+		      (json_int_t)cfg->hibernate_after_s, "hibernate_max_awake",
+		      (json_int_t)cfg->hibernate_max_awake, "cid", "enabled", cfg->cid_enabled,
+		      "length", cfg->cid_length, "handshake_timeout_ms", "min",
 		      (json_int_t)cfg->hs_min_ms, "max", (json_int_t)cfg->hs_max_ms, "ciphersuites",
 		      suites, "mtu", cfg->mtu));
 	json_object_set_new(
@@ -104,6 +106,7 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 		      "requests_per_device", (json_int_t)cfg->requests_per_device));
 	json_object_set_new(o, "vhosts", vhosts);
 	json_object_set_new(o, "state_interval", json_integer((json_int_t)cfg->state_interval_s));
+	json_object_set_new(o, "state_format", json_string(cfg->state_binary ? "binary" : "json"));
 	int missing =
 	    cfg->sni_reject_missing < 0 ? cfg->sni_reject_unknown : cfg->sni_reject_missing;
 	json_object_set_new(o, "sni",

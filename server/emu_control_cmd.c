@@ -3,6 +3,7 @@
  * alert, close silently, stop answering, reload). */
 #include "emu_control_cmd.h"
 
+#include <malloc.h>
 #include <mbedtls/ssl.h>
 #include <string.h>
 
@@ -82,13 +83,26 @@ static int arg_dirs(const json_t *req, int dirs[2], char *err, size_t size)
 	return 0;
 }
 
+/* The hibernation counters (emu_hibernate.h) for `status`. */
+static json_t *hib_status(const struct emu_server *srv)
+{
+	const struct emu_hibernation *h = &srv->hib;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "hibernated",
+			 (json_int_t)h->count, "awake", (json_int_t)h->awake, "bytes",
+			 (json_int_t)h->bytes, "hibernations", (json_int_t)h->stats.hibernated,
+			 "wakes", (json_int_t)h->stats.woken, "rehibernated_unauthenticated",
+			 (json_int_t)h->stats.rehibernated_unauthenticated, "wake_limit_drops",
+			 (json_int_t)h->stats.wake_limit_drops, "save_refused",
+			 (json_int_t)h->stats.save_failed);
+}
+
 static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
 	const struct emu_stats *st = &srv->stats;
 	struct emu_ctxpool_stats pool = emu_ctxpool_stats(srv);
 	if (check_args(req, NULL, err, size) < 0)
 		return NULL;
-	return json_pack(
+	json_t *out = json_pack(
 	    "{s:I, s:I, s:I, s:i, s:i, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 	    "s:I, s:I, s:I}}",
 	    "uptime_ms", (json_int_t)(lh_time_mono_ms() - srv->started_ms), "sessions",
@@ -104,6 +118,17 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 	    (json_int_t)st->datagrams_out_failed, "contexts_reused", (json_int_t)pool.reused,
 	    "contexts_created", (json_int_t)pool.created, "read_batch_max",
 	    (json_int_t)st->read_batch_max);
+	if (out)
+		json_object_set_new(out, "hibernation", hib_status(srv));
+	/* What the heap holds and keeps free: how compact the state is, and
+	 * how much of RSS is fragmentation. */
+	struct mallinfo2 mi = mallinfo2();
+	if (out)
+		json_object_set_new(out, "heap",
+				    json_pack("{s:I, s:I, s:I}", "in_use", (json_int_t)mi.uordblks,
+					      "free", (json_int_t)mi.fordblks, "mmapped",
+					      (json_int_t)mi.hblkhd));
+	return out;
 }
 
 /* What a session's (D)TLS negotiated, for listings and the dashboard:

@@ -47,6 +47,8 @@ static void dispatch_cid(struct emu_server *srv, const uint8_t *buf, size_t len,
 		return;
 	}
 	s = known < 0 ? NULL : emu_sessions_by_cid(&srv->sessions, buf + 11, cid_len);
+	if (!s && known >= 0 && emu_hib_route_cid(srv, buf + 11, cid_len, buf, len, from, from_len))
+		return;
 	if (!s) {
 		emu_demux_drop(srv, from, "unknown_cid", len);
 		return;
@@ -73,6 +75,8 @@ void emu_demux_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 		emu_dtls_input(s, buf, len);
 		return;
 	}
+	if (!s && emu_hib_route_addr(srv, buf, len, from, from_len))
+		return;
 	emu_dtls_new_peer(srv, buf, len, from, from_len);
 }
 

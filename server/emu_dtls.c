@@ -979,3 +979,12 @@ const struct emu_transport emu_transport_dtls = {
     .timer = dtls_timer,
     .teardown = dtls_teardown,
 };
+
+void emu_dtls_attach(struct emu_session *s)
+{
+	mbedtls_ssl_set_user_data_p(&s->ssl, s);
+	mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
+	mbedtls_ssl_set_timer_cb(&s->ssl, s, timer_set, timer_get);
+	mbedtls_ssl_set_mtu(&s->ssl, (uint16_t)emu_gen_cfg(s->srv)->mtu);
+	emu_dtls_keys_attach(s);
+}

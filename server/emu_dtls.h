@@ -46,6 +46,9 @@ void emu_dtls_keys_attach(struct emu_session *s);
 /* The handshake of s is done: reports it, and s starts carrying CoAP and
  * its device. Returns 0, or -1 when s was closed. */
 int emu_dtls_established(struct emu_session *s);
+/* Gives s->ssl (set up, not yet loaded) this server's callbacks: user
+ * data, bios, timers, MTU, key export (a session woken from hibernation). */
+void emu_dtls_attach(struct emu_session *s);
 /* Recreates an established session from mbedtls_ssl_context_save output
  * (graceful restart). Returns it indexed, or NULL with err. */
 struct emu_session *emu_dtls_restore(struct emu_server *srv, struct emu_vhost *vhost,

@@ -135,8 +135,15 @@ struct emu_reg *emu_registry_add(struct emu_registry *reg, const char *endpoint,
 struct emu_reg *emu_registry_restore(struct emu_registry *reg, const char *location,
 				     const char *endpoint, const char *identity, json_t *links)
 {
-	if (strlen(location) >= EMU_LOCATION_MAX || strncmp(location, "/rd/", 4) != 0 ||
-	    emu_registry_find(reg, location) || emu_registry_find_ep(reg, endpoint))
+	if (emu_registry_find(reg, location) || emu_registry_find_ep(reg, endpoint))
+		return NULL;
+	return emu_registry_restore_new(reg, location, endpoint, identity, links);
+}
+
+struct emu_reg *emu_registry_restore_new(struct emu_registry *reg, const char *location,
+					 const char *endpoint, const char *identity, json_t *links)
+{
+	if (strlen(location) >= EMU_LOCATION_MAX || strncmp(location, "/rd/", 4) != 0)
 		return NULL;
 	struct emu_reg *r = calloc(1, sizeof(*r));
 	if (!r)

@@ -67,6 +67,11 @@ struct emu_reg *emu_registry_add(struct emu_registry *reg, const char *endpoint,
  * failure. */
 struct emu_reg *emu_registry_restore(struct emu_registry *reg, const char *location,
 				     const char *endpoint, const char *identity, json_t *links);
+/* The same without the two lookups, for a caller that has made sure the
+ * location and endpoint are new (the binary state file checks uniqueness
+ * of both before restoring anything: 100k lookups less at a restart). */
+struct emu_reg *emu_registry_restore_new(struct emu_registry *reg, const char *location,
+					 const char *endpoint, const char *identity, json_t *links);
 /* Finds by location text ("/rd/5a3f"), or NULL. */
 struct emu_reg *emu_registry_find(struct emu_registry *reg, const char *location);
 /* Finds by endpoint name, or NULL. */

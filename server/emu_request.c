@@ -192,15 +192,19 @@ static long long opt_uint(const coap_pdu_t *pdu, coap_option_num_t num)
 static struct emu_session *target(struct emu_server *srv, const char *ep, uint64_t pin, char *err,
 				  size_t size)
 {
+	err[0] = '\0';
 	if (pin) {
-		struct emu_session *s = emu_sessions_by_id(&srv->sessions, pin);
-		if (!s)
+		/* A hibernated session is woken (emu_hibernate.c). */
+		struct emu_session *s = emu_hib_session(srv, pin, err, size);
+		if (!s && !err[0])
 			snprintf(err, size, "session %llu of \"%s\" is closed",
 				 (unsigned long long)pin, ep);
 		return s;
 	}
 	struct emu_reg *reg = emu_registry_find_ep(&srv->registry, ep);
-	struct emu_session *s = reg ? emu_sessions_by_id(&srv->sessions, reg->session) : NULL;
+	struct emu_session *s = reg ? emu_hib_session(srv, reg->session, err, size) : NULL;
+	if (s || err[0])
+		return s;
 	if (!reg)
 		snprintf(err, size, "endpoint \"%s\" is not registered", ep);
 	else if (!s)

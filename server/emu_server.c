@@ -132,6 +132,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 	srv->started_ms = lh_time_mono_ms();
 	emu_sessions_init(&srv->sessions);
 	emu_timers_init(&srv->timers);
+	emu_hib_init(srv);
 	raise_fd_limit();
 	/* Registration ids differ across restarts: seeded from the wall clock's
 	 * milliseconds, reduced in 64 bits (a double too big for uint32_t is UB). */
@@ -236,6 +237,8 @@ static void run_timers(struct emu_server *srv, int64_t now)
 			continue;
 		}
 		struct emu_session *s = emu_sessions_by_id(&srv->sessions, e.session);
+		if (!s)
+			emu_hib_timer(srv, e.session, e.gen);
 		if (!s || e.gen != s->timer_gen || s->timer_fin == 0)
 			continue;
 		s->tp->timer(s);
@@ -310,6 +313,7 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 	emu_linger_expire(srv, now);
 	if (now >= srv->next_expiry_check) {
 		emu_device_housekeeping(srv, now);
+		emu_hib_sweep(srv, now);
 		emu_control_sweep(srv);
 		srv->next_expiry_check = now + 1000;
 	}
@@ -335,6 +339,7 @@ void emu_server_fini(struct emu_server *srv)
 	emu_http_close(srv);
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	emu_session_close(s, "shutdown");
+	emu_hib_fini(srv);
 	emu_udp_fini(srv); /* the close_notify alerts of the sessions just closed */
 	emu_control_close(srv);
 	emu_faults_fini(srv);

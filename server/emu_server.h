@@ -12,6 +12,7 @@
 
 #include "emu_config.h"
 #include "emu_faults.h"
+#include "emu_hibernate.h"
 #include "emu_limits.h"
 #include "emu_linger.h"
 #include "emu_registry.h"
@@ -87,6 +88,7 @@ struct emu_server {
 	int coap_fd;	       /* public plain CoAP (UDP) socket, -1: none */
 	size_t plain_sessions; /* live plain-CoAP sessions */
 	struct emu_sessions sessions;
+	struct emu_hibernation hib; /* idle DTLS sessions, serialized (emu_hibernate.c) */
 	struct emu_timers timers;
 	struct emu_registry registry;	 /* the devices (emu_device.c) */
 	struct emu_requests *requests;	 /* server requests (emu_request.c) */

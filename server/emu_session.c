@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_hibernate.h"
 #include "emu_ctxpool.h"
 #include "emu_reload.h"
 #include "emu_server.h"
@@ -36,6 +37,13 @@ void emu_sessions_init(struct emu_sessions *t)
 void emu_sessions_add(struct emu_sessions *t, struct emu_session *s)
 {
 	s->id = t->next_id++;
+	HASH_ADD(hh_id, t->by_id, id, sizeof(s->id), s);
+	HASH_ADD(hh_addr, t->by_addr, addr_key, s->addr_key_len, s);
+	t->count++;
+}
+
+void emu_sessions_insert(struct emu_sessions *t, struct emu_session *s)
+{
 	HASH_ADD(hh_id, t->by_id, id, sizeof(s->id), s);
 	HASH_ADD(hh_addr, t->by_addr, addr_key, s->addr_key_len, s);
 	t->count++;
@@ -131,6 +139,7 @@ void emu_session_close(struct emu_session *s, const char *reason)
 	}
 	if (s->state == EMU_SESS_HANDSHAKE)
 		emu_limit_give(srv, EMU_LIMIT_HANDSHAKES, 1);
+	emu_hib_forget(s);
 	emu_msg_close(s);
 	if (s->tp->teardown)
 		s->tp->teardown(s);

@@ -78,6 +78,10 @@ struct emu_session {
 	/* Alert-only datagrams Mbed TLS sent inside one mbedtls_ssl_read
 	 * (emu_reneg.c: a refused renegotiation). */
 	uint32_t alerts_in_read;
+	/* Hibernation (emu_hibernate.c): woken from it and holding a wake slot;
+	 * when it was woken or last refused (the quiet period restarts). */
+	int hib_woken;
+	int64_t hib_active_ms;
 	/* $.dtls.pack_records: what Mbed TLS sends while one datagram of the
 	 * peer is read, joined into one datagram (emu_dtls.c). */
 	uint8_t *pack_buf;
@@ -125,6 +129,9 @@ void emu_sessions_init(struct emu_sessions *t);
 /* Gives s an id and indexes it by address (and CID when cid_len > 0 or
  * cid_indexed is requested). */
 void emu_sessions_add(struct emu_sessions *t, struct emu_session *s);
+/* Indexes s under the id it already has (a session woken from
+ * hibernation keeps its id). */
+void emu_sessions_insert(struct emu_sessions *t, struct emu_session *s);
 /* Removes s from every index. */
 void emu_sessions_remove(struct emu_sessions *t, struct emu_session *s);
 /* Indexes s by its own CID (after it was chosen). */

@@ -31,6 +31,9 @@ int emu_state_load(struct emu_server *srv, const char *path);
  * the path, or the JSON path, and why). */
 int emu_state_check(const char *path);
 
+/* The sequence numbers a restored context skips, for a file saved at
+ * saved_at (wall clock): at least 2^24, and 2^20 per second since. */
+uint64_t emu_state_seq_margin(double saved_at);
 /* Moves the outgoing record sequence number (cur_out_ctr) of a context
  * saved by Mbed TLS 3.6's mbedtls_ssl_context_save on by margin, in place;
  * *seq gets the new number. Refuses (-1, why) a blob whose layout it cannot

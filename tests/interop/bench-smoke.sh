@@ -153,10 +153,12 @@ stop_emulator
 table() {
 	local out status=0
 	out=$(BUILD=$BUILD BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_UPDATE_CLIENTS=100 \
-		BENCH_IDLE_SESSIONS=100 BENCH_OUT="$TMP/bench" timeout 240 \
+		BENCH_IDLE_SESSIONS=100 BENCH_RESTART_SESSIONS=100 BENCH_OUT="$TMP/bench" timeout 240 \
 		bash "$(dirname "$0")/../../bench/run-bench.sh" 2>&1) || status=$?
 	[ "$status" = 0 ] && grep -q '^| PSK handshakes/s ' <<<"$out" &&
 		grep -q '^| server fds with those sessions ' <<<"$out" &&
+		grep -Eq '^\| graceful restart: restore ms \(100 sessions\) +\| +[0-9]' <<<"$out" &&
+		grep -Eq '^\| RSS KiB per idle session, hibernated \(100\) +\| +[0-9]' <<<"$out" &&
 		grep -q '^errors (.*): 0$' <<<"$out" || {
 		echo "exit $status:"
 		tail -20 <<<"$out"

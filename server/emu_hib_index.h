@@ -1,0 +1,32 @@
+#ifndef EMU_HIB_INDEX_H
+#define EMU_HIB_INDEX_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* An open-addressing table of pointers to hibernated sessions, keyed by
+ * their CID or their address key (emu_hib_index.c): 16 bytes per entry at
+ * most, where a uthash handle costs 56 in every record, whether the record
+ * is in that index or not. Linear probing, at most half full, deletion by
+ * backward shift (no tombstones); equal keys may coexist (a NAT may hand
+ * one address to two sessions). */
+
+struct emu_hib;
+
+enum emu_hib_key { EMU_HIB_KEY_CID, EMU_HIB_KEY_ADDR };
+
+struct emu_hib_index {
+	struct emu_hib **slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t used;
+	enum emu_hib_key kind;
+};
+
+/* Adds h under its key. Returns 0, or -1 when the table cannot grow. */
+int emu_hib_index_add(struct emu_hib_index *t, struct emu_hib *h);
+/* Removes h (this record, not another with the same key). */
+void emu_hib_index_del(struct emu_hib_index *t, struct emu_hib *h);
+/* A record with this key, or NULL. */
+struct emu_hib *emu_hib_index_find(const struct emu_hib_index *t, const uint8_t *key, size_t len);
+void emu_hib_index_free(struct emu_hib_index *t);
+
+#endif
