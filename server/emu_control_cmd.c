@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emu_device.h"
+#include "emu_hibernate.h"
 #include "emu_request.h"
 #include "emu_server.h"
 #include "emu_resume.h"
@@ -164,6 +165,31 @@ static json_t *session_json(const struct emu_session *s)
 	return o;
 }
 
+/* A hibernated session for the listing: what it keeps without waking
+ * (no suite: that is inside the saved context). A device that sleeps for
+ * hours must not vanish from `sessions` or the dashboard. */
+static json_t *hib_json(const struct emu_hib *h)
+{
+	char peer[LH_ADDR_STRLEN], cid[2 * EMU_CID_MAX + 1] = "", id[256], sni[256];
+	size_t id_len, sni_len;
+	const char *ident = emu_hib_identity(h, &id_len), *name = emu_hib_sni(h, &sni_len);
+	int64_t now = lh_time_mono_ms();
+	lh_hex_encode(h->cid, h->cid_len, cid);
+	snprintf(id, sizeof(id), "%.*s", (int)id_len, ident);
+	snprintf(sni, sizeof(sni), "%.*s", (int)sni_len, name);
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s?, s:s?, s:b, s:I, s:s?, s:b, s:s?, s:s?, s:I, "
+	    "s:b}",
+	    "session", (json_int_t)h->id, "transport", "dtls", "peer",
+	    lh_addr_format(&h->peer.sa, peer, sizeof(peer)), "state", "hibernated", "identity",
+	    id[0] ? id : NULL, "own_cid", h->cid_len ? cid : NULL, "cookie_verified",
+	    (h->flags & EMU_HIB_COOKIE) != 0, "age_ms", (json_int_t)(now - h->started_ms),
+	    "location", h->location[0] ? h->location : NULL, "resumed",
+	    (h->flags & EMU_HIB_RESUMED) != 0, "sni", sni[0] ? sni : NULL, "vhost",
+	    h->vhost ? h->vhost->name : NULL, "last_seen_ms",
+	    (json_int_t)(now - (h->last_in_ms ? h->last_in_ms : h->started_ms)), "hibernated", 1);
+}
+
 static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
 	struct emu_session *s, *tmp;
@@ -174,6 +200,8 @@ static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err
 	}
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	json_array_append_new(arr, session_json(s));
+	for (const struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next((struct emu_hib *)h))
+		json_array_append_new(arr, hib_json(h));
 	return json_pack("{s:o}", "sessions", arr);
 }
 
@@ -190,7 +218,8 @@ static json_t *client_json(struct emu_server *srv, const struct emu_reg *r, int6
 	    "identity", r->identity, "lwm2m", r->lwm2m, "binding", r->binding, "links", r->links,
 	    "queue_mode", r->queue_mode, "asleep", emu_device_asleep(srv, r), "queued",
 	    (json_int_t)emu_request_queued(srv, r->endpoint));
-	json_object_set_new(o, "carrier", s ? session_json(s) : json_null());
+	const struct emu_hib *h = s ? NULL : emu_hib_find(srv, r->session);
+	json_object_set_new(o, "carrier", s ? session_json(s) : h ? hib_json(h) : json_null());
 	return o;
 }
 

@@ -48,6 +48,19 @@ static const char *hib_sni(const struct emu_hib *h)
 	return (const char *)h->tail + h->blob_len + h->identity_len + h->subject_len;
 }
 
+const char *emu_hib_sni(const struct emu_hib *h, size_t *len)
+{
+	*len = h->sni_len;
+	return hib_sni(h);
+}
+
+const struct emu_hib *emu_hib_find(struct emu_server *srv, uint64_t id)
+{
+	struct emu_hib *h = NULL;
+	HASH_FIND(hh_id, srv->hib.by_id, &id, sizeof(id), h);
+	return h;
+}
+
 /* What one hibernated session holds (for `ctl status` and the pool). */
 static size_t hib_size(const struct emu_hib *h)
 {

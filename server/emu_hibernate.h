@@ -157,5 +157,8 @@ struct emu_hib *emu_hib_next(struct emu_hib *h);
 const uint8_t *emu_hib_blob(const struct emu_hib *h);
 const char *emu_hib_identity(const struct emu_hib *h, size_t *len);
 const char *emu_hib_subject(const struct emu_hib *h, size_t *len);
+const char *emu_hib_sni(const struct emu_hib *h, size_t *len);
+/* The hibernated session with this id, or NULL (it is not woken). */
+const struct emu_hib *emu_hib_find(struct emu_server *srv, uint64_t id);
 
 #endif
