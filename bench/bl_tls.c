@@ -143,6 +143,7 @@ int bl_tls_client_init(struct bl_tls *t, const struct bl_tls_opts *o)
 	mbedtls_x509_crt_init(&t->ca);
 	t->hostname = o->hostname;
 	t->cid = o->cid;
+	t->own_cid_len = o->own_cid_len;
 	t->suites[0] = bl_tls_suite(o->auth, o->suite);
 	t->suites[1] = 0;
 	if (t->suites[0] == 0) {
@@ -165,7 +166,7 @@ int bl_tls_client_init(struct bl_tls *t, const struct bl_tls_opts *o)
 	/* 1 s first retransmission as RFC 6347 says; give up after ~15 s. */
 	mbedtls_ssl_conf_handshake_timeout(&t->conf, 1000, 8000);
 	if (o->cid)
-		mbedtls_ssl_conf_cid(&t->conf, 0, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE);
+		mbedtls_ssl_conf_cid(&t->conf, o->own_cid_len, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE);
 	return 0;
 }
 
@@ -181,6 +182,13 @@ void bl_tls_free(struct bl_tls *t)
 /* Per-connection part of the setup (see bl_tls.h). */
 int bl_tls_client_setup(struct bl_tls *t, mbedtls_ssl_context *ssl, struct bl_timer *timer)
 {
+	return bl_tls_client_setup_cid(t, ssl, timer, NULL);
+}
+
+/* See bl_tls.h; own_cid NULL: an empty CID of our own. */
+int bl_tls_client_setup_cid(struct bl_tls *t, mbedtls_ssl_context *ssl, struct bl_timer *timer,
+			    const unsigned char *own_cid)
+{
 	int ret;
 	mbedtls_ssl_init(ssl);
 	ret = mbedtls_ssl_setup(ssl, &t->conf);
@@ -189,7 +197,8 @@ int bl_tls_client_setup(struct bl_tls *t, mbedtls_ssl_context *ssl, struct bl_ti
 	/* Our own CID is empty: the server sends to us without one, but we
 	 * send with the one it assigns, which is what lets it find us. */
 	if (ret == 0 && t->cid)
-		ret = mbedtls_ssl_set_cid(ssl, MBEDTLS_SSL_CID_ENABLED, NULL, 0);
+		ret = mbedtls_ssl_set_cid(ssl, MBEDTLS_SSL_CID_ENABLED, own_cid,
+					  own_cid ? t->own_cid_len : 0);
 	mbedtls_ssl_set_timer_cb(ssl, timer, bl_timer_set, bl_timer_get);
 	return ret;
 }
