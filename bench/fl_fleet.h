@@ -52,6 +52,7 @@ struct fl_live {
 	struct fl_dev *d;
 	mbedtls_ssl_session *resume; /* the first session, for the resumed handshake */
 	int sent_cke;		     /* a ClientKeyExchange went out: a full handshake */
+	int last_errno;		     /* of a failed send/recv (ECONNREFUSED: port closed) */
 };
 
 struct fl_dev {
