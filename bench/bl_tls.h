@@ -64,11 +64,17 @@ void bl_tls_free(struct bl_tls *t);
 /* Sets ssl up for one new client connection on t->conf (hostname, CID). */
 int bl_tls_client_setup(struct bl_tls *t, mbedtls_ssl_context *ssl, struct bl_timer *timer);
 
-/* The same with our own CID (own_cid_len bytes, as bl_tls_opts said): the
+/* The same with conf (NULL: t->conf) and our own CID (own_cid_len bytes, as bl_tls_opts said): the
  * server then tags every record to us with it, so one socket can receive for
  * many sessions and tell them apart. */
-int bl_tls_client_setup_cid(struct bl_tls *t, mbedtls_ssl_context *ssl, struct bl_timer *timer,
+int bl_tls_client_setup_cid(struct bl_tls *t, const mbedtls_ssl_config *conf,
+			    mbedtls_ssl_context *ssl, struct bl_timer *timer,
 			    const unsigned char *own_cid);
+
+/* A PSK client config like t->conf (after bl_tls_client_init with PSK) but
+ * with another identity, for clients that each have their own; the caller
+ * frees it with mbedtls_ssl_config_free. 0 or an Mbed TLS error. */
+int bl_tls_client_conf_psk(struct bl_tls *t, mbedtls_ssl_config *conf, const char *identity);
 
 /* The suite id for name, or the LwM2M mandatory default for auth. */
 int bl_tls_suite(enum bl_auth auth, const char *name);

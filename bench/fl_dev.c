@@ -184,6 +184,12 @@ static void count_tls_error(struct fl_fleet *f, struct fl_dev *d, int ret, const
 		 refused ? " (port unreachable: is the server running?)" : "");
 }
 
+/* See fl_fleet.h: the device's PSK identity decides its config. */
+const mbedtls_ssl_config *fl_dev_conf(const struct fl_fleet *f, const struct fl_dev *d)
+{
+	return f->confs ? &f->confs[d->idx % f->o.identities] : &f->tls.conf;
+}
+
 /* A fresh context for a (re)connection: with CID, our own CID is the
  * device's index + 1 so that a pool socket can tell whose record it got. */
 static int setup_ssl(struct fl_fleet *f, struct fl_dev *d)
@@ -194,7 +200,8 @@ static int setup_ssl(struct fl_fleet *f, struct fl_dev *d)
 	int ret;
 	for (int i = FL_CID_LEN - 1; i >= 0; i--, v >>= 8)
 		cid[i] = (unsigned char)v;
-	ret = bl_tls_client_setup_cid(&f->tls, &l->ssl, &l->timer, f->o.cid ? cid : NULL);
+	ret = bl_tls_client_setup_cid(&f->tls, fl_dev_conf(f, d), &l->ssl, &l->timer,
+				      f->o.cid ? cid : NULL);
 	mbedtls_ssl_set_bio(&l->ssl, l, bio_send, bio_recv, NULL);
 	l->sent_cke = 0;
 	return ret;
@@ -495,7 +502,7 @@ static int wake(struct fl_fleet *f, struct fl_dev *d)
 {
 	struct fl_live *l = live_new(f, d);
 	char text[160];
-	int ret = l ? mbedtls_ssl_setup(&l->ssl, &f->tls.conf) : MBEDTLS_ERR_SSL_ALLOC_FAILED;
+	int ret = l ? mbedtls_ssl_setup(&l->ssl, fl_dev_conf(f, d)) : MBEDTLS_ERR_SSL_ALLOC_FAILED;
 	if (ret == 0) {
 		mbedtls_ssl_set_timer_cb(&l->ssl, &l->timer, bl_timer_set, bl_timer_get);
 		mbedtls_ssl_set_bio(&l->ssl, l, bio_send, bio_recv, NULL);

@@ -100,6 +100,7 @@ struct fl_opts {
 	uint32_t per_addr;    /* handshake sockets per source address */
 	uint32_t req_timeout_ms;
 	uint32_t lifetime;
+	uint32_t identities; /* PSK identities "ID-k" the devices share round robin; 0: ID */
 	int cid;
 	pid_t server_pid;
 	struct sockaddr_in server;
@@ -112,6 +113,7 @@ struct fl_opts {
 struct fl_fleet {
 	struct fl_opts o;
 	struct bl_tls tls;
+	mbedtls_ssl_config *confs; /* one per PSK identity (--psk-identities) */
 	int epfd;
 	struct fl_dev *devs;
 	int *pool_fd;
@@ -131,6 +133,7 @@ struct fl_fleet {
 };
 
 /* fl_dev.c: one device. */
+const mbedtls_ssl_config *fl_dev_conf(const struct fl_fleet *f, const struct fl_dev *d);
 int fl_dev_start(struct fl_fleet *f, struct fl_dev *d);
 void fl_dev_readable(struct fl_fleet *f, struct fl_dev *d);
 void fl_dev_tick(struct fl_fleet *f, struct fl_dev *d, int64_t now);

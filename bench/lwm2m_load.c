@@ -47,6 +47,7 @@ static void usage(FILE *o)
 		"                        handshake, then an abbreviated one; default 0)\n"
 		"  --auth psk|cert       default psk (cert: ECDHE-ECDSA, the server's certificate)\n"
 		"  --psk ID:HEX          default " BL_PSK_IDENTITY ":" BL_PSK_KEY_HEX "\n"
+		"  --psk-identities K    device i uses identity ID-(i %% K), same key (default: all ID)\n"
 		"  --ca FILE             cert: PEM trust (default build/certs/ca/bundle.pem)\n"
 		"  --hostname NAME       cert: name in the server certificate (default localhost)\n"
 		"  --no-verify           cert: skip the chain check (saves the generator's CPU)\n"
@@ -58,6 +59,7 @@ static void usage(FILE *o)
 		"  --per-addr K          handshake sockets per source address (default 20000)\n"
 		"  --req-timeout MS      Register/Update answer timeout (default 5000)\n"
 		"  --lifetime S          registration lifetime (default 86400)\n"
+		"  --ep-prefix P         endpoint names are P0, P1, ... (default fleet-PID-)\n"
 		"  --server-pid PID      report this local server's RSS (/proc/PID)\n"
 		"  --json FILE           also write the results as JSON\n"
 		"  --progress|--no-progress  live line on stderr (default: when stderr is a TTY)\n"
@@ -173,6 +175,8 @@ enum {
 	OPT_PER_ADDR,
 	OPT_REQ_TIMEOUT,
 	OPT_LIFETIME,
+	OPT_IDENTITIES,
+	OPT_EP_PREFIX,
 	OPT_PID,
 	OPT_JSON,
 	OPT_PROGRESS,
@@ -192,6 +196,8 @@ static const struct option long_opts[] = {
     {"pool", 1, 0, OPT_POOL},		  {"src", 1, 0, OPT_SRC},
     {"pool-src", 1, 0, OPT_POOL_SRC},	  {"per-addr", 1, 0, OPT_PER_ADDR},
     {"req-timeout", 1, 0, OPT_REQ_TIMEOUT}, {"lifetime", 1, 0, OPT_LIFETIME},
+    {"psk-identities", 1, 0, OPT_IDENTITIES},
+    {"ep-prefix", 1, 0, OPT_EP_PREFIX},
     {"server-pid", 1, 0, OPT_PID},	  {"json", 1, 0, OPT_JSON},
     {"progress", 0, 0, OPT_PROGRESS},	  {"no-progress", 0, 0, OPT_NO_PROGRESS},
     {"help", 0, 0, OPT_HELP},		  {0, 0, 0, 0},
@@ -228,6 +234,8 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 		return parse_u32("--req-timeout", arg, 1, 600000, &a->o->req_timeout_ms);
 	case OPT_LIFETIME:
 		return parse_u32("--lifetime", arg, 1, 0x7fffffff, &a->o->lifetime);
+	case OPT_IDENTITIES:
+		return parse_u32("--psk-identities", arg, 1, MAX_DEVICES, &a->o->identities);
 	case OPT_PID:
 		if (parse_u32("--server-pid", arg, 1, 4194304, &v) < 0)
 			return -1;
@@ -235,6 +243,13 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 		return 0;
 	case OPT_JSON:
 		a->o->json_path = arg;
+		return 0;
+	case OPT_EP_PREFIX:
+		if (strlen(arg) > 64) {
+			fprintf(stderr, "lwm2m-load: --ep-prefix: at most 64 characters\n");
+			return -1;
+		}
+		a->o->ep_prefix = arg;
 		return 0;
 	case OPT_PROGRESS:
 	case OPT_NO_PROGRESS:
@@ -401,6 +416,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->t->own_cid_len = a->o->cid ? FL_CID_LEN : 0;
 	if (a->t->auth == BL_AUTH_PSK)
 		a->t->hostname = NULL;
+	if (a->o->identities && a->t->auth != BL_AUTH_PSK) {
+		fprintf(stderr, "lwm2m-load: --psk-identities applies to --auth psk only\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -415,11 +434,33 @@ static void raise_nofile(void)
 	}
 }
 
+/* --psk-identities K: K configs, identity "ID-k", the same key. */
+static int identity_confs(struct fl_fleet *f, const struct bl_tls_opts *t)
+{
+	char id[160];
+	if (f->o.identities == 0)
+		return 0;
+	f->confs = calloc(f->o.identities, sizeof(*f->confs));
+	if (!f->confs) {
+		fprintf(stderr, "lwm2m-load: out of memory for %u PSK identities\n", f->o.identities);
+		return -1;
+	}
+	for (uint32_t k = 0; k < f->o.identities; k++) {
+		snprintf(id, sizeof(id), "%s-%u", t->psk_identity, k);
+		if (bl_tls_client_conf_psk(&f->tls, &f->confs[k], id) != 0) {
+			fprintf(stderr, "lwm2m-load: PSK identity %s: setup failed\n", id);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Everything before the first device: TLS, sockets, the device table. */
 static int fleet_init(struct fl_fleet *f, const struct bl_tls_opts *t)
 {
 	raise_nofile();
-	if (bl_rng_init(&f->tls, "lwm2m-load") < 0 || bl_tls_client_init(&f->tls, t) < 0)
+	if (bl_rng_init(&f->tls, "lwm2m-load") < 0 || bl_tls_client_init(&f->tls, t) < 0 ||
+	    identity_confs(f, t) < 0)
 		return -1;
 	if (fl_net_init(f) < 0) {
 		fprintf(stderr, "lwm2m-load: sockets: %s (--pool, --pool-src, 'ulimit -n')\n",
@@ -561,6 +602,9 @@ static void fleet_free(struct fl_fleet *f)
 	for (int op = 0; op < FL_OP_COUNT; op++)
 		bl_stats_free(&f->lat[op]);
 	fl_net_free(f);
+	for (uint32_t k = 0; f->confs && k < f->o.identities; k++)
+		mbedtls_ssl_config_free(&f->confs[k]);
+	free(f->confs);
 	bl_tls_free(&f->tls);
 }
 
