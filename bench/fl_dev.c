@@ -139,6 +139,8 @@ static void set_state(struct fl_fleet *f, struct fl_dev *d, enum fl_state s)
 		f->in_hs++;
 	if (was_reg != is_reg)
 		is_reg ? f->c.registered++ : f->c.registered--;
+	if (s == FL_FAILED && d->state != FL_FAILED)
+		f->c.failed++;
 	d->state = (uint8_t)s;
 	if (s == FL_HANDSHAKE || s == FL_REGISTER || s == FL_UPDATE)
 		fl_active_add(f, d);

@@ -84,6 +84,7 @@ struct fl_counts {
 	uint64_t started, hs_full, hs_resumed, resume_refused, reg_ok, upd_ok, rereg_ok,
 	    reconnects, reads, observes, cancels, notifies, hibernations, restores, unmatched;
 	uint32_t registered; /* devices registered now */
+	uint32_t failed;     /* devices that gave up */
 	struct fl_errors err;
 };
 
@@ -102,6 +103,7 @@ struct fl_opts {
 	uint32_t lifetime;
 	uint32_t identities; /* PSK identities "ID-k" the devices share round robin; 0: ID */
 	int cid;
+	int steady; /* turns start once every device registered or failed */
 	pid_t server_pid;
 	struct sockaddr_in server;
 	struct in_addr src_base, pool_base;
@@ -124,6 +126,8 @@ struct fl_fleet {
 	uint32_t launched;
 	uint32_t upd_cursor, mix_cursor;
 	int running; /* new operations may start */
+	int64_t run_t0, ramp_t1;	 /* start; all registered or failed (0: not yet) */
+	int64_t turns_t0, turns_t1; /* when turns were on (0: never) */
 	struct bl_stats lat[FL_OP_COUNT];
 	struct fl_counts c;
 	unsigned errors_printed;
@@ -154,7 +158,7 @@ void fl_active_del(struct fl_fleet *f, struct fl_dev *d);
 
 /* fl_report.c: the table, the JSON file, the progress line. */
 struct fl_report {
-	double secs;
+	double secs, ramp_secs, turn_secs;
 	long server_rss_kb, server_rss0_kb, client_rss_kb;
 	uint64_t unfinished;
 	uint64_t blob_bytes;

@@ -31,7 +31,15 @@ static uint64_t op_count(const struct fl_fleet *f, int op)
 	}
 }
 
-/* One row: count, rate over the run, p50/p90/p99/max in microseconds. */
+/* The seconds an operation's rate is over: Updates over the time turns
+ * were on, the rest over the run. */
+static double op_secs(int op, const struct fl_report *r)
+{
+	double s = op == FL_OP_UPDATE && r->turn_secs > 0 ? r->turn_secs : r->secs;
+	return s > 0 ? s : 1;
+}
+
+/* One row: count, rate, p50/p90/p99/max in microseconds. */
 static void op_row(struct fl_fleet *f, int op, double secs)
 {
 	struct bl_stats *s = &f->lat[op];
@@ -45,7 +53,6 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 {
 	const struct fl_counts *c = &f->c;
 	const struct fl_errors *e = &c->err;
-	double secs = r->secs > 0 ? r->secs : 1;
 	printf("lwm2m-load: %u devices (%u started), %s, CID %s, %.1f s\n", f->o.n, f->launched,
 	       f->o.auth_name, f->o.cid ? "on" : "off", r->secs);
 	printf("| %-18s | %9s | %9s | %8s | %8s | %8s | %8s |\n", "operation", "count", "per s",
@@ -53,7 +60,10 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	printf("|--------------------|-----------|-----------|----------|----------|----------|---"
 	       "-------|\n");
 	for (int op = 0; op < FL_OP_COUNT; op++)
-		op_row(f, op, secs);
+		op_row(f, op, op_secs(op, r));
+	printf("ramp-up (all started, none handshaking or registering) %.1f s; turns on for "
+	       "%.1f s\n",
+	       r->ramp_secs, r->turn_secs);
 	printf("registered now %u; re-Registers %llu, reconnects %llu, resumptions refused %llu\n",
 	       c->registered, (unsigned long long)c->rereg_ok, (unsigned long long)c->reconnects,
 	       (unsigned long long)c->resume_refused);
@@ -120,7 +130,6 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 int fl_report_json(struct fl_fleet *f, const struct fl_report *r, const char *path)
 {
 	char tmp[4096];
-	double secs = r->secs > 0 ? r->secs : 1;
 	FILE *o;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	o = fopen(tmp, "w");
@@ -130,16 +139,17 @@ int fl_report_json(struct fl_fleet *f, const struct fl_report *r, const char *pa
 	}
 	fprintf(o,
 		"{\n  \"devices\": %u, \"auth\": \"%s\", \"cid\": %s, \"secs\": %.3f, "
-		"\"rate\": %u, \"update_rate\": %.1f, \"resume_pct\": %u,\n",
+		"\"rate\": %u, \"update_rate\": %.1f, \"resume_pct\": %u, \"ramp_secs\": %.3f, "
+		"\"turn_secs\": %.3f,\n",
 		f->o.n, f->o.auth_name, f->o.cid ? "true" : "false", r->secs, f->o.rate,
-		f->o.update_rate, f->o.resume_pct);
+		f->o.update_rate, f->o.resume_pct, r->ramp_secs, r->turn_secs);
 	fprintf(o,
 		"  \"server_rss_kb\": %ld, \"server_rss_kb_start\": %ld, \"client_rss_kb\": %ld, "
 		"\"hibernated\": %u, \"context_bytes\": %llu,\n  \"ops\": {\n",
 		r->server_rss_kb, r->server_rss0_kb, r->client_rss_kb, r->hibernated,
 		(unsigned long long)r->blob_bytes);
 	for (int op = 0; op < FL_OP_COUNT; op++)
-		op_json(o, f, op, secs);
+		op_json(o, f, op, op_secs(op, r));
 	fprintf(o, "  },\n");
 	counts_json(o, f, r);
 	fprintf(o, "  \"status\": \"%s\"\n}\n",

@@ -41,6 +41,8 @@ static void usage(FILE *o)
 		"  --max-handshakes K    handshakes in flight at most (default 64)\n"
 		"  --duration S          the whole run, ramp-up included (default 10)\n"
 		"  --update-rate R       device turns per second, fleet-wide (default 100, 0: none)\n"
+		"  --steady              turns only once every device registered (or failed): the\n"
+		"                        Update latency then is that of a registered fleet\n"
 		"  --mix A=W,...         what a turn is: update, reregister, reconnect with weights\n"
 		"                        (default update=1)\n"
 		"  --resume PCT          share of devices whose first connection is resumed (a full\n"
@@ -177,6 +179,7 @@ enum {
 	OPT_LIFETIME,
 	OPT_IDENTITIES,
 	OPT_EP_PREFIX,
+	OPT_STEADY,
 	OPT_PID,
 	OPT_JSON,
 	OPT_PROGRESS,
@@ -198,6 +201,7 @@ static const struct option long_opts[] = {
     {"req-timeout", 1, 0, OPT_REQ_TIMEOUT}, {"lifetime", 1, 0, OPT_LIFETIME},
     {"psk-identities", 1, 0, OPT_IDENTITIES},
     {"ep-prefix", 1, 0, OPT_EP_PREFIX},
+    {"steady", 0, 0, OPT_STEADY},
     {"server-pid", 1, 0, OPT_PID},	  {"json", 1, 0, OPT_JSON},
     {"progress", 0, 0, OPT_PROGRESS},	  {"no-progress", 0, 0, OPT_NO_PROGRESS},
     {"help", 0, 0, OPT_HELP},		  {0, 0, 0, 0},
@@ -250,6 +254,9 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 			return -1;
 		}
 		a->o->ep_prefix = arg;
+		return 0;
+	case OPT_STEADY:
+		a->o->steady = 1;
 		return 0;
 	case OPT_PROGRESS:
 	case OPT_NO_PROGRESS:
@@ -542,7 +549,11 @@ static void loop_turn(struct fl_fleet *f, struct pacer *p, int64_t t0, int progr
 		p->hs_credit -= 1;
 		fl_dev_start(f, &f->devs[f->launched++]);
 	}
-	p->upd_credit += f->c.registered ? dt * f->o.update_rate : 0;
+	if (!f->ramp_t1 && f->launched == f->o.n && f->c.registered + f->c.failed == f->o.n)
+		f->ramp_t1 = now;
+	if (!f->turns_t0 && f->running && (!f->o.steady || f->ramp_t1))
+		f->turns_t0 = now;
+	p->upd_credit += f->c.registered && f->turns_t0 ? dt * f->o.update_rate : 0;
 	if (p->upd_credit > 1000 + f->o.update_rate / 10)
 		p->upd_credit = 1000 + f->o.update_rate / 10;
 	if (f->running && p->upd_credit >= 1) {
@@ -566,12 +577,14 @@ static void loop_turn(struct fl_fleet *f, struct pacer *p, int64_t t0, int progr
 static double run(struct fl_fleet *f, int progress)
 {
 	int64_t t0 = bl_mono_us(), end = t0 + (int64_t)(f->o.duration_s * 1e6);
+	f->run_t0 = t0;
 	struct pacer p = {.last_us = t0};
 	f->running = 1;
 	while (bl_mono_us() < end)
 		loop_turn(f, &p, t0, progress);
 	f->running = 0;
-	end = bl_mono_us() + DRAIN_US;
+	f->turns_t1 = bl_mono_us();
+	end = f->turns_t1 + DRAIN_US;
 	while (f->n_active && bl_mono_us() < end)
 		loop_turn(f, &p, t0, progress);
 	if (progress)
@@ -583,6 +596,9 @@ static double run(struct fl_fleet *f, int progress)
 static void gather(struct fl_fleet *f, struct fl_report *r)
 {
 	r->unfinished = f->n_active;
+	if (f->turns_t0)
+		r->turn_secs = (double)(f->turns_t1 - f->turns_t0) / 1e6;
+	r->ramp_secs = f->ramp_t1 ? (double)(f->ramp_t1 - f->run_t0) / 1e6 : -1;
 	for (uint32_t i = 0; i < f->o.n; i++)
 		if (f->devs[i].blob) {
 			r->hibernated++;
