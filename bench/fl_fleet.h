@@ -78,6 +78,7 @@ struct fl_dev {
 /* Errors by class. */
 struct fl_errors {
 	uint64_t hs_timeout, hs_failed, alerts, refused, req_timeout, coap_4xx, coap_5xx, other;
+	uint64_t unfinished; /* handshakes and requests still unanswered at the end */
 };
 
 struct fl_counts {

@@ -12,7 +12,7 @@ static const char *const op_names[FL_OP_COUNT] = {"handshake", "resumed_handshak
 uint64_t fl_errors_total(const struct fl_errors *e)
 {
 	return e->hs_timeout + e->hs_failed + e->alerts + e->refused + e->req_timeout +
-	       e->coap_4xx + e->coap_5xx + e->other;
+	       e->coap_4xx + e->coap_5xx + e->other + e->unfinished;
 }
 
 /* Successful operations of kind op. */
@@ -72,8 +72,8 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	       (unsigned long long)c->reads, (unsigned long long)c->observes,
 	       (unsigned long long)c->cancels, (unsigned long long)c->notifies);
 	printf("errors %llu: handshake timeouts %llu, handshake failures %llu, alerts %llu, "
-	       "refused %llu, request timeouts %llu, 4.xx %llu, 5.xx %llu, other %llu; "
-	       "unfinished at the end %llu\n",
+	       "refused %llu, request timeouts %llu, 4.xx %llu, 5.xx %llu, other %llu, "
+	       "unanswered at the end %llu\n",
 	       (unsigned long long)fl_errors_total(e), (unsigned long long)e->hs_timeout,
 	       (unsigned long long)e->hs_failed, (unsigned long long)e->alerts,
 	       (unsigned long long)e->refused, (unsigned long long)e->req_timeout,
@@ -117,12 +117,13 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 	fprintf(o,
 		"  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
 		"\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "
-		"\"request_timeouts\": %llu, \"coap_4xx\": %llu, \"coap_5xx\": %llu, \"other\": %llu},\n",
+		"\"request_timeouts\": %llu, \"coap_4xx\": %llu, \"coap_5xx\": %llu, \"other\": %llu, "
+		"\"unfinished\": %llu},\n",
 		(unsigned long long)fl_errors_total(e), (unsigned long long)e->hs_timeout,
 		(unsigned long long)e->hs_failed, (unsigned long long)e->alerts,
 		(unsigned long long)e->refused, (unsigned long long)e->req_timeout,
 		(unsigned long long)e->coap_4xx, (unsigned long long)e->coap_5xx,
-		(unsigned long long)e->other);
+		(unsigned long long)e->other, (unsigned long long)e->unfinished);
 }
 
 /* See fl_fleet.h: written to path.tmp, then renamed, so that a reader never
@@ -152,8 +153,7 @@ int fl_report_json(struct fl_fleet *f, const struct fl_report *r, const char *pa
 		op_json(o, f, op, op_secs(op, r));
 	fprintf(o, "  },\n");
 	counts_json(o, f, r);
-	fprintf(o, "  \"status\": \"%s\"\n}\n",
-		fl_errors_total(&f->c.err) || r->unfinished ? "errors" : "ok");
+	fprintf(o, "  \"status\": \"%s\"\n}\n", fl_errors_total(&f->c.err) ? "errors" : "ok");
 	if (fclose(o) != 0 || rename(tmp, path) != 0) {
 		perror(path);
 		return -1;

@@ -372,8 +372,11 @@ static int check_bounds(const struct args *a)
 		return -1;
 	}
 	if (!a->have_devices || o->n == 0 || o->n > MAX_DEVICES) {
-		fprintf(stderr, "lwm2m-load: --devices: want 1..%u virtual devices%s\n", MAX_DEVICES,
-			a->have_devices ? "" : " (required)");
+		if (a->have_devices)
+			fprintf(stderr, "lwm2m-load: --devices %u: want 1..%u virtual devices\n",
+				o->n, MAX_DEVICES);
+		else
+			fprintf(stderr, "lwm2m-load: --devices N is required (1..%u)\n", MAX_DEVICES);
 		return -1;
 	}
 	if (o->rate == 0 || o->rate > MAX_RATE) {
@@ -596,6 +599,7 @@ static double run(struct fl_fleet *f, int progress)
 static void gather(struct fl_fleet *f, struct fl_report *r)
 {
 	r->unfinished = f->n_active;
+	f->c.err.unfinished = f->n_active; /* never answered by the end: an error too */
 	if (f->turns_t0)
 		r->turn_secs = (double)(f->turns_t1 - f->turns_t0) / 1e6;
 	r->ramp_secs = f->ramp_t1 ? (double)(f->ramp_t1 - f->run_t0) / 1e6 : -1;
@@ -673,7 +677,12 @@ int main(int argc, char **argv)
 	gather(&f, &r);
 	fl_report_print(&f, &r);
 	fflush(stdout);
-	status = fl_errors_total(&f.c.err) || r.unfinished || !f.c.registered ? 1 : 0;
+	status = fl_errors_total(&f.c.err) || !f.c.registered ? 1 : 0;
+	if (!f.c.registered)
+		fprintf(stderr,
+			"lwm2m-load: no device registered in %.1f s: is an LwM2M server listening "
+			"on DTLS %s:%u, with these credentials?\n",
+			r.secs, inet_ntoa(f.o.server.sin_addr), ntohs(f.o.server.sin_port));
 	if (f.o.json_path && fl_report_json(&f, &r, f.o.json_path) < 0)
 		status = 2;
 exit:
