@@ -104,7 +104,8 @@ struct fl_opts {
 	uint32_t lifetime;
 	uint32_t identities; /* PSK identities "ID-k" the devices share round robin; 0: ID */
 	int cid;
-	int steady; /* turns start once every device registered or failed */
+	double steady_s; /* > 0: turns start once every device registered or
+			  * failed, and go on for this long */
 	pid_t server_pid;
 	struct sockaddr_in server;
 	struct in_addr src_base, pool_base;

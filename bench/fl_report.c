@@ -32,10 +32,15 @@ static uint64_t op_count(const struct fl_fleet *f, int op)
 }
 
 /* The seconds an operation's rate is over: Updates over the time turns
- * were on, the rest over the run. */
-static double op_secs(int op, const struct fl_report *r)
+ * were on; handshakes and Registers over the ramp-up when they all happened
+ * in it (no reconnects, no re-Registers); else the whole run. */
+static double op_secs(const struct fl_fleet *f, int op, const struct fl_report *r)
 {
-	double s = op == FL_OP_UPDATE && r->turn_secs > 0 ? r->turn_secs : r->secs;
+	double s = r->secs;
+	if (op == FL_OP_UPDATE && r->turn_secs > 0)
+		s = r->turn_secs;
+	else if (op != FL_OP_UPDATE && r->ramp_secs > 0 && !f->c.reconnects && !f->c.rereg_ok)
+		s = r->ramp_secs;
 	return s > 0 ? s : 1;
 }
 
@@ -60,7 +65,7 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	printf("|--------------------|-----------|-----------|----------|----------|----------|---"
 	       "-------|\n");
 	for (int op = 0; op < FL_OP_COUNT; op++)
-		op_row(f, op, op_secs(op, r));
+		op_row(f, op, op_secs(f, op, r));
 	printf("ramp-up (all started, none handshaking or registering) %.1f s; turns on for "
 	       "%.1f s\n",
 	       r->ramp_secs, r->turn_secs);
@@ -150,7 +155,7 @@ int fl_report_json(struct fl_fleet *f, const struct fl_report *r, const char *pa
 		r->server_rss_kb, r->server_rss0_kb, r->client_rss_kb, r->hibernated,
 		(unsigned long long)r->blob_bytes);
 	for (int op = 0; op < FL_OP_COUNT; op++)
-		op_json(o, f, op, op_secs(op, r));
+		op_json(o, f, op, op_secs(f, op, r));
 	fprintf(o, "  },\n");
 	counts_json(o, f, r);
 	fprintf(o, "  \"status\": \"%s\"\n}\n", fl_errors_total(&f->c.err) ? "errors" : "ok");

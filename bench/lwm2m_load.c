@@ -41,8 +41,9 @@ static void usage(FILE *o)
 		"  --max-handshakes K    handshakes in flight at most (default 64)\n"
 		"  --duration S          the whole run, ramp-up included (default 10)\n"
 		"  --update-rate R       device turns per second, fleet-wide (default 100, 0: none)\n"
-		"  --steady              turns only once every device registered (or failed): the\n"
-		"                        Update latency then is that of a registered fleet\n"
+		"  --steady S            turns only once every device registered (or failed), for\n"
+		"                        S seconds (--duration still caps the run): the Update\n"
+		"                        latency of a registered fleet, not of its ramp-up\n"
 		"  --mix A=W,...         what a turn is: update, reregister, reconnect with weights\n"
 		"                        (default update=1)\n"
 		"  --resume PCT          share of devices whose first connection is resumed (a full\n"
@@ -201,7 +202,7 @@ static const struct option long_opts[] = {
     {"req-timeout", 1, 0, OPT_REQ_TIMEOUT}, {"lifetime", 1, 0, OPT_LIFETIME},
     {"psk-identities", 1, 0, OPT_IDENTITIES},
     {"ep-prefix", 1, 0, OPT_EP_PREFIX},
-    {"steady", 0, 0, OPT_STEADY},
+    {"steady", 1, 0, OPT_STEADY},
     {"server-pid", 1, 0, OPT_PID},	  {"json", 1, 0, OPT_JSON},
     {"progress", 0, 0, OPT_PROGRESS},	  {"no-progress", 0, 0, OPT_NO_PROGRESS},
     {"help", 0, 0, OPT_HELP},		  {0, 0, 0, 0},
@@ -256,8 +257,7 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 		a->o->ep_prefix = arg;
 		return 0;
 	case OPT_STEADY:
-		a->o->steady = 1;
-		return 0;
+		return parse_num("--steady", arg, 0.1, 86400, &a->o->steady_s);
 	case OPT_PROGRESS:
 	case OPT_NO_PROGRESS:
 		a->progress = opt == OPT_PROGRESS;
@@ -554,7 +554,7 @@ static void loop_turn(struct fl_fleet *f, struct pacer *p, int64_t t0, int progr
 	}
 	if (!f->ramp_t1 && f->launched == f->o.n && f->c.registered + f->c.failed == f->o.n)
 		f->ramp_t1 = now;
-	if (!f->turns_t0 && f->running && (!f->o.steady || f->ramp_t1))
+	if (!f->turns_t0 && f->running && (f->o.steady_s == 0 || f->ramp_t1))
 		f->turns_t0 = now;
 	p->upd_credit += f->c.registered && f->turns_t0 ? dt * f->o.update_rate : 0;
 	if (p->upd_credit > 1000 + f->o.update_rate / 10)
@@ -583,8 +583,12 @@ static double run(struct fl_fleet *f, int progress)
 	f->run_t0 = t0;
 	struct pacer p = {.last_us = t0};
 	f->running = 1;
-	while (bl_mono_us() < end)
+	while (bl_mono_us() < end) {
 		loop_turn(f, &p, t0, progress);
+		if (f->o.steady_s > 0 && f->turns_t0 &&
+		    bl_mono_us() >= f->turns_t0 + (int64_t)(f->o.steady_s * 1e6))
+			break;
+	}
 	f->running = 0;
 	f->turns_t1 = bl_mono_us();
 	end = f->turns_t1 + DRAIN_US;

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# fleet-sweep: lwm2m-load against a fresh lwm2m-emulator at several fleet
+# sizes (idle CID sessions), one JSON result per size, for
+# docs/performance.md and docs/fleet.gp (RSS and Update latency against
+# sessions). A benchmark, never a test. Each size: the emulator started on
+# 127.0.0.1 (pinned to CPU 1 when there are two), the fleet ramped up at
+# FLEET_RATE handshakes/s, then Updates at FLEET_UPDATE_RATE per second for
+# FLEET_STEADY seconds through the registered, hibernated devices (--steady).
+#
+# usage: bench/fleet-sweep.sh [SIZES...]      (default: 1000 10000 100000)
+# Environment: BUILD=build, EMULATOR=path, FLEET_OUT=$BUILD/bench/fleet,
+#   FLEET_RATE=3000, FLEET_UPDATE_RATE=1000, FLEET_STEADY=20,
+#   FLEET_HS_PER_S=700 (the server's handshake rate assumed for the run's
+#   cap, 3x the ramp-up that rate needs; a run cut short reports unfinished
+#   devices)
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
+LOAD=$BUILD/bin/lwm2m-load
+OUT=${FLEET_OUT:-$BUILD/bench/fleet}
+RATE=${FLEET_RATE:-3000}
+UPD=${FLEET_UPDATE_RATE:-1000}
+STEADY=${FLEET_STEADY:-20}
+HS_PER_S=${FLEET_HS_PER_S:-700}
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 10000 100000)
+
+die() {
+	echo "fleet-sweep: $*" >&2
+	exit 1
+}
+for f in "$EMULATOR" "$LOAD"; do
+	[ -x "$f" ] || die "$f missing: run 'make bench-build'"
+done
+for n in RATE UPD STEADY HS_PER_S "${SIZES[@]}"; do
+	v=${!n:-$n}
+	[[ $v =~ ^[1-9][0-9]*$ ]] || die "'$v': want a positive integer"
+done
+mkdir -p "$OUT"
+SRV_CPU=() LOAD_CPU=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+	SRV_CPU=(taskset -c 1)
+	LOAD_CPU=(taskset -c 0)
+fi
+ulimit -n "$(ulimit -Hn)"
+SRV_PID=
+stop_server() {
+	[ -n "$SRV_PID" ] || return 0
+	kill -TERM "$SRV_PID" 2>/dev/null || true
+	for _ in $(seq 1 200); do
+		kill -0 "$SRV_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$SRV_PID" 2>/dev/null || true
+	wait "$SRV_PID" 2>/dev/null || true
+	SRV_PID=
+}
+trap stop_server EXIT
+
+# A free UDP port below the ephemeral range.
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 10000))
+		[ -n "$(ss -Hlun "sport = :$p" 2>/dev/null)" ] || {
+			echo "$p"
+			return 0
+		}
+	done
+	die "no free port"
+}
+
+for n in "${SIZES[@]}"; do
+	port=$(free_port)
+	"${SRV_CPU[@]}" "$EMULATOR" --bind 127.0.0.1 --dtls-port "$port" --coap-port off \
+		--tls-port off --events /dev/null --cid 8 >"$OUT/emu-$n.log" 2>&1 &
+	SRV_PID=$!
+	for _ in $(seq 1 100); do
+		[ -z "$(ss -Hlun "sport = :$port" 2>/dev/null)" ] || break
+		sleep 0.05
+	done
+	secs=$((n / HS_PER_S * 3 + STEADY + 30)) # a cap: --steady ends it sooner
+	echo "fleet-sweep: $n devices, up to $secs s (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+	"${LOAD_CPU[@]}" "$LOAD" --port "$port" --devices "$n" --rate "$RATE" --steady "$STEADY" \
+		--update-rate "$UPD" --duration "$secs" --server-pid "$SRV_PID" --no-progress \
+		--json "$OUT/fleet-$n.json" | tee "$OUT/fleet-$n.txt" || true
+	stop_server
+done
+echo "fleet-sweep: results in $OUT/fleet-*.json" >&2
