@@ -17,7 +17,9 @@
 #   BENCH_IDLE_SESSIONS=2000   idle sessions (50000 for the no-fd-per-session check)
 #   BENCH_PEER_IDLE_MAX=5000   the peer's idle sessions at most (libcoap 4.3.1
 #                              slows down with tens of thousands of sessions)
-#   BENCH_ONLY=psk,ecdhe,updates,idle   the metrics to run (default all)
+#   BENCH_FLEET_DEVICES=2000   lwm2m-load's virtual devices (hibernated CID sessions)
+#   BENCH_FLEET_UPDATE_RATE=1000  their Updates per second once all registered
+#   BENCH_ONLY=psk,ecdhe,updates,idle,fleet   the metrics to run (default all)
 #   BENCH_PIN=1                server on CPU 1, load generator on CPU 0 (taskset)
 #   BENCH_OUT=$BUILD/bench     where the raw result lines and logs go
 set -euo pipefail
@@ -29,12 +31,15 @@ ROUNDS=${BENCH_ROUNDS:-2}
 UPD_N=${BENCH_UPDATE_CLIENTS:-2000}
 IDLE_N=${BENCH_IDLE_SESSIONS:-$((2000 * SCALE))}
 PEER_IDLE_MAX=${BENCH_PEER_IDLE_MAX:-5000}
-ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle},
+FLEET_N=${BENCH_FLEET_DEVICES:-$((2000 * SCALE))}
+FLEET_UPD=${BENCH_FLEET_UPDATE_RATE:-1000}
+ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle,fleet},
 PIN=${BENCH_PIN:-1}
 OUT=${BENCH_OUT:-$BUILD/bench}
 EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
 LOAD=$BUILD/bin/bench_load
 BOUND=$BUILD/bin/bench_bound
+FLEET=$BUILD/bin/lwm2m-load
 CERTS=$BUILD/certs
 PEER=coap-server-openssl
 PSK_TEXT=lwm2m-secret-key # the emulator's default key (hex 6c776d...) as text
@@ -44,10 +49,10 @@ die() {
 	exit 1
 }
 
-for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX; do
+for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX FLEET_N FLEET_UPD; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n='${!n}': want a positive integer"
 done
-for f in "$EMULATOR" "$LOAD" "$BOUND"; do
+for f in "$EMULATOR" "$LOAD" "$BOUND" "$FLEET"; do
 	[ -x "$f" ] || die "$f missing: run 'make bench' (or make all $LOAD $BOUND)"
 done
 [ -f "$CERTS/index.json" ] || die "$CERTS missing: run 'make certs'"
@@ -215,6 +220,28 @@ PARK=()
 interleaved idle --mode idle --cid --clients "$IDLE_N" --checkpoint 10 "${PARK[@]}" \
 	--setup-timeout $((30 + IDLE_N / 200))
 PEER_ARGS=()
+# The fleet mode (lwm2m-load) on the emulator only: the peer has no LwM2M
+# registration interface, so no device could register there. One round:
+# ramp-up, then Updates at a fixed rate through the hibernated devices for
+# SECS; the cap (--duration) only bounds a server that stalls.
+fleet_round() {
+	local status=0
+	start_server emu
+	"${LOAD_CPU[@]}" "$FLEET" --port "$DTLS_PORT" --server-pid "$SRV_PID" --devices "$FLEET_N" \
+		--rate 3000 --steady "$SECS" --update-rate "$FLEET_UPD" \
+		--duration $((FLEET_N / 100 + SECS + 30)) --no-progress --json "$OUT/fleet.json" \
+		>"$OUT/fleet.txt" 2>>"$OUT/load.log" || status=$?
+	stop_server
+	[ -s "$OUT/fleet.json" ] || die "lwm2m-load wrote no results (exit $status); see $OUT/load.log"
+	[ "$status" = 0 ] || echo "run-bench: fleet: some operations failed (exit $status)" >&2
+	printf '  %-5s %-8s %s\n' emu fleet "$(sed -n '/^errors/p;/^hibernated/p' "$OUT/fleet.txt" |
+		tr '\n' ' ')" >&2
+}
+rm -f "$OUT/fleet.json"
+[[ $ONLY != *,fleet,* ]] || fleet_round
+fj() { # JQ-EXPR on the fleet's results, "-" when there are none
+	[ -s "$OUT/fleet.json" ] && jq -r "$1" "$OUT/fleet.json" || echo -
+}
 B_PSK=- B_ECDHE=-
 [[ $ONLY != *,psk,* ]] || B_PSK=$(bound psk 2000)
 [[ $ONLY != *,ecdhe,* ]] || B_ECDHE=$(bound ecdhe 300)
@@ -250,6 +277,15 @@ row "server fds with 10 sessions" "$(avg emu idle checkpoint server_fds)" \
 	"$(avg peer idle checkpoint server_fds)" -
 row "server fds with those sessions" "$(avg emu idle result server_fds)" \
 	"$(avg peer idle result server_fds)" -
+row "fleet: $FLEET_N devices, handshakes/s in ramp-up" "$(fj '.ops.handshake.per_s')" - -
+row "fleet: Updates/s at $FLEET_UPD/s offered" "$(fj '.ops.update.per_s')" - -
+row "fleet: Update p50 / p99 latency us" "$(fj '"\(.ops.update.p50_us)/\(.ops.update.p99_us)"')" - -
+row "fleet: server RSS KiB per registered device" \
+	"$(fj 'if .counts.registered > 0 then (.server_rss_kb - .server_rss_kb_start) /
+		.counts.registered * 10 | round / 10 else "-" end')" - -
+row "fleet: generator RSS KiB per device" \
+	"$(fj '.client_rss_kb / .devices * 100 | round / 100')" - -
+row "fleet: errors (all classes)" "$(fj '.errors.total')" - -
 # Handshakes still in flight when a round's time is up are no error; sessions
 # that updates/idle could not establish are.
 errs=$(awk '$3 == "result" { for (i = 4; i <= NF; i++) if ($i ~ /^errors=/ ||
