@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #define FL_MAX_ERRORS_PRINTED 5
+#define FL_ACK_TIMEOUT_US 2000000 /* RFC 7252 ACK_TIMEOUT; doubled per retransmission */
 #define FL_LINKS "</1/0>,</3/0>"
 #define CODE_GET 0x01
 #define CODE_CREATED 0x41
@@ -315,28 +316,36 @@ static void step_handshake(struct fl_fleet *f, struct fl_dev *d)
 	fail(f, d);
 }
 
-/* Encrypts and sends Register (reg) or Update; the answer is matched by
- * token: the MID and the device's index. */
-static void send_request(struct fl_fleet *f, struct fl_dev *d, int reg)
+/* Encrypts and sends the request in flight: Register (reg) or Update, with
+ * the device's current MID and token (a retransmission sends the same). */
+static void transmit(struct fl_fleet *f, struct fl_dev *d, int reg)
 {
 	uint8_t pdu[256];
 	char ep[96];
 	size_t len;
 	int ret;
-	d->mid++;
-	memcpy(d->token, &d->mid, sizeof(d->mid));
-	memcpy(d->token + 2, &d->idx, 2);
 	snprintf(ep, sizeof(ep), "%s%u", f->o.ep_prefix, d->idx);
 	len = reg ? bl_coap_register(pdu, sizeof(pdu), d->mid, d->token, ep, f->o.lifetime, FL_LINKS)
 		  : bl_coap_update(pdu, sizeof(pdu), d->mid, d->token, d->location);
-	d->op_start_us = bl_mono_us();
-	d->wake_us = d->op_start_us + (int64_t)f->o.req_timeout_ms * 1000;
-	set_state(f, d, reg && d->state != FL_IDLE ? FL_REGISTER : FL_UPDATE);
 	ret = len ? mbedtls_ssl_write(&d->live->ssl, pdu, len) : MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
 	if (ret < 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
 		count_tls_error(f, d, ret, reg ? "Register" : "Update");
 		fail(f, d);
 	}
+}
+
+/* A new Register (reg) or Update: a fresh MID and token (the MID and the
+ * device's index), the first retransmission after ACK_TIMEOUT. */
+static void send_request(struct fl_fleet *f, struct fl_dev *d, int reg)
+{
+	d->mid++;
+	memcpy(d->token, &d->mid, sizeof(d->mid));
+	memcpy(d->token + 2, &d->idx, 2);
+	d->op_start_us = bl_mono_us();
+	d->wake_us = d->op_start_us + FL_ACK_TIMEOUT_US;
+	d->tries = 0;
+	set_state(f, d, reg && d->state != FL_IDLE ? FL_REGISTER : FL_UPDATE);
+	transmit(f, d, reg);
 }
 
 /* A 4.xx/5.xx (or any unexpected code) to our request, by class. */
@@ -580,17 +589,26 @@ int fl_dev_act(struct fl_fleet *f, struct fl_dev *d, enum fl_action a)
 	return 0;
 }
 
-/* See fl_fleet.h: retransmissions, give-ups and request timeouts. */
+/* See fl_fleet.h: retransmissions (DTLS handshake: Mbed TLS's; CoAP: RFC
+ * 7252 CON, 2 s doubling), give-ups and request timeouts. */
 void fl_dev_tick(struct fl_fleet *f, struct fl_dev *d, int64_t now)
 {
+	int reg = d->state == FL_REGISTER || (d->flags & FL_F_REREG);
 	if (d->state == FL_HANDSHAKE && bl_timer_get(&d->live->timer) > 0) {
 		step_handshake(f, d); /* Mbed TLS retransmits or gives up */
 		return;
 	}
 	if ((d->state != FL_REGISTER && d->state != FL_UPDATE) || now < d->wake_us)
 		return;
-	fl_error(f, d, "%s: no answer within %u ms", d->state == FL_REGISTER ? "Register" : "Update",
-		 f->o.req_timeout_ms);
+	if (now < d->op_start_us + (int64_t)f->o.req_timeout_ms * 1000) {
+		d->tries++;
+		d->wake_us = now + ((int64_t)FL_ACK_TIMEOUT_US << (d->tries < 6 ? d->tries : 6));
+		f->c.retransmits++;
+		transmit(f, d, reg);
+		return;
+	}
+	fl_error(f, d, "%s: no answer within %u ms (%u retransmissions)",
+		 reg ? "Register" : "Update", f->o.req_timeout_ms, d->tries);
 	f->c.err.req_timeout++;
 	d->flags &= (uint8_t)~FL_F_REREG;
 	if (d->state == FL_REGISTER) {

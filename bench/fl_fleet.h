@@ -59,7 +59,7 @@ struct fl_dev {
 	struct fl_live *live; /* NULL while hibernated */
 	uint8_t *blob;	      /* mbedtls_ssl_context_save output while hibernated */
 	int64_t op_start_us;
-	int64_t wake_us; /* request deadline */
+	int64_t wake_us; /* the request's next retransmission */
 	uint32_t idx;
 	uint32_t active_pos; /* in fleet->active, FL_NO_POS when not there */
 	uint32_t obs_seq;
@@ -68,6 +68,7 @@ struct fl_dev {
 	uint16_t mid;
 	uint16_t pool; /* the pool socket the device last sent from */
 	uint8_t state, flags;
+	uint8_t tries; /* retransmissions of the request in flight */
 	uint8_t token[BL_COAP_TOKEN_LEN];
 	uint8_t obs_token[8];
 	uint8_t obs_token_len;
@@ -83,7 +84,8 @@ struct fl_errors {
 
 struct fl_counts {
 	uint64_t started, hs_full, hs_resumed, resume_refused, reg_ok, upd_ok, rereg_ok,
-	    reconnects, reads, observes, cancels, notifies, hibernations, restores, unmatched;
+	    reconnects, reads, observes, cancels, notifies, hibernations, restores, unmatched,
+	    retransmits;
 	uint32_t registered; /* devices registered now */
 	uint32_t failed;     /* devices that gave up */
 	struct fl_errors err;

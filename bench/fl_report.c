@@ -69,9 +69,10 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	printf("ramp-up (all started, none handshaking or registering) %.1f s; turns on for "
 	       "%.1f s\n",
 	       r->ramp_secs, r->turn_secs);
-	printf("registered now %u; re-Registers %llu, reconnects %llu, resumptions refused %llu\n",
+	printf("registered now %u; re-Registers %llu, reconnects %llu, resumptions refused %llu, "
+	       "CoAP retransmissions %llu\n",
 	       c->registered, (unsigned long long)c->rereg_ok, (unsigned long long)c->reconnects,
-	       (unsigned long long)c->resume_refused);
+	       (unsigned long long)c->resume_refused, (unsigned long long)c->retransmits);
 	printf("server requests answered: reads %llu, observes %llu, cancels %llu; notifications "
 	       "sent %llu\n",
 	       (unsigned long long)c->reads, (unsigned long long)c->observes,
@@ -112,13 +113,14 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 		"  \"counts\": {\"started\": %llu, \"registered\": %u, \"reregisters\": %llu, "
 		"\"reconnects\": %llu, \"resume_refused\": %llu, \"reads\": %llu, \"observes\": %llu, "
 		"\"cancels\": %llu, \"notifies\": %llu, \"hibernations\": %llu, \"restores\": %llu, "
-		"\"unmatched\": %llu, \"unfinished\": %llu},\n",
+		"\"unmatched\": %llu, \"unfinished\": %llu, \"retransmits\": %llu},\n",
 		(unsigned long long)c->started, c->registered, (unsigned long long)c->rereg_ok,
 		(unsigned long long)c->reconnects, (unsigned long long)c->resume_refused,
 		(unsigned long long)c->reads, (unsigned long long)c->observes,
 		(unsigned long long)c->cancels, (unsigned long long)c->notifies,
 		(unsigned long long)c->hibernations, (unsigned long long)c->restores,
-		(unsigned long long)c->unmatched, (unsigned long long)r->unfinished);
+		(unsigned long long)c->unmatched, (unsigned long long)r->unfinished,
+		(unsigned long long)c->retransmits);
 	fprintf(o,
 		"  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
 		"\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "

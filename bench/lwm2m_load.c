@@ -60,7 +60,8 @@ static void usage(FILE *o)
 		"  --src ADDR            first handshake source address (default 127.1.0.1)\n"
 		"  --pool-src ADDR       first pool source address (default 127.2.0.1)\n"
 		"  --per-addr K          handshake sockets per source address (default 20000)\n"
-		"  --req-timeout MS      Register/Update answer timeout (default 5000)\n"
+		"  --req-timeout MS      Register/Update answer timeout; the CON is retransmitted\n"
+		"                        after 2 s, then doubling (default 10000)\n"
 		"  --lifetime S          registration lifetime (default 86400)\n"
 		"  --ep-prefix P         endpoint names are P0, P1, ... (default fleet-PID-)\n"
 		"  --server-pid PID      report this local server's RSS (/proc/PID)\n"
@@ -643,7 +644,7 @@ static void defaults(struct fl_fleet *f, struct bl_tls_opts *t, char *prefix, si
 	o->mix[FL_ACT_UPDATE] = 1;
 	o->pool_n = 64;
 	o->per_addr = 20000;
-	o->req_timeout_ms = 5000;
+	o->req_timeout_ms = 10000;
 	o->lifetime = 86400;
 	o->cid = 1;
 	o->auth_name = "psk";
