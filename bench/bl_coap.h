@@ -30,7 +30,7 @@ struct bl_coap_reply {
 	uint16_t mid;
 	const uint8_t *token;
 	size_t token_len;
-	int32_t observe; /* -1: no Observe option */
+	int32_t observe;  /* -1: no Observe option */
 	const char *text; /* text/plain payload (Content-Format 0), NULL: none */
 };
 

@@ -181,11 +181,12 @@ int bl_tls_client_conf_psk(struct bl_tls *t, mbedtls_ssl_config *conf, const cha
 {
 	int ret;
 	mbedtls_ssl_config_init(conf);
-	ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_DATAGRAM,
-					  MBEDTLS_SSL_PRESET_DEFAULT);
+	ret =
+	    mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+					MBEDTLS_SSL_PRESET_DEFAULT);
 	if (ret == 0)
-		ret = mbedtls_ssl_conf_psk(conf, t->psk, t->psk_len, (const unsigned char *)identity,
-					   strlen(identity));
+		ret = mbedtls_ssl_conf_psk(conf, t->psk, t->psk_len,
+					   (const unsigned char *)identity, strlen(identity));
 	if (ret == 0)
 		client_common(t, conf);
 	return ret;

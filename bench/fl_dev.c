@@ -175,7 +175,8 @@ static void count_tls_error(struct fl_fleet *f, struct fl_dev *d, int ret, const
 	int refused = d->live && d->live->last_errno == ECONNREFUSED;
 	if (ret == MBEDTLS_ERR_SSL_TIMEOUT)
 		e->hs_timeout++;
-	else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+	else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE ||
+		 ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
 		e->alerts++;
 	else if (refused)
 		e->refused++;
@@ -325,8 +326,9 @@ static void transmit(struct fl_fleet *f, struct fl_dev *d, int reg)
 	size_t len;
 	int ret;
 	snprintf(ep, sizeof(ep), "%s%u", f->o.ep_prefix, d->idx);
-	len = reg ? bl_coap_register(pdu, sizeof(pdu), d->mid, d->token, ep, f->o.lifetime, FL_LINKS)
-		  : bl_coap_update(pdu, sizeof(pdu), d->mid, d->token, d->location);
+	len =
+	    reg ? bl_coap_register(pdu, sizeof(pdu), d->mid, d->token, ep, f->o.lifetime, FL_LINKS)
+		: bl_coap_update(pdu, sizeof(pdu), d->mid, d->token, d->location);
 	ret = len ? mbedtls_ssl_write(&d->live->ssl, pdu, len) : MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
 	if (ret < 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
 		count_tls_error(f, d, ret, reg ? "Register" : "Update");
@@ -366,7 +368,8 @@ static int take_location(struct fl_fleet *f, struct fl_dev *d, const struct bl_c
 {
 	size_t n = strlen(m->location);
 	if (n == 0 || n >= sizeof(d->location)) {
-		fl_error(f, d, "Register answered with Location-Path '%s' (empty or over %zu bytes)",
+		fl_error(f, d,
+			 "Register answered with Location-Path '%s' (empty or over %zu bytes)",
 			 m->location, sizeof(d->location) - 1);
 		f->c.err.other++;
 		return -1;
@@ -411,8 +414,12 @@ static void serve(struct fl_fleet *f, struct fl_dev *d, const struct bl_coap_msg
 {
 	uint8_t pdu[160];
 	char text[48];
-	struct bl_coap_reply r = {.type = BL_COAP_ACK, .code = CODE_NOT_ALLOWED, .mid = m->mid,
-				  .token = m->token, .token_len = m->token_len, .observe = -1};
+	struct bl_coap_reply r = {.type = BL_COAP_ACK,
+				  .code = CODE_NOT_ALLOWED,
+				  .mid = m->mid,
+				  .token = m->token,
+				  .token_len = m->token_len,
+				  .observe = -1};
 	if (m->type == BL_COAP_NON) {
 		r.type = BL_COAP_NON;
 		r.mid = ++d->mid;
@@ -554,8 +561,11 @@ static void notify(struct fl_fleet *f, struct fl_dev *d)
 {
 	uint8_t pdu[160];
 	char text[48];
-	struct bl_coap_reply r = {.type = BL_COAP_NON, .code = CODE_CONTENT, .token = d->obs_token,
-				  .token_len = d->obs_token_len, .text = text};
+	struct bl_coap_reply r = {.type = BL_COAP_NON,
+				  .code = CODE_CONTENT,
+				  .token = d->obs_token,
+				  .token_len = d->obs_token_len,
+				  .text = text};
 	if (!(d->flags & FL_F_OBSERVED))
 		return;
 	r.mid = ++d->mid;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FL_CID_LEN 4	 /* the device's own CID: its index + 1, big-endian */
+#define FL_CID_LEN 4	   /* the device's own CID: its index + 1, big-endian */
 #define FL_LOCATION_MAX 32 /* Location-Path kept per device ("/rd/5a3f") */
 #define FL_NO_POS UINT32_MAX
 
@@ -83,25 +83,24 @@ struct fl_errors {
 };
 
 struct fl_counts {
-	uint64_t started, hs_full, hs_resumed, resume_refused, reg_ok, upd_ok, rereg_ok,
-	    reconnects, reads, observes, cancels, notifies, hibernations, restores, unmatched,
-	    retransmits;
+	uint64_t started, hs_full, hs_resumed, resume_refused, reg_ok, upd_ok, rereg_ok, reconnects,
+	    reads, observes, cancels, notifies, hibernations, restores, unmatched, retransmits;
 	uint32_t registered; /* devices registered now */
 	uint32_t failed;     /* devices that gave up */
 	struct fl_errors err;
 };
 
 struct fl_opts {
-	uint32_t n;	      /* devices */
-	uint32_t rate;	      /* handshakes started per second (ramp-up) */
-	uint32_t max_hs;      /* handshakes in flight at most */
-	double duration_s;    /* whole run, ramp-up included */
-	double update_rate;   /* Updates (and other --mix actions) per second, fleet-wide */
-	double notify_s;      /* an observed device notifies every this many seconds */
-	uint32_t resume_pct;  /* share of devices whose first connection resumes */
+	uint32_t n;	     /* devices */
+	uint32_t rate;	     /* handshakes started per second (ramp-up) */
+	uint32_t max_hs;     /* handshakes in flight at most */
+	double duration_s;   /* whole run, ramp-up included */
+	double update_rate;  /* Updates (and other --mix actions) per second, fleet-wide */
+	double notify_s;     /* an observed device notifies every this many seconds */
+	uint32_t resume_pct; /* share of devices whose first connection resumes */
 	uint32_t mix[FL_ACT_COUNT];
-	uint32_t pool_n;      /* pool sockets (CID) */
-	uint32_t per_addr;    /* handshake sockets per source address */
+	uint32_t pool_n;   /* pool sockets (CID) */
+	uint32_t per_addr; /* handshake sockets per source address */
 	uint32_t req_timeout_ms;
 	uint32_t lifetime;
 	uint32_t identities; /* PSK identities "ID-k" the devices share round robin; 0: ID */
@@ -129,8 +128,8 @@ struct fl_fleet {
 	uint32_t in_hs; /* handshakes in flight */
 	uint32_t launched;
 	uint32_t upd_cursor, mix_cursor;
-	int running; /* new operations may start */
-	int64_t run_t0, ramp_t1;	 /* start; all registered or failed (0: not yet) */
+	int running;		    /* new operations may start */
+	int64_t run_t0, ramp_t1;    /* start; all registered or failed (0: not yet) */
 	int64_t turns_t0, turns_t1; /* when turns were on (0: never) */
 	struct bl_stats lat[FL_OP_COUNT];
 	struct fl_counts c;

@@ -16,9 +16,9 @@
 #define TAG_OWN 0ULL
 #define TAG_POOL 1ULL
 #define TAG(kind, i) ((kind) << 32 | (uint64_t)(i))
-#define REC_CID 25	    /* tls12_cid (RFC 9146) */
-#define REC_HDR_CID 11	    /* type, version, epoch, sequence: the CID follows */
-#define POOL_BURST 64	    /* datagrams read from one pool socket per wakeup */
+#define REC_CID 25	      /* tls12_cid (RFC 9146) */
+#define REC_HDR_CID 11	      /* type, version, epoch, sequence: the CID follows */
+#define POOL_BURST 64	      /* datagrams read from one pool socket per wakeup */
 #define POOL_RCVBUF (4 << 20) /* bursts of answers must not overflow it */
 
 /* Adds fd to the loop under tag; -1 with errno. */
@@ -122,8 +122,8 @@ static void pool_readable(struct fl_fleet *f, uint32_t i)
 	for (int k = 0; k < POOL_BURST; k++) {
 		struct sockaddr_in from;
 		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(f->pool_fd[i], buf, sizeof(buf), 0, (struct sockaddr *)&from,
-				     &flen);
+		ssize_t n =
+		    recvfrom(f->pool_fd[i], buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
 		struct fl_dev *d;
 		if (n < 0)
 			return;

@@ -109,28 +109,30 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 {
 	const struct fl_counts *c = &f->c;
 	const struct fl_errors *e = &c->err;
-	fprintf(o,
-		"  \"counts\": {\"started\": %llu, \"registered\": %u, \"reregisters\": %llu, "
-		"\"reconnects\": %llu, \"resume_refused\": %llu, \"reads\": %llu, \"observes\": %llu, "
-		"\"cancels\": %llu, \"notifies\": %llu, \"hibernations\": %llu, \"restores\": %llu, "
-		"\"unmatched\": %llu, \"unfinished\": %llu, \"retransmits\": %llu},\n",
-		(unsigned long long)c->started, c->registered, (unsigned long long)c->rereg_ok,
-		(unsigned long long)c->reconnects, (unsigned long long)c->resume_refused,
-		(unsigned long long)c->reads, (unsigned long long)c->observes,
-		(unsigned long long)c->cancels, (unsigned long long)c->notifies,
-		(unsigned long long)c->hibernations, (unsigned long long)c->restores,
-		(unsigned long long)c->unmatched, (unsigned long long)r->unfinished,
-		(unsigned long long)c->retransmits);
-	fprintf(o,
-		"  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
-		"\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "
-		"\"request_timeouts\": %llu, \"coap_4xx\": %llu, \"coap_5xx\": %llu, \"other\": %llu, "
-		"\"unfinished\": %llu},\n",
-		(unsigned long long)fl_errors_total(e), (unsigned long long)e->hs_timeout,
-		(unsigned long long)e->hs_failed, (unsigned long long)e->alerts,
-		(unsigned long long)e->refused, (unsigned long long)e->req_timeout,
-		(unsigned long long)e->coap_4xx, (unsigned long long)e->coap_5xx,
-		(unsigned long long)e->other, (unsigned long long)e->unfinished);
+	fprintf(
+	    o,
+	    "  \"counts\": {\"started\": %llu, \"registered\": %u, \"reregisters\": %llu, "
+	    "\"reconnects\": %llu, \"resume_refused\": %llu, \"reads\": %llu, \"observes\": %llu, "
+	    "\"cancels\": %llu, \"notifies\": %llu, \"hibernations\": %llu, \"restores\": %llu, "
+	    "\"unmatched\": %llu, \"unfinished\": %llu, \"retransmits\": %llu},\n",
+	    (unsigned long long)c->started, c->registered, (unsigned long long)c->rereg_ok,
+	    (unsigned long long)c->reconnects, (unsigned long long)c->resume_refused,
+	    (unsigned long long)c->reads, (unsigned long long)c->observes,
+	    (unsigned long long)c->cancels, (unsigned long long)c->notifies,
+	    (unsigned long long)c->hibernations, (unsigned long long)c->restores,
+	    (unsigned long long)c->unmatched, (unsigned long long)r->unfinished,
+	    (unsigned long long)c->retransmits);
+	fprintf(
+	    o,
+	    "  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
+	    "\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "
+	    "\"request_timeouts\": %llu, \"coap_4xx\": %llu, \"coap_5xx\": %llu, \"other\": %llu, "
+	    "\"unfinished\": %llu},\n",
+	    (unsigned long long)fl_errors_total(e), (unsigned long long)e->hs_timeout,
+	    (unsigned long long)e->hs_failed, (unsigned long long)e->alerts,
+	    (unsigned long long)e->refused, (unsigned long long)e->req_timeout,
+	    (unsigned long long)e->coap_4xx, (unsigned long long)e->coap_5xx,
+	    (unsigned long long)e->other, (unsigned long long)e->unfinished);
 }
 
 /* See fl_fleet.h: written to path.tmp, then renamed, so that a reader never
@@ -171,11 +173,11 @@ int fl_report_json(struct fl_fleet *f, const struct fl_report *r, const char *pa
 /* See fl_fleet.h: one line on stderr, rewritten in place. */
 void fl_progress(const struct fl_fleet *f, double secs, int final)
 {
-	fprintf(stderr,
-		"\r%6.1fs started %u/%u registered %u handshakes %llu updates %llu errors %llu   %s",
-		secs, f->launched, f->o.n, f->c.registered,
-		(unsigned long long)(f->c.hs_full + f->c.hs_resumed),
-		(unsigned long long)f->c.upd_ok, (unsigned long long)fl_errors_total(&f->c.err),
-		final ? "\n" : "");
+	fprintf(
+	    stderr,
+	    "\r%6.1fs started %u/%u registered %u handshakes %llu updates %llu errors %llu   %s",
+	    secs, f->launched, f->o.n, f->c.registered,
+	    (unsigned long long)(f->c.hs_full + f->c.hs_resumed), (unsigned long long)f->c.upd_ok,
+	    (unsigned long long)fl_errors_total(&f->c.err), final ? "\n" : "");
 	fflush(stderr);
 }

@@ -30,46 +30,48 @@
 /* Help text: every option with its default. */
 static void usage(FILE *o)
 {
-	fprintf(o,
-		"usage: lwm2m-load --port P --devices N [options]\n"
-		"  --server ADDR         LwM2M server, an IPv4 literal in 127.0.0.0/8 (default "
-		"127.0.0.1)\n"
-		"  --port P              its DTLS port (required)\n"
-		"  --devices N           virtual devices, 1..%u (required)\n"
-		"  --rate R              ramp-up: handshakes started per second (default 500, at "
-		"most %u)\n"
-		"  --max-handshakes K    handshakes in flight at most (default 64)\n"
-		"  --duration S          the whole run, ramp-up included (default 10)\n"
-		"  --update-rate R       device turns per second, fleet-wide (default 100, 0: none)\n"
-		"  --steady S            turns only once every device registered (or failed), for\n"
-		"                        S seconds (--duration still caps the run): the Update\n"
-		"                        latency of a registered fleet, not of its ramp-up\n"
-		"  --mix A=W,...         what a turn is: update, reregister, reconnect with weights\n"
-		"                        (default update=1)\n"
-		"  --resume PCT          share of devices whose first connection is resumed (a full\n"
-		"                        handshake, then an abbreviated one; default 0)\n"
-		"  --auth psk|cert       default psk (cert: ECDHE-ECDSA, the server's certificate)\n"
-		"  --psk ID:HEX          default " BL_PSK_IDENTITY ":" BL_PSK_KEY_HEX "\n"
-		"  --psk-identities K    device i uses identity ID-(i %% K), same key (default: all ID)\n"
-		"  --ca FILE             cert: PEM trust (default build/certs/ca/bundle.pem)\n"
-		"  --hostname NAME       cert: name in the server certificate (default localhost)\n"
-		"  --no-verify           cert: skip the chain check (saves the generator's CPU)\n"
-		"  --suite NAME          Mbed TLS suite (default the LwM2M CCM-8 one)\n"
-		"  --no-cid              no DTLS Connection ID: each device keeps its own socket\n"
-		"  --pool K              CID: sockets idle devices send from (default 64)\n"
-		"  --src ADDR            first handshake source address (default 127.1.0.1)\n"
-		"  --pool-src ADDR       first pool source address (default 127.2.0.1)\n"
-		"  --per-addr K          handshake sockets per source address (default 20000)\n"
-		"  --req-timeout MS      Register/Update answer timeout; the CON is retransmitted\n"
-		"                        after 2 s, then doubling (default 10000)\n"
-		"  --lifetime S          registration lifetime (default 86400)\n"
-		"  --ep-prefix P         endpoint names are P0, P1, ... (default fleet-PID-)\n"
-		"  --server-pid PID      report this local server's RSS (/proc/PID)\n"
-		"  --json FILE           also write the results as JSON\n"
-		"  --progress|--no-progress  live line on stderr (default: when stderr is a TTY)\n"
-		"Exit status: 0 nothing failed, 1 some operation failed or was unfinished,\n"
-		"2 bad options or setup (the message says which option and what to do).\n",
-		MAX_DEVICES, MAX_RATE);
+	fprintf(
+	    o,
+	    "usage: lwm2m-load --port P --devices N [options]\n"
+	    "  --server ADDR         LwM2M server, an IPv4 literal in 127.0.0.0/8 (default "
+	    "127.0.0.1)\n"
+	    "  --port P              its DTLS port (required)\n"
+	    "  --devices N           virtual devices, 1..%u (required)\n"
+	    "  --rate R              ramp-up: handshakes started per second (default 500, at "
+	    "most %u)\n"
+	    "  --max-handshakes K    handshakes in flight at most (default 64)\n"
+	    "  --duration S          the whole run, ramp-up included (default 10)\n"
+	    "  --update-rate R       device turns per second, fleet-wide (default 100, 0: none)\n"
+	    "  --steady S            turns only once every device registered (or failed), for\n"
+	    "                        S seconds (--duration still caps the run): the Update\n"
+	    "                        latency of a registered fleet, not of its ramp-up\n"
+	    "  --mix A=W,...         what a turn is: update, reregister, reconnect with weights\n"
+	    "                        (default update=1)\n"
+	    "  --resume PCT          share of devices whose first connection is resumed (a full\n"
+	    "                        handshake, then an abbreviated one; default 0)\n"
+	    "  --auth psk|cert       default psk (cert: ECDHE-ECDSA, the server's certificate)\n"
+	    "  --psk ID:HEX          default " BL_PSK_IDENTITY ":" BL_PSK_KEY_HEX "\n"
+	    "  --psk-identities K    device i uses identity ID-(i %% K), same key (default: all "
+	    "ID)\n"
+	    "  --ca FILE             cert: PEM trust (default build/certs/ca/bundle.pem)\n"
+	    "  --hostname NAME       cert: name in the server certificate (default localhost)\n"
+	    "  --no-verify           cert: skip the chain check (saves the generator's CPU)\n"
+	    "  --suite NAME          Mbed TLS suite (default the LwM2M CCM-8 one)\n"
+	    "  --no-cid              no DTLS Connection ID: each device keeps its own socket\n"
+	    "  --pool K              CID: sockets idle devices send from (default 64)\n"
+	    "  --src ADDR            first handshake source address (default 127.1.0.1)\n"
+	    "  --pool-src ADDR       first pool source address (default 127.2.0.1)\n"
+	    "  --per-addr K          handshake sockets per source address (default 20000)\n"
+	    "  --req-timeout MS      Register/Update answer timeout; the CON is retransmitted\n"
+	    "                        after 2 s, then doubling (default 10000)\n"
+	    "  --lifetime S          registration lifetime (default 86400)\n"
+	    "  --ep-prefix P         endpoint names are P0, P1, ... (default fleet-PID-)\n"
+	    "  --server-pid PID      report this local server's RSS (/proc/PID)\n"
+	    "  --json FILE           also write the results as JSON\n"
+	    "  --progress|--no-progress  live line on stderr (default: when stderr is a TTY)\n"
+	    "Exit status: 0 nothing failed, 1 some operation failed or was unfinished,\n"
+	    "2 bad options or setup (the message says which option and what to do).\n",
+	    MAX_DEVICES, MAX_RATE);
 }
 
 /* An integer option in min..max; the message names the option and range. */
@@ -127,8 +129,9 @@ static int parse_mix(char *s, uint32_t mix[FL_ACT_COUNT])
 			    strlen(names[i]) == (size_t)(eq - item))
 				a = i;
 		if (a < 0 || parse_u32("--mix weight", eq + 1, 0, 1000, &mix[a]) < 0) {
-			fprintf(stderr, "lwm2m-load: --mix '%s': want update=W,reregister=W,"
-					"reconnect=W (weights 0..1000)\n",
+			fprintf(stderr,
+				"lwm2m-load: --mix '%s': want update=W,reregister=W,"
+				"reconnect=W (weights 0..1000)\n",
 				item);
 			return -1;
 		}
@@ -190,23 +193,37 @@ enum {
 };
 
 static const struct option long_opts[] = {
-    {"server", 1, 0, OPT_SERVER},	  {"port", 1, 0, OPT_PORT},
-    {"devices", 1, 0, OPT_DEVICES},	  {"rate", 1, 0, OPT_RATE},
-    {"max-handshakes", 1, 0, OPT_MAX_HS}, {"duration", 1, 0, OPT_DURATION},
-    {"update-rate", 1, 0, OPT_UPDATE_RATE}, {"mix", 1, 0, OPT_MIX},
-    {"resume", 1, 0, OPT_RESUME},	  {"auth", 1, 0, OPT_AUTH},
-    {"psk", 1, 0, OPT_PSK},		  {"ca", 1, 0, OPT_CA},
-    {"hostname", 1, 0, OPT_HOSTNAME},	  {"no-verify", 0, 0, OPT_NO_VERIFY},
-    {"suite", 1, 0, OPT_SUITE},		  {"no-cid", 0, 0, OPT_NO_CID},
-    {"pool", 1, 0, OPT_POOL},		  {"src", 1, 0, OPT_SRC},
-    {"pool-src", 1, 0, OPT_POOL_SRC},	  {"per-addr", 1, 0, OPT_PER_ADDR},
-    {"req-timeout", 1, 0, OPT_REQ_TIMEOUT}, {"lifetime", 1, 0, OPT_LIFETIME},
+    {"server", 1, 0, OPT_SERVER},
+    {"port", 1, 0, OPT_PORT},
+    {"devices", 1, 0, OPT_DEVICES},
+    {"rate", 1, 0, OPT_RATE},
+    {"max-handshakes", 1, 0, OPT_MAX_HS},
+    {"duration", 1, 0, OPT_DURATION},
+    {"update-rate", 1, 0, OPT_UPDATE_RATE},
+    {"mix", 1, 0, OPT_MIX},
+    {"resume", 1, 0, OPT_RESUME},
+    {"auth", 1, 0, OPT_AUTH},
+    {"psk", 1, 0, OPT_PSK},
+    {"ca", 1, 0, OPT_CA},
+    {"hostname", 1, 0, OPT_HOSTNAME},
+    {"no-verify", 0, 0, OPT_NO_VERIFY},
+    {"suite", 1, 0, OPT_SUITE},
+    {"no-cid", 0, 0, OPT_NO_CID},
+    {"pool", 1, 0, OPT_POOL},
+    {"src", 1, 0, OPT_SRC},
+    {"pool-src", 1, 0, OPT_POOL_SRC},
+    {"per-addr", 1, 0, OPT_PER_ADDR},
+    {"req-timeout", 1, 0, OPT_REQ_TIMEOUT},
+    {"lifetime", 1, 0, OPT_LIFETIME},
     {"psk-identities", 1, 0, OPT_IDENTITIES},
     {"ep-prefix", 1, 0, OPT_EP_PREFIX},
     {"steady", 1, 0, OPT_STEADY},
-    {"server-pid", 1, 0, OPT_PID},	  {"json", 1, 0, OPT_JSON},
-    {"progress", 0, 0, OPT_PROGRESS},	  {"no-progress", 0, 0, OPT_NO_PROGRESS},
-    {"help", 0, 0, OPT_HELP},		  {0, 0, 0, 0},
+    {"server-pid", 1, 0, OPT_PID},
+    {"json", 1, 0, OPT_JSON},
+    {"progress", 0, 0, OPT_PROGRESS},
+    {"no-progress", 0, 0, OPT_NO_PROGRESS},
+    {"help", 0, 0, OPT_HELP},
+    {0, 0, 0, 0},
 };
 
 struct args {
@@ -377,7 +394,8 @@ static int check_bounds(const struct args *a)
 			fprintf(stderr, "lwm2m-load: --devices %u: want 1..%u virtual devices\n",
 				o->n, MAX_DEVICES);
 		else
-			fprintf(stderr, "lwm2m-load: --devices N is required (1..%u)\n", MAX_DEVICES);
+			fprintf(stderr, "lwm2m-load: --devices N is required (1..%u)\n",
+				MAX_DEVICES);
 		return -1;
 	}
 	if (o->rate == 0 || o->rate > MAX_RATE) {
@@ -453,7 +471,8 @@ static int identity_confs(struct fl_fleet *f, const struct bl_tls_opts *t)
 		return 0;
 	f->confs = calloc(f->o.identities, sizeof(*f->confs));
 	if (!f->confs) {
-		fprintf(stderr, "lwm2m-load: out of memory for %u PSK identities\n", f->o.identities);
+		fprintf(stderr, "lwm2m-load: out of memory for %u PSK identities\n",
+			f->o.identities);
 		return -1;
 	}
 	for (uint32_t k = 0; k < f->o.identities; k++) {
