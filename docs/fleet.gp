@@ -8,6 +8,7 @@ set terminal svg size 900,380 dynamic font 'sans,11'
 set output out
 set multiplot layout 1,2
 set logscale x 10
+set xrange [500:*]
 set xlabel 'idle registered CID sessions (devices)'
 set grid
 set key top left
