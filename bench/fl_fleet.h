@@ -163,6 +163,7 @@ void fl_active_del(struct fl_fleet *f, struct fl_dev *d);
 struct fl_report {
 	double secs, ramp_secs, turn_secs;
 	long server_rss_kb, server_rss0_kb, client_rss_kb;
+	double client_cpu_s; /* the generator's own CPU time (user + system) */
 	uint64_t unfinished;
 	uint64_t blob_bytes;
 	uint32_t hibernated;

@@ -85,10 +85,11 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	       (unsigned long long)e->refused, (unsigned long long)e->req_timeout,
 	       (unsigned long long)e->coap_4xx, (unsigned long long)e->coap_5xx,
 	       (unsigned long long)e->other, (unsigned long long)r->unfinished);
-	printf("hibernated %u (%.0f bytes of context each), restores %llu; client RSS %ld KiB; "
-	       "server RSS %ld KiB (at start %ld)\n",
+	printf("hibernated %u (%.0f bytes of context each), restores %llu; client RSS %ld KiB, "
+	       "CPU %.1f s (%.0f%% of one core); server RSS %ld KiB (at start %ld)\n",
 	       r->hibernated, r->hibernated ? (double)r->blob_bytes / r->hibernated : 0.0,
-	       (unsigned long long)c->restores, r->client_rss_kb, r->server_rss_kb,
+	       (unsigned long long)c->restores, r->client_rss_kb, r->client_cpu_s,
+	       r->secs > 0 ? 100 * r->client_cpu_s / r->secs : 0.0, r->server_rss_kb,
 	       r->server_rss0_kb);
 }
 
@@ -155,9 +156,10 @@ int fl_report_json(struct fl_fleet *f, const struct fl_report *r, const char *pa
 		f->o.update_rate, f->o.resume_pct, r->ramp_secs, r->turn_secs);
 	fprintf(o,
 		"  \"server_rss_kb\": %ld, \"server_rss_kb_start\": %ld, \"client_rss_kb\": %ld, "
-		"\"hibernated\": %u, \"context_bytes\": %llu,\n  \"ops\": {\n",
-		r->server_rss_kb, r->server_rss0_kb, r->client_rss_kb, r->hibernated,
-		(unsigned long long)r->blob_bytes);
+		"\"client_cpu_s\": %.3f, \"hibernated\": %u, \"context_bytes\": %llu,\n"
+		"  \"ops\": {\n",
+		r->server_rss_kb, r->server_rss0_kb, r->client_rss_kb, r->client_cpu_s,
+		r->hibernated, (unsigned long long)r->blob_bytes);
 	for (int op = 0; op < FL_OP_COUNT; op++)
 		op_json(o, f, op, op_secs(f, op, r));
 	fprintf(o, "  },\n");

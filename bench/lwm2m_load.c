@@ -622,6 +622,7 @@ static double run(struct fl_fleet *f, int progress)
 /* The numbers that need a look at every device or at /proc. */
 static void gather(struct fl_fleet *f, struct fl_report *r)
 {
+	struct rusage ru;
 	r->unfinished = f->n_active;
 	f->c.err.unfinished = f->n_active; /* never answered by the end: an error too */
 	if (f->turns_t0)
@@ -633,6 +634,9 @@ static void gather(struct fl_fleet *f, struct fl_report *r)
 			r->blob_bytes += f->devs[i].blob_len;
 		}
 	r->client_rss_kb = bl_proc_rss_kb(getpid());
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		r->client_cpu_s = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+				  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	r->server_rss_kb = f->o.server_pid ? bl_proc_rss_kb(f->o.server_pid) : -1;
 }
 
