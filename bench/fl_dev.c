@@ -109,18 +109,23 @@ static struct fl_live *live_new(struct fl_fleet *f, struct fl_dev *d)
 		return NULL;
 	l->f = f;
 	l->d = d;
+	l->conf_slot = -1;
 	mbedtls_ssl_init(&l->ssl);
 	d->live = l;
 	return l;
 }
 
-/* Frees the context and the session kept for a resumption. */
+static void release_conf(struct fl_fleet *f, struct fl_live *l);
+
+/* Frees the context, the session kept for a resumption and gives the
+ * borrowed config back. */
 static void live_free(struct fl_dev *d)
 {
 	struct fl_live *l = d->live;
 	if (!l)
 		return;
 	mbedtls_ssl_free(&l->ssl);
+	release_conf(l->f, l);
 	if (l->resume) {
 		mbedtls_ssl_session_free(l->resume);
 		free(l->resume);
@@ -188,10 +193,38 @@ static void count_tls_error(struct fl_fleet *f, struct fl_dev *d, int ret, const
 		 refused ? " (port unreachable: is the server running?)" : "");
 }
 
-/* See fl_fleet.h: the device's PSK identity decides its config. */
-const mbedtls_ssl_config *fl_dev_conf(const struct fl_fleet *f, const struct fl_dev *d)
+/* The config for d's handshake: with --psk-identities, a borrowed one that
+ * carries d's own identity ("ID-(idx % K)"); else the shared one. A config
+ * is free again when the handshake is over: Mbed TLS reads the identity and
+ * the key only while handshaking. */
+static const mbedtls_ssl_config *handshake_conf(struct fl_fleet *f, struct fl_dev *d)
 {
-	return f->confs ? &f->confs[d->idx % f->o.identities] : &f->tls.conf;
+	struct fl_live *l = d->live;
+	char id[160];
+	if (!f->confs)
+		return &f->tls.conf;
+	if (l->conf_slot < 0) {
+		if (!f->n_free_confs)
+			return NULL; /* more handshakes than max_hs: a bug, reported */
+		l->conf_slot = (int)f->free_confs[--f->n_free_confs];
+	}
+	snprintf(id, sizeof(id), "%s-%u", f->psk_identity, d->idx % f->o.identities);
+	/* Mbed TLS 3.6 refuses a second PSK on a config: build it anew in place
+	 * (the same settings, so a session that still points at it from its
+	 * finished handshake sees no difference). */
+	mbedtls_ssl_config_free(&f->confs[l->conf_slot]);
+	if (bl_tls_client_conf_psk(&f->tls, &f->confs[l->conf_slot], id) != 0)
+		return NULL;
+	return &f->confs[l->conf_slot];
+}
+
+/* Gives the borrowed config back (see handshake_conf). */
+static void release_conf(struct fl_fleet *f, struct fl_live *l)
+{
+	if (l->conf_slot < 0)
+		return;
+	f->free_confs[f->n_free_confs++] = (uint32_t)l->conf_slot;
+	l->conf_slot = -1;
 }
 
 /* A fresh context for a (re)connection: with CID, our own CID is the
@@ -204,8 +237,10 @@ static int setup_ssl(struct fl_fleet *f, struct fl_dev *d)
 	int ret;
 	for (int i = FL_CID_LEN - 1; i >= 0; i--, v >>= 8)
 		cid[i] = (unsigned char)v;
-	ret = bl_tls_client_setup_cid(&f->tls, fl_dev_conf(f, d), &l->ssl, &l->timer,
-				      f->o.cid ? cid : NULL);
+	const mbedtls_ssl_config *conf = handshake_conf(f, d);
+	if (!conf)
+		return MBEDTLS_ERR_SSL_BAD_CONFIG;
+	ret = bl_tls_client_setup_cid(&f->tls, conf, &l->ssl, &l->timer, f->o.cid ? cid : NULL);
 	mbedtls_ssl_set_bio(&l->ssl, l, bio_send, bio_recv, NULL);
 	l->sent_cke = 0;
 	return ret;
@@ -296,7 +331,8 @@ static void handshake_done(struct fl_fleet *f, struct fl_dev *d)
 			return;
 		}
 	}
-	if (f->o.cid) { /* from now on the pool: the server follows by CID */
+	release_conf(f, l); /* the identity was read: another handshake may take it */
+	if (f->o.cid) {	    /* from now on the pool: the server follows by CID */
 		fl_net_close_own(f, d);
 		d->pool = (uint16_t)(f->pool_next++ % f->o.pool_n);
 	}
@@ -520,7 +556,7 @@ static int wake(struct fl_fleet *f, struct fl_dev *d)
 {
 	struct fl_live *l = live_new(f, d);
 	char text[160];
-	int ret = l ? mbedtls_ssl_setup(&l->ssl, fl_dev_conf(f, d)) : MBEDTLS_ERR_SSL_ALLOC_FAILED;
+	int ret = l ? mbedtls_ssl_setup(&l->ssl, &f->tls.conf) : MBEDTLS_ERR_SSL_ALLOC_FAILED;
 	if (ret == 0) {
 		mbedtls_ssl_set_timer_cb(&l->ssl, &l->timer, bl_timer_set, bl_timer_get);
 		mbedtls_ssl_set_bio(&l->ssl, l, bio_send, bio_recv, NULL);

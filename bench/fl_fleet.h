@@ -53,6 +53,7 @@ struct fl_live {
 	mbedtls_ssl_session *resume; /* the first session, for the resumed handshake */
 	int sent_cke;		     /* a ClientKeyExchange went out: a full handshake */
 	int last_errno;		     /* of a failed send/recv (ECONNREFUSED: port closed) */
+	int conf_slot;		     /* the config borrowed for the handshake, -1: none */
 };
 
 struct fl_dev {
@@ -118,7 +119,12 @@ struct fl_opts {
 struct fl_fleet {
 	struct fl_opts o;
 	struct bl_tls tls;
-	mbedtls_ssl_config *confs; /* one per PSK identity (--psk-identities) */
+	/* --psk-identities: Mbed TLS takes a client's PSK identity from its
+	 * config, so each handshake in flight borrows one of max_hs configs
+	 * and sets its device's identity there; the key is the same. */
+	mbedtls_ssl_config *confs;
+	uint32_t *free_confs, n_free_confs;
+	const char *psk_identity;
 	int epfd;
 	struct fl_dev *devs;
 	int *pool_fd;
@@ -140,7 +146,6 @@ struct fl_fleet {
 };
 
 /* fl_dev.c: one device. */
-const mbedtls_ssl_config *fl_dev_conf(const struct fl_fleet *f, const struct fl_dev *d);
 int fl_dev_start(struct fl_fleet *f, struct fl_dev *d);
 void fl_dev_readable(struct fl_fleet *f, struct fl_dev *d);
 void fl_dev_tick(struct fl_fleet *f, struct fl_dev *d, int64_t now);

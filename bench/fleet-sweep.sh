@@ -12,7 +12,11 @@
 #   FLEET_RATE=3000, FLEET_UPDATE_RATE=1000, FLEET_STEADY=20,
 #   FLEET_HS_PER_S=700 (the server's handshake rate assumed for the run's
 #   cap, 3x the ramp-up that rate needs; a run cut short reports unfinished
-#   devices)
+#   devices), FLEET_SHARED_PSK=0 (1: every device uses the emulator's
+#   default PSK identity; by default each device has its own, dev-0..dev-N-1,
+#   all in a config file for the emulator, since with one shared identity the
+#   emulator may attach a new session to the one device registered at that
+#   moment, see bench/README.md)
 set -euo pipefail
 
 BUILD=${BUILD:-build}
@@ -23,6 +27,8 @@ RATE=${FLEET_RATE:-3000}
 UPD=${FLEET_UPDATE_RATE:-1000}
 STEADY=${FLEET_STEADY:-20}
 HS_PER_S=${FLEET_HS_PER_S:-700}
+SHARED=${FLEET_SHARED_PSK:-0}
+KEY=6c776d326d2d7365637265742d6b6579 # the emulator's default key
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 10000 100000)
 
@@ -71,12 +77,26 @@ free_port() {
 	die "no free port"
 }
 
+# psk_config N: an emulator config with the PSK identities dev-0..dev-N-1.
+psk_config() {
+	awk -v n="$1" -v k="$KEY" 'BEGIN { printf "{\"psk\": [";
+		for (i = 0; i < n; i++) printf "%s{\"identity\": \"dev-%d\", \"key_hex\": \"%s\"}",
+			i ? ", " : "", i, k;
+		print "]}" }'
+}
+
 for n in "${SIZES[@]}"; do
 	port=$(free_port)
-	"${SRV_CPU[@]}" "$EMULATOR" --bind 127.0.0.1 --dtls-port "$port" --coap-port off \
-		--tls-port off --events /dev/null --cid 8 >"$OUT/emu-$n.log" 2>&1 &
+	EMU_ARGS=() PSK_ARGS=()
+	if [ "$SHARED" != 1 ]; then
+		psk_config "$n" >"$OUT/emu-$n.json"
+		EMU_ARGS=(--config "$OUT/emu-$n.json")
+		PSK_ARGS=(--psk "dev:$KEY" --psk-identities "$n")
+	fi
+	"${SRV_CPU[@]}" "$EMULATOR" "${EMU_ARGS[@]}" --bind 127.0.0.1 --dtls-port "$port" \
+		--coap-port off --tls-port off --events /dev/null --cid 8 >"$OUT/emu-$n.log" 2>&1 &
 	SRV_PID=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 400); do # up to 20 s: a large PSK table takes a while to load
 		[ -z "$(ss -Hlun "sport = :$port" 2>/dev/null)" ] || break
 		sleep 0.05
 	done
@@ -84,6 +104,7 @@ for n in "${SIZES[@]}"; do
 	echo "fleet-sweep: $n devices, up to $secs s (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 	"${LOAD_CPU[@]}" "$LOAD" --port "$port" --devices "$n" --rate "$RATE" --steady "$STEADY" \
 		--update-rate "$UPD" --duration "$secs" --server-pid "$SRV_PID" --no-progress \
+		"${PSK_ARGS[@]}" \
 		--json "$OUT/fleet-$n.json" | tee "$OUT/fleet-$n.txt" || true
 	stop_server
 done

@@ -463,24 +463,25 @@ static void raise_nofile(void)
 	}
 }
 
-/* --psk-identities K: K configs, identity "ID-k", the same key. */
+/* --psk-identities K: one config per handshake in flight (max_hs), each
+ * given its device's identity when a handshake borrows it (fl_dev.c). */
 static int identity_confs(struct fl_fleet *f, const struct bl_tls_opts *t)
 {
-	char id[160];
 	if (f->o.identities == 0)
 		return 0;
-	f->confs = calloc(f->o.identities, sizeof(*f->confs));
-	if (!f->confs) {
-		fprintf(stderr, "lwm2m-load: out of memory for %u PSK identities\n",
-			f->o.identities);
+	f->psk_identity = t->psk_identity;
+	f->confs = calloc(f->o.max_hs, sizeof(*f->confs));
+	f->free_confs = calloc(f->o.max_hs, sizeof(*f->free_confs));
+	if (!f->confs || !f->free_confs) {
+		fprintf(stderr, "lwm2m-load: out of memory for %u configs\n", f->o.max_hs);
 		return -1;
 	}
-	for (uint32_t k = 0; k < f->o.identities; k++) {
-		snprintf(id, sizeof(id), "%s-%u", t->psk_identity, k);
-		if (bl_tls_client_conf_psk(&f->tls, &f->confs[k], id) != 0) {
-			fprintf(stderr, "lwm2m-load: PSK identity %s: setup failed\n", id);
+	for (uint32_t k = 0; k < f->o.max_hs; k++) {
+		if (bl_tls_client_conf_psk(&f->tls, &f->confs[k], t->psk_identity) != 0) {
+			fprintf(stderr, "lwm2m-load: PSK config %u: setup failed\n", k);
 			return -1;
 		}
+		f->free_confs[f->n_free_confs++] = k;
 	}
 	return 0;
 }
@@ -650,9 +651,10 @@ static void fleet_free(struct fl_fleet *f)
 	for (int op = 0; op < FL_OP_COUNT; op++)
 		bl_stats_free(&f->lat[op]);
 	fl_net_free(f);
-	for (uint32_t k = 0; f->confs && k < f->o.identities; k++)
+	for (uint32_t k = 0; f->confs && k < f->o.max_hs; k++)
 		mbedtls_ssl_config_free(&f->confs[k]);
 	free(f->confs);
+	free(f->free_confs);
 	bl_tls_free(&f->tls);
 }
 

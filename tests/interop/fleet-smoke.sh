@@ -84,6 +84,10 @@ check "registrations: fleet $(jf .counts.registered) = emulator status $REGS = $
 check "registrations: one register event per device (fl-0..fl-$((N - 1)))" \
 	same "distinct endpoints" "$N" \
 	"$(jq -r 'select(.event == "register") | .endpoint' "$EVENTS" | grep -c '^fl-[0-9]*$')"
+check "each device handshook with its own PSK identity (dev-0..dev-$((N - 1)))" \
+	same "distinct identities" "$N" \
+	"$(jq -r 'select(.event == "handshake_done" and .resumed == false) | .identity' "$EVENTS" |
+		sort -u | grep -c '^dev-[0-9]*$')"
 check "Updates: fleet $(jf .ops.update.count) = emulator update events" \
 	same updates "$(jf .ops.update.count)" "$(events '.event == "update"')"
 check "resumed handshakes: fleet $(jf .ops.resumed_handshake.count) = emulator resumed ones" \
