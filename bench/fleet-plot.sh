@@ -21,7 +21,7 @@ command -v gnuplot >/dev/null || {
 	exit 1
 }
 TSV=$(dirname "${FILES[0]}")/fleet.tsv
-jq -r '[.counts.registered, (.server_rss_kb / 1024), (.client_rss_kb / 1024),
+jq -r '[.counts.registered, ((.server_rss_kb - .server_rss_kb_start) / 1024), (.client_rss_kb / 1024),
 	(.ops.update.p50_us / 1000), (.ops.update.p90_us / 1000),
 	(.ops.update.p99_us / 1000)] | @tsv' "${FILES[@]}" | sort -n >"$TSV"
 gnuplot -e "data='$TSV'; out='$OUT'" "$(dirname "$0")/../docs/fleet.gp"

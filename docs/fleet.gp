@@ -1,6 +1,7 @@
 # docs/fleet.gp: RSS and Update latency against idle CID sessions, from the
 # table bench/fleet-plot.sh makes of lwm2m-load's JSON results (one run per
-# fleet size). Columns: devices, server RSS MiB, generator RSS MiB,
+# fleet size). Columns: devices, server RSS growth MiB (end - start: the
+# sessions, not the PSK table), generator RSS MiB,
 # Update p50, p90, p99 (ms). Run: gnuplot -e "data='FILE'; out='SVG'" docs/fleet.gp
 if (!exists("data")) data = 'build/bench/fleet/fleet.tsv'
 if (!exists("out")) out = 'docs/fleet-scaling.svg'
@@ -15,7 +16,7 @@ set key top left
 set title 'RSS'
 set ylabel 'MiB'
 set logscale y 10
-plot data using 1:2 with linespoints title 'lwm2m-emulator', \
+plot data using 1:2 with linespoints title 'lwm2m-emulator (growth since start)', \
      data using 1:3 with linespoints title 'lwm2m-load (all devices)'
 set title 'Update round trip at a fixed rate'
 set ylabel 'ms'
