@@ -77,19 +77,11 @@ free_port() {
 	die "no free port"
 }
 
-# psk_config N: an emulator config with the PSK identities dev-0..dev-N-1.
-psk_config() {
-	awk -v n="$1" -v k="$KEY" 'BEGIN { printf "{\"psk\": [";
-		for (i = 0; i < n; i++) printf "%s{\"identity\": \"dev-%d\", \"key_hex\": \"%s\"}",
-			i ? ", " : "", i, k;
-		print "]}" }'
-}
-
 for n in "${SIZES[@]}"; do
 	port=$(free_port)
 	EMU_ARGS=() PSK_ARGS=()
 	if [ "$SHARED" != 1 ]; then
-		psk_config "$n" >"$OUT/emu-$n.json"
+		"$(dirname "$0")/fleet-psk.sh" "$n" "$KEY" >"$OUT/emu-$n.json"
 		EMU_ARGS=(--config "$OUT/emu-$n.json")
 		PSK_ARGS=(--psk "dev:$KEY" --psk-identities "$n")
 	fi

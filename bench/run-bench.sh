@@ -107,13 +107,15 @@ wait_udp() {
 	return 1
 }
 
-# start_server emu|peer: sets SRV_PID and DTLS_PORT. Started without a
-# wrapper so that SRV_PID is the server itself, whose /proc we read.
+# start_server emu|peer [EMULATOR-ARGS...]: sets SRV_PID and DTLS_PORT.
+# Started without a wrapper so that SRV_PID is the server itself, whose /proc
+# we read.
 start_server() {
 	local log=$OUT/$1.log base
 	if [ "$1" = emu ]; then
+		shift
 		DTLS_PORT=$(free_port 1)
-		"${SRV_CPU[@]}" "$EMULATOR" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
+		"${SRV_CPU[@]}" "$EMULATOR" "$@" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
 			--tls-port off --events /dev/null --cid 8 \
 			--cert "$CERTS/server/localhost.chain.pem" --key "$CERTS/server/localhost.key" \
 			>"$log" 2>&1 &
@@ -127,7 +129,7 @@ start_server() {
 	SRV_PID=$!
 	wait_udp "$DTLS_PORT" || {
 		tail -5 "$log" >&2
-		die "$1 did not start listening on 127.0.0.1:$DTLS_PORT"
+		die "server did not start listening on 127.0.0.1:$DTLS_PORT (see $log)"
 	}
 }
 
@@ -223,11 +225,14 @@ PEER_ARGS=()
 # The fleet mode (lwm2m-load) on the emulator only: the peer has no LwM2M
 # registration interface, so no device could register there. One round:
 # ramp-up, then Updates at a fixed rate through the hibernated devices for
-# SECS; the cap (--duration) only bounds a server that stalls.
+# SECS; the cap (--duration) only bounds a server that stalls. Each device
+# has its own PSK identity (bench/README.md says why).
 fleet_round() {
-	local status=0
-	start_server emu
+	local status=0 key=6c776d326d2d7365637265742d6b6579
+	bash "$(dirname "$0")/fleet-psk.sh" "$FLEET_N" "$key" >"$OUT/fleet-psk.json"
+	start_server emu --config "$OUT/fleet-psk.json"
 	"${LOAD_CPU[@]}" "$FLEET" --port "$DTLS_PORT" --server-pid "$SRV_PID" --devices "$FLEET_N" \
+		--psk "dev:$key" --psk-identities "$FLEET_N" \
 		--rate 3000 --steady "$SECS" --update-rate "$FLEET_UPD" \
 		--duration $((FLEET_N / 100 + SECS + 30)) --no-progress --json "$OUT/fleet.json" \
 		>"$OUT/fleet.txt" 2>>"$OUT/load.log" || status=$?
