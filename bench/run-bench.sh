@@ -288,8 +288,7 @@ row "fleet: Update p50 / p99 latency us" "$(fj '"\(.ops.update.p50_us)/\(.ops.up
 row "fleet: server RSS KiB per registered device" \
 	"$(fj 'if .counts.registered > 0 then (.server_rss_kb - .server_rss_kb_start) /
 		.counts.registered * 10 | round / 10 else "-" end')" - -
-row "fleet: generator RSS KiB per device" \
-	"$(fj '.client_rss_kb / .devices * 100 | round / 100')" - -
+row "fleet: generator RSS MiB, all devices" "$(fj '.client_rss_kb / 1024 * 10 | round / 10')" - -
 row "fleet: errors (all classes)" "$(fj '.errors.total')" - -
 # Handshakes still in flight when a round's time is up are no error; sessions
 # that updates/idle could not establish are.
