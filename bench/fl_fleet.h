@@ -97,6 +97,7 @@ struct fl_opts {
 	uint32_t max_hs;     /* handshakes in flight at most */
 	double duration_s;   /* whole run, ramp-up included */
 	double update_rate;  /* Updates (and other --mix actions) per second, fleet-wide */
+	double settle_s;     /* held after the run before RSS is read */
 	double notify_s;     /* an observed device notifies every this many seconds */
 	uint32_t resume_pct; /* share of devices whose first connection resumes */
 	uint32_t mix[FL_ACT_COUNT];

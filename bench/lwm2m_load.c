@@ -185,6 +185,7 @@ enum {
 	OPT_IDENTITIES,
 	OPT_EP_PREFIX,
 	OPT_STEADY,
+	OPT_SETTLE,
 	OPT_PID,
 	OPT_JSON,
 	OPT_PROGRESS,
@@ -218,6 +219,7 @@ static const struct option long_opts[] = {
     {"psk-identities", 1, 0, OPT_IDENTITIES},
     {"ep-prefix", 1, 0, OPT_EP_PREFIX},
     {"steady", 1, 0, OPT_STEADY},
+    {"settle", 1, 0, OPT_SETTLE},
     {"server-pid", 1, 0, OPT_PID},
     {"json", 1, 0, OPT_JSON},
     {"progress", 0, 0, OPT_PROGRESS},
@@ -276,6 +278,8 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 		return 0;
 	case OPT_STEADY:
 		return parse_num("--steady", arg, 0.1, 86400, &a->o->steady_s);
+	case OPT_SETTLE:
+		return parse_num("--settle", arg, 0, 3600, &a->o->settle_s);
 	case OPT_PROGRESS:
 	case OPT_NO_PROGRESS:
 		a->progress = opt == OPT_PROGRESS;
@@ -597,12 +601,15 @@ static void loop_turn(struct fl_fleet *f, struct pacer *p, int64_t t0, int progr
 }
 
 /* The run: --duration of load, then up to DRAIN_US for answers in flight
- * (nothing new starts); always ends on time, whatever the server does. */
+ * (nothing new starts); always ends on time, whatever the server does. Then
+ * --settle: the fleet idles (and answers), so that a server that hibernates
+ * idle sessions has done it when RSS is read. Returns the run's seconds. */
 static double run(struct fl_fleet *f, int progress)
 {
 	int64_t t0 = bl_mono_us(), end = t0 + (int64_t)(f->o.duration_s * 1e6);
-	f->run_t0 = t0;
 	struct pacer p = {.last_us = t0};
+	double secs;
+	f->run_t0 = t0;
 	f->running = 1;
 	while (bl_mono_us() < end) {
 		loop_turn(f, &p, t0, progress);
@@ -615,9 +622,13 @@ static double run(struct fl_fleet *f, int progress)
 	end = f->turns_t1 + DRAIN_US;
 	while (f->n_active && bl_mono_us() < end)
 		loop_turn(f, &p, t0, progress);
+	secs = (double)(bl_mono_us() - t0) / 1e6;
+	end = bl_mono_us() + (int64_t)(f->o.settle_s * 1e6);
+	while (bl_mono_us() < end)
+		loop_turn(f, &p, t0, progress);
 	if (progress)
 		fl_progress(f, (double)(bl_mono_us() - t0) / 1e6, 1);
-	return (double)(bl_mono_us() - t0) / 1e6;
+	return secs;
 }
 
 /* The numbers that need a look at every device or at /proc. */
