@@ -16,7 +16,9 @@
 #   default PSK identity; by default each device has its own, dev-0..dev-N-1,
 #   all in a config file for the emulator, since with one shared identity the
 #   emulator may attach a new session to the one device registered at that
-#   moment, see bench/README.md)
+#   moment, see bench/README.md), FLEET_EMU_JSON='' (more members of the
+#   emulator's config, e.g. '"dtls": {"hibernate_after": 2}'), FLEET_SETTLE=0
+#   (lwm2m-load --settle: seconds before RSS is read)
 set -euo pipefail
 
 BUILD=${BUILD:-build}
@@ -28,6 +30,8 @@ UPD=${FLEET_UPDATE_RATE:-1000}
 STEADY=${FLEET_STEADY:-20}
 HS_PER_S=${FLEET_HS_PER_S:-700}
 SHARED=${FLEET_SHARED_PSK:-0}
+EMU_JSON=${FLEET_EMU_JSON:-}
+SETTLE=${FLEET_SETTLE:-0}
 KEY=6c776d326d2d7365637265742d6b6579 # the emulator's default key
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 10000 100000)
@@ -39,6 +43,7 @@ die() {
 for f in "$EMULATOR" "$LOAD"; do
 	[ -x "$f" ] || die "$f missing: run 'make bench-build'"
 done
+[[ $SETTLE =~ ^[0-9]+$ ]] || die "FLEET_SETTLE '$SETTLE': want seconds"
 for n in RATE UPD STEADY HS_PER_S "${SIZES[@]}"; do
 	v=${!n:-$n}
 	[[ $v =~ ^[1-9][0-9]*$ ]] || die "'$v': want a positive integer"
@@ -80,8 +85,11 @@ free_port() {
 for n in "${SIZES[@]}"; do
 	port=$(free_port)
 	EMU_ARGS=() PSK_ARGS=()
-	if [ "$SHARED" != 1 ]; then
-		"$(dirname "$0")/fleet-psk.sh" "$n" "$KEY" >"$OUT/emu-$n.json"
+	if [ "$SHARED" = 1 ] && [ -n "$EMU_JSON" ]; then
+		echo "{$EMU_JSON}" >"$OUT/emu-$n.json"
+		EMU_ARGS=(--config "$OUT/emu-$n.json")
+	elif [ "$SHARED" != 1 ]; then
+		"$(dirname "$0")/fleet-psk.sh" "$n" "$KEY" "$EMU_JSON" >"$OUT/emu-$n.json"
 		EMU_ARGS=(--config "$OUT/emu-$n.json")
 		PSK_ARGS=(--psk "dev:$KEY" --psk-identities "$n")
 	fi
@@ -95,7 +103,8 @@ for n in "${SIZES[@]}"; do
 	secs=$((n / HS_PER_S * 3 + STEADY + 30)) # a cap: --steady ends it sooner
 	echo "fleet-sweep: $n devices, up to $secs s (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 	"${LOAD_CPU[@]}" "$LOAD" --port "$port" --devices "$n" --rate "$RATE" --steady "$STEADY" \
-		--update-rate "$UPD" --duration "$secs" --server-pid "$SRV_PID" --no-progress \
+		--update-rate "$UPD" --duration "$secs" --settle "$SETTLE" --server-pid "$SRV_PID" \
+		--no-progress \
 		"${PSK_ARGS[@]}" \
 		--json "$OUT/fleet-$n.json" | tee "$OUT/fleet-$n.txt" || true
 	stop_server
