@@ -8,6 +8,9 @@
 # answered (response_received, notify). Bad input must exit 2 with a message
 # naming the option; a closed port and a server that never answers must end
 # the run on time with the errors counted (exit 1), never hang.
+# It fails when the fleet's counts are not the server's: e.g. with Updates
+# counted twice in bench/fl_dev.c (`f->c.upd_ok += 2`), "Updates: fleet 1598
+# = emulator update events" is `not ok` (tried).
 #
 # usage: tests/interop/fleet-smoke.sh   (BUILD=build, EMULATOR=path)
 set -euo pipefail
