@@ -544,7 +544,10 @@ static enum fl_action next_action(struct fl_fleet *f)
  * device's period is registered / --update-rate. */
 static void take_turns(struct fl_fleet *f, uint32_t due)
 {
-	for (uint32_t scanned = 0; due && scanned < f->o.n; scanned++) {
+	/* Bounded per call: a fleet with few idle devices (most failed or
+	 * busy) must not cost a scan of all N on every loop turn. */
+	uint32_t limit = 4096 + 64 * (due < 1000000 ? due : 1000000);
+	for (uint32_t scanned = 0; due && scanned < f->o.n && scanned < limit; scanned++) {
 		struct fl_dev *d = &f->devs[f->upd_cursor];
 		f->upd_cursor = (f->upd_cursor + 1) % f->o.n;
 		if (d->state == FL_IDLE && fl_dev_act(f, d, next_action(f)) == 0)
