@@ -24,7 +24,7 @@ CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
 SAN      ?=
-PKGS     := libcoap-3-notls jansson libcbor
+PKGS     := libcoap-3-notls jansson libcbor libxml-2.0
 
 # Mbed TLS 3.6 with DTLS Connection ID. MBEDTLS_PREFIX points at another
 # build of it (include/ and lib/ below it) when the system one lacks CID.

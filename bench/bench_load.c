@@ -61,6 +61,8 @@ static void usage(FILE *f)
 		"  --src ADDR          first client source address (default 127.1.0.1)\n"
 		"  --per-addr K        clients per source address (default 20000)\n"
 		"  --req-timeout MS    CoAP request timeout (default 5000)\n"
+		"  --rate R            updates: R Updates/s in all, paced over the sessions\n"
+		"                      (default: closed loop, each as soon as answered)\n"
 		"  --fd-count PID      print PID's open fd count and exit\n"
 		"Exit status: 0 when nothing failed, 1 when some operation failed (the\n"
 		"result is still printed), 2 on bad arguments or setup errors.\n");
@@ -171,6 +173,7 @@ enum {
 	OPT_SRC,
 	OPT_PER_ADDR,
 	OPT_REQ_TIMEOUT,
+	OPT_RATE,
 	OPT_FD_COUNT,
 	OPT_HELP,
 };
@@ -197,6 +200,7 @@ static const struct option long_opts[] = {
     {"src", 1, 0, OPT_SRC},
     {"per-addr", 1, 0, OPT_PER_ADDR},
     {"req-timeout", 1, 0, OPT_REQ_TIMEOUT},
+    {"rate", 1, 0, OPT_RATE},
     {"fd-count", 1, 0, OPT_FD_COUNT},
     {"help", 0, 0, OPT_HELP},
     {0, 0, 0, 0},
@@ -246,6 +250,11 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 		return 0;
 	case OPT_REQ_TIMEOUT:
 		return parse_u32("--req-timeout", arg, 1, 600000, &a->b->req_timeout_ms);
+	case OPT_RATE:
+		if (parse_u32("--rate", arg, 1, 10000000, &v) < 0)
+			return -1;
+		a->b->rate = v;
+		return 0;
 	}
 	return 1;
 }
@@ -577,29 +586,51 @@ static int run_idle(struct bl_bench *b, const struct run_opts *r)
 	return errors(b) || unfinished ? 1 : 0;
 }
 
-/* Mode updates: closed-loop Updates through established sessions. */
+/* --rate: sends the Updates due by now (rate x elapsed), each from the next
+ * session in turn that is not waiting for an answer; a session still
+ * waiting is skipped (and counted in *late), never queued up. */
+static void pace(struct bl_bench *b, int64_t t0, uint64_t *sent, uint32_t *next, uint64_t *late)
+{
+	uint64_t due = (uint64_t)((double)(bl_mono_us() - t0) * b->rate / 1e6);
+	while (*sent < due) {
+		struct bl_client *c = &b->clients[*next];
+		*next = (*next + 1) % b->n;
+		(*sent)++;
+		if (c->state == BL_READY)
+			bl_client_update(b, c);
+		else
+			(*late)++;
+	}
+}
+
+/* Mode updates: Updates through established sessions, closed loop (each
+ * as soon as the previous is answered) or paced at --rate. */
 static int run_updates(struct bl_bench *b, const struct run_opts *r)
 {
 	struct phase p;
-	uint32_t launched = 0, unfinished;
+	uint32_t launched = 0, unfinished, next = 0;
+	uint64_t sent = 0, late = 0;
 	int64_t next_tick = 0, end;
 	unfinished = establish(b, &launched, b->n, bl_mono_us() + (int64_t)(b->setup_s * 1e6));
 	phase_begin(&p, r);
 	b->running = 1;
 	/* Without one session there is nothing to measure: no empty wait. */
 	end = p.t0 + (b->registered ? (int64_t)(b->duration_s * 1e6) : 0);
-	for (uint32_t i = 0; i < b->n; i++)
+	for (uint32_t i = 0; i < b->n && b->rate == 0; i++)
 		if (b->clients[i].state == BL_READY)
 			bl_client_update(b, &b->clients[i]);
-	while (bl_mono_us() < end)
-		poll_once(b, 10, &next_tick);
+	while (bl_mono_us() < end) {
+		if (b->rate > 0)
+			pace(b, p.t0, &sent, &next, &late);
+		poll_once(b, b->rate > 0 ? 1 : 10, &next_tick);
+	}
 	b->running = 0;
 	phase_end(&p, r);
 	printf("result mode=updates sessions=%u ok=%llu errors=%llu unfinished=%u timeouts=%llu "
-	       "p50_us=%u p99_us=%u",
+	       "target_rate=%.0f late=%llu p50_us=%u p99_us=%u",
 	       b->registered, (unsigned long long)b->c.upd_ok, (unsigned long long)errors(b),
-	       unfinished, (unsigned long long)b->c.timeouts, bl_stats_pct(&b->lat, 50),
-	       bl_stats_pct(&b->lat, 99));
+	       unfinished, (unsigned long long)b->c.timeouts, b->rate, (unsigned long long)late,
+	       bl_stats_pct(&b->lat, 50), bl_stats_pct(&b->lat, 99));
 	print_phase(&p, b->c.upd_ok);
 	close_all(b);
 	return errors(b) || unfinished ? 1 : 0;

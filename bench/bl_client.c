@@ -238,7 +238,7 @@ static void registered(struct bl_bench *b, struct bl_client *c, const struct bl_
 	b->in_setup--;
 	b->registered++;
 	c->state = BL_READY;
-	if (b->running && b->mode == BL_MODE_UPDATES)
+	if (b->running && b->mode == BL_MODE_UPDATES && b->rate == 0)
 		bl_client_update(b, c);
 	if (b->park)
 		park(b, c);
@@ -258,7 +258,7 @@ static void updated(struct bl_bench *b, struct bl_client *c, const struct bl_coa
 				bl_coap_code_str(m->code, code));
 		b->c.upd_err++;
 	}
-	if (b->running)
+	if (b->running && b->rate == 0) /* paced (--rate): bench_load sends */
 		bl_client_update(b, c);
 }
 
@@ -347,7 +347,7 @@ void bl_client_tick(struct bl_bench *b, struct bl_client *c, int64_t now)
 			return;
 		}
 		c->state = BL_READY;
-		if (b->running)
+		if (b->running && b->rate == 0)
 			bl_client_update(b, c);
 	}
 }

@@ -54,7 +54,8 @@ struct bl_bench {
 	struct in_addr src_base; /* clients bind to src_base + idx / per_addr */
 	uint32_t per_addr;
 	const char *ep_prefix;
-	int park; /* idle: drop each client's socket once registered */
+	int park;    /* idle: drop each client's socket once registered */
+	double rate; /* updates: Updates/s in all (paced); 0: closed loop */
 	/* run state */
 	struct bl_tls tls;
 	int epfd;

@@ -10,6 +10,9 @@
 #   BUILD=build                where the programs and build/certs are
 #   EMULATOR=path              another lwm2m-emulator build (e.g. cf435f5's,
 #                              for before/after on the same machine and hour)
+#   BASELINE=path              an older lwm2m-emulator build run as a third
+#                              server in every round (after the emulator's):
+#                              before/after interleaved in one run, its own table
 #   BENCH_SCALE=1              multiplies durations and idle sessions
 #   BENCH_SECONDS=4            measured seconds of each handshake/Update round
 #   BENCH_ROUNDS=2             rounds per server and metric
@@ -52,7 +55,8 @@ die() {
 for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX FLEET_N FLEET_UPD; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n='${!n}': want a positive integer"
 done
-for f in "$EMULATOR" "$LOAD" "$BOUND" "$FLEET"; do
+BASELINE=${BASELINE:-}
+for f in "$EMULATOR" "$LOAD" "$BOUND" "$FLEET" ${BASELINE:+"$BASELINE"}; do
 	[ -x "$f" ] || die "$f missing: run 'make bench' (or make all $LOAD $BOUND)"
 done
 [ -f "$CERTS/index.json" ] || die "$CERTS missing: run 'make certs'"
@@ -112,10 +116,12 @@ wait_udp() {
 # we read.
 start_server() {
 	local log=$OUT/$1.log base
-	if [ "$1" = emu ]; then
+	if [ "$1" = emu ] || [ "$1" = base ]; then
+		local bin=$EMULATOR
+		[ "$1" = emu ] || bin=$BASELINE
 		shift
 		DTLS_PORT=$(free_port 1)
-		"${SRV_CPU[@]}" "$EMULATOR" "$@" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
+		"${SRV_CPU[@]}" "$bin" "$@" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
 			--tls-port off --events /dev/null --cid 8 \
 			--cert "$CERTS/server/localhost.chain.pem" --key "$CERTS/server/localhost.key" \
 			>"$log" 2>&1 &
@@ -161,15 +167,29 @@ round() {
 	printf '  %-5s %-8s %s\n' "$srv" "$name" "${line#result }" >&2
 }
 
-# interleaved NAME LOAD-ARGS...: ROUNDS x (emulator round, peer round), when
-# NAME is in BENCH_ONLY. PEER_ARGS (if set) are added to the peer's runs.
+# bound_round AUTH: one bench_bound run on the server's CPU, tagged
+# "bound AUTH" in results.txt (the handshake rounds interleave it).
+bound_round() {
+	local count=2000 line
+	[ "$1" = psk ] || count=300
+	line=$("${SRV_CPU[@]}" "$BOUND" --auth "$1" --count "$count" --certs "$CERTS") ||
+		die "bench_bound --auth $1 failed"
+	echo "bound $1 $line" >>"$OUT/results.txt"
+	printf '  %-5s %-8s %s\n' bound "$1" "${line#result }" >&2
+}
+
+# interleaved NAME LOAD-ARGS...: ROUNDS x (emulator round, peer round, and
+# for handshakes the in-memory bound on the same CPU), when NAME is in
+# BENCH_ONLY. PEER_ARGS (if set) are added to the peer's runs.
 interleaved() {
 	local name=$1 r
 	shift
 	[[ $ONLY == *,$name,* ]] || return 0
 	for r in $(seq 1 "$ROUNDS"); do
 		round emu "$name" "$@"
+		[ -z "$BASELINE" ] || round base "$name" "$@"
 		round peer "$name" --any-code "$@" "${PEER_ARGS[@]}"
+		case $name in psk | ecdhe) bound_round "$name" ;; esac
 	done
 }
 PEER_ARGS=()
@@ -194,11 +214,6 @@ ratio() {
 		else printf "%.2fx", a / b }'
 }
 
-bound() { # AUTH COUNT: the bound's server µs per handshake
-	"$BOUND" --auth "$1" --count "$2" --certs "$CERTS" | tee -a "$OUT/results.txt" |
-		sed -n 's/.* server_cpu_us_per_op=\([0-9.]*\).*/\1/p'
-}
-
 row() { # METRIC EMU PEER BOUND
 	printf '| %-46s | %12s | %12s | %10s | %9s | %9s |\n' "$1" "$2" "$3" "$4" \
 		"$(ratio "$2" "$3")" "$(ratio "$2" "$4")"
@@ -213,6 +228,20 @@ interleaved psk --mode handshakes --auth psk --duration "$SECS"
 # that only the client pays), so that it, not the server, is less the limit.
 interleaved ecdhe --mode handshakes --auth ecdhe --no-verify --duration "$SECS"
 interleaved updates --mode updates --cid --clients "$UPD_N" --duration "$SECS"
+# Latency under a load the server sustains: the emulator paced at 80 % of
+# the closed-loop rate it reached above (its own rounds only).
+UPD80=-
+if [[ $ONLY == *,updates,* ]]; then
+	UPD80=$(awk '$1 == "emu" && $2 == "updates" && $3 == "result" {
+		for (i = 4; i <= NF; i++) if ($i ~ /^rate=/) { split($i, kv, "="); s += kv[2]; n++ } }
+		END { if (n && s > 0) printf "%.0f", 0.8 * s / n; else print "-" }' "$OUT/results.txt")
+	if [ "$UPD80" != - ]; then
+		for r in $(seq 1 "$ROUNDS"); do
+			round emu updates80 --mode updates --cid --clients "$UPD_N" \
+				--duration "$SECS" --rate "$UPD80"
+		done
+	fi
+fi
 # Beyond 10000 the generator parks its side of each session (--park: socket
 # and TLS context dropped once registered; the server keeps the session), so
 # 50,000 sessions do not need 50,000 fds here.
@@ -247,9 +276,8 @@ rm -f "$OUT/fleet.json"
 fj() { # JQ-EXPR on the fleet's results, "-" when there are none
 	[ -s "$OUT/fleet.json" ] && jq -r "$1" "$OUT/fleet.json" || echo -
 }
-B_PSK=- B_ECDHE=-
-[[ $ONLY != *,psk,* ]] || B_PSK=$(bound psk 2000)
-[[ $ONLY != *,ecdhe,* ]] || B_ECDHE=$(bound ecdhe 300)
+B_PSK=$(avg bound psk result server_cpu_us_per_op)
+B_ECDHE=$(avg bound ecdhe result server_cpu_us_per_op)
 per_sec() { awk -v u="$1" 'BEGIN { if (u == "" || u <= 0) print "-"; else printf "%.0f", 1e6 / u }'; }
 
 echo
@@ -290,6 +318,71 @@ row "fleet: server RSS KiB per registered device" \
 		.counts.registered * 10 | round / 10 else "-" end')" - -
 row "fleet: generator RSS MiB, all devices" "$(fj '.client_rss_kb / 1024 * 10 | round / 10')" - -
 row "fleet: errors (all classes)" "$(fj '.errors.total')" - -
+# The issue's targets: each as a ratio measured side by side in this run.
+# ratio_t A B: A/B to two decimals (no "x"), "-" when either is missing.
+ratio_t() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
+		else printf "%.2f", a / b }'
+}
+# met VALUE OP LIMIT: yes/no, "-" without a value.
+met() {
+	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { if (v == "-") { print "-"; exit }
+		ok = op == ">=" ? v + 0 >= l + 0 : v + 0 < l + 0; print ok ? "yes" : "no" }'
+}
+trow() { # METRIC EMU OTHER RATIO TARGET MET
+	printf '| %-52s | %9s | %13s | %6s | %10s | %3s |\n' "$@"
+}
+E_PSK=$(avg emu psk result server_cpu_us_per_op)
+P_PSK=$(avg peer psk result server_cpu_us_per_op)
+E_EC=$(avg emu ecdhe result server_cpu_us_per_op)
+E_UPD=$(avg emu updates result server_cpu_us_per_op)
+P_UPD=$(avg peer updates result server_cpu_us_per_op)
+E_UPS=$(per_sec "$E_UPD")
+[ "$E_UPD" != - ] || E_UPS=-
+P_UPS=$(per_sec "$P_UPD")
+[ "$P_UPD" != - ] || P_UPS=-
+P99=$(avg emu updates80 result p99_us)
+P99_MS=$(awk -v u="$P99" 'BEGIN { if (u == "-") print "-"; else printf "%.2f", u / 1000 }')
+echo
+echo "targets (issue 15 item 4; server CPU per operation, one core; ratio >= target is met)"
+trow metric emulator "peer or bound" ratio target met
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 54))" "$(printf -- '-%.0s' $(seq 11))" \
+	"$(printf -- '-%.0s' $(seq 15))" "$(printf -- '-%.0s' $(seq 8))" \
+	"$(printf -- '-%.0s' $(seq 12))" "$(printf -- '-%.0s' $(seq 5))"
+R=$(ratio_t "$B_PSK" "$E_PSK")
+trow "PSK handshake us: bound / emulator" "$E_PSK" "bound $B_PSK" "$R" ">= 0.80" "$(met "$R" '>=' 0.80)"
+R=$(ratio_t "$P_PSK" "$E_PSK")
+trow "PSK handshake us: coap-server-openssl / emulator" "$E_PSK" "peer $P_PSK" "$R" ">= 1.40" \
+	"$(met "$R" '>=' 1.40)"
+R=$(ratio_t "$B_ECDHE" "$E_EC")
+trow "ECDHE-ECDSA handshake us: bound / emulator" "$E_EC" "bound $B_ECDHE" "$R" ">= 0.95" \
+	"$(met "$R" '>=' 0.95)"
+trow "Updates/s per core of server CPU ($UPD_N CID sessions)" "$E_UPS" "peer $P_UPS" \
+	"$(ratio_t "$E_UPS" "$P_UPS")" ">= 50000" "$(met "$E_UPS" '>=' 50000)"
+trow "Update p99 ms, paced at 80% of that rate (${UPD80}/s)" "$P99_MS" - - "< 10" \
+	"$(met "$P99_MS" '<' 10)"
+
+# BASELINE: the same measures for the older build, from the same rounds.
+if [ -n "$BASELINE" ]; then
+	echo
+	echo "before/after, interleaved in this run: after = $EMULATOR, before = $BASELINE"
+	printf '| %-46s | %12s | %12s | %12s |\n' metric after before after/before
+	printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 48))" "$(printf -- '-%.0s' $(seq 14))" \
+		"$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 14))"
+	for m in "psk rate PSK handshakes/s" "psk server_cpu_us_per_op PSK server CPU us/handshake" \
+		"ecdhe rate ECDHE-ECDSA handshakes/s" \
+		"ecdhe server_cpu_us_per_op ECDHE-ECDSA server CPU us/handshake" \
+		"updates rate Updates/s (closed loop)" \
+		"updates server_cpu_us_per_op Update server CPU us/op" \
+		"updates p99_us Update p99 latency us (closed loop)" \
+		"idle rss_kb_per_session RSS KiB per idle session"; do
+		read -r n k label <<<"$m"
+		a=$(avg emu "$n" result "$k")
+		b=$(avg base "$n" result "$k")
+		printf '| %-46s | %12s | %12s | %12s |\n' "$label" "$a" "$b" "$(ratio "$a" "$b")"
+	done
+fi
+
 # Handshakes still in flight when a round's time is up are no error; sessions
 # that updates/idle could not establish are.
 errs=$(awk '$3 == "result" { for (i = 4; i <= NF; i++) if ($i ~ /^errors=/ ||

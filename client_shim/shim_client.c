@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_shim/shim_bootstrap.h"
 #include "client_shim/shim_lwm2m.h"
 #include "client_shim/shim_reply.h"
 #include "client_shim/shim_watch.h"
@@ -107,6 +108,7 @@ void shim_client_free(shim_client_t *c)
 		c->vt->cleanup(&c->sock);
 	close_session(c);
 	shim_lwm2m_free(c);
+	shim_bootstrap_free(c);
 	if (c->ctx)
 		coap_free_context(c->ctx);
 	c->ctx = NULL;

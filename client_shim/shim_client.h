@@ -46,6 +46,10 @@ typedef struct shim_client {
 	int bootstrapping; /* between Bootstrap-Request and -Finish: /0 is open */
 	int bs_result;	   /* 0 waiting, 1 Finish accepted, -1 Finish refused */
 	char bs_reason[160];
+	/* The certificates of a bootstrapped account, as files for the layer
+	 * (which may read them again on any reconnect): kept until the account
+	 * changes or the client is freed. "": none. */
+	char bs_dir[512];
 	uint64_t sent_datagrams, recv_datagrams;
 	int server_requests;	  /* requests the server sent us so far */
 	int request_mark;	  /* server_requests the last wait_request reported */

@@ -15,6 +15,7 @@ static const shim_res_def_t defs[] = {
     {0, 1, R | W, SHIM_T_BOOL, 0},   /* Bootstrap-Server */
     {0, 2, R | W, SHIM_T_INT, 0},    /* Security Mode */
     {0, 3, R | W, SHIM_T_OPAQUE, 0}, /* Public Key or Identity */
+    {0, 4, R | W, SHIM_T_OPAQUE, 0}, /* Server Public Key */
     {0, 5, W, SHIM_T_OPAQUE, 0},     /* Secret Key */
     {0, 10, R | W, SHIM_T_INT, 0},   /* Short Server ID */
     {1, 0, R, SHIM_T_INT, 0},	     /* Short Server ID */

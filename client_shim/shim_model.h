@@ -11,7 +11,7 @@
 #define SHIM_OP_R 1
 #define SHIM_OP_W 2
 #define SHIM_OP_E 4
-#define SHIM_VAL_MAX 256
+#define SHIM_VAL_MAX 2048 /* a certificate in DER fits (/0/x/3, /0/x/4) */
 
 typedef enum { SHIM_T_STR, SHIM_T_INT, SHIM_T_BOOL, SHIM_T_OPAQUE, SHIM_T_EXEC } shim_type_t;
 

@@ -1,4 +1,5 @@
 #include "lh_addr.h"
+#include "lh_buf.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -6,20 +7,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* host (bracketed when brackets) and ":port" into buf, cut to size. Called
+ * for every event and request origin: no printf. */
+static const char *join_host_port(char *buf, size_t size, const char *host, int brackets,
+				  unsigned port)
+{
+	char mem[INET6_ADDRSTRLEN + 10];
+	struct lh_buf b;
+	lh_buf_init(&b, mem, sizeof(mem));
+	if (brackets)
+		lh_buf_char(&b, '[');
+	lh_buf_cstr(&b, host);
+	lh_buf_cstr(&b, brackets ? "]:" : ":");
+	lh_buf_uint(&b, port, 0);
+	size_t n = b.len < size - 1 ? b.len : size - 1;
+	memcpy(buf, mem, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 const char *lh_addr_format(const struct sockaddr *sa, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%u", host, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
+		return join_host_port(buf, size, host, 0, ntohs(in->sin_port));
+	}
+	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, size, "(family %d)", sa->sa_family);
+		return join_host_port(buf, size, host, 1, ntohs(in6->sin6_port));
 	}
+	snprintf(buf, size, "(family %d)", sa->sa_family);
 	return buf;
 }
 

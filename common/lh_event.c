@@ -2,7 +2,9 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
+#include "lh_event_int.h"
 #include "lh_time.h"
 
 static FILE *g_json_out;
@@ -100,4 +102,62 @@ void lh_event_emitf(const char *event, const char *fmt, ...)
 		json_object_set_new(fields, "pack_error", json_string(err.text));
 	}
 	lh_event_emit(event, fields);
+}
+
+int lh_event_streams(struct lh_ev_streams *st)
+{
+	if (!lh_event_wanted())
+		return 0;
+	st->json = g_json_out;
+	st->human = g_human && g_human_out ? g_human_out : NULL;
+	st->src = g_src;
+	st->slow = g_sink || (st->human && g_human != lh_event_human_kv);
+	return 1;
+}
+
+void lh_event_write(FILE *out, const char *line, size_t len)
+{
+	if (!out)
+		return;
+	fwrite(line, 1, len, out);
+	if (!g_deferred)
+		fflush(out);
+}
+
+/* Appends " key=value" for one field, compactly. */
+static void print_field(FILE *out, const char *key, const json_t *v)
+{
+	if (json_is_string(v)) {
+		fprintf(out, " %s=%s", key, json_string_value(v));
+		return;
+	}
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+	if (text) {
+		fprintf(out, " %s=%s", key, text);
+		free(text);
+	}
+}
+
+void lh_event_human_kv(FILE *out, const json_t *event)
+{
+	if (!out)
+		return;
+	double ts = json_real_value(json_object_get(event, "ts"));
+	time_t secs = (time_t)ts;
+	struct tm tm;
+	char when[16] = "";
+	const char *key;
+	json_t *v;
+	if (gmtime_r(&secs, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	/* Z: the time is UTC, whatever the reader's zone. */
+	fprintf(out, "%s.%03dZ %s", when, (int)((ts - (double)secs) * 1000),
+		json_string_value(json_object_get(event, "event")));
+	json_object_foreach((json_t *)event, key, v)
+	{
+		if (strcmp(key, "ts") && strcmp(key, "src") && strcmp(key, "event") &&
+		    !json_is_null(v))
+			print_field(out, key, v);
+	}
+	fputc('\n', out);
 }

@@ -31,4 +31,26 @@ void lh_event_flush(void);
 /* Builds the fields with jansson's json_pack format and emits. */
 void lh_event_emitf(const char *event, const char *fmt, ...);
 
+/* The hot path's events (handshakes, Updates): typed fields written straight
+ * into the lines, no JSON objects, no printf. A NULL string is JSON null (as
+ * json_pack's "s?"); LH_EV_JSON is a JSON text written as is. */
+enum lh_ev_kind { LH_EV_STR, LH_EV_INT, LH_EV_BOOL, LH_EV_JSON };
+struct lh_ev_field {
+	const char *key;
+	enum lh_ev_kind kind;
+	const char *str;
+	long long num;
+};
+#define LH_EV_S(k, v) ((struct lh_ev_field){(k), LH_EV_STR, (v), 0})
+#define LH_EV_I(k, v) ((struct lh_ev_field){(k), LH_EV_INT, NULL, (long long)(v)})
+#define LH_EV_B(k, v) ((struct lh_ev_field){(k), LH_EV_BOOL, NULL, (v) ? 1 : 0})
+#define LH_EV_J(k, v) ((struct lh_ev_field){(k), LH_EV_JSON, (v), 0})
+/* Emits event with n fields: the same lines lh_event_emitf would write,
+ * built directly when the streams are the JSON lines and lh_event_human_kv;
+ * through jansson otherwise (a sink, another formatter, non-ASCII text). */
+void lh_event_emit_fields(const char *event, const struct lh_ev_field *f, size_t n);
+/* The usual human line: "14:55:03.123Z handshake_done session=1 peer=..."
+ * (strings bare, other values as compact JSON, nulls left out). */
+void lh_event_human_kv(FILE *out, const json_t *event);
+
 #endif

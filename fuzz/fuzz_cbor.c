@@ -1,11 +1,13 @@
 /* libFuzzer target: the CBOR content formats (emu_cbor.c): SenML CBOR and
  * LwM2M CBOR decoding of untrusted bytes (truncated, nested too deep,
  * indefinite lengths, wrong types), and the SenML CBOR encoder on what the
- * decoder accepted: a clear error or records, never a crash. The first
+ * decoder accepted, and the records' check against the object models: a
+ * clear error or records, never a crash. The first
  * byte picks the decoder. */
 #include <stdlib.h>
 
 #include "emu_cbor.h"
+#include "emu_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,6 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *recs = data[0] & 1 ? emu_cbor_lwm2m_decode(data + 1, size - 1, err, sizeof(err))
 				   : emu_cbor_senml_decode(data + 1, size - 1, err, sizeof(err));
 	if (recs) {
+		/* Records named by paths are checked against the built-in
+		 * models, as the event log does. */
+		emu_model_check_records(recs, NULL);
 		/* Decoded names and values as records again: the encoder must cope
 		 * (or refuse with a reason) whatever the values are. */
 		json_t *again = json_array();

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "har_match.h"
+#include "har_vars.h"
 #include "lh_time.h"
 
 #define LISTEN_TIMEOUT_MS 10000
@@ -26,11 +27,31 @@ static int have_dtls_addr(struct har_ctx *c, void *arg)
 	return c->dtls_addr[0] != '\0' && (!c->use_tls || c->tls_addr[0] != '\0');
 }
 
+/* ${server_addr} and ${server_uri} in the emulator's config: the network
+ * simulator's front, where the client reaches the emulator (har_vars.h). */
+static int expand_runtime(struct har_ctx *c, json_t *cfg)
+{
+	char front[64];
+	struct har_errs errs = {0};
+	har_netsim_front_text(&c->ns, front, sizeof(front));
+	struct har_vars_env env = {.server_addr = front,
+				   .scheme = c->use_tls ? "coaps+tcp" : "coaps"};
+	size_t n = har_vars_expand_runtime(cfg, "$.emulator", &env, &errs);
+	if (n)
+		har_ctx_failf(c, "%s: %s", errs.v[0].path, errs.v[0].msg);
+	har_errs_free(&errs);
+	return n ? -1 : 0;
+}
+
 /* Writes the emulator config: the scenario's, bound to loopback, on
  * ephemeral ports (the listening events say which), with a control socket. */
 static int write_config(struct har_ctx *c, const char *path)
 {
 	json_t *cfg = json_deep_copy(c->sc->emulator);
+	if (c->ns_open && expand_runtime(c, cfg) != 0) {
+		json_decref(cfg);
+		return -1;
+	}
 	json_t *ports = json_pack("{s:i, s:i}", "coap", 0, "dtls", c->emu_dtls_port);
 	/* TLS/TCP only when the scenario uses it; never on the default port. */
 	json_object_set_new(ports, "tls",
@@ -274,6 +295,22 @@ exit:
 	json_decref(cmd);
 	json_decref(reply);
 	json_decref(dflt);
+	return ret;
+}
+
+int har_emulator_runtime_vars(struct har_ctx *c)
+{
+	char cfg[1100];
+	json_t *item;
+	int ret;
+	if (!har_vars_has_runtime(c->sc->emulator))
+		return 0;
+	snprintf(cfg, sizeof(cfg), "%s/emulator.json", c->o->out_dir);
+	if (write_config(c, cfg) != 0)
+		return -1;
+	item = json_pack("{s:{s:{s:s}}}", "emulator", "ctl", "cmd", "reload");
+	ret = item ? ctl_step(c, item) : -1;
+	json_decref(item);
 	return ret;
 }
 

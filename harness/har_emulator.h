@@ -15,6 +15,11 @@ int har_emulator_start(struct har_ctx *c, int generation);
 /* {"emulator": "stop"|"kill"|"start"|"restart"} or
  * {"emulator": {"ctl": {...}}, "expect": {...}, "timeout_ms": N}. */
 int har_emulator_step(struct har_ctx *c, const json_t *item);
+/* Once the network simulator is up: when the emulator's config names
+ * ${server_addr} or ${server_uri}, writes it again with their values and
+ * has the emulator reload it (before any client exists). Returns 0, or -1
+ * (c->fail set). */
+int har_emulator_runtime_vars(struct har_ctx *c);
 /* Removes the control socket file. */
 void har_emulator_cleanup(struct har_ctx *c);
 /* The control socket path of the emulator run by the worker worker_pid. */

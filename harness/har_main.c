@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "har_certs.h"
 #include "har_cli.h"
 #include "har_emucheck.h"
 #include "har_vars.h"
@@ -109,10 +110,10 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 		print_errors(schema_path, &errs);
 		goto exit;
 	}
-	/* ${certs}: the PKI `make certs` wrote for this build (<bin>/../certs). */
-	char certs_dir[sizeof(cli->exe_dir) + 16];
-	snprintf(certs_dir, sizeof(certs_dir), cli->certs ? "%s" : "%s/../certs",
-		 cli->certs ? cli->certs : cli->exe_dir);
+	/* ${certs}: --certs, the build's PKI, or an installed harness's own. */
+	char certs_dir[4096];
+	if (har_certs_dir(cli->certs, cli->exe_dir, certs_dir, sizeof(certs_dir)) < 0)
+		goto exit;
 	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
 	for (size_t i = 0; scs && i < nfiles; i++) {
 		har_errs_free(&errs);

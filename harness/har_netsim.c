@@ -326,13 +326,10 @@ static const unsigned char *maybe_corrupt(struct har_netsim *ns, int dir, unsign
 }
 
 /* The impairments, in the order a real path applies them. */
-static void route(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d, size_t len)
+static void impair(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d,
+		   size_t len)
 {
 	const struct har_ns_profile *p = &ns->prof[dir];
-	if (ns->blackhole) {
-		note(ns, dir, "drop", flow, d, len, "blackhole", 0);
-		return;
-	}
 	d = maybe_corrupt(ns, dir, flow, d, len);
 	if (p->mtu > 0 && len > (size_t)p->mtu) {
 		note(ns, dir, "drop", flow, d, len, "mtu", 0);
@@ -346,6 +343,69 @@ static void route(struct har_netsim *ns, int dir, unsigned flow, const unsigned 
 	route_copy(ns, dir, flow, d, len, "forward");
 	if (dup)
 		route_copy(ns, dir, flow, d, len, "duplicate");
+}
+
+/* Sends what a pack step joined as one datagram (then through the other
+ * impairments), and ends the step: reason "count" (all arrived), "timeout"
+ * (max_ms passed first), "full" (the next would not fit) or "replaced". */
+static void pack_flush(struct har_netsim *ns, int dir, const char *reason)
+{
+	struct har_ns_pack *p = &ns->pack[dir];
+	size_t len = p->len;
+	int n = p->n;
+
+	p->want = p->n = 0;
+	p->len = 0;
+	if (n == 0)
+		return;
+	note_change(ns, "pack",
+		    json_pack("{s:s, s:I, s:i, s:I, s:s}", "dir", dir_names[dir], "flow",
+			      (json_int_t)p->flow, "datagrams", n, "bytes", (json_int_t)len,
+			      "reason", reason));
+	impair(ns, dir, p->flow, p->buf, len);
+}
+
+/* A pending pack step takes this datagram (returns 1) once its skip count
+ * is spent; datagrams of other flows, or when memory fails, pass (0). */
+static int pack_take(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d,
+		     size_t len)
+{
+	struct har_ns_pack *p = &ns->pack[dir];
+
+	if (p->want == 0)
+		return 0;
+	if (p->skip > 0) {
+		p->skip--;
+		return 0;
+	}
+	if ((p->n > 0 && p->flow != flow) || (!p->buf && !(p->buf = malloc(HAR_NS_PACK_MAX))))
+		return 0;
+	if (p->len + len > HAR_NS_PACK_MAX) {
+		pack_flush(ns, dir, "full");
+		return 0;
+	}
+	if (p->n == 0) {
+		p->flow = flow;
+		p->due = lh_time_mono_ms() + p->max_ms;
+	}
+	memcpy(p->buf + p->len, d, len);
+	p->len += len;
+	p->n++;
+	note(ns, dir, "pack", flow, d, len, NULL, 0);
+	if (p->n >= p->want)
+		pack_flush(ns, dir, "count");
+	return 1;
+}
+
+/* A datagram's way through the simulator: black hole, packing, the rest. */
+static void route(struct har_netsim *ns, int dir, unsigned flow, const unsigned char *d, size_t len)
+{
+	if (ns->blackhole) {
+		note(ns, dir, "drop", flow, d, len, "blackhole", 0);
+		return;
+	}
+	if (!pack_take(ns, dir, flow, d, len))
+		impair(ns, dir, flow, d, len);
 }
 
 /* A new client address gets a NAT flow with its own outside socket. */
@@ -447,13 +507,18 @@ void har_netsim_ready(struct har_netsim *ns, const struct pollfd *fds, int n)
 	}
 }
 
-/* Delayed datagrams bound the runner's poll timeout. */
+/* Delayed datagrams and pack steps bound the runner's poll timeout. */
 int har_netsim_next_due(const struct har_netsim *ns)
 {
 	int64_t now = lh_time_mono_ms(), best = -1;
 	for (size_t i = 0; i < ns->nq; i++) {
 		int64_t left = ns->queue[i].due > now ? ns->queue[i].due - now : 0;
 		if (best < 0 || left < best)
+			best = left;
+	}
+	for (int d = 0; d < 2; d++) {
+		int64_t left = ns->pack[d].due > now ? ns->pack[d].due - now : 0;
+		if (ns->pack[d].n > 0 && (best < 0 || left < best))
 			best = left;
 	}
 	return (int)best;
@@ -463,6 +528,9 @@ int har_netsim_next_due(const struct har_netsim *ns)
 void har_netsim_run_due(struct har_netsim *ns)
 {
 	int64_t now = lh_time_mono_ms();
+	for (int d = 0; d < 2; d++)
+		if (ns->pack[d].n > 0 && ns->pack[d].due <= now)
+			pack_flush(ns, d, "timeout");
 	for (size_t i = 0; i < ns->nq;) {
 		if (ns->queue[i].due > now) {
 			i++;
@@ -597,6 +665,32 @@ static int spoof(struct har_netsim *ns, const json_t *c, char *err, size_t errle
 	return 0;
 }
 
+/* {"direction":"c2s"|"s2c","count":N,"skip":N,"max_ms":N}: the next count
+ * datagrams that way (after skip) leave as one. A step still joining is
+ * sent first with what it has. */
+static int set_pack(struct har_netsim *ns, const json_t *c, char *err, size_t errlen)
+{
+	const char *dir = json_string_value(json_object_get(c, "direction"));
+	json_int_t count = json_integer_value(json_object_get(c, "count"));
+	json_t *skip = json_object_get(c, "skip"), *max = json_object_get(c, "max_ms");
+
+	if (!dir || (strcmp(dir, "c2s") != 0 && strcmp(dir, "s2c") != 0) || count < 2 ||
+	    count > 64 ||
+	    (skip && (json_integer_value(skip) < 0 || json_integer_value(skip) > 64)) ||
+	    (max && (json_integer_value(max) < 1 || json_integer_value(max) > 60000))) {
+		snprintf(err, errlen,
+			 "pack needs direction c2s or s2c, a count of 2..64, skip 0..64 and "
+			 "max_ms 1..60000");
+		return -1;
+	}
+	int d = strcmp(dir, "c2s") == 0 ? HAR_NS_C2S : HAR_NS_S2C;
+	pack_flush(ns, d, "replaced");
+	ns->pack[d].want = (int)count;
+	ns->pack[d].skip = skip ? (int)json_integer_value(skip) : 0;
+	ns->pack[d].max_ms = max ? (int)json_integer_value(max) : 1000;
+	return 0;
+}
+
 /* Sets the impairment fields present in change for one direction. */
 static void set_profile(struct har_ns_profile *p, const json_t *c)
 {
@@ -644,6 +738,8 @@ int har_netsim_apply(struct har_netsim *ns, const json_t *change, char *err, siz
 		return -1;
 	if ((v = json_object_get(change, "spoof")) && spoof(ns, v, err, errlen) != 0)
 		return -1;
+	if ((v = json_object_get(change, "pack")) && set_pack(ns, v, err, errlen) != 0)
+		return -1;
 	return 0;
 }
 
@@ -669,6 +765,10 @@ void har_netsim_close(struct har_netsim *ns)
 	for (size_t i = 0; i < ns->nq; i++)
 		free(ns->queue[i].data);
 	ns->nq = 0;
+	for (int d = 0; d < 2; d++) {
+		free(ns->pack[d].buf);
+		memset(&ns->pack[d], 0, sizeof(ns->pack[d]));
+	}
 	har_pcap_close(ns->pcap);
 	ns->pcap = NULL;
 }

@@ -40,6 +40,22 @@ struct har_ns_pkt {
 
 #define HAR_NS_QUEUE_MAX 512
 
+/* A pack step: after `skip` datagrams one way, the next `want` of one flow
+ * are held and leave as one datagram, their bytes in order (DTLS records
+ * carry their own lengths, so a peer reads them one after the other). */
+struct har_ns_pack {
+	int skip;	    /* datagrams still to let through first */
+	int want;	    /* datagrams to join; 0: no pack step pending */
+	int n;		    /* joined so far */
+	int max_ms;	    /* the first one waits at most this long */
+	unsigned flow;	    /* the flow being packed */
+	int64_t due;	    /* monotonic ms: sent with what it has by then */
+	size_t len;	    /* bytes joined */
+	unsigned char *buf; /* HAR_NS_PACK_MAX bytes, allocated on first use */
+};
+
+#define HAR_NS_PACK_MAX 65507 /* the largest UDP payload over IPv4 */
+
 struct har_netsim {
 	int front_fd;		   /* the client's server address; -1 while port-closed */
 	struct sockaddr_in front;  /* its address */
@@ -55,11 +71,12 @@ struct har_netsim {
 	struct har_timeline *tl;
 	struct har_tcprelay tcp; /* TLS over TCP, on the same port number */
 	int tcp_open;
-	int corrupt_left[2];	  /* datagrams still to corrupt, per direction */
-	unsigned char *last_c2s;  /* copy of the last datagram sent to the server */
-	size_t last_c2s_len;	  /* its length (0: none yet) */
-	int spoof_fd;		  /* the spoofed source's socket, or -1 */
-	struct sockaddr_in spoof; /* its address */
+	int corrupt_left[2];	    /* datagrams still to corrupt, per direction */
+	unsigned char *last_c2s;    /* copy of the last datagram sent to the server */
+	size_t last_c2s_len;	    /* its length (0: none yet) */
+	int spoof_fd;		    /* the spoofed source's socket, or -1 */
+	struct sockaddr_in spoof;   /* its address */
+	struct har_ns_pack pack[2]; /* per direction */
 };
 
 /* The most sockets har_netsim_pollfds fills in. */
@@ -94,7 +111,8 @@ long har_netsim_corrupt_tail(unsigned char *d, size_t len, struct har_rng *rng);
  * "loss":..,"dup":..,"reorder":..,"delay_ms":..,"jitter_ms":..,"mtu":..,
  * "direction":"both"|"c2s"|"s2c","blackhole":bool,"port_closed":bool,
  * "corrupt":{"direction":"c2s"|"s2c","count":N},
- * "spoof":{"from":"127.x.y.z","copy":"last_c2s"}}.
+ * "spoof":{"from":"127.x.y.z","copy":"last_c2s"},
+ * "pack":{"direction":"c2s"|"s2c","count":N,"skip":N,"max_ms":N}}.
  * Returns 0, or -1 with err filled. */
 int har_netsim_apply(struct har_netsim *ns, const json_t *change, char *err, size_t errlen);
 /* Closes every socket and the pcap file; drops what is queued. */

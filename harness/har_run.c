@@ -526,7 +526,7 @@ static int setup(struct har_ctx *c)
 	if (har_emulator_start(c, 0) != 0)
 		return -1;
 	snprintf(c->where, sizeof(c->where), "setup (starting the network simulator)");
-	if (start_netsim(c) != 0)
+	if (start_netsim(c) != 0 || har_emulator_runtime_vars(c) != 0)
 		return -1;
 	snprintf(c->where, sizeof(c->where), "setup (starting and configuring the client shim)");
 	return start_shim(c, 0);

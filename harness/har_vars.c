@@ -1,5 +1,6 @@
 #include "har_vars.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,13 +40,75 @@ static char *pki_value(const char *spec, const char *certs_dir, const char *path
 	return value;
 }
 
+/* ${pki_hex:<file>}: the bytes of a file of the PKI in hex (e.g.
+ * pki_hex:client/dev1.der), for payloads that carry a certificate or key
+ * (a bootstrap server writing /0/x/3..5): regenerated PKIs change them. */
+static char *pki_hex(const char *rel, const char *certs_dir, const char *path,
+		     struct har_errs *errs)
+{
+	char file[4200];
+	unsigned char buf[HAR_VARS_FILE_MAX];
+	size_t n;
+	char *hex = NULL;
+	if (!rel[0] || rel[0] == '/' || strstr(rel, "..")) {
+		har_errs_add(errs, path,
+			     "${pki_hex:%s}: expected a file inside the PKI, e.g. "
+			     "${pki_hex:client/dev1.der}",
+			     rel);
+		return NULL;
+	}
+	snprintf(file, sizeof(file), "%s/%s", certs_dir, rel);
+	FILE *f = fopen(file, "rb");
+	if (!f) {
+		har_errs_add(errs, path, "${pki_hex:%s}: cannot read %s: %s", rel, file,
+			     strerror(errno));
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	if (!feof(f) || ferror(f) || n == 0)
+		har_errs_add(errs, path, "${pki_hex:%s}: %s is empty, unreadable or over %d bytes",
+			     rel, file, HAR_VARS_FILE_MAX - 1);
+	else if ((hex = malloc(2 * n + 1)))
+		for (size_t i = 0; i < n; i++)
+			snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+	fclose(f);
+	return hex;
+}
+
+/* A run-time variable: known only once the network simulator is up. At
+ * load time (env->server_addr NULL) it stays as written, and only in
+ * $.emulator, whose config the harness rewrites with the values. */
+static char *runtime_value(const char *name, const struct har_vars_env *env, const char *path,
+			   struct har_errs *errs)
+{
+	char *out = NULL;
+	if (!env->server_addr && strncmp(path, "$.emulator", 10) != 0) {
+		har_errs_add(errs, path,
+			     "${%s} is known only when the scenario runs: it may be used in "
+			     "$.emulator (e.g. a bootstrap write), not here",
+			     name);
+		return NULL;
+	}
+	if (!env->server_addr)
+		return asprintf(&out, "${%s}", name) < 0 ? NULL : out;
+	if (!strcmp(name, "server_addr"))
+		return strdup(env->server_addr);
+	return asprintf(&out, "%s://%s", env->scheme, env->server_addr) < 0 ? NULL : out;
+}
+
 /* The value of one variable name (without ${}), malloc'd; NULL with an error. */
-static char *var_value(const char *name, const char *certs_dir, const char *path,
+static char *var_value(const char *name, const struct har_vars_env *env, const char *path,
 		       struct har_errs *errs)
 {
-	if (strcmp(name, "certs") != 0 && strncmp(name, "pki:", 4) != 0) {
+	const char *certs_dir = env->certs_dir;
+	if (!strcmp(name, "server_addr") || !strcmp(name, "server_uri"))
+		return runtime_value(name, env, path, errs);
+	if (strcmp(name, "certs") != 0 && strncmp(name, "pki:", 4) != 0 &&
+	    strncmp(name, "pki_hex:", 8) != 0) {
 		har_errs_add(errs, path,
-			     "unknown variable ${%s} (there are ${certs} and ${pki:...})", name);
+			     "unknown variable ${%s} (there are ${certs}, ${pki:...}, "
+			     "${pki_hex:...}, ${server_addr} and ${server_uri})",
+			     name);
 		return NULL;
 	}
 	if (access(certs_dir, R_OK) != 0) {
@@ -56,11 +119,14 @@ static char *var_value(const char *name, const char *certs_dir, const char *path
 			     name, certs_dir);
 		return NULL;
 	}
-	return name[0] == 'c' ? strdup(certs_dir) : pki_value(name + 4, certs_dir, path, errs);
+	if (name[0] == 'c')
+		return strdup(certs_dir);
+	return name[3] == ':' ? pki_value(name + 4, certs_dir, path, errs)
+			      : pki_hex(name + 8, certs_dir, path, errs);
 }
 
 /* Replaces every ${...} in text; NULL (with an error) on a bad one. */
-static char *expand_text(const char *text, const char *path, const char *certs_dir,
+static char *expand_text(const char *text, const char *path, const struct har_vars_env *env,
 			 struct har_errs *errs)
 {
 	size_t len = 0;
@@ -79,7 +145,7 @@ static char *expand_text(const char *text, const char *path, const char *certs_d
 		}
 		memcpy(name, var + 2, (size_t)(end - var - 2));
 		name[end - var - 2] = '\0';
-		char *value = var_value(name, certs_dir, path, errs);
+		char *value = var_value(name, env, path, errs);
 		if (!value)
 			goto err;
 		char *grown = realloc(out, len + strlen(value) + strlen(end + 1) + 1);
@@ -101,15 +167,16 @@ err:
 	return NULL;
 }
 
-size_t har_vars_expand(json_t *value, const char *path, const char *certs_dir,
-		       struct har_errs *errs)
+/* Walks value, expanding every string that names a variable. */
+static size_t expand_tree(json_t *value, const char *path, const struct har_vars_env *env,
+			  struct har_errs *errs)
 {
 	char sub[512];
 	size_t n = 0, i;
 	const char *key;
 	json_t *v;
 	if (json_is_string(value) && strstr(json_string_value(value), "${")) {
-		char *text = expand_text(json_string_value(value), path, certs_dir, errs);
+		char *text = expand_text(json_string_value(value), path, env, errs);
 		if (!text)
 			return 1;
 		json_string_set(value, text);
@@ -118,14 +185,40 @@ size_t har_vars_expand(json_t *value, const char *path, const char *certs_dir,
 		json_object_foreach(value, key, v)
 		{
 			snprintf(sub, sizeof(sub), "%s.%s", path, key);
-			n += har_vars_expand(v, sub, certs_dir, errs);
+			n += expand_tree(v, sub, env, errs);
 		}
 	} else if (json_is_array(value)) {
 		json_array_foreach(value, i, v)
 		{
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			n += har_vars_expand(v, sub, certs_dir, errs);
+			n += expand_tree(v, sub, env, errs);
 		}
 	}
 	return n;
+}
+
+size_t har_vars_expand(json_t *value, const char *path, const char *certs_dir,
+		       struct har_errs *errs)
+{
+	struct har_vars_env env = {.certs_dir = certs_dir};
+	return expand_tree(value, path, &env, errs);
+}
+
+size_t har_vars_expand_runtime(json_t *value, const char *path, const struct har_vars_env *env,
+			       struct har_errs *errs)
+{
+	return expand_tree(value, path, env, errs);
+}
+
+int har_vars_has_runtime(const json_t *value)
+{
+	const char *key;
+	size_t i;
+	json_t *v;
+	if (json_is_string(value))
+		return strstr(json_string_value(value), "${server_addr}") ||
+		       strstr(json_string_value(value), "${server_uri}");
+	json_object_foreach((json_t *)value, key, v) if (har_vars_has_runtime(v)) return 1;
+	json_array_foreach(value, i, v) if (har_vars_has_runtime(v)) return 1;
+	return 0;
 }

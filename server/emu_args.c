@@ -31,6 +31,7 @@ enum {
 	OPT_CLIENT_AUTH,
 	OPT_STATE,
 	OPT_STATE_INTERVAL,
+	OPT_MODELS,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -54,6 +55,7 @@ static const struct option long_opts[] = {
     {"client-auth", required_argument, NULL, OPT_CLIENT_AUTH},
     {"state", required_argument, NULL, OPT_STATE},
     {"state-interval", required_argument, NULL, OPT_STATE_INTERVAL},
+    {"models", required_argument, NULL, OPT_MODELS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -91,6 +93,9 @@ static void print_help(FILE *out)
 	    "                         FILE periodically and on SIGTERM, restore it on start\n"
 	    "  --state-interval S     seconds between --state saves (default 5; 0: only at\n"
 	    "                         SIGTERM)\n"
+	    "  --models DIR           OMA DDF XML object models (*.xml) to decode TLV with,\n"
+	    "                         over the built-in core objects 0..7; a bad file\n"
+	    "                         stops the start (exit 2)\n"
 	    "  --print-config         print the effective config as JSON and exit\n"
 	    "  --help, --version\n"
 	    "\n"
@@ -226,6 +231,9 @@ static int apply_flag(struct emu_config *cfg, int opt, const char *arg, char *er
 		return set_string(&cfg->state, arg, err, err_size);
 	case OPT_STATE_INTERVAL:
 		return parse_state_interval(arg, cfg, err, err_size);
+	case OPT_MODELS:
+		cfg->models_where = "--models";
+		return set_string(&cfg->models_dir, arg, err, err_size);
 	case OPT_CLIENT_AUTH:
 		cfg->client_auth = emu_config_client_auth(arg);
 		if (cfg->client_auth >= 0)

@@ -1,4 +1,6 @@
 #include "emu_config.h"
+#include "emu_model.h"
+#include "emu_certbind.h"
 #include "emu_cbor.h"
 #include "emu_vhost.h"
 
@@ -68,6 +70,12 @@ void emu_config_free(struct emu_config *cfg)
 	cfg->vhosts = NULL;
 	json_decref(cfg->bootstrap);
 	cfg->bootstrap = NULL;
+	free(cfg->models_dir);
+	cfg->models_dir = NULL;
+	emu_models_free(cfg->models);
+	cfg->models = NULL;
+	json_decref(cfg->cert_endpoints);
+	cfg->cert_endpoints = NULL;
 	cfg->vhost_count = 0;
 	cfg->psk_count = 0;
 	cfg->psk_cap = 0;
@@ -312,17 +320,18 @@ static int apply_hs_timeout(struct emu_config *cfg, const json_t *t, char *err, 
 }
 
 /* $.dtls: cookies, cid, timeouts, suites, mtu, anti-replay, bad-MAC limit,
- * idle timeout. */
+ * idle timeout, record packing. */
 static int apply_dtls(struct emu_config *cfg, const json_t *d, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"cookies",	   "cid",	   "handshake_timeout_ms",
-					   "ciphersuites", "mtu",	   "anti_replay",
-					   "badmac_limit", "idle_timeout", NULL};
+	static const char *const keys[] = {
+	    "cookies",	   "cid",	   "handshake_timeout_ms", "ciphersuites", "mtu",
+	    "anti_replay", "badmac_limit", "idle_timeout",	   "pack_records", NULL};
 	const json_t *cid, *hs, *suites = json_object_get(d, "ciphersuites");
 	long long mtu = cfg->mtu, badmac = cfg->badmac_limit, idle = cfg->dtls_idle_s;
 	if (check_keys(d, "$.dtls", keys, err, err_size) < 0 ||
 	    get_bool(d, "cookies", "$.dtls", &cfg->cookies, err, err_size) < 0 ||
 	    get_bool(d, "anti_replay", "$.dtls", &cfg->anti_replay, err, err_size) < 0 ||
+	    get_bool(d, "pack_records", "$.dtls", &cfg->pack_records, err, err_size) < 0 ||
 	    get_object(d, "cid", "$.dtls", &cid, err, err_size) < 0 ||
 	    get_object(d, "handshake_timeout_ms", "$.dtls", &hs, err, err_size) < 0 ||
 	    get_int(d, "mtu", "$.dtls", 64, 65535, &mtu, err, err_size) < 0 ||
@@ -409,13 +418,37 @@ int emu_config_client_auth(const char *text)
 	return -1;
 }
 
-/* $.certificate: {cert, key, ca, client_auth}. */
+/* $.certificate.endpoints: endpoint names bound to client certificates
+ * (checked for every session, so not per vhost). */
+static int apply_cert_endpoints(struct emu_config *cfg, const json_t *c, const char *p, char *err,
+				size_t err_size)
+{
+	const json_t *eps = json_object_get(c, "endpoints");
+	char sub[128];
+	if (!eps)
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.endpoints", p);
+	if (strcmp(p, "$.certificate") != 0)
+		return snprintf(err, err_size,
+				"%s: endpoint bindings apply to every session: give them "
+				"in $.certificate.endpoints",
+				sub),
+		       -1;
+	if (emu_certbind_check(eps, sub, err, err_size) < 0)
+		return -1;
+	json_decref(cfg->cert_endpoints);
+	cfg->cert_endpoints = json_deep_copy(eps);
+	return 0;
+}
+
+/* $.certificate: {cert, key, ca, client_auth, endpoints}. */
 static int apply_certificate(struct emu_config *cfg, const json_t *c, const char *p, char *err,
 			     size_t err_size)
 {
-	static const char *const keys[] = {"cert", "key", "ca", "client_auth", NULL};
+	static const char *const keys[] = {"cert", "key", "ca", "client_auth", "endpoints", NULL};
 	const json_t *auth = json_object_get(c, "client_auth");
 	if (check_keys(c, p, keys, err, err_size) < 0 ||
+	    apply_cert_endpoints(cfg, c, p, err, err_size) < 0 ||
 	    get_string(c, "cert", p, &cfg->cert_file, err, err_size) < 0 ||
 	    get_string(c, "key", p, &cfg->key_file, err, err_size) < 0 ||
 	    get_string(c, "ca", p, &cfg->ca_file, err, err_size) < 0)
@@ -714,9 +747,10 @@ static int apply_state_interval(struct emu_config *cfg, const json_t *root, char
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
 	static const char *const keys[] = {
-	    "bind",   "ports",	   "psk",	 "dtls",   "lwm2m",	     "events",
-	    "keylog", "control",   "resumption", "state",  "certificate",    "vhosts",
-	    "sni",    "bootstrap", "coap",	 "limits", "state_interval", NULL};
+	    "bind",	   "ports",	     "psk",	"dtls",	      "lwm2m",
+	    "events",	   "keylog",	     "control", "resumption", "state",
+	    "certificate", "vhosts",	     "sni",	"bootstrap",  "coap",
+	    "limits",	   "state_interval", "models",	NULL};
 	const json_t *ports, *dtls, *lwm2m, *psk, *resumption, *cert, *sni, *vhosts, *coap;
 	if (!json_is_object(root)) {
 		snprintf(err, err_size, "$: expected a JSON object");
@@ -735,8 +769,11 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	    get_string(root, "keylog", "$", &cfg->keylog, err, err_size) < 0 ||
 	    get_string(root, "control", "$", &cfg->control, err, err_size) < 0 ||
 	    get_string(root, "state", "$", &cfg->state, err, err_size) < 0 ||
-	    apply_state_interval(cfg, root, err, err_size) < 0)
+	    apply_state_interval(cfg, root, err, err_size) < 0 ||
+	    get_string(root, "models", "$", &cfg->models_dir, err, err_size) < 0)
 		return -1;
+	if (json_object_get(root, "models"))
+		cfg->models_where = "$.models";
 	if (ports && apply_ports(cfg, ports, err, err_size) < 0)
 		return -1;
 	if (dtls && apply_dtls(cfg, dtls, err, err_size) < 0)
@@ -869,8 +906,26 @@ exit:
 	return ret;
 }
 
+/* Loads the DDF directory now, so a bad file stops the start (exit 2) with
+ * the file, line and element, instead of decoding wrongly later. */
+static int load_models(struct emu_config *cfg, char *err, size_t err_size)
+{
+	char msg[400];
+	emu_models_free(cfg->models);
+	cfg->models = NULL;
+	if (!cfg->models_dir)
+		return 0;
+	cfg->models = emu_models_load_dir(cfg->models_dir, msg, sizeof(msg));
+	if (cfg->models)
+		return 0;
+	snprintf(err, err_size, "%s: %s", cfg->models_where ? cfg->models_where : "--models", msg);
+	return -1;
+}
+
 int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 {
+	if (load_models(cfg, err, err_size) < 0)
+		return -1;
 	if (resolve_vhost_cids(cfg, err, err_size) < 0)
 		return -1;
 	if (cfg->psk_count == 0 && add_psk(cfg, EMU_DEFAULT_PSK_IDENTITY, EMU_DEFAULT_PSK_HEX,

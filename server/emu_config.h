@@ -28,6 +28,7 @@ struct emu_psk {
 };
 
 struct emu_config;
+struct emu_models;
 
 /* A virtual host chosen by the ClientHello's SNI: its own PSK table,
  * certificate (generated for its name when none is given), client CA set
@@ -53,6 +54,9 @@ struct emu_config {
 	int ciphersuites[EMU_CIPHERSUITES_MAX + 1]; /* 0-terminated; empty = all */
 	int mtu;
 	int anti_replay; /* DTLS replay window (default on) */
+	/* Join the records an open session sends while reading one datagram
+	 * into one datagram (default off: one record per datagram). */
+	int pack_records;
 	/* Bad-MAC records on an open session's own address before it is closed
 	 * (RFC 6347 §4.1.2.7); 0 = never (the default: spoofable). */
 	uint32_t badmac_limit;
@@ -83,12 +87,20 @@ struct emu_config {
 	uint32_t state_interval_s;	      /* periodic --state save; 0: only at SIGTERM */
 	char *cert_file, *key_file, *ca_file; /* NULL cert: generate one */
 	int client_auth;		      /* 0 none, 1 optional, 2 required */
+	/* $.certificate.endpoints: [{cn|subject, endpoint}] (emu_certbind.h);
+	 * a Register or Update for another endpoint is 4.03. NULL: none. */
+	json_t *cert_endpoints;
 	int print_config;
 	struct emu_vhost_cfg *vhosts;
 	size_t vhost_count;
 	int sni_reject_unknown; /* else unknown names get the default vhost */
 	int sni_reject_missing; /* no SNI at all; -1: as sni_reject_unknown */
 	json_t *bootstrap;	/* {"writes": [...], "finish": bool}, NULL: defaults */
+	/* --models / $.models: a directory of OMA DDF XML files, loaded by
+	 * emu_config_finish over the built-in object models (emu_model.h). */
+	char *models_dir;
+	const char *models_where; /* "--models" or "$.models", named in errors */
+	struct emu_models *models;
 };
 
 enum emu_args_result { EMU_ARGS_RUN, EMU_ARGS_EXIT_OK, EMU_ARGS_ERROR };

@@ -69,19 +69,20 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 			      port_json(cfg->tls_port), "psk", psk);
 	json_object_set_new(
 	    o, "dtls",
-	    json_pack("{s:b, s:b, s:I, s:I, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}", "cookies",
-		      cfg->cookies, "anti_replay", cfg->anti_replay, "badmac_limit",
-		      (json_int_t)cfg->badmac_limit, "idle_timeout", (json_int_t)cfg->dtls_idle_s,
-		      "cid", "enabled", cfg->cid_enabled, "length", cfg->cid_length,
-		      "handshake_timeout_ms", "min", (json_int_t)cfg->hs_min_ms, "max",
-		      (json_int_t)cfg->hs_max_ms, "ciphersuites", suites, "mtu", cfg->mtu));
+	    json_pack("{s:b, s:b, s:b, s:I, s:I, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}", "cookies",
+		      cfg->cookies, "anti_replay", cfg->anti_replay, "pack_records",
+		      cfg->pack_records, "badmac_limit", (json_int_t)cfg->badmac_limit,
+		      "idle_timeout", (json_int_t)cfg->dtls_idle_s, "cid", "enabled",
+		      cfg->cid_enabled, "length", cfg->cid_length, "handshake_timeout_ms", "min",
+		      (json_int_t)cfg->hs_min_ms, "max", (json_int_t)cfg->hs_max_ms, "ciphersuites",
+		      suites, "mtu", cfg->mtu));
 	json_object_set_new(
 	    o, "resumption",
 	    json_pack("{s:b, s:b}", "cache", cfg->session_cache, "tickets", cfg->session_tickets));
 	json_object_set_new(o, "certificate",
-			    json_pack("{s:s*, s:s*, s:s*, s:s}", "cert", cfg->cert_file, "key",
-				      cfg->key_file, "ca", cfg->ca_file, "client_auth",
-				      auth[cfg->client_auth]));
+			    json_pack("{s:s*, s:s*, s:s*, s:s, s:O*}", "cert", cfg->cert_file,
+				      "key", cfg->key_file, "ca", cfg->ca_file, "client_auth",
+				      auth[cfg->client_auth], "endpoints", cfg->cert_endpoints));
 	char send[32];
 	snprintf(send, sizeof(send), "%d.%02d", cfg->send_code >> 5, cfg->send_code & 31);
 	json_object_set_new(o, "lwm2m",
@@ -111,8 +112,9 @@ json_t *emu_config_to_json(const struct emu_config *cfg)
 	if (cfg->bootstrap)
 		json_object_set(o, "bootstrap", cfg->bootstrap);
 	/* Unset paths are left out, so the output is itself a valid config. */
-	json_t *paths = json_pack("{s:s*, s:s*, s:s*, s:s*}", "events", cfg->events, "keylog",
-				  cfg->keylog, "control", cfg->control, "state", cfg->state);
+	json_t *paths = json_pack("{s:s*, s:s*, s:s*, s:s*, s:s*}", "events", cfg->events, "keylog",
+				  cfg->keylog, "control", cfg->control, "state", cfg->state,
+				  "models", cfg->models_dir);
 	json_object_update(o, paths);
 	json_decref(paths);
 	return o;

@@ -11,6 +11,7 @@
 #include "emu_server.h"
 #include "emu_resume.h"
 #include "emu_control.h"
+#include "emu_ctxpool.h"
 #include "lh_addr.h"
 #include "lh_hex.h"
 #include "lh_time.h"
@@ -83,10 +84,12 @@ static int arg_dirs(const json_t *req, int dirs[2], char *err, size_t size)
 static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, size_t size)
 {
 	const struct emu_stats *st = &srv->stats;
+	struct emu_ctxpool_stats pool = emu_ctxpool_stats(srv);
 	if (check_args(req, NULL, err, size) < 0)
 		return NULL;
 	return json_pack(
-	    "{s:I, s:I, s:I, s:i, s:i, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	    "{s:I, s:I, s:I, s:i, s:i, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I}}",
 	    "uptime_ms", (json_int_t)(lh_time_mono_ms() - srv->started_ms), "sessions",
 	    (json_int_t)srv->sessions.count, "registrations", (json_int_t)srv->registry.count,
 	    "dtls_port", srv->dtls_port_bound, "coap_port", srv->coap_port_bound, "stopped",
@@ -96,7 +99,10 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 	    "records_dropped", (json_int_t)st->records_dropped, "bytes_held",
 	    (json_int_t)st->bytes_held, "registrations", (json_int_t)st->registrations,
 	    "peer_address_changes", (json_int_t)st->peer_address_changes, "faults_applied",
-	    (json_int_t)srv->faults.applied);
+	    (json_int_t)srv->faults.applied, "datagrams_out_failed",
+	    (json_int_t)st->datagrams_out_failed, "contexts_reused", (json_int_t)pool.reused,
+	    "contexts_created", (json_int_t)pool.created, "read_batch_max",
+	    (json_int_t)st->read_batch_max);
 }
 
 /* One session as JSON for the listing. */

@@ -11,10 +11,10 @@
 
 #include "emu_plain.h"
 #include "emu_record.h"
+#include "emu_udp.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 
-#define EMU_DGRAM_MAX 16384
 #define EMU_READS_PER_WAKEUP 64
 
 void emu_demux_drop(struct emu_server *srv, const struct sockaddr *peer, const char *reason,
@@ -85,26 +85,30 @@ void emu_demux_route(struct emu_server *srv, enum emu_path path, const uint8_t *
 		emu_demux_dispatch(srv, buf, len, from, from_len);
 }
 
+/* One datagram of a batch: counted, checked for size, passed through the
+ * faults, routed. */
+static void demux_one(struct emu_server *srv, void *ctx, const uint8_t *buf, size_t len, size_t cap,
+		      const struct sockaddr *from, socklen_t from_len)
+{
+	enum emu_path path = *(const enum emu_path *)ctx;
+	srv->stats.datagrams_in++;
+	if (len > cap) {
+		emu_demux_drop(srv, from, "oversized_datagram", len);
+		return;
+	}
+	if (emu_faults_filter(srv, EMU_DIR_IN, path, buf, len, from, from_len))
+		return;
+	emu_demux_route(srv, path, buf, len, from, from_len);
+}
+
 void emu_demux_readable(struct emu_server *srv, enum emu_path path)
 {
-	static uint8_t buf[EMU_DGRAM_MAX];
 	int fd = path == EMU_PATH_COAP ? srv->coap_fd : srv->dtls_fd;
-	for (int i = 0; i < EMU_READS_PER_WAKEUP; i++) {
-		struct sockaddr_storage from;
-		socklen_t from_len = sizeof(from);
-		ssize_t n =
-		    recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &from_len);
-		if (n < 0)
+	/* Bounded per wakeup, so one busy socket cannot starve the others. */
+	for (int read = 0; read < EMU_READS_PER_WAKEUP;) {
+		int n = emu_udp_read_batch(srv, fd, demux_one, &path);
+		if (n == 0)
 			return;
-		srv->stats.datagrams_in++;
-		if ((size_t)n > sizeof(buf)) {
-			emu_demux_drop(srv, (struct sockaddr *)&from, "oversized_datagram",
-				       (size_t)n);
-			continue;
-		}
-		if (emu_faults_filter(srv, EMU_DIR_IN, path, buf, (size_t)n,
-				      (struct sockaddr *)&from, from_len))
-			continue;
-		emu_demux_route(srv, path, buf, (size_t)n, (struct sockaddr *)&from, from_len);
+		read += n;
 	}
 }

@@ -44,6 +44,7 @@ void emu_device_bind(struct emu_session *s, struct emu_reg *r, const char *why)
 {
 	uint64_t from = r->session;
 	r->session = s->id;
+	r->proto = s->tp->proto;
 	snprintf(s->location, sizeof(s->location), "%s", r->location);
 	if (s->has_lineage)
 		emu_registry_set_lineage(&s->srv->registry, r, s->lineage);
@@ -88,7 +89,7 @@ void emu_device_heard(struct emu_session *s)
 		return;
 	int was_asleep = emu_device_asleep(s->srv, r);
 	r->awake_until = lh_time_mono_ms() + emu_gen_cfg(s->srv)->queue_awake_ms;
-	if (was_asleep)
+	if (was_asleep || emu_request_queued(s->srv, r->endpoint))
 		emu_request_wake(s->srv, r->endpoint);
 }
 

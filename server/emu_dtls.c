@@ -28,7 +28,10 @@
 #include "emu_peer_ip.h"
 #include "emu_record.h"
 #include "emu_reneg.h"
+#include "emu_ctxpool.h"
+#include "emu_udp.h"
 #include "lh_addr.h"
+#include "lh_buf.h"
 #include "lh_event.h"
 #include "lh_hex.h"
 #include "lh_time.h"
@@ -211,14 +214,52 @@ static int wire_send(struct emu_session *s, const uint8_t *buf, size_t len)
 	if (emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, buf, len,
 			      (struct sockaddr *)&s->peer, s->peer_len))
 		return (int)len;
-	lh_event_flush(); /* what led to this datagram is logged before a peer sees it */
-	ssize_t n = sendto(srv->dtls_fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peer_len);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return MBEDTLS_ERR_SSL_WANT_WRITE;
-	if (n < 0)
+	/* Queued for the end of the loop turn, after the event log is flushed
+	 * (emu_udp.c): what led to this datagram is logged before a peer sees it. */
+	if (emu_udp_send(srv, srv->dtls_fd, buf, len, (struct sockaddr *)&s->peer, s->peer_len) < 0)
 		return MBEDTLS_ERR_NET_SEND_FAILED;
-	s->bytes_out += (uint64_t)n;
-	return (int)n;
+	s->bytes_out += len;
+	return (int)len;
+}
+
+/* Sends the datagram joined while one datagram of the peer was read
+ * ($.dtls.pack_records), and says how many sends it joined. */
+static void pack_flush(struct emu_session *s)
+{
+	char peer[LH_ADDR_STRLEN];
+
+	if (s->pack_len == 0)
+		return;
+	if (s->pack_count > 1)
+		lh_event_emitf(
+		    "datagram_packed", "{s:I, s:s, s:I, s:I}", "session", (json_int_t)s->id, "peer",
+		    lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "datagrams",
+		    (json_int_t)s->pack_count, "bytes", (json_int_t)s->pack_len);
+	/* UDP: a failed send is a lost datagram, which CoAP retransmits. */
+	if (wire_send(s, s->pack_buf, s->pack_len) < 0)
+		fprintf(stderr, "lwm2m-emulator: session %llu: packed datagram not sent\n",
+			(unsigned long long)s->id);
+	s->pack_len = 0;
+	s->pack_count = 0;
+}
+
+/* bio_send while packing: Mbed TLS sends each record (a response, then the
+ * request a queue-mode wake releases) on its own; they are appended to one
+ * datagram up to the MTU, as a stack that coalesces its output does. */
+static int pack_append(struct emu_session *s, const unsigned char *buf, size_t len)
+{
+	size_t mtu = (size_t)emu_gen_cfg(s->srv)->mtu;
+
+	if (s->pack_len + len > mtu)
+		pack_flush(s);
+	if (!s->pack_buf && (s->pack_buf = malloc(mtu)))
+		s->pack_cap = mtu;
+	if (len > s->pack_cap)
+		return wire_send(s, buf, len);
+	memcpy(s->pack_buf + s->pack_len, buf, len);
+	s->pack_len += len;
+	s->pack_count++;
+	return (int)len;
 }
 
 /* Mbed TLS's output: straight to the peer through the public socket. Before
@@ -233,6 +274,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	emu_reneg_note_output(s, buf, len);
 	if (emu_amp_limited(s) && emu_amp_hold(s, buf, len))
 		return (int)len;
+	if (s->packing)
+		return pack_append(s, buf, len);
 	return wire_send(s, buf, len);
 }
 
@@ -296,11 +339,14 @@ static void send_hvr(struct emu_server *srv, const struct emu_record *rec, uint1
 	size_t n = emu_record_write_hvr_seq(out, sizeof(out), rec->seq, msg_seq, cookie,
 					    (size_t)(p - cookie));
 	if (n == 0 || emu_faults_filter(srv, EMU_DIR_OUT, EMU_PATH_DTLS, out, n, peer, peer_len) ||
-	    sendto(srv->dtls_fd, out, n, 0, peer, peer_len) < 0)
+	    emu_udp_send(srv, srv->dtls_fd, out, n, peer, peer_len) < 0)
 		return;
 	srv->stats.hello_verify_sent++;
-	lh_event_emitf("hello_verify_sent", "{s:s, s:b}", "peer",
-		       lh_addr_format(peer, addr, sizeof(addr)), "cookie_rejected", rejected);
+	if (lh_event_wanted()) {
+		struct lh_ev_field f[] = {LH_EV_S("peer", lh_addr_format(peer, addr, sizeof(addr))),
+					  LH_EV_B("cookie_rejected", rejected)};
+		lh_event_emit_fields("hello_verify_sent", f, 2);
+	}
 	/* After the event, so the log shows the HVR before the rotation. */
 	emu_faults_hvr_sent(srv, peer, n);
 }
@@ -364,10 +410,11 @@ static struct emu_session *session_alloc(struct emu_server *srv, struct emu_vhos
 	s->addr_key_len = emu_addr_key(peer, s->addr_key);
 	s->started_ms = lh_time_mono_ms();
 	s->vhost = vhost;
-	mbedtls_ssl_init(&s->ssl);
-	if (mbedtls_ssl_setup(&s->ssl, vhost ? &vhost->conf : emu_gen_conf(srv)) != 0 ||
+	/* A pooled context is fresh from mbedtls_ssl_session_reset: everything
+	 * per session is set below, as on a new one. */
+	if (emu_ctxpool_get(srv, &s->ssl, vhost ? &vhost->conf : emu_gen_conf(srv)) != 0 ||
 	    mbedtls_ssl_set_client_transport_id(&s->ssl, s->addr_key, s->addr_key_len) != 0) {
-		mbedtls_ssl_free(&s->ssl);
+		emu_ctxpool_put(srv, &s->ssl);
 		free(s);
 		return NULL;
 	}
@@ -405,7 +452,7 @@ static struct emu_session *session_new(struct emu_server *srv, struct emu_vhost 
 	emu_peer_ip_add(srv, peer);
 	return s;
 err:
-	mbedtls_ssl_free(&s->ssl);
+	emu_ctxpool_put(srv, &s->ssl);
 	emu_gen_release(srv, s->gen);
 	free(s);
 	return NULL;
@@ -527,34 +574,37 @@ void emu_dtls_report_failed(struct emu_session *s, int err)
 		       "identity", s->identity[0] ? s->identity : NULL);
 }
 
-/* Adds the client certificate's subject and verification flags, if any. */
-static void add_peer_cert(json_t *ev, struct emu_session *s)
+/* The client certificate's subject (kept in s->subject, "" if none) and
+ * verification flags, as two more fields of handshake_done. */
+static size_t peer_cert_fields(struct emu_session *s, struct lh_ev_field *f)
 {
-	const mbedtls_ssl_context *ssl = &s->ssl;
-	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(ssl);
-	char subject[256];
+	const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&s->ssl);
 	if (!peer)
-		return;
-	if (mbedtls_x509_dn_gets(subject, sizeof(subject), &peer->subject) < 0)
-		subject[0] = '\0';
-	json_object_set_new(ev, "subject", json_string(subject));
-	snprintf(s->subject, sizeof(s->subject), "%s", subject);
-	json_object_set_new(ev, "verify_flags", json_integer(mbedtls_ssl_get_verify_result(ssl)));
+		return 0;
+	if (mbedtls_x509_dn_gets(s->subject, sizeof(s->subject), &peer->subject) < 0)
+		s->subject[0] = '\0';
+	f[0] = LH_EV_S("subject", s->subject);
+	f[1] = LH_EV_I("verify_flags", mbedtls_ssl_get_verify_result(&s->ssl));
+	return 2;
 }
 
-/* Adds the SNI as sent and, when the suite used a certificate, which one
- * this server presented (the vhost's). */
-static void add_presented(json_t *ev, const struct emu_session *s)
+/* When the suite used a certificate, which one this server presented (the
+ * vhost's): {"subject":..,"sha256":..,"self_signed":..,"generated":..}
+ * into b, as the value of handshake_done's server_certificate. */
+static const char *presented_json(const struct emu_session *s, struct lh_buf *b)
 {
 	const char *suite = mbedtls_ssl_get_ciphersuite(&s->ssl);
 	const struct emu_x509 *x = s->vhost ? &s->vhost->x509 : emu_gen_x509(s);
-	if (s->sni[0])
-		json_object_set_new(ev, "sni", json_string(s->sni));
-	if (suite && !strstr(suite, "-PSK-"))
-		json_object_set_new(ev, "server_certificate",
-				    json_pack("{s:s, s:s, s:b, s:b}", "subject", x->subject,
-					      "sha256", x->fingerprint, "self_signed",
-					      x->self_signed, "generated", x->generated));
+	if (!suite || strstr(suite, "-PSK-"))
+		return NULL;
+	lh_buf_cstr(b, "{\"subject\":");
+	lh_buf_json_str(b, x->subject);
+	lh_buf_cstr(b, ",\"sha256\":");
+	lh_buf_json_str(b, x->fingerprint);
+	lh_buf_cstr(b, x->self_signed ? ",\"self_signed\":true" : ",\"self_signed\":false");
+	lh_buf_cstr(b, x->generated ? ",\"generated\":true}" : ",\"generated\":false}");
+	lh_buf_char(b, '\0');
+	return b->full ? NULL : b->p;
 }
 
 int emu_dtls_established(struct emu_session *s)
@@ -611,19 +661,29 @@ void emu_dtls_report_done(struct emu_session *s)
 	s->srv->stats.handshakes_done++;
 	/* The event is the costliest of a handshake's: built only when read. */
 	if (lh_event_wanted()) {
-		json_t *ev =
-		    json_pack("{s:I, s:s, s:s, s:s, s:n, s:s, s:b, s:b, s:b, s:s?, s:s?, s:s?}",
-			      "session", (json_int_t)s->id, "peer",
-			      lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)),
-			      "cipher", mbedtls_ssl_get_ciphersuite(&s->ssl), "version",
-			      mbedtls_ssl_get_version(&s->ssl), "sni", "vhost",
-			      s->vhost ? s->vhost->name : "default", "resumed", s->resumed,
-			      "cookie_verified", s->cookie_verified, "cid_negotiated", cid,
-			      "own_cid", cid ? own : NULL, "peer_cid", cid ? theirs : NULL,
-			      "identity", s->identity[0] ? s->identity : NULL);
-		add_peer_cert(ev, s);
-		add_presented(ev, s);
-		lh_event_emit("handshake_done", ev);
+		char cert_mem[1024];
+		struct lh_buf cert;
+		struct lh_ev_field f[17] = {
+		    LH_EV_I("session", s->id),
+		    LH_EV_S("peer",
+			    lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer))),
+		    LH_EV_S("cipher", mbedtls_ssl_get_ciphersuite(&s->ssl)),
+		    LH_EV_S("version", mbedtls_ssl_get_version(&s->ssl)),
+		    LH_EV_S("sni", s->sni[0] ? s->sni : NULL),
+		    LH_EV_S("vhost", s->vhost ? s->vhost->name : "default"),
+		    LH_EV_B("resumed", s->resumed),
+		    LH_EV_S("resumed_by", s->resumed ? s->resumed_by : NULL),
+		    LH_EV_B("cookie_verified", s->cookie_verified),
+		    LH_EV_B("cid_negotiated", cid),
+		    LH_EV_S("own_cid", cid ? own : NULL),
+		    LH_EV_S("peer_cid", cid ? theirs : NULL),
+		    LH_EV_S("identity", s->identity[0] ? s->identity : NULL)};
+		size_t n = 13 + peer_cert_fields(s, f + 13);
+		lh_buf_init(&cert, cert_mem, sizeof(cert_mem));
+		const char *presented = presented_json(s, &cert);
+		if (presented)
+			f[n++] = LH_EV_J("server_certificate", presented);
+		lh_event_emit_fields("handshake_done", f, n);
 	}
 	/* Without a negotiated CID the session must never be found by one. */
 	if (!cid && s->cid_indexed) {
@@ -683,13 +743,25 @@ static int handshake_step(struct emu_session *s)
 	return app_read(s);
 }
 
+/* handshake_started, built only when someone reads events. */
+static void report_started(struct emu_session *s, int verified)
+{
+	char addr[LH_ADDR_STRLEN];
+	if (!lh_event_wanted())
+		return;
+	struct lh_ev_field f[] = {
+	    LH_EV_I("session", s->id),
+	    LH_EV_S("peer", lh_addr_format((struct sockaddr *)&s->peer, addr, sizeof(addr))),
+	    LH_EV_B("cookie_verified", verified)};
+	lh_event_emit_fields("handshake_started", f, 3);
+}
+
 void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		       const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct emu_record rec;
 	struct emu_client_hello ch;
 	uint8_t key[EMU_ADDR_KEY_MAX];
-	char addr[LH_ADDR_STRLEN];
 	if (emu_record_parse(buf, len, 0, &rec) < 0) {
 		emu_demux_drop(srv, peer, "not_dtls", len);
 		return;
@@ -737,8 +809,7 @@ void emu_dtls_new_peer(struct emu_server *srv, const uint8_t *buf, size_t len,
 		return;
 	}
 	memcpy(s->hello_random, ch.random, sizeof(s->hello_random));
-	lh_event_emitf("handshake_started", "{s:I, s:s, s:b}", "session", (json_int_t)s->id, "peer",
-		       lh_addr_format(peer, addr, sizeof(addr)), "cookie_verified", verified);
+	report_started(s, verified);
 	emu_dtls_input(s, buf, len);
 }
 
@@ -818,10 +889,14 @@ void emu_dtls_input(struct emu_session *s, const uint8_t *buf, size_t len)
 		s->pending_order = emu_record_order(&rec);
 	s->in_buf = buf;
 	s->in_len = len;
+	/* An open session's answers to this datagram may share one datagram. */
+	s->packing = s->state == EMU_SESS_OPEN && emu_gen_cfg(s->srv)->pack_records;
 	int closed = s->state == EMU_SESS_HANDSHAKE ? handshake_step(s) : app_read(s);
 	if (!closed && s->state == EMU_SESS_OPEN)
 		emu_idle_touch(s);
 	if (!closed) {
+		s->packing = 0;
+		pack_flush(s);
 		/* Never leave a pointer to the caller's buffer behind. */
 		s->in_buf = NULL;
 		s->in_len = 0;
@@ -887,6 +962,11 @@ void emu_dtls_send_app(struct emu_session *s, const uint8_t *buf, size_t len)
  * count and any datagrams the amplification limit holds back. */
 static void dtls_teardown(struct emu_session *s)
 {
+	/* Closed while reading a datagram: what it answered still goes out. */
+	s->packing = 0;
+	pack_flush(s);
+	free(s->pack_buf);
+	s->pack_buf = NULL;
 	emu_peer_ip_remove(s->srv, (struct sockaddr *)&s->peer);
 	emu_amp_free(s);
 }

@@ -9,6 +9,7 @@
 
 #include "emu_bootstrap.h"
 #include "emu_cbor.h"
+#include "emu_certbind.h"
 #include "emu_request.h"
 #include "emu_device.h"
 #include "emu_link.h"
@@ -135,14 +136,19 @@ static void register_refused(struct emu_coap_msg *resp, const struct emu_origin 
 		       ep, "code", emu_coap_code_text(rc, code), "reason", reason);
 }
 
-/* A PSK identity bound to an endpoint may register only that endpoint
- * (4.03 otherwise). Returns 0 when allowed, -1 with err. */
+/* A PSK identity or a client certificate bound to an endpoint may
+ * register (and update) only that endpoint (4.03 otherwise): a device must
+ * not act for another with its own credentials. Returns 0 when allowed, -1
+ * with err. */
 static int check_binding(struct emu_server *srv, const struct emu_origin *o, const char *ep,
 			 char *err, size_t size)
 {
 	struct emu_psk_entry *e = NULL;
 	struct emu_psk_entry *table =
 	    o->s->vhost && o->s->vhost->psk_table ? o->s->vhost->psk_table : srv->psk_table;
+	const json_t *certs = emu_gen_cfg(srv)->cert_endpoints;
+	if (o->subject && certs)
+		return emu_certbind_allows(certs, o->subject, ep, err, size);
 	if (!o->identity)
 		return 0;
 	HASH_FIND(hh, table, o->identity, strlen(o->identity), e);
@@ -249,23 +255,31 @@ static void hnd_update(struct emu_session *s, const struct emu_coap_req *req,
 {
 	struct emu_server *srv = s->srv;
 	struct emu_origin o;
-	char err[160] = "", code[8];
+	char err[512] = "", code[8];
 	int rc = COAP_RESPONSE_CODE_CHANGED;
 	request_origin(s, &o);
 	struct emu_reg *r = emu_registry_find(&srv->registry, location);
 	if (!r)
 		rc = COAP_RESPONSE_CODE_NOT_FOUND;
+	else if (check_binding(srv, &o, r->endpoint, err, sizeof(err)) < 0)
+		rc = COAP_RESPONSE_CODE_FORBIDDEN;
 	else if (apply_update(srv, r, req, err, sizeof(err)) < 0)
 		rc = COAP_RESPONSE_CODE_BAD_REQUEST;
 	else
 		emu_device_bind(s, r, "update");
 	resp->code = rc;
-	lh_event_emitf("update", "{s:I, s:s, s:s?, s:s, s:s?, s:o, s:s, s:s?}", "session",
-		       (json_int_t)o.session, "peer", o.peer, "identity", o.identity, "location",
-		       location, "endpoint", r ? r->endpoint : NULL, "lifetime",
-		       r ? json_integer(r->lifetime) : json_null(), "code",
-		       emu_coap_code_text(rc, code), "reason",
-		       err[0] ? err : (r ? NULL : "unknown registration"));
+	if (!lh_event_wanted())
+		return;
+	struct lh_ev_field f[] = {
+	    LH_EV_I("session", o.session),
+	    LH_EV_S("peer", o.peer),
+	    LH_EV_S("identity", o.identity),
+	    LH_EV_S("location", location),
+	    LH_EV_S("endpoint", r ? r->endpoint : NULL),
+	    r ? LH_EV_I("lifetime", r->lifetime) : LH_EV_J("lifetime", NULL),
+	    LH_EV_S("code", emu_coap_code_text(rc, code)),
+	    LH_EV_S("reason", err[0] ? err : (r ? NULL : "unknown registration"))};
+	lh_event_emit_fields("update", f, sizeof(f) / sizeof(f[0]));
 }
 
 /* DELETE /rd/{id}: De-register (2.02, 4.04 when gone). */
@@ -315,7 +329,8 @@ static void hnd_send(struct emu_session *s, const struct emu_coap_req *req,
 	    r ? r->location : NULL, "format", fmt, "bytes", (json_int_t)req->payload_len, "code",
 	    emu_coap_code_text(resp->code, code), "reason",
 	    r ? NULL : "no registration on this session: Register first");
-	json_t *decoded = emu_request_decode(fmt, req->payload, req->payload_len);
+	json_t *decoded = emu_request_decode_model(emu_gen_cfg(s->srv)->models, NULL, fmt,
+						   req->payload, req->payload_len);
 	json_object_update(ev, decoded);
 	json_decref(decoded);
 	lh_event_emit("send", ev);

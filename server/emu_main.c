@@ -27,11 +27,11 @@ static int setup_events(const struct emu_config *cfg, FILE **file)
 {
 	*file = NULL;
 	if (!cfg->events) {
-		lh_event_init(NULL, "emulator", readable(stdout), emu_events_human);
+		lh_event_init(NULL, "emulator", readable(stdout), lh_event_human_kv);
 		return 0;
 	}
 	if (strcmp(cfg->events, "-") == 0) {
-		lh_event_init(readable(stdout), "emulator", readable(stderr), emu_events_human);
+		lh_event_init(readable(stdout), "emulator", readable(stderr), lh_event_human_kv);
 		return 0;
 	}
 	*file = fopen(cfg->events, "a");
@@ -40,7 +40,7 @@ static int setup_events(const struct emu_config *cfg, FILE **file)
 			cfg->events);
 		return -1;
 	}
-	lh_event_init(readable(*file), "emulator", readable(stdout), emu_events_human);
+	lh_event_init(readable(*file), "emulator", readable(stdout), lh_event_human_kv);
 	return 0;
 }
 

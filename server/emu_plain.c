@@ -14,6 +14,7 @@
 #include "emu_server.h"
 #include "emu_reload.h"
 #include "emu_demux.h"
+#include "emu_udp.h"
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_time.h"
@@ -30,6 +31,7 @@ int emu_plain_open(struct emu_server *srv)
 	    getsockname(srv->coap_fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->coap_fd, &ev) < 0)
 		goto err;
+	emu_udp_socket_setup(srv->coap_fd, "CoAP");
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port); /* v6: same offset */
 err:
 	fprintf(stderr, "lwm2m-emulator: cannot listen for CoAP on %s port %d: %s\n",

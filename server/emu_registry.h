@@ -28,6 +28,8 @@ struct emu_reg {
 	int queue_mode;	     /* binding Q (LwM2M 1.0 "UQ", or 1.1's Q parameter) */
 	int64_t awake_until; /* queue mode: it listens until then (monotonic ms) */
 	uint64_t session;    /* the session it was made or last updated on */
+	int proto;	     /* its CoAP transport there (COAP_PROTO_*): how a request
+			      * queued while it has no session is framed */
 	int64_t expires_ms;  /* monotonic */
 	/* The (D)TLS session lineage (a digest of its master secret, which
 	 * resumption keeps) it was last seen on; all zero: none. */

@@ -7,6 +7,7 @@
 #include "emu_dtls.h"
 #include "emu_vhost.h"
 #include "emu_reload.h"
+#include "emu_ctxpool.h"
 #include "emu_tls.h"
 
 #include <stdlib.h>
@@ -185,6 +186,8 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 		return -1;
 	}
 	struct emu_gen *old = srv->gen;
+	/* Pooled contexts point at the config being replaced. */
+	emu_ctxpool_clear(srv);
 	srv->gen = gen;
 	emu_vhost_cid_set(srv, demux_lengths);
 	if (old && old->refs == 0) {

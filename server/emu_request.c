@@ -10,6 +10,7 @@
 #include "emu_limits.h"
 #include "emu_reload.h"
 #include "emu_link.h"
+#include "emu_model.h"
 #include "emu_msg.h"
 #include "emu_senml.h"
 #include "emu_server.h"
@@ -54,6 +55,7 @@ struct emu_req {
 	int observe;		/* an Observe that may become an observation */
 	unsigned answers;	/* responses seen (the first is not a notification) */
 	uint64_t pin;		/* bootstrap: the session it must use; 0: the device's */
+	int proto;		/* the transport wire is framed for (COAP_PROTO_*) */
 	struct emu_req_mid key; /* last sent on */
 	int acked, tries;
 	int queued;    /* waits for the device's request in flight (NSTART 1) */
@@ -135,20 +137,38 @@ static json_t *hex_json(const uint8_t *data, size_t len)
 	return json_string(hex);
 }
 
+/* Kept for callers without a request path (other front ends): built-in
+ * models only, TLV untyped. */
 json_t *emu_request_decode(int format, const uint8_t *data, size_t len)
+{
+	return emu_request_decode_model(NULL, NULL, format, data, len);
+}
+
+/* SenML records carry their own types: the model only checks them. */
+static json_t *checked(json_t *records, const struct emu_models *models)
+{
+	if (records)
+		emu_model_check_records(records, models);
+	return records;
+}
+
+/* One decoded form for events, ctl and every front end, whatever the
+ * content format; what fails to decode is shown as hex with the reason. */
+json_t *emu_request_decode_model(const struct emu_models *models, const char *path, int format,
+				 const uint8_t *data, size_t len)
 {
 	char err[160] = "could not decode";
 	json_t *v = NULL;
 	if (format == EMU_FMT_TEXT)
 		v = json_stringn((const char *)data, len);
 	else if (format == EMU_FMT_TLV)
-		v = emu_tlv_decode(data, len, err, sizeof(err));
+		v = emu_tlv_decode_model(data, len, models, path, err, sizeof(err));
 	else if (format == EMU_FMT_SENML_JSON)
-		v = emu_senml_decode((const char *)data, len, err, sizeof(err));
+		v = checked(emu_senml_decode((const char *)data, len, err, sizeof(err)), models);
 	else if (format == EMU_FMT_SENML_CBOR)
-		v = emu_cbor_senml_decode(data, len, err, sizeof(err));
+		v = checked(emu_cbor_senml_decode(data, len, err, sizeof(err)), models);
 	else if (format == EMU_FMT_LWM2M_CBOR)
-		v = emu_cbor_lwm2m_decode(data, len, err, sizeof(err));
+		v = checked(emu_cbor_lwm2m_decode(data, len, err, sizeof(err)), models);
 	else if (format == EMU_FMT_JSON || format == EMU_FMT_LWM2M_JSON)
 		v = json_loadb((const char *)data, len, 0, NULL);
 	else if (format == EMU_FMT_LINK)
@@ -223,9 +243,17 @@ static void announce(struct emu_req *r, struct emu_session *s)
 
 /* Puts r's message on s (with a fresh message id when s is not the session
  * it last went out on) and schedules what comes next. */
+static void fail(struct emu_server *srv, struct emu_req *r, const char *reason);
+
 static void transmit(struct emu_server *srv, struct emu_req *r, struct emu_session *s)
 {
 	int stream = s->tp->proto == COAP_PROTO_TCP;
+	if ((int)s->tp->proto != r->proto) {
+		/* Queued while the device had no session, framed for the
+		 * transport it had; it came back over another one. */
+		fail(srv, r, "transport_changed");
+		return;
+	}
 	if (!stream && r->key.session != s->id) {
 		uint16_t mid = emu_msg_next_mid(s);
 		r->wire[2] = (uint8_t)(mid >> 8);
@@ -339,7 +367,7 @@ static struct emu_req *oldest_queued(struct emu_server *srv, const char *endpoin
 /* Queue mode: r waits for its device to wake (it sends a Register, Update
  * or anything), at most $.lwm2m.queue.timeout_s; beyond max_requests the
  * oldest waiting one is refused. */
-static void wait_for_wake(struct emu_server *srv, struct emu_req *r)
+static void wait_for_wake(struct emu_server *srv, struct emu_req *r, const char *reason)
 {
 	const struct emu_config *cfg = emu_gen_cfg(srv);
 	size_t n = emu_request_queued(srv, r->endpoint);
@@ -351,7 +379,7 @@ static void wait_for_wake(struct emu_server *srv, struct emu_req *r)
 	arm(srv, r, (int64_t)cfg->queue_timeout_s * 1000);
 	lh_event_emitf("request_queued", "{s:I, s:s, s:s, s:s, s:I, s:I}", "request",
 		       (json_int_t)r->id, "endpoint", r->endpoint, "method", r->method, "reason",
-		       "asleep", "queued", (json_int_t)n + 1, "limit", (json_int_t)cfg->queue_max);
+		       reason, "queued", (json_int_t)n + 1, "limit", (json_int_t)cfg->queue_max);
 }
 
 void emu_request_timer(struct emu_server *srv, uint64_t id, uint32_t gen)
@@ -535,12 +563,14 @@ static void wait_in_line(struct emu_req *r)
 	r->queued = 1;
 }
 
-/* Frames r's message for s, keeps the bytes for retransmission and sends. */
+/* Frames r's message for its transport, keeps the bytes for retransmission
+ * and sends it on s; with no session (a queue-mode device that is away) it
+ * waits for the device to come back. */
 static int start(struct emu_server *srv, struct emu_req *r, struct emu_session *s,
 		 struct emu_coap_msg *m)
 {
 	size_t len;
-	const uint8_t *wire = emu_coap_msg_frame(m, s->tp->proto, &len);
+	const uint8_t *wire = emu_coap_msg_frame(m, r->proto, &len);
 	uint8_t *copy = wire ? malloc(len) : NULL;
 	uint8_t rnd;
 	if (!copy)
@@ -557,8 +587,10 @@ static int start(struct emu_server *srv, struct emu_req *r, struct emu_session *
 	if (r->key.session)
 		HASH_DELETE(hh_mid, srv->requests->by_mid, r);
 	r->key.session = 0;
-	if (sleeping(srv, r->endpoint, r->pin) && r->answers == 0)
-		wait_for_wake(srv, r);
+	if (!s)
+		wait_for_wake(srv, r, "no_session");
+	else if (sleeping(srv, r->endpoint, r->pin) && r->answers == 0)
+		wait_for_wake(srv, r, "asleep");
 	else if (busy(srv, r))
 		wait_in_line(r);
 	else
@@ -687,12 +719,15 @@ static json_t *sent(struct emu_req *r, struct emu_session *s)
 {
 	char tok[17];
 	lh_hex_encode(r->token, r->token_len, tok);
-	return json_pack("{s:I, s:s, s:I, s:b}", "request", (json_int_t)r->id, "token", tok,
-			 "session", (json_int_t)s->id, "queued", r->queued);
+	return json_pack("{s:I, s:s, s:o, s:b}", "request", (json_int_t)r->id, "token", tok,
+			 "session", s ? json_integer((json_int_t)s->id) : json_null(), "queued",
+			 r->queued);
 }
 
-json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char *ep,
-		       const json_t *req, char *err, size_t size)
+/* Builds and starts a request to ep on s (NULL: queued until the device
+ * comes back), framed for proto. */
+static json_t *request_make(struct emu_server *srv, struct emu_session *s, int proto,
+			    const char *ep, const json_t *req, char *err, size_t size)
 {
 	static struct emu_coap_msg m;
 	uint8_t payload[EMU_PAYLOAD_MAX];
@@ -728,7 +763,8 @@ json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char
 		return NULL;
 	}
 	r->observe = observe == 0;
-	r->pin = emu_registry_find_ep(&srv->registry, ep) ? 0 : s->id;
+	r->proto = proto;
+	r->pin = emu_registry_find_ep(&srv->registry, ep) || !s ? 0 : s->id;
 	if (!strcmp(method, "write_attributes") &&
 	    attributes_query(req, r->query, sizeof(r->query), err, size) < 0) {
 		req_free(srv->requests, r);
@@ -751,7 +787,20 @@ json_t *emu_request_send(struct emu_server *srv, const json_t *req, char *err, s
 		return NULL;
 	}
 	struct emu_session *s = target(srv, ep, 0, err, size);
-	return s ? emu_request_to(srv, s, ep, req, err, size) : NULL;
+	if (s)
+		return request_make(srv, s, s->tp->proto, ep, req, err, size);
+	/* Queue mode (LwM2M 1.1 §6.5): a device that closed its session to
+	 * sleep gets the request when it next connects and speaks. */
+	struct emu_reg *reg = emu_registry_find_ep(&srv->registry, ep);
+	if (!reg || !reg->queue_mode || !reg->proto)
+		return NULL;
+	return request_make(srv, NULL, reg->proto, ep, req, err, size);
+}
+
+json_t *emu_request_to(struct emu_server *srv, struct emu_session *s, const char *ep,
+		       const json_t *req, char *err, size_t size)
+{
+	return request_make(srv, s, s->tp->proto, ep, req, err, size);
 }
 
 /* Answers a Confirmable message from the client with an empty ACK or RST. */
@@ -829,7 +878,8 @@ static void answered(struct emu_server *srv, struct emu_req *r, struct emu_sessi
 			       (int)opt_uint(pdu, COAP_OPTION_CONTENT_FORMAT), "bytes",
 			       (json_int_t)len, "session", (json_int_t)s->id);
 	json_t *decoded =
-	    emu_request_decode((int)opt_uint(pdu, COAP_OPTION_CONTENT_FORMAT), data, len);
+	    emu_request_decode_model(emu_gen_cfg(srv)->models, r->path,
+				     (int)opt_uint(pdu, COAP_OPTION_CONTENT_FORMAT), data, len);
 	json_object_update(ev, decoded);
 	json_decref(decoded);
 	lh_event_emit(r->answers > 1 ? "notify" : "response_received", ev);

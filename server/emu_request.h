@@ -7,6 +7,7 @@
 struct emu_server;
 struct emu_session;
 struct emu_requests;
+struct emu_models;
 
 /* Server-initiated LwM2M operations (Read, Write, Execute, Discover,
  * Observe, Cancel, ...) sent by the emulator's own CoAP layer. A request
@@ -38,7 +39,13 @@ void emu_request_wake(struct emu_server *srv, const char *endpoint);
 size_t emu_request_queued(const struct emu_server *srv, const char *endpoint);
 /* Pending requests (not observations), for listings. */
 size_t emu_request_pending(const struct emu_server *srv);
-/* Decodes a payload by CoAP content-format for the event log. */
+/* Decodes a payload by CoAP content-format for the event log, with no
+ * request path (TLV values untyped: guesses; SenML checked against the
+ * built-in models). */
 json_t *emu_request_decode(int format, const uint8_t *data, size_t len);
+/* The same with the object models (NULL: built-ins only) and the path the
+ * payload answers ("/3/0"): TLV values typed and named (emu_tlv.h). */
+json_t *emu_request_decode_model(const struct emu_models *models, const char *path, int format,
+				 const uint8_t *data, size_t len);
 
 #endif

@@ -102,6 +102,7 @@ static int cache_get(void *data, unsigned char const *id, size_t id_len,
 	int ret = mbedtls_ssl_cache_get(&srv->cache, id, id_len, session);
 	if (ret == 0 && srv->current) {
 		srv->current->resumed = 1;
+		srv->current->resumed_by = "cache";
 		ids_get(srv, id, id_len);
 	}
 	return ret;
@@ -127,6 +128,7 @@ static int ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *bu
 	if (ret == 0 && srv->current) {
 		struct emu_resume_id *e = NULL;
 		srv->current->resumed = 1;
+		srv->current->resumed_by = "ticket";
 		HASH_FIND(hh, ids, key, sizeof(key), e);
 		if (e)
 			snprintf(srv->current->identity, sizeof(srv->current->identity), "%s",

@@ -2,6 +2,7 @@
  * connections, the control socket and a signalfd; a timer heap for Mbed TLS
  * and CoAP retransmissions; housekeeping once a second. */
 #include "emu_server.h"
+#include "emu_model.h"
 #include "emu_dtls.h"
 #include "emu_vhost.h"
 #include "emu_reload.h"
@@ -28,6 +29,8 @@
 #include "lh_addr.h"
 #include "lh_event.h"
 #include "lh_time.h"
+#include "emu_udp.h"
+#include "emu_ctxpool.h"
 
 #define EMU_MAX_EVENTS 64
 
@@ -47,6 +50,7 @@ static int open_dtls_socket(struct emu_server *srv)
 			emu_gen_cfg(srv)->bind, emu_gen_cfg(srv)->dtls_port, strerror(errno));
 		return -1;
 	}
+	emu_udp_socket_setup(srv->dtls_fd, "DTLS");
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
@@ -132,6 +136,8 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 	 * milliseconds, reduced in 64 bits (a double too big for uint32_t is UB). */
 	uint32_t seed = (uint32_t)((uint64_t)(lh_time_wall() * 1000.0) & 0xfffff);
 	emu_registry_init(&srv->registry, seed | 0x100000);
+	if (emu_udp_init(srv) < 0 || emu_ctxpool_init(srv) < 0)
+		return -1;
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epfd < 0 || open_signalfd(srv) < 0) {
 		fprintf(stderr, "lwm2m-emulator: epoll/signalfd: %s\n", strerror(errno));
@@ -165,6 +171,7 @@ int emu_server_init(struct emu_server *srv, struct emu_config *cfg)
 		emit_listening(srv, "dtls", srv->dtls_port_bound);
 	if (srv->tls_fd >= 0)
 		emit_listening(srv, "tls", srv->tls_port_bound);
+	emu_models_announce(cfg->models);
 	if (cfg->control)
 		lh_event_emitf("control_ready", "{s:s}", "path", cfg->control);
 	srv->running = 1;
@@ -192,6 +199,7 @@ int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
 	lh_event_emitf("config_reloaded", "{s:I, s:I, s:s, s:O}", "psk_identities",
 		       (json_int_t)psks, "vhosts", (json_int_t)vhosts, "certificate",
 		       emu_gen_fingerprint(srv), "needs_restart", ignored);
+	emu_models_announce(emu_gen_cfg(srv)->models);
 	ret = 0;
 exit:
 	json_decref(ignored);
@@ -274,8 +282,10 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 		wait = max_wait_ms;
 	if (delayed >= 0 && delayed < wait)
 		wait = delayed;
-	/* What the last turn emitted, in one write per stream, before waiting. */
+	/* What the last turn emitted, in one write per stream, before waiting;
+	 * then its datagrams, in one sendmmsg per socket. */
 	lh_event_flush();
+	emu_udp_flush(srv);
 	int n = epoll_wait(srv->epfd, evs, EMU_MAX_EVENTS, (int)wait);
 	if (n < 0 && errno != EINTR) {
 		fprintf(stderr, "lwm2m-emulator: epoll_wait: %s\n", strerror(errno));
@@ -293,6 +303,8 @@ int emu_server_step(struct emu_server *srv, int max_wait_ms)
 		emu_control_sweep(srv);
 		srv->next_expiry_check = now + 1000;
 	}
+	/* Before the next turn's faults release delayed datagrams directly. */
+	emu_udp_flush(srv);
 	return n > 0 ? n : 0;
 }
 
@@ -312,6 +324,7 @@ void emu_server_fini(struct emu_server *srv)
 		emu_state_save(srv, emu_gen_cfg(srv)->state);
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	emu_session_close(s, "shutdown");
+	emu_udp_fini(srv); /* the close_notify alerts of the sessions just closed */
 	emu_control_close(srv);
 	emu_faults_fini(srv);
 	emu_keylog_close();
@@ -319,6 +332,7 @@ void emu_server_fini(struct emu_server *srv)
 	emu_bootstrap_fini(srv);
 	emu_request_fini(srv);
 	emu_tls_fini(srv);
+	emu_ctxpool_fini(srv); /* before the configs its contexts use */
 	emu_dtls_fini(srv);
 	emu_timers_fini(&srv->timers);
 	if (srv->dtls_fd >= 0)

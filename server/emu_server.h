@@ -48,6 +48,8 @@ struct emu_psk_entry {
 struct emu_stats {
 	uint64_t datagrams_in, hello_verify_sent, handshakes_done, handshakes_failed;
 	uint64_t records_dropped, bytes_held, registrations, peer_address_changes;
+	uint64_t datagrams_out_failed; /* refused by the kernel (emu_udp.c) */
+	uint64_t read_batch_max;       /* most datagrams one recvmmsg returned */
 };
 
 struct emu_gen;
@@ -104,6 +106,10 @@ struct emu_server {
 	char **argv;
 	/* Live DTLS sessions per peer IP (emu_peer_ip.c), for record_dropped hints. */
 	struct emu_peer_ip *peer_ips;
+	/* Batched datagram I/O on the public UDP sockets (emu_udp.c). */
+	struct emu_udp *udp;
+	/* Set-up DTLS contexts waiting for their next handshake (emu_ctxpool.c). */
+	struct emu_ctxpool *ctxpool;
 };
 
 /* Re-reads the command line and config file into a fresh config, checks

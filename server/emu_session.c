@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_ctxpool.h"
 #include "emu_reload.h"
 #include "emu_server.h"
 #include "lh_addr.h"
@@ -120,16 +121,21 @@ void emu_session_close(struct emu_session *s, const char *reason)
 {
 	struct emu_server *srv = s->srv;
 	char peer[LH_ADDR_STRLEN];
-	lh_event_emitf("session_closed", "{s:I, s:s, s:s}", "session", (json_int_t)s->id, "peer",
-		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "reason",
-		       reason);
+	if (lh_event_wanted()) {
+		struct lh_ev_field f[] = {
+		    LH_EV_I("session", s->id),
+		    LH_EV_S("peer",
+			    lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer))),
+		    LH_EV_S("reason", reason)};
+		lh_event_emit_fields("session_closed", f, 3);
+	}
 	if (s->state == EMU_SESS_HANDSHAKE)
 		emu_limit_give(srv, EMU_LIMIT_HANDSHAKES, 1);
 	emu_msg_close(s);
 	if (s->tp->teardown)
 		s->tp->teardown(s);
 	emu_sessions_remove(&srv->sessions, s);
-	mbedtls_ssl_free(&s->ssl);
+	emu_ctxpool_put(srv, &s->ssl); /* reset and kept for the next handshake, or freed */
 	struct emu_gen *gen = s->gen;
 	free(s);
 	emu_gen_release(srv, gen); /* after the context that used its config */

@@ -58,6 +58,7 @@ struct emu_session {
 	int cookie_verified;
 	uint8_t hello_random[32]; /* of the ClientHello that created it (DTLS) */
 	int resumed;
+	const char *resumed_by;	 /* "cache" or "ticket" when resumed, else NULL */
 	struct emu_vhost *vhost; /* NULL: the default vhost */
 	struct emu_gen *gen;	 /* credentials generation (NULL: the initial one) */
 	char sni[256];		 /* as sent (sanitized), "" if none */
@@ -77,6 +78,12 @@ struct emu_session {
 	/* Alert-only datagrams Mbed TLS sent inside one mbedtls_ssl_read
 	 * (emu_reneg.c: a refused renegotiation). */
 	uint32_t alerts_in_read;
+	/* $.dtls.pack_records: what Mbed TLS sends while one datagram of the
+	 * peer is read, joined into one datagram (emu_dtls.c). */
+	uint8_t *pack_buf;
+	size_t pack_len, pack_cap;
+	uint32_t pack_count; /* sends joined in pack_buf */
+	int packing;	     /* bio_send joins instead of sending */
 };
 
 /* The length a CID names by its first byte: CIDs of 2+ bytes start with

@@ -44,18 +44,29 @@ done
 mkdir "$work/empty"
 cd "$work/empty" || exit 1
 H=$p/bin/lwm2m-harness
-# ${certs} of an installed harness: a PKI made with the installed generator
-# or, as here, the build's (--certs); schema and catalogue need no flag.
-certs=(--certs "$BUILD/certs")
-"$H" list "${certs[@]}" >"$work/list.log" 2>&1
+# ${certs} of an installed harness: with no --certs it makes its own PKI
+# once, with the installed generator, in the user's cache folder (here a
+# temp HOME); --certs still picks another one.
+export HOME=$work/home XDG_CACHE_HOME=
+mkdir -p "$HOME"
+certs=()
+"$H" list >"$work/list.log" 2>&1
 check "installed harness lists its catalogue with no path or schema flag" \
 	grep -q "share/lwm2m-harness/scenarios/handshake/psk-register-update-deregister.json" "$work/list.log"
-"$H" lint "$p/share/lwm2m-harness/scenarios" >"$work/lint-nocerts.log" 2>&1
-check "without a PKI, lint says how to make one" grep -q "gen-pki.sh DIR and pass --certs DIR" "$work/lint-nocerts.log"
-"$H" lint "${certs[@]}" "$p/share/lwm2m-harness/scenarios" >"$work/lint.log" 2>&1
+check "... and made its PKI in ~/.cache/lwm2m-harness/certs" \
+	test -s "$HOME/.cache/lwm2m-harness/certs/index.json"
+check "... saying so once" grep -q "no test PKI in .* yet: making one" "$work/list.log"
+"$H" lint "$p/share/lwm2m-harness/scenarios" >"$work/lint.log" 2>&1
 status=$?
 tail -1 "$work/lint.log" | sed 's/^/# /'
-check "installed harness lints the installed catalogue (--certs the build's PKI)" test "$status" -eq 0
+check "installed harness lints the installed catalogue with no flags" test "$status" -eq 0
+check "... without making the PKI again" bash -c "! grep -q 'making one' '$work/lint.log'"
+: >"$work/afile" # a file where a folder must go: no cache folder, even for root
+HOME=$work/afile/home "$H" lint "$p/share/lwm2m-harness/scenarios" >"$work/lint-nocerts.log" 2>&1
+check "an unwritable cache folder: lint says how to make a PKI" \
+	grep -q "gen-pki.sh DIR and pass --certs DIR" "$work/lint-nocerts.log"
+"$H" lint --certs "$BUILD/certs" "$p/share/lwm2m-harness/scenarios" >"$work/lint2.log" 2>&1
+check "installed harness lints with --certs the build's PKI" test $? -eq 0
 timeout -k 5 120 "$H" run "${certs[@]}" --results "$work/results" --name psk-register-update-deregister \
 	>"$work/run.log" 2>&1
 status=$?

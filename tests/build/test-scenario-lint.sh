@@ -48,6 +48,18 @@ sed '0,/"endpoint": "dev1",/s//"endpoint": "dev1", "after_connect": {"full_hands
 lint "$work/after-ok.json"
 check "every after_connect key and action is accepted" test "$status" -eq 0
 
+sed '0,/"endpoint": "dev1",/s//"endpoint": "${server_uri}",/' "$good" >"$work/runtime.json"
+lint "$work/runtime.json"
+check "\${server_uri} outside \$.emulator: exit 2" test "$status" -eq 2
+check "\${server_uri} outside \$.emulator: named at \$.client.endpoint" \
+	grep -q 'runtime.json: \$\.client\.endpoint: \${server_uri} is known only when the scenario runs' <<<"$out"
+
+sed 's/"emulator": {/"emulator": {"certificate": {"endpoints": [{"cn": "dev1"}]}, /' "$good" >"$work/certbind.json"
+lint "$work/certbind.json"
+check "certificate binding without endpoint: exit 2" test "$status" -eq 2
+check "certificate binding without endpoint: named at its JSON path" \
+	grep -q '\$\.emulator\.certificate\.endpoints\[0\]\.endpoint: missing' <<<"$out"
+
 results=$work/results
 "$H" run --schema "$work/schema.json" --results "$results" "$good" "$work/step.json" >/dev/null 2>&1
 check "run with one invalid file: exit 2" test $? -eq 2

@@ -2,7 +2,9 @@
 # Interop: Eclipse Wakaama's example clients (built from the third-party
 # tarballs by scripts/build-wakaama.sh, cached under build/) against
 # lwm2m-emulator on 127.0.0.1:
-#   lwm2mclient (plain CoAP): Register, Update, Read (TLV; with Accept:
+#   lwm2mclient (plain CoAP): Register, Update, Read (TLV, typed by the
+#     object models: Wakaama's test object from tests/interop/models/ and the
+#     built-in Location object; with Accept:
 #     SenML JSON, LwM2M JSON, and SenML CBOR refused 4.06), Discover (link
 #     format), the LwM2M 1.1 Send operation (POST /dp, which the emulator
 #     does not serve: it must say so in an event, not stay silent, and the
@@ -33,8 +35,9 @@ pass "Wakaama lwm2mclient and lwm2mclient_tinydtls built ($WAK_BIN)"
 
 KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 ID=wak-$$
+MODELS=$(cd "$(dirname "$0")" && pwd)/models
 if ! start_emulator --coap-port 0 --tls-port off --psk "$ID:$KEY" --control "$CTL" \
-	>"$TMP/start.out"; then
+	--models "$MODELS" >"$TMP/start.out"; then
 	fail "start lwm2m-emulator on 127.0.0.1" "$(cat "$TMP/start.out")"
 	finish
 	exit 1
@@ -117,6 +120,20 @@ check "plain: Read /3/0 -> 2.05 TLV, Manufacturer and Serial Number decoded" ans
 	'.code == "2.05" and .format == 11542 and
 	 (.decoded | any(.id == 0 and .text == "Open Mobile Alliance")) and
 	 (.decoded | any(.id == 2 and .text == "345000123"))'
+# Typed values: TLV carries no types. Wakaama's test object 31024 holds in
+# instance 10 the Float -30.0 (TLV c1f00000, the integer -1041235968 when
+# read untyped); the emulator types it with the DDF in tests/interop/models.
+# The Location object (6) is built in: its latitude is a Float.
+r=$(ctl_request "$EP" read /31024/10/3)
+check "plain: Read /31024/10/3 (DDF given) -> TLV Float -30.0 named dec" answered "$r" \
+	'.code == "2.05" and .format == 11542 and
+	 (.decoded | any(.path == "/31024/10/3" and .name == "dec" and .type == "float" and
+	  .value == -30))'
+r=$(ctl_request "$EP" read /6/0)
+check "plain: Read /6/0 -> Latitude a Float (built-in Location model)" answered "$r" \
+	'.code == "2.05" and .format == 11542 and
+	 (.decoded | any(.path == "/6/0/0" and .name == "Latitude" and .type == "float" and
+	  .value > 27.98 and .value < 27.99))'
 # Other content formats on request (Accept): SenML JSON and the older
 # LwM2M JSON, which this Wakaama build serves, and SenML CBOR, which it
 # does not (4.06 Not Acceptable, reported as such).

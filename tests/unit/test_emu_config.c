@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/emu_certbind.h"
 #include "server/emu_config.h"
 
 /* Applies JSON text to a fresh default config; returns the result. */
@@ -37,7 +38,7 @@ static void full_config_is_applied(void **state)
 		  "\"dtls\":{\"cookies\":false,\"cid\":{\"enabled\":true,\"length\":0},"
 		  "\"handshake_timeout_ms\":{\"min\":500,\"max\":4000},"
 		  "\"ciphersuites\":[\"TLS-PSK-WITH-AES-128-CCM-8\"],\"mtu\":1200,"
-		  "\"idle_timeout\":30},"
+		  "\"idle_timeout\":30,\"pack_records\":true},"
 		  "\"lwm2m\":{\"min_lifetime\":10,\"max_lifetime\":600}}",
 		  &cfg, err, sizeof(err)),
 	    0);
@@ -57,6 +58,7 @@ static void full_config_is_applied(void **state)
 	assert_int_equal(cfg.ciphersuites[1], 0);
 	assert_int_equal(cfg.mtu, 1200);
 	assert_int_equal(cfg.dtls_idle_s, 30);
+	assert_true(cfg.pack_records);
 	assert_int_equal(cfg.min_lifetime, 10);
 	assert_int_equal(cfg.max_lifetime, 600);
 	emu_config_free(&cfg);
@@ -73,6 +75,8 @@ static void errors_name_the_json_path(void **state)
 	    {"{\"dtls\":{\"cid\":{\"length\":33}}}", "$.dtls.cid.length: expected integer 0..32"},
 	    {"{\"dtls\":{\"cid\":{\"length\":\"8\"}}}", "$.dtls.cid.length: expected integer"},
 	    {"{\"dtls\":{\"cookies\":1}}", "$.dtls.cookies: expected true or false"},
+	    {"{\"dtls\":{\"pack_records\":\"yes\"}}",
+	     "$.dtls.pack_records: expected true or false"},
 	    {"{\"dtls\":{\"cid\":{\"enabeld\":true}}}", "$.dtls.cid.enabeld: unknown key"},
 	    {"{\"ports\":{\"dtls\":70000}}", "$.ports.dtls: expected integer 0..65535"},
 	    {"{\"psk\":[{\"identity\":\"a\",\"key_hex\":\"xyz\"}]}", "$.psk[0]: key must be"},
@@ -390,6 +394,73 @@ static void many_psks_load_and_dups_name_paths(void **state)
 	json_decref(root);
 }
 
+/* $.certificate.endpoints: each binding is checked and a bad one names its
+ * JSON path; a vhost cannot have its own (they apply to every session). */
+static void cert_endpoints_are_checked(void **state)
+{
+	struct emu_config cfg;
+	char err[256];
+	static const struct {
+		const char *json, *path;
+	} bad[] = {
+	    {"{\"certificate\": {\"endpoints\": {}}}", "$.certificate.endpoints"},
+	    {"{\"certificate\": {\"endpoints\": [{\"cn\": \"dev1\"}]}}",
+	     "$.certificate.endpoints[0].endpoint"},
+	    {"{\"certificate\": {\"endpoints\": [{\"endpoint\": \"dev1\"}]}}",
+	     "$.certificate.endpoints[0]"},
+	    {"{\"certificate\": {\"endpoints\": [{\"cn\": \"a\", \"subject\": \"CN=a\", "
+	     "\"endpoint\": \"a\"}]}}",
+	     "$.certificate.endpoints[0]"},
+	    {"{\"certificate\": {\"endpoints\": [{\"cn\": \"\", \"endpoint\": \"a\"}]}}",
+	     "$.certificate.endpoints[0].cn"},
+	    {"{\"certificate\": {\"endpoints\": [{\"cn\": \"a\", \"endpoint\": \"a\", "
+	     "\"ep\": 1}]}}",
+	     "$.certificate.endpoints[0].ep"},
+	    {"{\"vhosts\": [{\"name\": \"a.test\", \"certificate\": {\"endpoints\": []}}]}",
+	     "$.vhosts[0].certificate.endpoints"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(apply(bad[i].json, &cfg, err, sizeof(err)), -1);
+		if (!strstr(err, bad[i].path))
+			fail_msg("case %zu: \"%s\" does not name %s", i, err, bad[i].path);
+		emu_config_free(&cfg);
+	}
+	assert_int_equal(apply("{\"certificate\": {\"endpoints\": [{\"cn\": \"dev1\", "
+			       "\"endpoint\": \"dev1\"}, {\"subject\": \"O=x, CN=y\", "
+			       "\"endpoint\": \"y\"}]}}",
+			       &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(json_array_size(cfg.cert_endpoints), 2);
+	assert_int_equal(
+	    emu_certbind_allows(cfg.cert_endpoints, "O=org, CN=dev1", "dev1", err, sizeof(err)), 0);
+	assert_int_equal(
+	    emu_certbind_allows(cfg.cert_endpoints, "O=org, CN=dev1", "dev2", err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "bound to endpoint \"dev1\""));
+	assert_int_equal(
+	    emu_certbind_allows(cfg.cert_endpoints, "O=x, CN=y", "y", err, sizeof(err)), 0);
+	assert_int_equal(
+	    emu_certbind_allows(cfg.cert_endpoints, "O=org, CN=dev9", "dev2", err, sizeof(err)), 0);
+	emu_config_free(&cfg);
+}
+
+/* The CN is found at the start or after ", ", and an escaped comma is part
+ * of a value, not a separator. */
+static void cert_cn_is_parsed(void **state)
+{
+	char cn[64];
+	(void)state;
+	assert_int_equal(emu_certbind_cn("CN=dev1, O=org", cn, sizeof(cn)), 0);
+	assert_string_equal(cn, "dev1");
+	assert_int_equal(emu_certbind_cn("O=org, CN=dev1", cn, sizeof(cn)), 0);
+	assert_string_equal(cn, "dev1");
+	assert_int_equal(emu_certbind_cn("O=a\\, CN=x, CN=b\\, c", cn, sizeof(cn)), 0);
+	assert_string_equal(cn, "b, c");
+	assert_int_equal(emu_certbind_cn("O=a\\, CN=x", cn, sizeof(cn)), -1);
+	assert_int_equal(emu_certbind_cn("O=org", cn, sizeof(cn)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +476,8 @@ int main(void)
 	    cmocka_unit_test(state_interval_config_and_flag),
 	    cmocka_unit_test(bind_must_be_numeric),
 	    cmocka_unit_test(many_psks_load_and_dups_name_paths),
+	    cmocka_unit_test(cert_endpoints_are_checked),
+	    cmocka_unit_test(cert_cn_is_parsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

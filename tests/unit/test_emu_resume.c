@@ -46,9 +46,11 @@ static void connect_once(mbedtls_ssl_config *conf, mbedtls_ssl_session *saved, i
 	mbedtls_ssl_free(&ssl);
 }
 
-/* full, resumed, forget, full again. */
-static void resume_then_forget(test_emu_tweak_fn tweak)
+/* full, resumed (by "cache" or "ticket", as handshake_done must say),
+ * forget, full again. */
+static void resume_then_forget(test_emu_tweak_fn tweak, const char *by)
 {
+	char resumed_by[64];
 	mbedtls_entropy_context ent;
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
@@ -70,9 +72,12 @@ static void resume_then_forget(test_emu_tweak_fn tweak)
 	assert_true(events_have("\"resumed\":false", 1));
 	connect_once(&conf, &saved, 1, port);
 	assert_true(events_have("\"resumed\":true", 1));
-	assert_true(events_have("\"resumed\":true,\"cookie_verified\":true,\"cid_negotiated\":"
+	snprintf(resumed_by, sizeof(resumed_by), "\"resumed\":true,\"resumed_by\":\"%s\"", by);
+	assert_true(events_have(resumed_by, 1));
+	assert_true(events_have("\"cookie_verified\":true,\"cid_negotiated\":"
 				"false,\"own_cid\":null,\"peer_cid\":null,\"identity\":\"cid-dev\"",
 				1));
+	assert_true(events_have("\"resumed\":false,\"resumed_by\":null", 1));
 	test_control_ok("{\"cmd\":\"forget_sessions\"}\n");
 	connect_once(&conf, &saved, 1, port);
 	assert_true(events_have("\"resumed\":false", 2));
@@ -88,13 +93,13 @@ static void resume_then_forget(test_emu_tweak_fn tweak)
 static void cache_resumption(void **state)
 {
 	(void)state;
-	resume_then_forget(cache_only);
+	resume_then_forget(cache_only, "cache");
 }
 
 static void ticket_resumption(void **state)
 {
 	(void)state;
-	resume_then_forget(tickets_only);
+	resume_then_forget(tickets_only, "ticket");
 }
 
 int main(void)

@@ -211,6 +211,43 @@ static void port_closed_refuses(void **state)
 	json_decref(off);
 }
 
+/* A pack step lets skip datagrams pass, joins the next count into one
+ * (bytes in order), then forwards as before; a partial pack leaves after
+ * max_ms with what it has. Bad parameters are refused with a reason. */
+static void pack_joins_datagrams(void **state)
+{
+	struct rig *r = *state;
+	char buf[64], err[256];
+	struct sockaddr_in from;
+	json_t *pack =
+	    json_pack("{s:{s:s, s:i, s:i}}", "pack", "direction", "c2s", "count", 2, "skip", 1);
+	json_t *partial =
+	    json_pack("{s:{s:s, s:i, s:i}}", "pack", "direction", "c2s", "count", 3, "max_ms", 30);
+	json_t *bad = json_pack("{s:{s:s, s:i}}", "pack", "direction", "c2s", "count", 1);
+	assert_int_equal(har_netsim_apply(&r->ns, pack, err, sizeof(err)), 0);
+	send(r->client, "\x17one", 4, 0);
+	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), 4);
+	send(r->client, "\x17two", 4, 0);
+	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), -1);
+	send(r->client, "\x17three", 6, 0);
+	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), 10);
+	assert_memory_equal(buf, "\x17two\x17three", 10);
+	send(r->client, "\027four", 5, 0);
+	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), 5);
+	assert_int_equal(count(r, "datagram", "pack"), 2);
+	assert_int_equal(count(r, "pack", NULL), 1);
+	assert_int_equal(har_netsim_apply(&r->ns, partial, err, sizeof(err)), 0);
+	send(r->client, "\027five", 5, 0);
+	pump(r, 60);
+	assert_int_equal(recv_from(r, r->server, buf, sizeof(buf), &from), 5);
+	assert_int_equal(count(r, "pack", NULL), 2);
+	assert_int_equal(har_netsim_apply(&r->ns, bad, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "count of 2..64"));
+	json_decref(pack);
+	json_decref(partial);
+	json_decref(bad);
+}
+
 /* A TCP listener on 127.0.0.1:port (0 = any); the bound port is returned
  * in *port. */
 static int tcp_listener(int *port)
@@ -324,6 +361,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(mtu_and_blackhole_drop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(duplication_sends_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(port_closed_refuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(pack_joins_datagrams, setup, teardown),
 	    cmocka_unit_test_setup_teardown(tcp_front_moves_when_port_taken, setup, teardown),
 	    cmocka_unit_test(corrupt_tail_flips_one_tail_byte),
 	    cmocka_unit_test_setup_teardown(corrupt_step_alters_next_n, setup, teardown),
