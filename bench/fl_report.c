@@ -66,9 +66,11 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	       "-------|\n");
 	for (int op = 0; op < FL_OP_COUNT; op++)
 		op_row(f, op, op_secs(f, op, r));
-	printf("ramp-up (all started, none handshaking or registering) %.1f s; turns on for "
-	       "%.1f s\n",
-	       r->ramp_secs, r->turn_secs);
+	if (r->ramp_secs >= 0)
+		printf("ramp-up (every device registered or failed) %.1f s; turns on for %.1f s\n",
+		       r->ramp_secs, r->turn_secs);
+	else
+		printf("ramp-up not completed in the run; turns on for %.1f s\n", r->turn_secs);
 	printf("registered now %u; re-Registers %llu, reconnects %llu, resumptions refused %llu, "
 	       "CoAP retransmissions %llu\n",
 	       c->registered, (unsigned long long)c->rereg_ok, (unsigned long long)c->reconnects,
