@@ -125,7 +125,8 @@ asan: deps asan-build
 # them with no flags (HAR_DATADIR, or next to the program for a DESTDIR or
 # moved install). Test and mutant layers are not installed.
 VERSION      := 0.1.0
-INSTALL_BINS := $(BIN)/lwm2m-emulator $(BIN)/lwm2m-client-shim $(BIN)/lwm2m-harness
+INSTALL_BINS := $(BIN)/lwm2m-emulator $(BIN)/lwm2m-client-shim $(BIN)/lwm2m-harness \
+                $(BIN)/lwm2m-load
 INSTALL_DATA := $(DESTDIR)$(PREFIX)/share/lwm2m-harness
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lwm2m-harness \
@@ -137,7 +138,7 @@ install: all
 	install -m 0644 client_shim/include/sl_layer.h $(DESTDIR)$(PREFIX)/include/lwm2m/
 	sed 's/@VERSION@/$(VERSION)/' pkgconfig/lwm2m-socket-layer.pc.in \
 		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/lwm2m-socket-layer.pc
-	install -m 0644 man/lwm2m-harness.1 man/lwm2m-client-shim.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/lwm2m-harness.1 man/lwm2m-client-shim.1 man/lwm2m-load.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/lwm2m-emulator.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	rm -rf $(INSTALL_DATA)/scenarios
 	cp -R scenarios $(INSTALL_DATA)/scenarios

@@ -57,17 +57,14 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
-/* Binds to a loopback source address chosen by idx (one address gives at
- * most ~28k ephemeral ports) and connects to the server. */
-static int open_socket(struct bl_bench *b, struct bl_client *c)
+/* See bl_client.h. */
+int bl_udp_open(struct in_addr base, uint32_t per_addr, uint32_t idx, int fixed_port,
+		const struct sockaddr_in *server)
 {
 	struct sockaddr_in src = {.sin_family = AF_INET};
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = c->idx};
 	int e, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	src.sin_addr.s_addr = htonl(ntohl(b->src_base.s_addr) + c->idx / b->per_addr);
-	/* Parked clients free their port: a fixed one per client keeps a later
-	 * client from reusing it, which the server would take for a restart. */
-	src.sin_port = b->park ? htons((uint16_t)(BL_PARK_PORT0 + c->idx % b->per_addr)) : 0;
+	src.sin_addr.s_addr = htonl(ntohl(base.s_addr) + idx / per_addr);
+	src.sin_port = fixed_port ? htons((uint16_t)(BL_PARK_PORT0 + idx % per_addr)) : 0;
 	if (fd < 0)
 		return -1;
 	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 && src.sin_port) {
@@ -75,16 +72,34 @@ static int open_socket(struct bl_bench *b, struct bl_client *c)
 		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
 			goto err;
 	}
-	if (connect(fd, (struct sockaddr *)&b->server, sizeof(b->server)) < 0 ||
-	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+	if (server && connect(fd, (const struct sockaddr *)server, sizeof(*server)) < 0)
 		goto err;
-	c->fd = fd;
-	return 0;
+	return fd;
 err:
 	e = errno;
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+/* Binds to a loopback source address chosen by idx (one address gives at
+ * most ~28k ephemeral ports) and connects to the server. Parked clients free
+ * their port: a fixed one per client keeps a later client from reusing it,
+ * which the server would take for a restart. */
+static int open_socket(struct bl_bench *b, struct bl_client *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = c->idx};
+	int e, fd = bl_udp_open(b->src_base, b->per_addr, c->idx, b->park, &b->server);
+	if (fd < 0)
+		return -1;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	c->fd = fd;
+	return 0;
 }
 
 /* A failed client: handshakes mode tries again after a pause (so an

@@ -69,6 +69,13 @@ struct bl_bench {
 	unsigned errors_printed;
 };
 
+/* A non-blocking UDP socket bound to base + idx / per_addr (port 10000 +
+ * idx % per_addr when fixed_port, else any) and, unless server is NULL,
+ * connected to server; -1 with errno. Loopback has 16M source addresses, so
+ * N clients need not share one address's ephemeral ports. */
+int bl_udp_open(struct in_addr base, uint32_t per_addr, uint32_t idx, int fixed_port,
+		const struct sockaddr_in *server);
+
 /* Opens a socket for c and starts its handshake; -1 counts as a failure. */
 int bl_client_open(struct bl_bench *b, struct bl_client *c);
 

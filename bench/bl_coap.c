@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#define OPT_OBSERVE 6
 #define OPT_LOCATION_PATH 8
 #define OPT_URI_PATH 11
 #define OPT_CONTENT_FORMAT 12
@@ -126,6 +127,47 @@ size_t bl_coap_empty_ack(uint8_t *out, size_t out_size, uint16_t mid)
 	return w.overflow ? 0 : w.len;
 }
 
+/* See bl_coap.h. Options in ascending order: Observe (6), Content-Format (12). */
+size_t bl_coap_reply(uint8_t *out, size_t out_size, const struct bl_coap_reply *r)
+{
+	struct writer w = {.p = out, .size = out_size};
+	uint8_t obs[3], cf = 0;
+	put_header(&w, r->type, r->code, r->mid, r->token, r->token_len);
+	if (r->observe >= 0) {
+		uint32_t v = (uint32_t)r->observe & 0xffffff; /* 3 bytes, RFC 7641 §3.4 */
+		obs[0] = (uint8_t)(v >> 16);
+		obs[1] = (uint8_t)(v >> 8);
+		obs[2] = (uint8_t)v;
+		put_option(&w, OPT_OBSERVE, obs, sizeof(obs));
+	}
+	if (r->text) {
+		put_option(&w, OPT_CONTENT_FORMAT, &cf, 0); /* 0 (text/plain): empty value */
+		put(&w, "\xff", 1);
+		put(&w, r->text, strlen(r->text));
+	}
+	return w.overflow ? 0 : w.len;
+}
+
+/* Appends "/seg" to a path buffer; a segment that does not fit is cut off. */
+static void path_append(char *path, size_t size, const uint8_t *seg, size_t len)
+{
+	size_t used = strlen(path);
+	if (used + 1 + len >= size)
+		return;
+	path[used++] = '/';
+	memcpy(path + used, seg, len);
+	path[used + len] = '\0';
+}
+
+/* An Observe value: 0..3 bytes, network order. */
+static int32_t uint_value(const uint8_t *p, size_t len)
+{
+	uint32_t v = 0;
+	for (size_t i = 0; i < len && i < 3; i++)
+		v = v << 8 | p[i];
+	return (int32_t)v;
+}
+
 /* Reads one extended delta or length; -1 past the end or on the reserved 15. */
 static int read_ext(unsigned nib, const uint8_t **p, const uint8_t *end, size_t *v)
 {
@@ -146,11 +188,10 @@ static int read_ext(unsigned nib, const uint8_t **p, const uint8_t *end, size_t 
 	return -1;
 }
 
-/* Appends "/seg" for each Location-Path option; the rest are skipped. */
+/* Location-Path and Uri-Path as "/a/b", and Observe; the rest are skipped. */
 static int parse_options(const uint8_t *p, const uint8_t *end, struct bl_coap_msg *msg)
 {
 	unsigned number = 0;
-	size_t used = 0;
 	while (p < end && *p != 0xff) {
 		size_t delta, len;
 		uint8_t head = *p++;
@@ -158,12 +199,12 @@ static int parse_options(const uint8_t *p, const uint8_t *end, struct bl_coap_ms
 		    read_ext(head & 0x0f, &p, end, &len) < 0 || (size_t)(end - p) < len)
 			return -1;
 		number += (unsigned)delta;
-		if (number == OPT_LOCATION_PATH && used + 1 + len < sizeof(msg->location)) {
-			msg->location[used++] = '/';
-			memcpy(msg->location + used, p, len);
-			used += len;
-			msg->location[used] = '\0';
-		}
+		if (number == OPT_LOCATION_PATH)
+			path_append(msg->location, sizeof(msg->location), p, len);
+		else if (number == OPT_URI_PATH)
+			path_append(msg->uri, sizeof(msg->uri), p, len);
+		else if (number == OPT_OBSERVE)
+			msg->observe = uint_value(p, len);
 		p += len;
 	}
 	return 0;
@@ -173,6 +214,7 @@ static int parse_options(const uint8_t *p, const uint8_t *end, struct bl_coap_ms
 int bl_coap_parse(const uint8_t *buf, size_t len, struct bl_coap_msg *msg)
 {
 	memset(msg, 0, sizeof(*msg));
+	msg->observe = -1;
 	if (len < 4 || buf[0] >> 6 != 1 || (buf[0] & 0x0f) > 8 || len < 4u + (buf[0] & 0x0f))
 		return -1;
 	msg->type = (enum bl_coap_type)(buf[0] >> 4 & 3);

@@ -19,6 +19,19 @@ struct bl_coap_msg {
 	uint8_t token[8];
 	size_t token_len;
 	char location[BL_COAP_LOCATION_MAX]; /* "/rd/abc", "" when none */
+	char uri[BL_COAP_LOCATION_MAX];	     /* Uri-Path of a request: "/3/0/1", "" when none */
+	int32_t observe;		     /* Observe option value, -1 when absent */
+};
+
+/* What an answer (piggybacked ACK or a notification) carries. */
+struct bl_coap_reply {
+	enum bl_coap_type type;
+	uint8_t code;
+	uint16_t mid;
+	const uint8_t *token;
+	size_t token_len;
+	int32_t observe;  /* -1: no Observe option */
+	const char *text; /* text/plain payload (Content-Format 0), NULL: none */
 };
 
 /* POST /rd?ep=EP&lt=LT with the link-format payload LINKS. Returns the
@@ -32,6 +45,9 @@ size_t bl_coap_update(uint8_t *out, size_t out_size, uint16_t mid, const uint8_t
 
 /* An empty ACK for MID (to a separate CON response). */
 size_t bl_coap_empty_ack(uint8_t *out, size_t out_size, uint16_t mid);
+
+/* A response (ACK to a request, or a NON notification) as r says. */
+size_t bl_coap_reply(uint8_t *out, size_t out_size, const struct bl_coap_reply *r);
 
 /* Parses a datagram; -1 when it is not a CoAP 1 message. */
 int bl_coap_parse(const uint8_t *buf, size_t len, struct bl_coap_msg *msg);

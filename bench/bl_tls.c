@@ -134,6 +134,18 @@ static int client_credentials(struct bl_tls *t, const struct bl_tls_opts *o, cha
 	return 0;
 }
 
+/* What every client config shares besides its credentials. */
+static void client_common(struct bl_tls *t, mbedtls_ssl_config *conf)
+{
+	mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &t->drbg);
+	mbedtls_ssl_conf_ciphersuites(conf, t->suites);
+	mbedtls_ssl_conf_max_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+	/* 1 s first retransmission as RFC 6347 says; give up after ~15 s. */
+	mbedtls_ssl_conf_handshake_timeout(conf, 1000, 8000);
+	if (t->cid)
+		mbedtls_ssl_conf_cid(conf, t->own_cid_len, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE);
+}
+
 /* One shared client config, so every client handshakes the same way. */
 int bl_tls_client_init(struct bl_tls *t, const struct bl_tls_opts *o)
 {
@@ -143,6 +155,7 @@ int bl_tls_client_init(struct bl_tls *t, const struct bl_tls_opts *o)
 	mbedtls_x509_crt_init(&t->ca);
 	t->hostname = o->hostname;
 	t->cid = o->cid;
+	t->own_cid_len = o->own_cid_len;
 	t->suites[0] = bl_tls_suite(o->auth, o->suite);
 	t->suites[1] = 0;
 	if (t->suites[0] == 0) {
@@ -159,14 +172,24 @@ int bl_tls_client_init(struct bl_tls *t, const struct bl_tls_opts *o)
 		fprintf(stderr, "bench: client TLS setup: %s\n", e[0] ? e : "config defaults");
 		return -1;
 	}
-	mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
-	mbedtls_ssl_conf_ciphersuites(&t->conf, t->suites);
-	mbedtls_ssl_conf_max_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
-	/* 1 s first retransmission as RFC 6347 says; give up after ~15 s. */
-	mbedtls_ssl_conf_handshake_timeout(&t->conf, 1000, 8000);
-	if (o->cid)
-		mbedtls_ssl_conf_cid(&t->conf, 0, MBEDTLS_SSL_UNEXPECTED_CID_IGNORE);
+	client_common(t, &t->conf);
 	return 0;
+}
+
+/* See bl_tls.h: the PSK key of t->conf under another identity. */
+int bl_tls_client_conf_psk(struct bl_tls *t, mbedtls_ssl_config *conf, const char *identity)
+{
+	int ret;
+	mbedtls_ssl_config_init(conf);
+	ret =
+	    mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+					MBEDTLS_SSL_PRESET_DEFAULT);
+	if (ret == 0)
+		ret = mbedtls_ssl_conf_psk(conf, t->psk, t->psk_len,
+					   (const unsigned char *)identity, strlen(identity));
+	if (ret == 0)
+		client_common(t, conf);
+	return ret;
 }
 
 /* See bl_tls.h. */
@@ -181,15 +204,24 @@ void bl_tls_free(struct bl_tls *t)
 /* Per-connection part of the setup (see bl_tls.h). */
 int bl_tls_client_setup(struct bl_tls *t, mbedtls_ssl_context *ssl, struct bl_timer *timer)
 {
+	return bl_tls_client_setup_cid(t, NULL, ssl, timer, NULL);
+}
+
+/* See bl_tls.h; own_cid NULL: an empty CID of our own. */
+int bl_tls_client_setup_cid(struct bl_tls *t, const mbedtls_ssl_config *conf,
+			    mbedtls_ssl_context *ssl, struct bl_timer *timer,
+			    const unsigned char *own_cid)
+{
 	int ret;
 	mbedtls_ssl_init(ssl);
-	ret = mbedtls_ssl_setup(ssl, &t->conf);
+	ret = mbedtls_ssl_setup(ssl, conf ? conf : &t->conf);
 	if (ret == 0 && t->hostname)
 		ret = mbedtls_ssl_set_hostname(ssl, t->hostname);
 	/* Our own CID is empty: the server sends to us without one, but we
 	 * send with the one it assigns, which is what lets it find us. */
 	if (ret == 0 && t->cid)
-		ret = mbedtls_ssl_set_cid(ssl, MBEDTLS_SSL_CID_ENABLED, NULL, 0);
+		ret = mbedtls_ssl_set_cid(ssl, MBEDTLS_SSL_CID_ENABLED, own_cid,
+					  own_cid ? t->own_cid_len : 0);
 	mbedtls_ssl_set_timer_cb(ssl, timer, bl_timer_set, bl_timer_get);
 	return ret;
 }

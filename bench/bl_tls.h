@@ -23,6 +23,7 @@ struct bl_tls_opts {
 	const char *ca_file;  /* ECDHE: trust for the server certificate (PEM) */
 	const char *hostname; /* ECDHE: name the certificate must carry */
 	int cid;	      /* offer RFC 9146 Connection ID */
+	size_t own_cid_len;   /* with cid: length of the CID we ask the server to send */
 	int no_verify;	      /* ECDHE: skip the chain check (the generator's CPU is the limit) */
 	const char *suite;    /* Mbed TLS suite name; NULL: the LwM2M default */
 };
@@ -37,6 +38,7 @@ struct bl_tls {
 	size_t psk_len;
 	const char *hostname;
 	int cid;
+	size_t own_cid_len;
 };
 
 /* DTLS retransmission timer (mbedtls_ssl_set_timer_cb) on the monotonic clock. */
@@ -61,6 +63,18 @@ void bl_tls_free(struct bl_tls *t);
 
 /* Sets ssl up for one new client connection on t->conf (hostname, CID). */
 int bl_tls_client_setup(struct bl_tls *t, mbedtls_ssl_context *ssl, struct bl_timer *timer);
+
+/* The same with conf (NULL: t->conf) and our own CID (own_cid_len bytes, as bl_tls_opts said): the
+ * server then tags every record to us with it, so one socket can receive for
+ * many sessions and tell them apart. */
+int bl_tls_client_setup_cid(struct bl_tls *t, const mbedtls_ssl_config *conf,
+			    mbedtls_ssl_context *ssl, struct bl_timer *timer,
+			    const unsigned char *own_cid);
+
+/* A PSK client config like t->conf (after bl_tls_client_init with PSK) but
+ * with another identity, for clients that each have their own; the caller
+ * frees it with mbedtls_ssl_config_free. 0 or an Mbed TLS error. */
+int bl_tls_client_conf_psk(struct bl_tls *t, mbedtls_ssl_config *conf, const char *identity);
 
 /* The suite id for name, or the LwM2M mandatory default for auth. */
 int bl_tls_suite(enum bl_auth auth, const char *name);

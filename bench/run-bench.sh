@@ -22,7 +22,9 @@
 #                              slows down with tens of thousands of sessions)
 #   BENCH_RESTART_SESSIONS=10000  sessions of the graceful-restart metric
 #                              (bench/bench-restart.sh; 100000 for the target)
-#   BENCH_ONLY=psk,ecdhe,updates,idle,hibernate,restart   the metrics to run
+#   BENCH_FLEET_DEVICES=2000   lwm2m-load's virtual devices (hibernated CID sessions)
+#   BENCH_FLEET_UPDATE_RATE=1000  their Updates per second once all registered
+#   BENCH_ONLY=psk,ecdhe,updates,idle,hibernate,restart,fleet   the metrics to run
 #                              (default all)
 #   BENCH_PIN=1                server on CPU 1, load generator on CPU 0 (taskset)
 #   BENCH_OUT=$BUILD/bench     where the raw result lines and logs go
@@ -35,13 +37,16 @@ ROUNDS=${BENCH_ROUNDS:-2}
 UPD_N=${BENCH_UPDATE_CLIENTS:-2000}
 IDLE_N=${BENCH_IDLE_SESSIONS:-$((2000 * SCALE))}
 PEER_IDLE_MAX=${BENCH_PEER_IDLE_MAX:-5000}
-ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle,hibernate,restart},
+ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle,hibernate,restart,fleet},
 RESTART_N=${BENCH_RESTART_SESSIONS:-$((10000 * SCALE))}
+FLEET_N=${BENCH_FLEET_DEVICES:-$((2000 * SCALE))}
+FLEET_UPD=${BENCH_FLEET_UPDATE_RATE:-1000}
 PIN=${BENCH_PIN:-1}
 OUT=${BENCH_OUT:-$BUILD/bench}
 EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
 LOAD=$BUILD/bin/bench_load
 BOUND=$BUILD/bin/bench_bound
+FLEET=$BUILD/bin/lwm2m-load
 CERTS=$BUILD/certs
 PEER=coap-server-openssl
 PSK_TEXT=lwm2m-secret-key # the emulator's default key (hex 6c776d...) as text
@@ -51,11 +56,11 @@ die() {
 	exit 1
 }
 
-for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX RESTART_N; do
+for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX RESTART_N FLEET_N FLEET_UPD; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n='${!n}': want a positive integer"
 done
 BASELINE=${BASELINE:-}
-for f in "$EMULATOR" "$LOAD" "$BOUND" ${BASELINE:+"$BASELINE"}; do
+for f in "$EMULATOR" "$LOAD" "$BOUND" "$FLEET" ${BASELINE:+"$BASELINE"}; do
 	[ -x "$f" ] || die "$f missing: run 'make bench' (or make all $LOAD $BOUND)"
 done
 [ -f "$CERTS/index.json" ] || die "$CERTS missing: run 'make certs'"
@@ -111,15 +116,17 @@ wait_udp() {
 	return 1
 }
 
-# start_server emu|peer: sets SRV_PID and DTLS_PORT. Started without a
-# wrapper so that SRV_PID is the server itself, whose /proc we read.
+# start_server emu|peer [EMULATOR-ARGS...]: sets SRV_PID and DTLS_PORT.
+# Started without a wrapper so that SRV_PID is the server itself, whose /proc
+# we read.
 start_server() {
 	local log=$OUT/$1.log base
 	if [ "$1" = emu ] || [ "$1" = base ]; then
 		local bin=$EMULATOR
 		[ "$1" = emu ] || bin=$BASELINE
+		shift
 		DTLS_PORT=$(free_port 1)
-		"${SRV_CPU[@]}" "$bin" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
+		"${SRV_CPU[@]}" "$bin" "$@" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
 			--tls-port off --events /dev/null --cid 8 "${EMU_EXTRA[@]}" \
 			--cert "$CERTS/server/localhost.chain.pem" --key "$CERTS/server/localhost.key" \
 			>"$log" 2>&1 &
@@ -133,7 +140,7 @@ start_server() {
 	SRV_PID=$!
 	wait_udp "$DTLS_PORT" || {
 		tail -5 "$log" >&2
-		die "$1 did not start listening on 127.0.0.1:$DTLS_PORT"
+		die "server did not start listening on 127.0.0.1:$DTLS_PORT (see $log)"
 	}
 }
 
@@ -269,6 +276,31 @@ if [[ $ONLY == *,restart,* ]]; then
 	echo "emu restart $line" >>"$OUT/results.txt"
 	printf '  %-5s %-8s %s\n' emu restart "${line#result }" >&2
 fi
+# The fleet mode (lwm2m-load) on the emulator only: the peer has no LwM2M
+# registration interface, so no device could register there. One round:
+# ramp-up, then Updates at a fixed rate through the hibernated devices for
+# SECS; the cap (--duration) only bounds a server that stalls. Each device
+# has its own PSK identity (bench/README.md says why).
+fleet_round() {
+	local status=0 key=6c776d326d2d7365637265742d6b6579
+	bash "$(dirname "$0")/fleet-psk.sh" "$FLEET_N" "$key" >"$OUT/fleet-psk.json"
+	start_server emu --config "$OUT/fleet-psk.json"
+	"${LOAD_CPU[@]}" "$FLEET" --port "$DTLS_PORT" --server-pid "$SRV_PID" --devices "$FLEET_N" \
+		--psk "dev:$key" --psk-identities "$FLEET_N" \
+		--rate 3000 --steady "$SECS" --update-rate "$FLEET_UPD" \
+		--duration $((FLEET_N / 100 + SECS + 30)) --no-progress --json "$OUT/fleet.json" \
+		>"$OUT/fleet.txt" 2>>"$OUT/load.log" || status=$?
+	stop_server
+	[ -s "$OUT/fleet.json" ] || die "lwm2m-load wrote no results (exit $status); see $OUT/load.log"
+	[ "$status" = 0 ] || echo "run-bench: fleet: some operations failed (exit $status)" >&2
+	printf '  %-5s %-8s %s\n' emu fleet "$(sed -n '/^errors/p;/^hibernated/p' "$OUT/fleet.txt" |
+		tr '\n' ' ')" >&2
+}
+rm -f "$OUT/fleet.json"
+[[ $ONLY != *,fleet,* ]] || fleet_round
+fj() { # JQ-EXPR on the fleet's results, "-" when there are none
+	[ -s "$OUT/fleet.json" ] && jq -r "$1" "$OUT/fleet.json" || echo -
+}
 B_PSK=$(avg bound psk result server_cpu_us_per_op)
 B_ECDHE=$(avg bound ecdhe result server_cpu_us_per_op)
 per_sec() { awk -v u="$1" 'BEGIN { if (u == "" || u <= 0) print "-"; else printf "%.0f", 1e6 / u }'; }
@@ -312,6 +344,14 @@ row "server fds with 10 sessions" "$(avg emu idle checkpoint server_fds)" \
 	"$(avg peer idle checkpoint server_fds)" -
 row "server fds with those sessions" "$(avg emu idle result server_fds)" \
 	"$(avg peer idle result server_fds)" -
+row "fleet: $FLEET_N devices, handshakes/s in ramp-up" "$(fj '.ops.handshake.per_s')" - -
+row "fleet: Updates/s at $FLEET_UPD/s offered" "$(fj '.ops.update.per_s')" - -
+row "fleet: Update p50 / p99 latency us" "$(fj '"\(.ops.update.p50_us)/\(.ops.update.p99_us)"')" - -
+row "fleet: server RSS KiB per registered device" \
+	"$(fj 'if .counts.registered > 0 then (.server_rss_kb - .server_rss_kb_start) /
+		.counts.registered * 10 | round / 10 else "-" end')" - -
+row "fleet: generator RSS MiB, all devices" "$(fj '.client_rss_kb / 1024 * 10 | round / 10')" - -
+row "fleet: errors (all classes)" "$(fj '.errors.total')" - -
 # The issue's targets: each as a ratio measured side by side in this run.
 # ratio_t A B: A/B to two decimals (no "x"), "-" when either is missing.
 ratio_t() {

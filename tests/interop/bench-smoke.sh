@@ -48,23 +48,6 @@ if ! start_emulator --cid 8 --tls-port off --cert "$CERTS/server/localhost.chain
 	finish
 	exit 1
 fi
-# emulator_pid: lib.bash runs the emulator under timeout(1), and the /proc
-# read must be the emulator's own: the child of $EMU_PID named lwm2m-emulator
-# (found through /proc, as procps may be absent).
-emulator_pid() {
-	local stat pid
-	for stat in /proc/[0-9]*/stat; do
-		pid=${stat#/proc/}
-		pid=${pid%/stat}
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = lwm2m-emulator ] || continue
-		# The parent is the 2nd field after the ") " that ends the name.
-		[ "$(sed 's/.*) //' "$stat" 2>/dev/null | cut -d' ' -f2)" = "$EMU_PID" ] || continue
-		echo "$pid"
-		return 0
-	done
-	echo "no lwm2m-emulator child of pid $EMU_PID in /proc"
-	return 1
-}
 if ! REAL_PID=$(emulator_pid); then
 	fail "find the emulator's pid" "$REAL_PID"
 	finish
@@ -153,12 +136,13 @@ stop_emulator
 table() {
 	local out status=0
 	out=$(BUILD=$BUILD BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_UPDATE_CLIENTS=100 \
-		BENCH_IDLE_SESSIONS=100 BENCH_RESTART_SESSIONS=100 BENCH_OUT="$TMP/bench" timeout 240 \
+		BENCH_IDLE_SESSIONS=100 BENCH_RESTART_SESSIONS=100 BENCH_FLEET_DEVICES=100 BENCH_OUT="$TMP/bench" timeout 240 \
 		bash "$(dirname "$0")/../../bench/run-bench.sh" 2>&1) || status=$?
 	[ "$status" = 0 ] && grep -q '^| PSK handshakes/s ' <<<"$out" &&
 		grep -q '^| server fds with those sessions ' <<<"$out" &&
 		grep -Eq '^\| graceful restart: restore ms \(100 sessions\) +\| +[0-9]' <<<"$out" &&
 		grep -Eq '^\| RSS KiB per idle session, hibernated \(100\) +\| +[0-9]' <<<"$out" &&
+		grep -Eq '^\| fleet: errors \(all classes\) +\| +0 ' <<<"$out" &&
 		grep -q '^errors (.*): 0$' <<<"$out" || {
 		echo "exit $status:"
 		tail -20 <<<"$out"

@@ -76,6 +76,24 @@ start_emulator() {
 	return 1
 }
 
+# emulator_pid: lib.bash runs the emulator under timeout(1), and the /proc
+# read must be the emulator's own: the child of $EMU_PID named lwm2m-emulator
+# (found through /proc, as procps may be absent).
+emulator_pid() {
+	local stat pid
+	for stat in /proc/[0-9]*/stat; do
+		pid=${stat#/proc/}
+		pid=${pid%/stat}
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = lwm2m-emulator ] || continue
+		# The parent is the 2nd field after the ") " that ends the name.
+		[ "$(sed 's/.*) //' "$stat" 2>/dev/null | cut -d' ' -f2)" = "$EMU_PID" ] || continue
+		echo "$pid"
+		return 0
+	done
+	echo "no lwm2m-emulator child of pid $EMU_PID in /proc"
+	return 1
+}
+
 stop_emulator() {
 	[ -n "$EMU_PID" ] || return 0
 	kill -TERM "$EMU_PID" 2>/dev/null || true
