@@ -36,7 +36,10 @@ static void moved(struct emu_session *s, struct emu_reg *r, uint64_t from, const
 		       "from_session", (json_int_t)from, "peer",
 		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "identity",
 		       r->identity, "reason", why, "old_session_open", old != NULL);
-	if (old && certain && old != s)
+	/* Only a session that still carries this device: after an identity
+	 * move (a guess, when devices share a PSK) another device may have
+	 * registered on it since, and its session must live on. */
+	if (old && certain && old != s && !strcmp(old->location, r->location))
 		emu_session_close(old, "superseded");
 }
 
