@@ -144,16 +144,26 @@ bad:
 }
 
 /* The long options of every command (the short ones are -h and -V). */
+/* clang-format off */
 static const struct option longopts[] = {
-    {"tag", required_argument, NULL, 't'},	 {"name", required_argument, NULL, 'n'},
-    {"jobs", required_argument, NULL, 'j'},	 {"layer", required_argument, NULL, 'l'},
-    {"results", required_argument, NULL, 'r'},	 {"seed", required_argument, NULL, 's'},
-    {"repeat", required_argument, NULL, 'R'},	 {"shard", required_argument, NULL, 'S'},
-    {"emulator", required_argument, NULL, 'e'},	 {"shim", required_argument, NULL, 'm'},
-    {"schema", required_argument, NULL, 'c'},	 {"certs", required_argument, NULL, 'C'},
-    {"time-warp", required_argument, NULL, 'W'}, {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},	 {NULL, 0, NULL, 0},
+    {"tag", required_argument, NULL, 't'},
+    {"name", required_argument, NULL, 'n'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"layer", required_argument, NULL, 'l'},
+    {"results", required_argument, NULL, 'r'},
+    {"seed", required_argument, NULL, 's'},
+    {"repeat", required_argument, NULL, 'R'},
+    {"shard", required_argument, NULL, 'S'},
+    {"emulator", required_argument, NULL, 'e'},
+    {"shim", required_argument, NULL, 'm'},
+    {"schema", required_argument, NULL, 'c'},
+    {"certs", required_argument, NULL, 'C'},
+    {"time-warp", required_argument, NULL, 'W'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
+/* clang-format on */
 
 /* Without paths: ./scenarios when there is one (a checkout), else the
  * catalogue the program came with (source tree or installed data dir). */
