@@ -91,6 +91,21 @@ static void warp_unavailable(struct har_item *it, int warp, int err)
 	free(res.message);
 }
 
+/* A sanitizer build (make asan) refuses to start when another library is
+ * preloaded before its runtime, and libfaketime must be: told to allow it
+ * (its interceptors then wrap libfaketime's, which wrap libc's). Ignored by
+ * programs without ASan. */
+static void asan_after_preload(void)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+	char *opts = NULL;
+	if (asprintf(&opts, "%s%sverify_asan_link_order=0", old ? old : "",
+		     old && *old ? ":" : "") < 0)
+		return;
+	setenv("ASAN_OPTIONS", opts, 1);
+	free(opts);
+}
+
 /* A warped scenario runs in a new worker under the faketime wrapper, so the
  * worker (its waits, its network simulator), the emulator and the shim all
  * read one libfaketime clock: the wrapper's shared memory gives every
@@ -114,6 +129,7 @@ static void exec_warped(struct har_item *it, const struct har_jobs_opts *o, int 
 		argv[n++] = tail[k];
 	argv[n] = NULL;
 	setenv(LH_TIME_WARP_ENV, wtxt, 1);
+	asan_after_preload();
 	execvp(argv[0], (char *const *)argv);
 	warp_unavailable(it, warp, errno);
 	_exit(0);
