@@ -62,6 +62,8 @@ static int write_result(const char *dir, const struct har_result *res)
 	return rc;
 }
 
+/* One scenario, its result written where the parent looks: shared by the
+ * forked worker and the re-executed warped one, so both report alike. */
 int har_jobs_run_one(const struct har_scenario *sc, const struct har_run_opts *base,
 		     const char *dir, uint64_t seed)
 {
