@@ -180,6 +180,8 @@ static void collect(struct har_item *it, const char *why_missing)
 						   : HAR_FAIL;
 	it->res.message = msg ? strdup(msg) : NULL;
 	it->res.duration_s = json_number_value(json_object_get(doc, "duration_s"));
+	it->res.time_warp = (int)json_integer_value(json_object_get(doc, "time_warp"));
+	it->res.scenario_s = json_number_value(json_object_get(doc, "scenario_time_s"));
 	json_decref(doc);
 }
 
@@ -240,11 +242,14 @@ static void print_item(const struct har_item *it)
 	const char *tag = it->res.verdict == HAR_PASS	? "PASS"
 			  : it->res.verdict == HAR_SKIP ? "SKIP"
 							: "FAIL";
-	char rep[32] = "";
+	char rep[32] = "", warp[64] = "";
 	if (it->repeat > 0)
 		snprintf(rep, sizeof(rep), " #%d", it->repeat + 1);
-	printf("%s %s%s (%s, %.2fs, seed %llu)\n", tag, it->sc->name, rep, it->sc->file,
-	       it->res.duration_s, (unsigned long long)it->res.seed);
+	if (it->res.time_warp > 1)
+		snprintf(warp, sizeof(warp), " = %.0fs at time warp %d", it->res.scenario_s,
+			 it->res.time_warp);
+	printf("%s %s%s (%s, %.2fs%s, seed %llu)\n", tag, it->sc->name, rep, it->sc->file,
+	       it->res.duration_s, warp, (unsigned long long)it->res.seed);
 	if (it->res.message)
 		printf("     %s\n", it->res.message);
 	fflush(stdout);
