@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "har_scenario.h"
+#include "lh_time.h"
 
 #define JOBS_MAX 256
 #define REPEAT_MAX 10000
@@ -67,8 +68,10 @@ static void set_defaults(struct har_cli *cli)
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (len <= 0) {
 		snprintf(cli->exe_dir, sizeof(cli->exe_dir), ".");
+		snprintf(cli->exe, sizeof(cli->exe), "lwm2m-harness");
 	} else {
 		exe[len] = '\0';
+		snprintf(cli->exe, sizeof(cli->exe), "%s", exe);
 		snprintf(cli->exe_dir, sizeof(cli->exe_dir), "%s", dirname(exe));
 	}
 	struct timespec ts;
@@ -128,6 +131,11 @@ static int take_option(struct har_cli *cli, int opt, const char *arg)
 	case 'C':
 		cli->certs = arg;
 		return 0;
+	case 'W':
+		if (parse_long(arg, 1, LH_TIME_WARP_MAX, &v) != 0)
+			goto bad;
+		cli->time_warp = (int)v;
+		return 0;
 	}
 	return -1;
 bad:
@@ -136,6 +144,7 @@ bad:
 }
 
 /* The long options of every command (the short ones are -h and -V). */
+/* clang-format off */
 static const struct option longopts[] = {
     {"tag", required_argument, NULL, 't'},
     {"name", required_argument, NULL, 'n'},
@@ -149,10 +158,12 @@ static const struct option longopts[] = {
     {"shim", required_argument, NULL, 'm'},
     {"schema", required_argument, NULL, 'c'},
     {"certs", required_argument, NULL, 'C'},
+    {"time-warp", required_argument, NULL, 'W'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+/* clang-format on */
 
 /* Without paths: ./scenarios when there is one (a checkout), else the
  * catalogue the program came with (source tree or installed data dir). */
@@ -174,6 +185,11 @@ static int check_positionals(const char *command, int npos)
 			"lwm2m-harness: lint needs the scenario files or folders to check\n");
 		return -1;
 	}
+	if (strcmp(command, "worker") == 0 && npos != 1) {
+		fprintf(stderr,
+			"lwm2m-harness: worker (internal) runs exactly one scenario file\n");
+		return -1;
+	}
 	if (strcmp(command, "report") == 0 && npos != 1) {
 		fprintf(stderr, "lwm2m-harness: report needs exactly one run folder "
 				"(e.g. results/latest)\n");
@@ -193,8 +209,9 @@ int har_cli_parse(struct har_cli *cli, int argc, char **argv)
 		cli->version = 1;
 		return 0;
 	}
-	if (argc < 2 || (strcmp(argv[1], "run") && strcmp(argv[1], "lint") &&
-			 strcmp(argv[1], "list") && strcmp(argv[1], "report"))) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "run") && strcmp(argv[1], "lint") && strcmp(argv[1], "list") &&
+	     strcmp(argv[1], "report") && strcmp(argv[1], "worker"))) {
 		fprintf(stderr, "lwm2m-harness: expected a command: run, lint, list or report\n");
 		return -1;
 	}
@@ -266,5 +283,6 @@ void har_cli_free(struct har_cli *cli)
 	free(cli->emulator);
 	free(cli->shim);
 	free(cli->catalogue);
-	cli->emulator = cli->shim = cli->catalogue = NULL;
+	free(cli->schema_used);
+	cli->emulator = cli->shim = cli->catalogue = cli->schema_used = NULL;
 }

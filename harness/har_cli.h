@@ -7,7 +7,7 @@
 
 /* The command line of lwm2m-harness, parsed and checked. */
 struct har_cli {
-	const char *command; /* "run", "lint", "list" or "report" */
+	const char *command; /* "run", "lint", "list", "report" or "worker" (internal) */
 	char **paths;	     /* scenario files/folders (default: "scenarios") */
 	size_t npaths;
 	const char *tags[HAR_CLI_MAX_TAGS];
@@ -25,6 +25,9 @@ struct har_cli {
 	char *catalogue; /* the default path when ./scenarios is absent (malloc'd) */
 	const char *schema;
 	const char *certs;  /* ${certs}: --certs, or NULL for <exe_dir>/../certs */
+	char *schema_used;  /* the schema the scenarios were checked with (malloc'd) */
+	int time_warp;	    /* --time-warp N, or 0 */
+	char exe[4096];	    /* /proc/self/exe resolved */
 	char exe_dir[4096]; /* folder of /proc/self/exe */
 	int version;
 };

@@ -35,7 +35,7 @@ static int run_check(const char *emulator, const char *path, char *out, size_t s
 	close(fds[1]);
 	if (pid < 0)
 		goto exit;
-	int64_t deadline = lh_time_mono_ms() + CHECK_TIMEOUT_MS;
+	int64_t deadline = lh_time_mono_ms() + lh_time_real_ms(CHECK_TIMEOUT_MS);
 	for (;;) {
 		int64_t left = deadline - lh_time_mono_ms();
 		struct pollfd p = {fds[0], POLLIN, 0};

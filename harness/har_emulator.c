@@ -131,7 +131,8 @@ int har_emulator_start(struct har_ctx *c, int generation)
 		har_ctx_failf(c, "%s (use --emulator PATH)", why);
 		return -1;
 	}
-	int r = har_ctx_wait(c, lh_time_mono_ms() + LISTEN_TIMEOUT_MS, have_dtls_addr, NULL);
+	int r = har_ctx_wait(c, lh_time_mono_ms() + lh_time_real_ms(LISTEN_TIMEOUT_MS),
+			     have_dtls_addr, NULL);
 	if (r == 0)
 		har_ctx_failf(c,
 			      "the emulator printed no \"listening\" event with proto \"%s\" "
@@ -265,7 +266,8 @@ static int ctl_step(struct har_ctx *c, const json_t *item)
 	}
 	r->fd = fd;
 	c->watch_fd = fd;
-	int64_t end = lh_time_mono_ms() + (tmo ? json_integer_value(tmo) : CTL_TIMEOUT_MS);
+	int64_t end =
+	    lh_time_mono_ms() + (tmo ? json_integer_value(tmo) : lh_time_real_ms(CTL_TIMEOUT_MS));
 	if (har_ctx_wait(c, end, ctl_line, r) != 1 || r->done != 1) {
 		if (!c->fail)
 			har_ctx_failf(c, "no reply on the control socket%s",

@@ -43,12 +43,104 @@ static void on_stop(int sig)
 	g_stop_signal = sig;
 }
 
-/* Runs in the worker: the scenario, then its result as result.json. */
-static void worker_main(struct har_item *it, const struct har_run_opts *base, pid_t parent)
+/* Writes res as dir/result.json, what the parent collects. Returns 0 or -1. */
+static int write_result(const char *dir, const struct har_result *res)
+{
+	char path[2048];
+	json_t *doc =
+	    json_pack("{s:s, s:s?, s:f, s:I, s:s?}", "verdict", har_verdict_name(res->verdict),
+		      "message", res->message, "duration_s", res->duration_s, "seed",
+		      (json_int_t)res->seed, "failure_type", res->kind[0] ? res->kind : NULL);
+	if (doc && res->time_warp > 1) {
+		json_object_set_new(doc, "time_warp", json_integer(res->time_warp));
+		json_object_set_new(doc, "scenario_time_s",
+				    json_real(har_results_round_us(res->scenario_s)));
+	}
+	snprintf(path, sizeof(path), "%s/result.json", dir);
+	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2) | HAR_RESULTS_REAL) : -1;
+	json_decref(doc);
+	return rc;
+}
+
+/* One scenario, its result written where the parent looks: shared by the
+ * forked worker and the re-executed warped one, so both report alike. */
+int har_jobs_run_one(const struct har_scenario *sc, const struct har_run_opts *base,
+		     const char *dir, uint64_t seed)
 {
 	struct har_run_opts ro = *base;
 	struct har_result res;
-	char path[2048];
+	ro.out_dir = dir;
+	ro.seed = seed;
+	har_run_scenario(sc, &ro, &res);
+	res.duration_s = har_results_round_us(res.duration_s);
+	int rc = write_result(dir, &res);
+	free(res.message);
+	return rc;
+}
+
+/* The faketime wrapper could not be started: the scenario is skipped,
+ * saying what to install (like any test whose tool is absent). */
+static void warp_unavailable(struct har_item *it, int warp, int err)
+{
+	struct har_result res = {.verdict = HAR_SKIP, .seed = it->res.seed};
+	if (asprintf(&res.message,
+		     "%s: time_warp %d needs the faketime program (Debian package faketime, "
+		     "`make deps`): %s",
+		     it->sc->name, warp, strerror(err)) < 0)
+		res.message = NULL;
+	mkdir(it->dir, 0755);
+	write_result(it->dir, &res);
+	free(res.message);
+}
+
+/* A sanitizer build (make asan) refuses to start when another library is
+ * preloaded before its runtime, and libfaketime must be: told to allow it
+ * (its interceptors then wrap libfaketime's, which wrap libc's). Ignored by
+ * programs without ASan. */
+static void asan_after_preload(void)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+	char *opts = NULL;
+	if (asprintf(&opts, "%s%sverify_asan_link_order=0", old ? old : "",
+		     old && *old ? ":" : "") < 0)
+		return;
+	setenv("ASAN_OPTIONS", opts, 1);
+	free(opts);
+}
+
+/* A warped scenario runs in a new worker under the faketime wrapper, so the
+ * worker (its waits, its network simulator), the emulator and the shim all
+ * read one libfaketime clock: the wrapper's shared memory gives every
+ * process the same origin, and the event stamps stay comparable. */
+static void exec_warped(struct har_item *it, const struct har_jobs_opts *o, int warp)
+{
+	char rate[32], wtxt[16], seed[32];
+	const char *argv[HAR_JOBS_WORKER_ARGS + 16];
+	size_t n = 0;
+	snprintf(rate, sizeof(rate), "+0 x%d", warp);
+	snprintf(wtxt, sizeof(wtxt), "%d", warp);
+	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)it->res.seed);
+	argv[n++] = "faketime";
+	argv[n++] = "-f";
+	argv[n++] = rate;
+	for (size_t k = 0; k < HAR_JOBS_WORKER_ARGS && o->worker_argv[k]; k++)
+		argv[n++] = o->worker_argv[k];
+	const char *tail[] = {"--results",   it->dir, "--seed", seed,
+			      "--time-warp", wtxt,    "--",	it->sc->file};
+	for (size_t k = 0; k < sizeof(tail) / sizeof(tail[0]); k++)
+		argv[n++] = tail[k];
+	argv[n] = NULL;
+	setenv(LH_TIME_WARP_ENV, wtxt, 1);
+	asan_after_preload();
+	execvp(argv[0], (char *const *)argv);
+	warp_unavailable(it, warp, errno);
+	_exit(0);
+}
+
+/* Runs in the worker: the scenario, then its result as result.json. */
+static void worker_main(struct har_item *it, const struct har_jobs_opts *o, pid_t parent)
+{
+	int warp = har_scenario_time_warp(it->sc, o->time_warp);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The parent's handlers only set a flag: a worker told to stop stops
 	 * (and its emulator and shim die with it: PR_SET_PDEATHSIG). */
@@ -56,19 +148,10 @@ static void worker_main(struct har_item *it, const struct har_run_opts *base, pi
 	signal(SIGTERM, SIG_DFL);
 	if (getppid() != parent)
 		_exit(4);
-	ro.out_dir = it->dir;
-	ro.seed = it->res.seed;
-	har_run_scenario(it->sc, &ro, &res);
-	res.duration_s = har_results_round_us(res.duration_s);
-	json_t *doc =
-	    json_pack("{s:s, s:s?, s:f, s:I, s:s?}", "verdict", har_verdict_name(res.verdict),
-		      "message", res.message, "duration_s", res.duration_s, "seed",
-		      (json_int_t)res.seed, "failure_type", res.kind[0] ? res.kind : NULL);
-	snprintf(path, sizeof(path), "%s/result.json", it->dir);
-	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2) | HAR_RESULTS_REAL) : -1;
-	json_decref(doc);
-	free(res.message);
-	_exit(rc == 0 ? 0 : 3);
+	if (warp > 1)
+		exec_warped(it, o, warp);
+	unsetenv(LH_TIME_WARP_ENV);
+	_exit(har_jobs_run_one(it->sc, o->base, it->dir, it->res.seed) == 0 ? 0 : 3);
 }
 
 /* Reads a worker's result.json into the item; a missing or broken one
@@ -97,6 +180,8 @@ static void collect(struct har_item *it, const char *why_missing)
 						   : HAR_FAIL;
 	it->res.message = msg ? strdup(msg) : NULL;
 	it->res.duration_s = json_number_value(json_object_get(doc, "duration_s"));
+	it->res.time_warp = (int)json_integer_value(json_object_get(doc, "time_warp"));
+	it->res.scenario_s = json_number_value(json_object_get(doc, "scenario_time_s"));
 	json_decref(doc);
 }
 
@@ -157,11 +242,14 @@ static void print_item(const struct har_item *it)
 	const char *tag = it->res.verdict == HAR_PASS	? "PASS"
 			  : it->res.verdict == HAR_SKIP ? "SKIP"
 							: "FAIL";
-	char rep[32] = "";
+	char rep[32] = "", warp[64] = "";
 	if (it->repeat > 0)
 		snprintf(rep, sizeof(rep), " #%d", it->repeat + 1);
-	printf("%s %s%s (%s, %.2fs, seed %llu)\n", tag, it->sc->name, rep, it->sc->file,
-	       it->res.duration_s, (unsigned long long)it->res.seed);
+	if (it->res.time_warp > 1)
+		snprintf(warp, sizeof(warp), " = %.0fs at time warp %d", it->res.scenario_s,
+			 it->res.time_warp);
+	printf("%s %s%s (%s, %.2fs%s, seed %llu)\n", tag, it->sc->name, rep, it->sc->file,
+	       it->res.duration_s, warp, (unsigned long long)it->res.seed);
 	if (it->res.message)
 		printf("     %s\n", it->res.message);
 	fflush(stdout);
@@ -182,13 +270,33 @@ static int start(struct slot *s, struct har_item *items, size_t i, const struct 
 		return -1;
 	}
 	if (pid == 0)
-		worker_main(&items[i], o->base, parent);
+		worker_main(&items[i], o, parent);
 	s->pid = pid;
 	s->item = i;
 	s->killed = 0;
+	/* The parent's clock is never warped: the deadline is wall time. */
 	s->deadline = lh_time_mono_ms() + WORKER_SLACK_MS +
-		      (t ? json_integer_value(t) : DEFAULT_SCENARIO_TIMEOUT_MS);
+		      (t ? json_integer_value(t) : DEFAULT_SCENARIO_TIMEOUT_MS) /
+			  har_scenario_time_warp(items[i].sc, o->time_warp);
 	return 0;
+}
+
+/* A killed worker's emulator (SIGKILLed with it) could not remove its
+ * control socket: the parent does, if a socket is still there. A killed
+ * warped worker (the faketime wrapper, same pid) leaves its shared memory
+ * and semaphore, named by that pid: a later wrapper with the same pid
+ * would refuse to start, so they go too. */
+static void remove_leftovers(pid_t worker)
+{
+	char path[108];
+	struct stat st;
+	har_emulator_ctl_path((int)worker, path, sizeof(path));
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	snprintf(path, sizeof(path), "/dev/shm/faketime_shm_%d", (int)worker);
+	unlink(path);
+	snprintf(path, sizeof(path), "/dev/shm/sem.faketime_sem_%d", (int)worker);
+	unlink(path);
 }
 
 /* Records a finished worker's result and prints it. */
@@ -209,6 +317,8 @@ static void finish(struct slot *s, int status, struct har_item *items, struct co
 		snprintf(why, sizeof(why), "the harness worker exited with status %d and no result",
 			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	collect(it, why);
+	if (s->killed)
+		remove_leftovers(s->pid);
 	s->pid = 0;
 	c->done++;
 	c->running--;
@@ -231,17 +341,6 @@ static void enforce_deadlines(struct slot *slots, int nslots)
 	}
 }
 
-/* A killed worker's emulator (SIGKILLed with it) could not remove its
- * control socket: the parent does, if a socket is still there. */
-static void remove_ctl_socket(pid_t worker)
-{
-	char path[108];
-	struct stat st;
-	har_emulator_ctl_path((int)worker, path, sizeof(path));
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-}
-
 /* Interrupted: SIGTERM to every running worker, then SIGKILL to those
  * still there after WORKER_STOP_MS; reaps them all, so no scenario's
  * emulator or shim outlives the run. Their items are marked not run. */
@@ -262,7 +361,7 @@ static void stop_all(struct slot *slots, int nslots, struct har_item *items)
 					collect(&items[slots[k].item], "interrupted");
 				else
 					items[slots[k].item].not_run = 1;
-				remove_ctl_socket(pid);
+				remove_leftovers(pid);
 				slots[k].pid = 0;
 				left--;
 			}

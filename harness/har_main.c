@@ -52,6 +52,8 @@ static void usage(FILE *out)
 	    "                   else the installed one)\n"
 	    "  --certs DIR      test PKI for ${certs} (default: the build's, <bin>/../certs;\n"
 	    "                   make one with share/lwm2m-harness/certs/gen-pki.sh DIR)\n"
+	    "  --time-warp N    run every selected scenario N times faster (1: in real time),\n"
+	    "                   whatever its time_warp says (docs/time-warp.md)\n"
 	    "exit status: 0 all passed (skips allowed), 1 failures, 2 usage or invalid "
 	    "scenarios,\n"
 	    "  130/143 interrupted by SIGINT/SIGTERM (reports list what finished; the rest "
@@ -110,6 +112,8 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 		print_errors(schema_path, &errs);
 		goto exit;
 	}
+	free(cli->schema_used);
+	cli->schema_used = strdup(schema_path); /* warped workers check with the same */
 	/* ${certs}: --certs, the build's PKI, or an installed harness's own. */
 	char certs_dir[4096];
 	if (har_certs_dir(cli->certs, cli->exe_dir, certs_dir, sizeof(certs_dir)) < 0)
@@ -289,6 +293,44 @@ static void print_start(const char *run_dir, size_t nitems, const struct har_cli
 	fflush(stdout);
 }
 
+/* The command line of a warped scenario's worker: this program with the
+ * programs, layer, certificates and schema this run uses. */
+static void worker_argv(const struct har_cli *cli, const char **argv)
+{
+	size_t n = 0;
+	argv[n++] = cli->exe;
+	argv[n++] = "worker";
+	argv[n++] = "--emulator";
+	argv[n++] = cli->emulator;
+	argv[n++] = "--shim";
+	argv[n++] = cli->shim;
+	if (cli->layer) {
+		argv[n++] = "--layer";
+		argv[n++] = cli->layer;
+	}
+	if (cli->certs) {
+		argv[n++] = "--certs";
+		argv[n++] = cli->certs;
+	}
+	if (cli->schema_used) {
+		argv[n++] = "--schema";
+		argv[n++] = cli->schema_used;
+	}
+	argv[n] = NULL;
+}
+
+/* "worker" (internal): the one scenario a warped worker re-ran itself
+ * with, under the faketime wrapper; its result.json goes to --results. It
+ * dies with the wrapper, as a worker dies with the harness. */
+static int cmd_worker(struct har_cli *cli, struct har_scenario *scs, size_t n)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (n != 1 || har_cli_check_programs(cli) != 0)
+		return 2;
+	struct har_run_opts ro = {cli->emulator, cli->shim, cli->layer, NULL, 0, 2000};
+	return har_jobs_run_one(&scs[0], &ro, cli->results, cli->seed) == 0 ? 0 : 3;
+}
+
 /* "run": everything selected, then the reports. */
 static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 {
@@ -310,7 +352,8 @@ static int cmd_run(struct har_cli *cli, struct har_scenario *scs, size_t n)
 	}
 	print_start(run_dir, nitems, cli);
 	struct har_run_opts ro = {cli->emulator, cli->shim, cli->layer, NULL, 0, 2000};
-	struct har_jobs_opts jo = {cli->jobs, isatty(STDOUT_FILENO), &ro};
+	struct har_jobs_opts jo = {cli->jobs, isatty(STDOUT_FILENO), &ro, cli->time_warp, {NULL}};
+	worker_argv(cli, jo.worker_argv);
 	int64_t t0 = lh_time_mono_ms();
 	int sig = har_jobs_run(items, nitems, &jo);
 	double dur = (double)(lh_time_mono_ms() - t0) / 1000.0;
@@ -388,6 +431,8 @@ int main(int argc, char **argv)
 		ret = 2;
 	else if (strcmp(cli.command, "list") == 0)
 		ret = cmd_list(&cli, scs, n);
+	else if (strcmp(cli.command, "worker") == 0)
+		ret = cmd_worker(&cli, scs, n);
 	else
 		ret = cmd_run(&cli, scs, n);
 exit:

@@ -233,7 +233,7 @@ void har_proc_stop(struct har_proc *p, int grace_ms)
 	if (p->pid > 0) {
 		if (!har_proc_check_exit(p)) {
 			kill(-p->pid, SIGTERM);
-			int64_t end = lh_time_mono_ms() + grace_ms;
+			int64_t end = lh_time_mono_ms() + lh_time_real_ms(grace_ms);
 			while (!har_proc_check_exit(p) && lh_time_mono_ms() < end)
 				nap_ms(5);
 		}

@@ -62,6 +62,11 @@ static json_t *summary_item(const struct har_item *it)
 	if (it->res.verdict == HAR_FAIL)
 		json_object_set_new(o, "failure_type",
 				    json_string(it->res.kind[0] ? it->res.kind : "failure"));
+	if (it->res.time_warp > 1) {
+		json_object_set_new(o, "time_warp", json_integer(it->res.time_warp));
+		json_object_set_new(o, "scenario_time_s",
+				    json_real(har_results_round_us(it->res.scenario_s)));
+	}
 	return o;
 }
 
@@ -80,12 +85,12 @@ int har_results_write_summary(const char *run_dir, const char *run_id, uint64_t 
 			counts[items[i].res.verdict]++;
 		json_array_append_new(list, summary_item(&items[i]));
 	}
-	json_t *doc = json_pack("{s:s, s:I, s:f, s:s?, s:{s:I, s:I, s:I, s:I}, s:o}", "run_id",
-				run_id, "seed", (json_int_t)seed, "duration_s",
-				har_results_round_us(duration_s), "interrupted", interrupted,
-				"counts", "passed", (json_int_t)counts[HAR_PASS], "failed",
-				(json_int_t)counts[HAR_FAIL], "skipped", (json_int_t)counts[HAR_SKIP],
-				"not_run", (json_int_t)not_run, "scenarios", list);
+	json_t *doc = json_pack(
+	    "{s:s, s:I, s:f, s:s?, s:{s:I, s:I, s:I, s:I}, s:o}", "run_id", run_id, "seed",
+	    (json_int_t)seed, "duration_s", har_results_round_us(duration_s), "interrupted",
+	    interrupted, "counts", "passed", (json_int_t)counts[HAR_PASS], "failed",
+	    (json_int_t)counts[HAR_FAIL], "skipped", (json_int_t)counts[HAR_SKIP], "not_run",
+	    (json_int_t)not_run, "scenarios", list);
 	snprintf(path, sizeof(path), "%s/summary.json", run_dir);
 	int rc =
 	    doc ? json_dump_file(doc, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | HAR_RESULTS_REAL)

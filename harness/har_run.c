@@ -18,6 +18,8 @@
 #include "lh_time.h"
 
 #define CONFIGURE_TIMEOUT_MS 5000
+/* The shim answers these at once: a wait for real work, in wall time. */
+#define CONFIGURE_WAIT ((int)lh_time_real_ms(CONFIGURE_TIMEOUT_MS))
 /* Bounds on what a misbehaving process can make the harness keep. */
 #define TIMELINE_MAX 500000
 #define GARBAGE_MAX 100
@@ -297,7 +299,7 @@ static int lacks(const struct har_ctx *c, const char *cap)
  * that would turn a runnable scenario into a skip. */
 static int query_layer(struct har_ctx *c)
 {
-	int r = har_ctx_command(c, json_pack("{s:s}", "cmd", "info"), CONFIGURE_TIMEOUT_MS);
+	int r = har_ctx_command(c, json_pack("{s:s}", "cmd", "info"), CONFIGURE_WAIT);
 	if (r == 0)
 		har_ctx_failf(c, "the shim did not reply to info within %d ms",
 			      CONFIGURE_TIMEOUT_MS);
@@ -397,7 +399,7 @@ static int start_shim(struct har_ctx *c, int generation)
 		return -1;
 	json_t *cmd =
 	    json_pack("{s:s, s:o}", "cmd", "configure", "config", har_ctx_client_config(c, NULL));
-	int r = har_ctx_command(c, cmd, CONFIGURE_TIMEOUT_MS);
+	int r = har_ctx_command(c, cmd, CONFIGURE_WAIT);
 	if (r == 0)
 		har_ctx_failf(c, "the shim did not reply to configure within %d ms",
 			      CONFIGURE_TIMEOUT_MS);
@@ -425,7 +427,7 @@ static int start_shim(struct har_ctx *c, int generation)
 static int path_command(struct har_ctx *c, const char *name, const char *path)
 {
 	json_t *cmd = json_pack("{s:s, s:s}", "cmd", name, "path", path);
-	int r = har_ctx_command(c, cmd, CONFIGURE_TIMEOUT_MS);
+	int r = har_ctx_command(c, cmd, CONFIGURE_WAIT);
 	if (r == 0)
 		har_ctx_failf(c, "the shim sent no reply to %s within %d ms", name,
 			      CONFIGURE_TIMEOUT_MS);
@@ -454,7 +456,7 @@ int har_ctx_client_reboot(struct har_ctx *c)
 	/* The layer's close keeps the session (the whole context with a CID) in
 	 * the resumption buffer: what a device persists before it goes down. */
 	json_t *close_cmd = json_pack("{s:s}", "cmd", "close");
-	if (har_ctx_command(c, close_cmd, CONFIGURE_TIMEOUT_MS) != 1 ||
+	if (har_ctx_command(c, close_cmd, CONFIGURE_WAIT) != 1 ||
 	    !json_is_true(json_object_get(c->reply, "ok"))) {
 		har_ctx_failf(c, "the shim's close before the reboot did not succeed");
 		return -1;
@@ -493,7 +495,7 @@ static void teardown(struct har_ctx *c)
 	c->stopping = 1;
 	if (c->shim.pid > 0 && !c->shim.reaped) {
 		har_proc_send(&c->shim, "{\"cmd\":\"quit\"}");
-		int64_t end = lh_time_mono_ms() + SHIM_EXIT_GRACE_MS;
+		int64_t end = lh_time_mono_ms() + lh_time_real_ms(SHIM_EXIT_GRACE_MS);
 		c->deadline = end;
 		/* Until it has exited, not just closed stdout: SIGTERM during its
 		 * exit-time leak check would be an unclean end it did not cause. */
@@ -532,10 +534,13 @@ static int setup(struct har_ctx *c)
 	return start_shim(c, 0);
 }
 
-/* Turns the context's outcome into the result. */
-static void fill_result(struct har_ctx *c, struct har_result *res, int64_t t0)
+/* Turns the context's outcome into the result. The duration is wall time
+ * (what a person waits), the scenario's own time is kept beside it. */
+static void fill_result(struct har_ctx *c, struct har_result *res, int64_t t0, int64_t real_t0)
 {
-	res->duration_s = (double)(lh_time_mono_ms() - t0) / 1000.0;
+	res->duration_s = (double)(lh_time_real_mono_ms() - real_t0) / 1000.0;
+	res->scenario_s = (double)(lh_time_mono_ms() - t0) / 1000.0;
+	res->time_warp = lh_time_warp() > 1 ? lh_time_warp() : 1;
 	res->seed = c->o->seed;
 	if (c->fail) {
 		snprintf(res->kind, sizeof(res->kind), "%s",
@@ -557,7 +562,7 @@ static void fill_result(struct har_ctx *c, struct har_result *res, int64_t t0)
 int har_run_scenario(const struct har_scenario *sc, const struct har_run_opts *o,
 		     struct har_result *res)
 {
-	int64_t t0 = lh_time_mono_ms();
+	int64_t t0 = lh_time_mono_ms(), real_t0 = lh_time_real_mono_ms();
 	int ret = 0;
 	struct har_ctx c = {0};
 	json_t *tmo = json_object_get(sc->root, "timeout_ms");
@@ -578,8 +583,9 @@ int har_run_scenario(const struct har_scenario *sc, const struct har_run_opts *o
 		goto exit;
 	}
 	har_timeline_note(&c.tl, "scenario_started",
-			  json_pack("{s:s, s:s, s:I}", "name", sc->name, "file", sc->file, "seed",
-				    (json_int_t)o->seed));
+			  json_pack("{s:s, s:s, s:I, s:i}", "name", sc->name, "file", sc->file,
+				    "seed", (json_int_t)o->seed, "time_warp",
+				    lh_time_warp() > 1 ? lh_time_warp() : 1));
 	if (setup(&c) == 0)
 		har_steps_run(&c);
 	snprintf(c.where, sizeof(c.where), "teardown");
@@ -593,7 +599,7 @@ int har_run_scenario(const struct har_scenario *sc, const struct har_run_opts *o
 		fprintf(stderr, "lwm2m-harness: cannot write %s: %s\n", c.timeline_path,
 			strerror(errno));
 exit:
-	fill_result(&c, res, t0);
+	fill_result(&c, res, t0, real_t0);
 	json_decref(c.reply);
 	har_timeline_free(&c.tl);
 	return ret;

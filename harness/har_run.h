@@ -19,9 +19,11 @@ enum har_verdict { HAR_PASS, HAR_FAIL, HAR_SKIP };
 
 struct har_result {
 	enum har_verdict verdict;
-	char *message; /* failure message or skip reason (malloc'd), or NULL */
-	char kind[24]; /* a failure's type: timeout, sanitizer, process_exit, failure */
-	double duration_s;
+	char *message;	   /* failure message or skip reason (malloc'd), or NULL */
+	char kind[24];	   /* a failure's type: timeout, sanitizer, process_exit, failure */
+	double duration_s; /* wall time */
+	double scenario_s; /* scenario time: duration_s times the warp, about */
+	int time_warp;	   /* 1, or the warp the scenario ran with */
 	uint64_t seed;
 };
 

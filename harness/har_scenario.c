@@ -248,12 +248,30 @@ static void check_matchers(const json_t *item, const char *path, struct har_errs
 	}
 }
 
-/* The checks a schema cannot express: matcher operators and regexes. */
+/* A scenario may state hours of scenario time, but only with a warp that
+ * keeps its wall time within the bound every scenario has. */
+static void check_wall_time(const struct har_scenario *sc, struct har_errs *errs)
+{
+	const json_t *t = json_object_get(sc->root, "timeout_ms"),
+		     *w = json_object_get(sc->root, "time_warp");
+	json_int_t ms = t ? json_integer_value(t) : 0, warp = w ? json_integer_value(w) : 1;
+	if (ms > HAR_SCENARIO_WALL_MAX_MS * warp)
+		har_errs_add(errs, "$.timeout_ms",
+			     "%lld ms of scenario time would take %lld ms of wall time at "
+			     "time_warp %lld, over the %d ms a scenario may take: raise "
+			     "time_warp or lower timeout_ms",
+			     (long long)ms, (long long)(ms / warp), (long long)warp,
+			     HAR_SCENARIO_WALL_MAX_MS);
+}
+
+/* The checks a schema cannot express: matcher operators and regexes, and
+ * the wall time of a warped scenario. */
 static void check_semantics(const struct har_scenario *sc, struct har_errs *errs)
 {
 	char path[64];
 	size_t i;
 	json_t *item;
+	check_wall_time(sc, errs);
 	json_array_foreach(json_object_get(sc->root, "steps"), i, item)
 	{
 		snprintf(path, sizeof(path), "$.steps[%zu]", i);
@@ -326,6 +344,16 @@ int har_scenario_has_tag(const struct har_scenario *sc, const char *tag)
 			return 1;
 	}
 	return 0;
+}
+
+/* One place decides the warp, so the worker, its deadline and the report
+ * agree. */
+int har_scenario_time_warp(const struct har_scenario *sc, int override)
+{
+	const json_t *w = json_object_get(sc->root, "time_warp");
+	if (override > 0)
+		return override;
+	return w ? (int)json_integer_value(w) : 1;
 }
 
 /* Frees what loading allocated. */

@@ -5,6 +5,10 @@
 
 #include "har_err.h"
 
+/* The longest a scenario may take in wall time (its timeout_ms divided by
+ * its time_warp). */
+#define HAR_SCENARIO_WALL_MAX_MS 600000
+
 /* One scenario file, validated against scenarios/schema.json and checked
  * further (matchers, referenced files) before anything runs. */
 struct har_scenario {
@@ -37,6 +41,9 @@ int har_scenario_load(const json_t *schema, const char *file, struct har_scenari
 		      struct har_errs *errs);
 /* True when the scenario has the tag. */
 int har_scenario_has_tag(const struct har_scenario *sc, const char *tag);
+/* The scenario's time warp: --time-warp (override > 0), else its
+ * "time_warp", else 1. */
+int har_scenario_time_warp(const struct har_scenario *sc, int override);
 /* Frees what har_scenario_load allocated. */
 void har_scenario_free(struct har_scenario *sc);
 

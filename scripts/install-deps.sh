@@ -12,9 +12,11 @@ set -euo pipefail
 # gnuplot-nox: bench/fleet-plot.sh (docs/fleet-scaling.svg).
 # libmicrohttpd-dev: the emulator's HTTP API and dashboard (--http).
 # cmake, libssl-dev: avs_commons (its Mbed TLS and OpenSSL avs_net) for tests/avsnet/.
+# faketime (libfaketime): scenarios with "time_warp" run every process sped up
+# (docs/time-warp.md).
 PKGS=(build-essential pkg-config cmake libssl-dev libcoap3-dev libcoap3-bin libjansson-dev
       libpcap-dev libcmocka-dev tshark openssl uthash-dev jq iproute2
-      clang-14 libclang-rt-14-dev libcbor-dev libxml2-dev libmicrohttpd-dev gnuplot-nox)
+      clang-14 libclang-rt-14-dev libcbor-dev libxml2-dev libmicrohttpd-dev gnuplot-nox faketime)
 # Optional: headless Chromium for tests/interop/report-browser.sh (report.html
 # in a real browser); that test skips, saying why, when it cannot be installed.
 OPTIONAL_PKGS=(chromium)

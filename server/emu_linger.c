@@ -31,7 +31,7 @@ int emu_linger_add(struct emu_server *srv, int fd)
 {
 	struct epoll_event ev = {.events = EPOLLIN,
 				 .data.u64 = EMU_FD_TAG(EMU_FD_TLS_LINGER, (uint64_t)fd)};
-	int64_t deadline = lh_time_mono_ms() + EMU_LINGER_MS;
+	int64_t deadline = lh_time_mono_ms() + lh_time_real_ms(EMU_LINGER_MS);
 	if (srv->linger.count == EMU_LINGER_MAX || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -1;
 	/* Without the wake-up (out of memory) the fd still closes at EOF or at

@@ -12,7 +12,7 @@
 
 struct emu_server;
 
-#define EMU_LINGER_MS 200 /* longest a connection lingers */
+#define EMU_LINGER_MS 200 /* longest a connection lingers (wall time, lh_time_real_ms) */
 #define EMU_LINGER_MAX 64 /* beyond this many, a connection is closed at once */
 
 struct emu_lingering {

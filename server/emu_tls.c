@@ -30,6 +30,7 @@
 #include "lh_time.h"
 
 #define EMU_TLS_BUF 16384
+/* How long a full kernel buffer may take to drain: wall time (lh_time_real_ms). */
 #define EMU_TLS_SEND_WAIT_MS 1000
 /* The ClientHello, with its record headers, must fit in one max-size record. */
 #define EMU_TLS_HELLO_MAX (EMU_TLS_RECORD_HDR_LEN + EMU_TLS_RECORD_MAX)
@@ -80,7 +81,7 @@ static int tls_send(void *ctx, const unsigned char *buf, size_t len)
 	ssize_t n = send(s->tcp_fd, buf, len, MSG_NOSIGNAL);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		struct pollfd p = {.fd = s->tcp_fd, .events = POLLOUT};
-		if (poll(&p, 1, EMU_TLS_SEND_WAIT_MS) == 1)
+		if (poll(&p, 1, (int)lh_time_real_ms(EMU_TLS_SEND_WAIT_MS)) == 1)
 			n = send(s->tcp_fd, buf, len, MSG_NOSIGNAL);
 	}
 	if (n < 0)

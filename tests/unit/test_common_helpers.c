@@ -9,8 +9,11 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "common/lh_addr.h"
 #include "common/lh_hex.h"
+#include "common/lh_time.h"
 
 static void hex_roundtrip(void **state)
 {
@@ -28,10 +31,10 @@ static void hex_rejects_bad_input(void **state)
 {
 	(void)state;
 	unsigned char buf[2];
-	assert_int_equal(lh_hex_decode("abc", buf, sizeof(buf)), -1);    /* odd length */
-	assert_int_equal(lh_hex_decode("zz", buf, sizeof(buf)), -1);     /* not hex */
+	assert_int_equal(lh_hex_decode("abc", buf, sizeof(buf)), -1);	 /* odd length */
+	assert_int_equal(lh_hex_decode("zz", buf, sizeof(buf)), -1);	 /* not hex */
 	assert_int_equal(lh_hex_decode("001122", buf, sizeof(buf)), -1); /* too long */
-	assert_int_equal(lh_hex_decode("0x12", buf, sizeof(buf)), -1);   /* prefix */
+	assert_int_equal(lh_hex_decode("0x12", buf, sizeof(buf)), -1);	 /* prefix */
 }
 
 static void addr_parse_and_format(void **state)
@@ -57,8 +60,7 @@ static void addr_parse_and_format(void **state)
 	assert_string_equal(lh_addr_format((struct sockaddr *)&ss, text, sizeof(text)),
 			    "127.0.0.2:5684");
 	assert_int_equal(lh_addr_parse("::1", 7, &ss, &len), 0);
-	assert_string_equal(lh_addr_format((struct sockaddr *)&ss, text, sizeof(text)),
-			    "[::1]:7");
+	assert_string_equal(lh_addr_format((struct sockaddr *)&ss, text, sizeof(text)), "[::1]:7");
 }
 
 static void addr_rejects_bad_input(void **state)
@@ -75,13 +77,44 @@ static void addr_rejects_bad_input(void **state)
 	assert_int_equal(lh_addr_parse(":5684", 0, &ss, &len), -1);
 }
 
+/* The warp factor comes from the harness's environment variable: a bad
+ * value must never scale a wait (it counts as no warp for the waits and is
+ * reported as -1 for whoever checks it). */
+static void time_warp_from_env(void **state)
+{
+	(void)state;
+	unsetenv(LH_TIME_WARP_ENV);
+	assert_int_equal(lh_time_warp(), 1);
+	assert_true(lh_time_real_ms(5000) == 5000);
+	setenv(LH_TIME_WARP_ENV, "100", 1);
+	assert_int_equal(lh_time_warp(), 100);
+	assert_true(lh_time_real_ms(5000) == 500000);
+	static const char *const bad[] = {"0", "-3", "x10", "10x", "", "10001", "1e3"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv(LH_TIME_WARP_ENV, bad[i], 1);
+		assert_int_equal(lh_time_warp(), bad[i][0] ? -1 : 1);
+		assert_true(lh_time_real_ms(5000) == 5000);
+	}
+	unsetenv(LH_TIME_WARP_ENV);
+}
+
+/* The unwarped clock is a monotonic millisecond clock like the other. */
+static void time_real_clock_monotonic(void **state)
+{
+	(void)state;
+	int64_t a = lh_time_real_mono_ms(), m = lh_time_mono_ms();
+	int64_t b = lh_time_real_mono_ms();
+	assert_true(a > 0 && b >= a);
+	/* Unwarped here, both read CLOCK_MONOTONIC. */
+	assert_true(m >= a - 1 && m <= b + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(hex_roundtrip),
-		cmocka_unit_test(hex_rejects_bad_input),
-		cmocka_unit_test(addr_parse_and_format),
-		cmocka_unit_test(addr_rejects_bad_input),
+	    cmocka_unit_test(hex_roundtrip),	     cmocka_unit_test(hex_rejects_bad_input),
+	    cmocka_unit_test(addr_parse_and_format), cmocka_unit_test(addr_rejects_bad_input),
+	    cmocka_unit_test(time_warp_from_env),    cmocka_unit_test(time_real_clock_monotonic),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

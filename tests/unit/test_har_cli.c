@@ -74,6 +74,30 @@ static void refuses_bad_values(void **state)
 	har_cli_free(&cli);
 }
 
+/* --time-warp takes 1..10000 and the internal worker exactly one file. */
+static void time_warp_and_worker(void **state)
+{
+	(void)state;
+	struct har_cli cli;
+	const char *warp[] = {"h", "run", "--time-warp", "100", NULL};
+	const char *zero[] = {"h", "run", "--time-warp", "0", NULL};
+	const char *huge[] = {"h", "run", "--time-warp", "10001", NULL};
+	const char *worker[] = {"h", "worker", "--results", "d", "a.json", NULL};
+	const char *worker2[] = {"h", "worker", "a.json", "b.json", NULL};
+	assert_int_equal(parse(&cli, warp), 0);
+	assert_int_equal(cli.time_warp, 100);
+	har_cli_free(&cli);
+	assert_int_equal(parse(&cli, zero), -1);
+	har_cli_free(&cli);
+	assert_int_equal(parse(&cli, huge), -1);
+	har_cli_free(&cli);
+	assert_int_equal(parse(&cli, worker), 0);
+	assert_int_equal(cli.time_warp, 0);
+	har_cli_free(&cli);
+	assert_int_equal(parse(&cli, worker2), -1);
+	har_cli_free(&cli);
+}
+
 static void derived_seeds_differ(void **state)
 {
 	(void)state;
@@ -176,9 +200,10 @@ static void reports_list_every_verdict(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(parses_run_options),   cmocka_unit_test(refuses_bad_values),
-	    cmocka_unit_test(derived_seeds_differ), cmocka_unit_test(count_expectations),
-	    cmocka_unit_test(xml_escaping),	    cmocka_unit_test(reports_list_every_verdict),
+	    cmocka_unit_test(parses_run_options),	  cmocka_unit_test(refuses_bad_values),
+	    cmocka_unit_test(derived_seeds_differ),	  cmocka_unit_test(time_warp_and_worker),
+	    cmocka_unit_test(count_expectations),	  cmocka_unit_test(xml_escaping),
+	    cmocka_unit_test(reports_list_every_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
