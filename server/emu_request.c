@@ -796,8 +796,8 @@ json_t *emu_request_send(struct emu_server *srv, const json_t *req, char *err, s
 	/* Queue mode (LwM2M 1.1 §6.5): a device that closed its session to
 	 * sleep gets the request when it next connects and speaks. */
 	struct emu_reg *reg = emu_registry_find_ep(&srv->registry, ep);
-	if (!reg || !reg->queue_mode || !reg->proto)
-		return NULL;
+	if (!reg || !reg->queue_mode || !reg->proto || emu_hib_find(srv, reg->session))
+		return NULL; /* (a hibernated one beyond the wake limit: err says so) */
 	return request_make(srv, NULL, reg->proto, ep, req, err, size);
 }
 
