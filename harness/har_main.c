@@ -85,6 +85,20 @@ static int duplicate_names(const struct har_scenario *scs, size_t n)
 	return bad;
 }
 
+/* Loads one scenario file, expands its variables and checks its emulator
+ * config with the emulator itself; 0, or -1 with errs filled. */
+static int load_one(const struct har_cli *cli, const json_t *schema, const char *file,
+		    const char *certs_dir, struct har_scenario *sc, struct har_errs *errs)
+{
+	if (har_scenario_load(schema, file, sc, errs) != 0 ||
+	    har_vars_expand(sc->emulator, "$.emulator", certs_dir, errs) != 0 ||
+	    har_vars_expand(json_object_get(sc->root, "client"), "$.client", certs_dir, errs) !=
+		0 ||
+	    har_vars_expand(json_object_get(sc->root, "steps"), "$.steps", certs_dir, errs) != 0)
+		return -1;
+	return har_emucheck_config(cli->emulator, sc->emulator, errs) != 0 ? -1 : 0;
+}
+
 /* Loads the schema and every scenario under the paths; any invalid file
  * stops everything (exit status 2) before anything runs. */
 static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout)
@@ -121,13 +135,7 @@ static int load_all(struct har_cli *cli, struct har_scenario **out, size_t *nout
 	scs = calloc(nfiles ? nfiles : 1, sizeof(*scs));
 	for (size_t i = 0; scs && i < nfiles; i++) {
 		har_errs_free(&errs);
-		if (har_scenario_load(schema, files[i], &scs[i], &errs) != 0 ||
-		    har_vars_expand(scs[i].emulator, "$.emulator", certs_dir, &errs) != 0 ||
-		    har_vars_expand(json_object_get(scs[i].root, "client"), "$.client", certs_dir,
-				    &errs) != 0 ||
-		    har_vars_expand(json_object_get(scs[i].root, "steps"), "$.steps", certs_dir,
-				    &errs) != 0 ||
-		    har_emucheck_config(cli->emulator, scs[i].emulator, &errs) != 0) {
+		if (load_one(cli, schema, files[i], certs_dir, &scs[i], &errs) != 0) {
 			print_errors(files[i], &errs);
 			bad++;
 		}

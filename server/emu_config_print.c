@@ -60,25 +60,29 @@ static json_t *vhost_json(const struct emu_vhost_cfg *v)
 	return o;
 }
 
+/* $.dtls as it is in effect. */
+static json_t *dtls_json(const struct emu_config *cfg)
+{
+	return json_pack(
+	    "{s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}", "cookies",
+	    cfg->cookies, "anti_replay", cfg->anti_replay, "pack_records", cfg->pack_records,
+	    "badmac_limit", (json_int_t)cfg->badmac_limit, "idle_timeout",
+	    (json_int_t)cfg->dtls_idle_s, "hibernate_after", (json_int_t)cfg->hibernate_after_s,
+	    "hibernate_max_awake", (json_int_t)cfg->hibernate_max_awake, "cid", "enabled",
+	    cfg->cid_enabled, "length", cfg->cid_length, "handshake_timeout_ms", "min",
+	    (json_int_t)cfg->hs_min_ms, "max", (json_int_t)cfg->hs_max_ms, "ciphersuites",
+	    suites_json(cfg), "mtu", cfg->mtu);
+}
+
 json_t *emu_config_to_json(const struct emu_config *cfg)
 {
-	json_t *psk = psk_json(cfg), *suites = suites_json(cfg), *vhosts = json_array();
+	json_t *psk = psk_json(cfg), *vhosts = json_array();
 	for (size_t i = 0; i < cfg->vhost_count; i++)
 		json_array_append_new(vhosts, vhost_json(&cfg->vhosts[i]));
 	json_t *o = json_pack("{s:s, s:{s:o, s:o, s:o}, s:o}", "bind", cfg->bind, "ports", "coap",
 			      port_json(cfg->coap_port), "dtls", port_json(cfg->dtls_port), "tls",
 			      port_json(cfg->tls_port), "psk", psk);
-	json_object_set_new(
-	    o, "dtls",
-	    json_pack("{s:b, s:b, s:b, s:I, s:I, s:I, s:I, s:{s:b, s:i}, s:{s:I, s:I}, s:o, s:i}",
-		      "cookies", cfg->cookies, "anti_replay", cfg->anti_replay, "pack_records",
-		      cfg->pack_records, "badmac_limit", (json_int_t)cfg->badmac_limit,
-		      "idle_timeout", (json_int_t)cfg->dtls_idle_s, "hibernate_after",
-		      (json_int_t)cfg->hibernate_after_s, "hibernate_max_awake",
-		      (json_int_t)cfg->hibernate_max_awake, "cid", "enabled", cfg->cid_enabled,
-		      "length", cfg->cid_length, "handshake_timeout_ms", "min",
-		      (json_int_t)cfg->hs_min_ms, "max", (json_int_t)cfg->hs_max_ms, "ciphersuites",
-		      suites, "mtu", cfg->mtu));
+	json_object_set_new(o, "dtls", dtls_json(cfg));
 	json_object_set_new(
 	    o, "resumption",
 	    json_pack("{s:b, s:b}", "cache", cfg->session_cache, "tickets", cfg->session_tickets));
