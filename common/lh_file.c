@@ -1,6 +1,7 @@
 #include "lh_file.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -97,5 +98,45 @@ int lh_file_check_private(const char *path, char *why, size_t why_size)
 	    check_one(path, 0, why, why_size) == 0)
 		ret = 0;
 	free(copy);
+	return ret;
+}
+
+/* Writes all of buf to fd; 0, or -1 with errno set. */
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? (errno = EIO, -1) : -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int lh_file_replace_private(const char *path, const void *buf, size_t len, char *why,
+			    size_t why_size)
+{
+	char tmp[4200];
+	int ret = -1;
+	int fd = lh_file_tmp_private(path, tmp, sizeof(tmp));
+	if (fd < 0) {
+		snprintf(why, why_size, "cannot create a temporary file next to it: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, buf, len) == 0 && fsync(fd) == 0)
+		ret = 0;
+	else
+		snprintf(why, why_size, "write/fsync: %s", strerror(errno));
+	close(fd);
+	if (ret == 0 && rename(tmp, path) != 0) {
+		snprintf(why, why_size, "rename: %s", strerror(errno));
+		ret = -1;
+	}
+	if (ret != 0)
+		unlink(tmp);
 	return ret;
 }

@@ -16,6 +16,14 @@ int lh_file_open_private(const char *path, int append, char *why, size_t why_siz
  * Returns the fd or -1 with errno set. */
 int lh_file_tmp_private(const char *path, char *tmp, size_t tmp_size);
 
+/* Replaces path with len bytes of buf atomically, readable by the owner
+ * only: a fresh private temporary file next to it (lh_file_tmp_private),
+ * every byte written, fsync, rename; so a crash leaves either the old file
+ * or the new one, never half of one. Returns 0, or -1 with why filled
+ * (which step failed and errno's text) and the temporary file removed. */
+int lh_file_replace_private(const char *path, const void *buf, size_t len, char *why,
+			    size_t why_size);
+
 /* Refuses a secret file's place when path (if it exists) is not a regular
  * file, or is owned by another user, or is writable by group or others, or
  * when its folder is owned by another user or writable by group or others.

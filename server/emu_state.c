@@ -225,47 +225,18 @@ static int load_lineage(const json_t *j, uint8_t out[EMU_LINEAGE_LEN])
 	return hex && lh_hex_decode(hex, out, EMU_LINEAGE_LEN) == EMU_LINEAGE_LEN;
 }
 
-/* Writes root to fd in one go: jansson's json_dumpfd makes one write
- * system call per token (seconds for a file of 10,000 sessions). */
-static int write_json(int fd, const json_t *root)
-{
-	char *text = json_dumps(root, JSON_INDENT(1));
-	size_t len = text ? strlen(text) : 0, off = 0;
-	while (text && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	int ret = text && off == len ? 0 : -1;
-	free(text);
-	return ret;
-}
-
-/* Writes root to path atomically, readable by the owner only: through a
- * fresh temporary file (O_EXCL, 0600) in the same folder, fsync and rename,
- * so a crash leaves either the old file or the new one, never half of one,
- * and a link planted at a predictable name is never written through. */
+/* Writes root to path atomically, readable by the owner only
+ * (lh_file_replace_private), as one buffer: jansson's json_dumpfd makes one
+ * write system call per token (seconds for a file of 10,000 sessions). */
 static int write_private(const char *path, json_t *root, char *why, size_t why_size)
 {
-	char tmp[4200];
-	int ret = -1;
-	int fd = lh_file_tmp_private(path, tmp, sizeof(tmp));
-	if (fd < 0) {
-		snprintf(why, why_size, "cannot create a temporary file next to it: %s",
-			 strerror(errno));
+	char *text = json_dumps(root, JSON_INDENT(1));
+	if (!text) {
+		snprintf(why, why_size, "out of memory");
 		return -1;
 	}
-	if (write_json(fd, root) == 0 && fsync(fd) == 0)
-		ret = 0;
-	snprintf(why, why_size, "write/fsync: %s", strerror(errno));
-	close(fd);
-	if (ret == 0 && rename(tmp, path) != 0) {
-		snprintf(why, why_size, "rename: %s", strerror(errno));
-		ret = -1;
-	}
-	if (ret != 0)
-		unlink(tmp);
+	int ret = lh_file_replace_private(path, text, strlen(text), why, why_size);
+	free(text);
 	return ret;
 }
 

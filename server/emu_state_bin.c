@@ -253,38 +253,6 @@ static void wr_body(struct wr *w, struct emu_server *srv, int live, uint64_t *ns
 	wr_reg(w, r, now);
 }
 
-/* Writes buf to path through a private temporary file, fsync, rename. */
-static int write_atomic(const char *path, const uint8_t *buf, size_t len, char *why,
-			size_t why_size)
-{
-	char tmp[4200];
-	int ret = -1;
-	int fd = lh_file_tmp_private(path, tmp, sizeof(tmp));
-	if (fd < 0) {
-		snprintf(why, why_size, "cannot create a temporary file next to it: %s",
-			 strerror(errno));
-		return -1;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off == len && fsync(fd) == 0)
-		ret = 0;
-	snprintf(why, why_size, "write/fsync: %s", strerror(errno));
-	close(fd);
-	if (ret == 0 && rename(tmp, path) != 0) {
-		snprintf(why, why_size, "rename: %s", strerror(errno));
-		ret = -1;
-	}
-	if (ret != 0)
-		unlink(tmp);
-	return ret;
-}
-
 /* Patches the counts into the header and appends the checksum. */
 static void wr_finish(struct wr *w, uint64_t nsess, uint64_t nregs)
 {
@@ -312,7 +280,7 @@ int emu_state_bin_save(struct emu_server *srv, const char *path, int live, const
 	wr_uint(&w, 0, 8);
 	wr_body(&w, srv, live, &nsess);
 	wr_finish(&w, nsess, srv->registry.count);
-	int ret = w.oom ? -1 : write_atomic(path, w.buf, w.len, why, sizeof(why));
+	int ret = w.oom ? -1 : lh_file_replace_private(path, w.buf, w.len, why, sizeof(why));
 	if (ret == 0)
 		lh_event_emitf("state_saved", "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "path",
 			       path, "trigger", trigger, "format", "binary", "sessions",
