@@ -26,7 +26,6 @@ PIPE=$BUILD/tests/ctl_pipe
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hardening.XXXXXX")
 chmod 700 "$TMP"
 umask 022
-N=0 FAILED=0
 declare -A EMU_PIDS=()
 
 cleanup() {
@@ -38,22 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	N=$((N + 1))
-	echo "ok $N - $1"
-}
-notok() {
-	N=$((N + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	[ -z "${2:-}" ] || printf '%s\n' "$2" | head -6 | sed 's/^/  # /'
-}
-# check NAME CMD...: ok when CMD succeeds.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else notok "$name" "$out"; fi
-}
+# shellcheck source=tests/tap.bash
+source "$top/tests/tap.bash"
 note() { echo "# $*"; }
 
 for f in "$EMU" "$FLOOD" "$PIPE"; do

@@ -14,27 +14,14 @@ cd "$top" || exit 2
 BUILD=${BUILD:-build}
 HAR=$BUILD/bin/lwm2m-harness
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/har-interrupt.XXXXXX")
-N=0 FAILED=0 HPID=
+HPID=
 cleanup() {
 	[ -z "$HPID" ] || kill -KILL "$HPID" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-ok() {
-	N=$((N + 1))
-	echo "ok $N - $1"
-}
-notok() {
-	N=$((N + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	[ -z "${2:-}" ] || printf '%s\n' "$2" | head -6 | sed 's/^/  # /'
-}
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else notok "$name" "$out"; fi
-}
+# shellcheck source=tests/tap.bash
+source "$top/tests/tap.bash"
 [ -x "$HAR" ] || {
 	notok "$HAR is built (make all)"
 	exit 1

@@ -23,24 +23,9 @@ BUILD=${BUILD:-build}
 HAR=$BUILD/bin/lwm2m-harness
 DIR=tests/interop/warp
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/time-warp.XXXXXX")
-N=0 FAILED=0
 trap 'rm -rf "$TMP"' EXIT
-ok() {
-	N=$((N + 1))
-	echo "ok $N - $1"
-}
-notok() {
-	N=$((N + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	[ -z "${2:-}" ] || printf '%s\n' "$2" | head -8 | sed 's/^/  # /'
-}
-# judge NAME CMD...: ok when CMD succeeds, its output explains a failure.
-judge() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else notok "$name" "$out"; fi
-}
+# shellcheck source=tests/tap.bash
+source "$top/tests/tap.bash"
 if ! command -v faketime >/dev/null; then
 	echo "ok 1 - # SKIP faketime is not installed (make deps installs Debian's faketime)"
 	exit 0
@@ -117,25 +102,25 @@ check_worker() {
 
 run "$TMP/w50"
 [ -z "${WARP_DEBUG:-}" ] || set -x
-judge "both check scenarios pass at time_warp 50" grep -q '^2 passed, 0 failed' "$TMP/w50.out"
-judge "shim, Mbed TLS timers: ClientHellos 1, 2, 4 s apart, ETIMEDOUT at 15 s" check_mbedtls
-judge "shim, libcoap: each CON retransmission gap twice the last" check_libcoap
-judge "emulator: the registration expires 30 s after the Register" check_emulator
-judge "harness worker: scenario time many times the wall time" check_worker
+check "both check scenarios pass at time_warp 50" grep -q '^2 passed, 0 failed' "$TMP/w50.out"
+check "shim, Mbed TLS timers: ClientHellos 1, 2, 4 s apart, ETIMEDOUT at 15 s" check_mbedtls
+check "shim, libcoap: each CON retransmission gap twice the last" check_libcoap
+check "emulator: the registration expires 30 s after the Register" check_emulator
+check "harness worker: scenario time many times the wall time" check_worker
 
 run "$TMP/w20" --time-warp 20 --name warp-check-backoff
-judge "--time-warp 20 overrides the scenario's 50" \
+check "--time-warp 20 overrides the scenario's 50" \
 	jq -e '.verdict == "pass" and .time_warp == 20' "$TMP/w20/latest/warp-check-backoff/result.json"
 
 mkdir -p "$TMP/nopath"
 PATH_FOR_HAR=$TMP/nopath run "$TMP/nofake" --name warp-check-backoff
-judge "without faketime the scenario is skipped, saying what to install" \
+check "without faketime the scenario is skipped, saying what to install" \
 	jq -e '.verdict == "skip" and (.message | test("faketime"))' \
 	"$TMP/nofake/latest/warp-check-backoff/result.json"
 
 jq '.time_warp = 1 | .timeout_ms = 700000' "$DIR/backoff.json" >"$TMP/too-long.json"
 out=$("$HAR" lint --schema scenarios/schema.json "$TMP/too-long.json" 2>&1)
-judge "lint refuses 700 s of scenario time at time_warp 1" \
+check "lint refuses 700 s of scenario time at time_warp 1" \
 	grep -q 'timeout_ms.*raise time_warp' <<<"$out"
 echo "# $((N - FAILED)) passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
