@@ -245,10 +245,10 @@ static void announce(struct emu_req *r, struct emu_session *s)
 	r->announced = 1;
 }
 
-/* Puts r's message on s (with a fresh message id when s is not the session
- * it last went out on) and schedules what comes next. */
 static void fail(struct emu_server *srv, struct emu_req *r, const char *reason);
 
+/* Puts r's message on s (with a fresh message id when s is not the session
+ * it last went out on) and schedules what comes next. */
 static void transmit(struct emu_server *srv, struct emu_req *r, struct emu_session *s)
 {
 	int stream = s->tp->proto == COAP_PROTO_TCP;
