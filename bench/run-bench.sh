@@ -27,6 +27,10 @@
 #   BENCH_ONLY=psk,ecdhe,updates,idle,hibernate,restart,fleet   the metrics to run
 #                              (default all)
 #   BENCH_PIN=1                server on CPU 1, load generator on CPU 0 (taskset)
+#   BENCH_WARM=1               keep the server's CPU warm in handshake rounds: a
+#                              SCHED_IDLE busy loop pinned beside the server (and
+#                              the bound), so that CPU never idles between
+#                              datagrams; 0 turns it off (docs/perf-method.md)
 #   BENCH_OUT=$BUILD/bench     where the raw result lines and logs go
 set -euo pipefail
 
@@ -42,6 +46,7 @@ RESTART_N=${BENCH_RESTART_SESSIONS:-$((10000 * SCALE))}
 FLEET_N=${BENCH_FLEET_DEVICES:-$((2000 * SCALE))}
 FLEET_UPD=${BENCH_FLEET_UPDATE_RATE:-1000}
 PIN=${BENCH_PIN:-1}
+WARM=${BENCH_WARM:-1}
 OUT=${BENCH_OUT:-$BUILD/bench}
 EMULATOR=${EMULATOR:-$BUILD/bin/lwm2m-emulator}
 LOAD=$BUILD/bin/bench_load
@@ -63,6 +68,7 @@ BASELINE=${BASELINE:-}
 for f in "$EMULATOR" "$LOAD" "$BOUND" "$FLEET" ${BASELINE:+"$BASELINE"}; do
 	[ -x "$f" ] || die "$f missing: run 'make bench' (or make all $LOAD $BOUND)"
 done
+[[ $WARM =~ ^[01]$ ]] || die "BENCH_WARM='$WARM': want 1 (keep warm) or 0 (off)"
 [ -f "$CERTS/index.json" ] || die "$CERTS missing: run 'make certs'"
 command -v "$PEER" >/dev/null || die "$PEER missing: install libcoap3-bin ('make deps')"
 mkdir -p "$OUT"
@@ -72,6 +78,14 @@ SRV_CPU=() LOAD_CPU=()
 if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 	SRV_CPU=(taskset -c 1)
 	LOAD_CPU=(taskset -c 0)
+fi
+# The keep-warm loop needs a CPU of the server's own to sit on, and chrt.
+WARM_WHY="server CPU kept warm in handshake rounds (SCHED_IDLE busy loop beside it)"
+if [ "$WARM" = 0 ]; then
+	WARM_WHY="no keep-warm loop (BENCH_WARM=0): the server's CPU idles between datagrams"
+elif [ ${#SRV_CPU[@]} = 0 ] || ! command -v chrt >/dev/null; then
+	WARM=0
+	WARM_WHY="no keep-warm loop: it needs the server pinned (BENCH_PIN=1, 2+ CPUs) and chrt"
 fi
 # cf435f5's emulator holds one fd per session: raise the hard limit where
 # allowed (CAP_SYS_RESOURCE), else say where it will stop.
@@ -84,8 +98,12 @@ fi
 ulimit -n "$(ulimit -Hn)"
 
 SRV_PID=
+WARM_PID=
 EMU_EXTRA=()
-cleanup() { stop_server; }
+cleanup() {
+	stop_server
+	warm_stop
+}
 trap cleanup EXIT
 
 # free_port N: a port P..P+N-1 with nothing bound on UDP or TCP, below the
@@ -156,14 +174,35 @@ stop_server() {
 	SRV_PID=
 }
 
+# warm_start: in handshake rounds, a busy loop at SCHED_IDLE (it runs only
+# when nothing else wants the CPU) pinned to the server's CPU. Without it that
+# vCPU idles between datagrams and every datagram pays a wake-up (on this VM
+# ~30 % more server CPU per ECDHE handshake: docs/perf-method.md), while the
+# in-memory bound runs flat out and never idles. The loop is another process:
+# the server's /proc/PID/stat does not include it.
+warm_start() {
+	[ "$WARM" = 1 ] || return 0
+	chrt -i 0 "${SRV_CPU[@]}" sh -c 'while :; do :; done' &
+	WARM_PID=$!
+}
+
+warm_stop() {
+	[ -n "$WARM_PID" ] || return 0
+	kill -TERM "$WARM_PID" 2>/dev/null || true
+	wait "$WARM_PID" 2>/dev/null || true
+	WARM_PID=
+}
+
 # round SERVER NAME LOAD-ARGS...: one fresh server, one bench_load run; its
 # result line goes to results.txt tagged with SERVER and NAME.
 round() {
 	local srv=$1 name=$2 out line status=0
 	shift 2
 	start_server "$srv"
+	case $name in psk | ecdhe) warm_start ;; esac
 	out=$("${LOAD_CPU[@]}" "$LOAD" --port "$DTLS_PORT" --server-pid "$SRV_PID" "$@" \
 		2>>"$OUT/load.log") || status=$?
+	warm_stop
 	stop_server
 	line=$(grep '^result ' <<<"$out") ||
 		die "$srv $name: bench_load printed no result (exit $status); see $OUT/load.log"
@@ -177,8 +216,12 @@ round() {
 bound_round() {
 	local count=2000 line
 	[ "$1" = psk ] || count=300
-	line=$("${SRV_CPU[@]}" "$BOUND" --auth "$1" --count "$count" --certs "$CERTS") ||
+	warm_start # the same condition as the servers' rounds (the bound never idles anyway)
+	line=$("${SRV_CPU[@]}" "$BOUND" --auth "$1" --count "$count" --certs "$CERTS") || {
+		warm_stop
 		die "bench_bound --auth $1 failed"
+	}
+	warm_stop
 	echo "bound $1 $line" >>"$OUT/results.txt"
 	printf '  %-5s %-8s %s\n' bound "$1" "${line#result }" >&2
 }
@@ -228,6 +271,7 @@ LOADAVG0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run-bench: $EMULATOR at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs," \
 	"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
 	"${SECS}s rounds x $ROUNDS, A/B interleaved; raw lines in $OUT/results.txt" >&2
+echo "run-bench: $WARM_WHY" >&2
 interleaved psk --mode handshakes --auth psk --duration "$SECS"
 # --no-verify: the generator skips the chain check (two ECDSA verifications
 # that only the client pays), so that it, not the server, is less the limit.
@@ -307,6 +351,7 @@ per_sec() { awk -v u="$1" 'BEGIN { if (u == "" || u <= 0) print "-"; else printf
 
 echo
 echo "lwm2m-emulator vs coap-server-openssl (peer) vs in-memory Mbed TLS bound (one core)"
+echo "handshake rounds: $WARM_WHY"
 printf '| %-46s | %12s | %12s | %10s | %9s | %9s |\n' metric emulator peer bound emu/peer emu/bound
 printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 48))" "$(printf -- '-%.0s' $(seq 14))" \
 	"$(printf -- '-%.0s' $(seq 14))" "$(printf -- '-%.0s' $(seq 12))" \

@@ -1,0 +1,44 @@
+/* bl_ivl: the latency of a paced run interval by interval (--intervals MS),
+ * beside what could explain a slow one: the server's and the generator's
+ * CPU time and scheduling delay, the generator's longest loop gap and the
+ * UDP receive-buffer drops. One "interval ..." line per interval on stdout. */
+#ifndef BL_IVL_H
+#define BL_IVL_H
+
+#include "bl_stats.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bl_ivl_clock {
+	uint64_t srv_run, srv_wait, self_run, self_wait; /* ns, /proc/PID/schedstat */
+	long long rcvbuf_err;
+};
+
+struct bl_ivl {
+	int64_t period_us, t0, next; /* 0 period: off */
+	pid_t pid;		     /* the server; 0: none */
+	size_t mark;		     /* first latency sample of this interval */
+	uint64_t sent0;
+	int64_t last_loop, max_gap; /* generator loop turns, µs */
+	struct bl_ivl_clock c0;
+	uint32_t *scratch; /* a copy of the interval's samples, sorted */
+	size_t scratch_cap;
+};
+
+/* Starts the first interval at t0 (period_ms 0: the logger stays off);
+ * -1 when out of memory. */
+int bl_ivl_init(struct bl_ivl *v, unsigned period_ms, pid_t pid, int64_t t0,
+		const struct bl_stats *lat);
+
+/* One turn of the generator's loop at now: the longest gap between turns is
+ * the generator's own stall (descheduled, or busy elsewhere). */
+void bl_ivl_loop(struct bl_ivl *v, int64_t now);
+
+/* Prints the interval(s) ended by now: the samples added to lat since the
+ * last one, sent = requests sent so far. */
+void bl_ivl_tick(struct bl_ivl *v, const struct bl_stats *lat, uint64_t sent, int64_t now);
+
+void bl_ivl_free(struct bl_ivl *v);
+
+#endif
