@@ -17,6 +17,8 @@
 #   BENCH_SECONDS=4            measured seconds of each handshake/Update round
 #   BENCH_ROUNDS=2             rounds per server and metric
 #   BENCH_UPDATE_CLIENTS=2000  CID sessions sending Updates
+#   BENCH_UPDATE_TARGET=50000  the Updates/s per core of issue 15: its p99 row
+#                              paces the Updates at 80 % of it (40000/s)
 #   BENCH_IDLE_SESSIONS=2000   idle sessions (50000 for the no-fd-per-session check)
 #   BENCH_PEER_IDLE_MAX=5000   the peer's idle sessions at most (libcoap 4.3.1
 #                              slows down with tens of thousands of sessions)
@@ -39,6 +41,7 @@ SCALE=${BENCH_SCALE:-1}
 SECS=${BENCH_SECONDS:-$((4 * SCALE))}
 ROUNDS=${BENCH_ROUNDS:-2}
 UPD_N=${BENCH_UPDATE_CLIENTS:-2000}
+UPD_TARGET=${BENCH_UPDATE_TARGET:-50000}
 IDLE_N=${BENCH_IDLE_SESSIONS:-$((2000 * SCALE))}
 PEER_IDLE_MAX=${BENCH_PEER_IDLE_MAX:-5000}
 ONLY=,${BENCH_ONLY:-psk,ecdhe,updates,idle,hibernate,restart,fleet},
@@ -61,7 +64,7 @@ die() {
 	exit 1
 }
 
-for n in SCALE SECS ROUNDS UPD_N IDLE_N PEER_IDLE_MAX RESTART_N FLEET_N FLEET_UPD; do
+for n in SCALE SECS ROUNDS UPD_N UPD_TARGET IDLE_N PEER_IDLE_MAX RESTART_N FLEET_N FLEET_UPD; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n='${!n}': want a positive integer"
 done
 BASELINE=${BASELINE:-}
@@ -278,18 +281,21 @@ interleaved psk --mode handshakes --auth psk --duration "$SECS"
 interleaved ecdhe --mode handshakes --auth ecdhe --no-verify --duration "$SECS"
 interleaved updates --mode updates --cid --clients "$UPD_N" --duration "$SECS"
 # Latency under a load the server sustains: the emulator paced at 80 % of
-# the closed-loop rate it reached above (its own rounds only).
-UPD80=-
+# the closed-loop rate it reached above, and at 80 % of the issue's target
+# rate (the p99 under 10 ms it asks for), rounds interleaved; each with one
+# "interval" line per 100 ms (latency beside the server's and the
+# generator's CPU and scheduling delay) to tell where a tail comes from.
+UPD80=- UPD_T80=$((UPD_TARGET * 8 / 10))
 if [[ $ONLY == *,updates,* ]]; then
 	UPD80=$(awk '$1 == "emu" && $2 == "updates" && $3 == "result" {
 		for (i = 4; i <= NF; i++) if ($i ~ /^rate=/) { split($i, kv, "="); s += kv[2]; n++ } }
 		END { if (n && s > 0) printf "%.0f", 0.8 * s / n; else print "-" }' "$OUT/results.txt")
-	if [ "$UPD80" != - ]; then
-		for r in $(seq 1 "$ROUNDS"); do
-			round emu updates80 --mode updates --cid --clients "$UPD_N" \
-				--duration "$SECS" --rate "$UPD80"
-		done
-	fi
+	for r in $(seq 1 "$ROUNDS"); do
+		[ "$UPD80" = - ] || round emu updates80 --mode updates --cid --clients "$UPD_N" \
+			--duration "$SECS" --rate "$UPD80" --intervals 100
+		round emu updatesT --mode updates --cid --clients "$UPD_N" \
+			--duration "$SECS" --rate "$UPD_T80" --intervals 100
+	done
 fi
 # Beyond 10000 the generator parks its side of each session (--park: socket
 # and TLS context dropped once registered; the server keeps the session), so
@@ -370,6 +376,10 @@ row "Update server CPU us/op" "$(avg emu updates result server_cpu_us_per_op)" \
 	"$(avg peer updates result server_cpu_us_per_op)" -
 row "Update p50 latency us" "$(avg emu updates result p50_us)" "$(avg peer updates result p50_us)" -
 row "Update p99 latency us" "$(avg emu updates result p99_us)" "$(avg peer updates result p99_us)" -
+row "Update p50 / p99 us paced at ${UPD80}/s (80 % of above)" \
+	"$(avg emu updates80 result p50_us)/$(avg emu updates80 result p99_us)" - -
+row "Update p50 / p99 us paced at ${UPD_T80}/s (80 % target)" \
+	"$(avg emu updatesT result p50_us)/$(avg emu updatesT result p99_us)" - -
 row "RSS KiB per idle session ($IDLE_N)" "$(avg emu idle result rss_kb_per_session)" \
 	"$(avg peer idle result rss_kb_per_session)" -
 peer_idle=$IDLE_N
@@ -409,7 +419,7 @@ met() {
 		ok = op == ">=" ? v + 0 >= l + 0 : v + 0 < l + 0; print ok ? "yes" : "no" }'
 }
 trow() { # METRIC EMU OTHER RATIO TARGET MET
-	printf '| %-52s | %9s | %13s | %6s | %10s | %3s |\n' "$@"
+	printf '| %-62s | %9s | %13s | %6s | %10s | %3s |\n' "$@"
 }
 E_PSK=$(avg emu psk result server_cpu_us_per_op)
 P_PSK=$(avg peer psk result server_cpu_us_per_op)
@@ -420,12 +430,13 @@ E_UPS=$(per_sec "$E_UPD")
 [ "$E_UPD" != - ] || E_UPS=-
 P_UPS=$(per_sec "$P_UPD")
 [ "$P_UPD" != - ] || P_UPS=-
-P99=$(avg emu updates80 result p99_us)
-P99_MS=$(awk -v u="$P99" 'BEGIN { if (u == "-") print "-"; else printf "%.2f", u / 1000 }')
+ms() { awk -v u="$1" 'BEGIN { if (u == "-") print "-"; else printf "%.2f", u / 1000 }'; }
+P99_MS=$(ms "$(avg emu updates80 result p99_us)")
+P99T_MS=$(ms "$(avg emu updatesT result p99_us)")
 echo
 echo "targets (issue 15 item 4; server CPU per operation, one core; ratio >= target is met)"
 trow metric emulator "peer or bound" ratio target met
-printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 54))" "$(printf -- '-%.0s' $(seq 11))" \
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 64))" "$(printf -- '-%.0s' $(seq 11))" \
 	"$(printf -- '-%.0s' $(seq 15))" "$(printf -- '-%.0s' $(seq 8))" \
 	"$(printf -- '-%.0s' $(seq 12))" "$(printf -- '-%.0s' $(seq 5))"
 R=$(ratio_t "$B_PSK" "$E_PSK")
@@ -438,8 +449,30 @@ trow "ECDHE-ECDSA handshake us: bound / emulator" "$E_EC" "bound $B_ECDHE" "$R" 
 	"$(met "$R" '>=' 0.95)"
 trow "Updates/s per core of server CPU ($UPD_N CID sessions)" "$E_UPS" "peer $P_UPS" \
 	"$(ratio_t "$E_UPS" "$P_UPS")" ">= 50000" "$(met "$E_UPS" '>=' 50000)"
-trow "Update p99 ms, paced at 80% of that rate (${UPD80}/s)" "$P99_MS" - - "< 10" \
+trow "Update p99 ms, paced at 80% of the measured rate (${UPD80}/s)" "$P99_MS" - - "< 10" \
 	"$(met "$P99_MS" '<' 10)"
+trow "Update p99 ms, paced at 80% of $UPD_TARGET/s (${UPD_T80}/s)" "$P99T_MS" - - "< 10" \
+	"$(met "$P99T_MS" '<' 10)"
+
+# Where the paced tails come from: the 100 ms intervals whose p99 reached
+# 10 ms against the others, by the server's scheduling delay (runnable, not
+# running: another process had its CPU) and the generator's longest loop gap
+# (its own stall); docs/perf-method.md reads them.
+tails() { # NAME RATE
+	awk -v n="$1" -v rate="$2" '$1 == "emu" && $2 == n && $3 == "interval" {
+		for (i = 4; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		t = f["p99_us"] >= 10000; c[t]++; w[t] += f["server_wait_pct"]
+		g[t] += f["load_max_gap_us"]; d[t] += f["rcvbuf_errors"]; u[t] += f["server_cpu_pct"] }
+		END { if (!(c[0] + c[1])) exit
+		printf "paced at %s/s: %d of %d intervals of 100 ms had p99 >= 10 ms", rate, c[1], c[0] + c[1]
+		for (t = 1; t >= 0; t--) if (c[t]) printf "; %s: server CPU %.0f%%, server waiting %.1f%%, " \
+			"generator max gap %.1f ms, UDP drops %d", t ? "in those" : "the others",
+			u[t] / c[t], w[t] / c[t], g[t] / c[t] / 1000, d[t]
+		print "" }' "$OUT/results.txt"
+}
+echo
+tails updates80 "$UPD80"
+tails updatesT "$UPD_T80"
 
 # BASELINE: the same measures for the older build, from the same rounds.
 if [ -n "$BASELINE" ]; then
