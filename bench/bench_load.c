@@ -23,6 +23,7 @@
 #define MAX_CHECKPOINTS 8
 #define STALL_US 20000000	   /* > Mbed TLS's 15 s to give up a handshake */
 #define LAT_SAMPLES_MAX (8u << 20) /* latency samples kept for percentiles */
+#define PACE_EVENTS 32		   /* updates --rate: answers read between two pace() */
 #define DRAIN_US 2000000	   /* handshakes: in-flight ones finish within this */
 #define CLOSE_SETTLE_US 20000	   /* handshakes: the server reads the last close_notify */
 
@@ -412,7 +413,8 @@ static int bench_init(struct bl_bench *b, const struct bl_tls_opts *t)
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	b->clients = calloc(b->n, sizeof(*b->clients));
 	if (b->epfd < 0 || !b->clients || bl_stats_init(&b->lat, LAT_SAMPLES_MAX) < 0 ||
-	    bl_stats_init(&b->hs_lat, LAT_SAMPLES_MAX) < 0) {
+	    bl_stats_init(&b->hs_lat, LAT_SAMPLES_MAX) < 0 ||
+	    bl_stats_init(&b->lat_rx, b->mode == BL_MODE_UPDATES ? LAT_SAMPLES_MAX : 0) < 0) {
 		fprintf(stderr, "bench_load: out of memory or fds for %u clients\n", b->n);
 		return -1;
 	}
@@ -423,12 +425,13 @@ static int bench_init(struct bl_bench *b, const struct bl_tls_opts *t)
 	return 0;
 }
 
-/* Waits up to timeout_ms for datagrams, then runs the timers when due. */
-static void poll_once(struct bl_bench *b, int timeout_ms, int64_t *next_tick)
+/* Waits up to timeout_ms for datagrams (at most max_ev handled), then runs
+ * the timers when due. */
+static void poll_n(struct bl_bench *b, int timeout_ms, int64_t *next_tick, int max_ev)
 {
 	struct epoll_event ev[512];
 	int64_t now;
-	int n = epoll_wait(b->epfd, ev, 512, timeout_ms);
+	int n = epoll_wait(b->epfd, ev, max_ev < 512 ? max_ev : 512, timeout_ms);
 	for (int i = 0; i < n; i++)
 		bl_client_step(b, &b->clients[ev[i].data.u32]);
 	now = bl_mono_us();
@@ -437,6 +440,12 @@ static void poll_once(struct bl_bench *b, int timeout_ms, int64_t *next_tick)
 	*next_tick = now + TICK_US;
 	for (uint32_t i = 0; i < b->n; i++)
 		bl_client_tick(b, &b->clients[i], now);
+}
+
+/* poll_n with the most events a turn takes. */
+static void poll_once(struct bl_bench *b, int timeout_ms, int64_t *next_tick)
+{
+	poll_n(b, timeout_ms, next_tick, 512);
 }
 
 /* Ends every client, close_notify for the established ones, so a
@@ -668,12 +677,18 @@ static uint64_t update_phase(struct bl_bench *b, int64_t t0, struct bl_ivl *ivl)
 		if (b->clients[i].state == BL_READY)
 			bl_client_update(b, &b->clients[i]);
 	while ((now = bl_mono_us()) < end) {
-		if (b->rate > 0)
+		/* Paced: a short turn (PACE_EVENTS answers at most) between two
+		 * pace() calls, so that the Updates due go out on time, not in a
+		 * burst after a long turn. */
+		if (b->rate > 0) {
 			pace(b, t0, &sent, &next, &late);
-		poll_once(b, b->rate > 0 ? 1 : 10, &next_tick);
+			poll_n(b, 1, &next_tick, PACE_EVENTS);
+		} else {
+			poll_once(b, 10, &next_tick);
+		}
 		now = bl_mono_us();
 		bl_ivl_loop(ivl, now);
-		bl_ivl_tick(ivl, &b->lat, b->rate > 0 ? sent : b->c.upd_ok, now);
+		bl_ivl_tick(ivl, &b->lat, &b->lat_rx, b->rate > 0 ? sent : b->c.upd_ok, now);
 	}
 	return late;
 }
@@ -688,7 +703,7 @@ static int run_updates(struct bl_bench *b, const struct run_opts *r)
 	uint64_t late;
 	unfinished = establish(b, &launched, b->n, bl_mono_us() + (int64_t)(b->setup_s * 1e6));
 	phase_begin(&p, r);
-	if (bl_ivl_init(&ivl, r->intervals_ms, r->server_pid, p.t0, &b->lat) < 0) {
+	if (bl_ivl_init(&ivl, r->intervals_ms, r->server_pid, p.t0, &b->lat, &b->lat_rx) < 0) {
 		fprintf(stderr, "bench_load: out of memory for --intervals\n");
 		return 2;
 	}
@@ -698,10 +713,11 @@ static int run_updates(struct bl_bench *b, const struct run_opts *r)
 	phase_end(&p, r);
 	bl_ivl_free(&ivl);
 	printf("result mode=updates sessions=%u ok=%llu errors=%llu unfinished=%u timeouts=%llu "
-	       "target_rate=%.0f late=%llu p50_us=%u p99_us=%u",
+	       "target_rate=%.0f late=%llu p50_us=%u p99_us=%u p50_rx_us=%u p99_rx_us=%u",
 	       b->registered, (unsigned long long)b->c.upd_ok, (unsigned long long)errors(b),
 	       unfinished, (unsigned long long)b->c.timeouts, b->rate, (unsigned long long)late,
-	       bl_stats_pct(&b->lat, 50), bl_stats_pct(&b->lat, 99));
+	       bl_stats_pct(&b->lat, 50), bl_stats_pct(&b->lat, 99), bl_stats_pct(&b->lat_rx, 50),
+	       bl_stats_pct(&b->lat_rx, 99));
 	print_phase(&p, b->c.upd_ok);
 	close_all(b);
 	return errors(b) || unfinished ? 1 : 0;
@@ -714,6 +730,7 @@ static void bench_free(struct bl_bench *b)
 	free(b->clients);
 	bl_stats_free(&b->lat);
 	bl_stats_free(&b->hs_lat);
+	bl_stats_free(&b->lat_rx);
 	if (b->epfd >= 0)
 		close(b->epfd);
 	bl_tls_free(&b->tls);

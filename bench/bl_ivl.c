@@ -20,7 +20,7 @@ static void clock_read(struct bl_ivl_clock *c, pid_t pid)
 
 /* See bl_ivl.h. */
 int bl_ivl_init(struct bl_ivl *v, unsigned period_ms, pid_t pid, int64_t t0,
-		const struct bl_stats *lat)
+		const struct bl_stats *lat, const struct bl_stats *lat_rx)
 {
 	memset(v, 0, sizeof(*v));
 	if (!period_ms)
@@ -30,6 +30,7 @@ int bl_ivl_init(struct bl_ivl *v, unsigned period_ms, pid_t pid, int64_t t0,
 	v->next = t0 + v->period_us;
 	v->pid = pid;
 	v->mark = lat->n;
+	v->mark_rx = lat_rx->n;
 	clock_read(&v->c0, pid);
 	v->scratch_cap = 1u << 16;
 	v->scratch = malloc(v->scratch_cap * sizeof(*v->scratch));
@@ -71,18 +72,20 @@ static size_t window(struct bl_ivl *v, const struct bl_stats *lat, size_t from, 
 }
 
 /* One line: percent of the interval for the CPU and wait times. */
-static void print_line(struct bl_ivl *v, const struct bl_stats *lat, uint64_t sent, int64_t now)
+static void print_line(struct bl_ivl *v, const struct bl_stats *lat,
+		       const struct bl_stats *lat_rx, uint64_t sent, int64_t now)
 {
 	struct bl_ivl_clock c;
-	uint32_t pct[3];
+	uint32_t pct[3], rx[3];
 	double span = (double)v->period_us * 10.0; /* ns per percent */
 	size_t n = window(v, lat, v->mark, pct);
+	window(v, lat_rx, v->mark_rx, rx);
 	clock_read(&c, v->pid);
-	printf("interval t_ms=%lld sent=%llu ok=%zu p50_us=%u p99_us=%u max_us=%u "
+	printf("interval t_ms=%lld sent=%llu ok=%zu p50_us=%u p99_us=%u max_us=%u p99_rx_us=%u "
 	       "server_cpu_pct=%.0f server_wait_pct=%.1f load_cpu_pct=%.0f load_wait_pct=%.1f "
 	       "load_max_gap_us=%lld rcvbuf_errors=%lld\n",
 	       (long long)((now - v->t0) / 1000), (unsigned long long)(sent - v->sent0), n, pct[0],
-	       pct[1], pct[2], (double)(c.srv_run - v->c0.srv_run) / span,
+	       pct[1], pct[2], rx[1], (double)(c.srv_run - v->c0.srv_run) / span,
 	       (double)(c.srv_wait - v->c0.srv_wait) / span,
 	       (double)(c.self_run - v->c0.self_run) / span,
 	       (double)(c.self_wait - v->c0.self_wait) / span, (long long)v->max_gap,
@@ -91,12 +94,14 @@ static void print_line(struct bl_ivl *v, const struct bl_stats *lat, uint64_t se
 }
 
 /* See bl_ivl.h. */
-void bl_ivl_tick(struct bl_ivl *v, const struct bl_stats *lat, uint64_t sent, int64_t now)
+void bl_ivl_tick(struct bl_ivl *v, const struct bl_stats *lat, const struct bl_stats *lat_rx,
+		 uint64_t sent, int64_t now)
 {
 	if (!v->period_us || now < v->next)
 		return;
-	print_line(v, lat, sent, now);
+	print_line(v, lat, lat_rx, sent, now);
 	v->mark = lat->n;
+	v->mark_rx = lat_rx->n;
 	v->sent0 = sent;
 	v->max_gap = 0;
 	while (v->next <= now)

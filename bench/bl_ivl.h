@@ -18,7 +18,7 @@ struct bl_ivl_clock {
 struct bl_ivl {
 	int64_t period_us, t0, next; /* 0 period: off */
 	pid_t pid;		     /* the server; 0: none */
-	size_t mark;		     /* first latency sample of this interval */
+	size_t mark, mark_rx;	     /* first latency samples of this interval */
 	uint64_t sent0;
 	int64_t last_loop, max_gap; /* generator loop turns, µs */
 	struct bl_ivl_clock c0;
@@ -29,15 +29,17 @@ struct bl_ivl {
 /* Starts the first interval at t0 (period_ms 0: the logger stays off);
  * -1 when out of memory. */
 int bl_ivl_init(struct bl_ivl *v, unsigned period_ms, pid_t pid, int64_t t0,
-		const struct bl_stats *lat);
+		const struct bl_stats *lat, const struct bl_stats *lat_rx);
 
 /* One turn of the generator's loop at now: the longest gap between turns is
  * the generator's own stall (descheduled, or busy elsewhere). */
 void bl_ivl_loop(struct bl_ivl *v, int64_t now);
 
-/* Prints the interval(s) ended by now: the samples added to lat since the
+/* Prints the interval(s) ended by now: the samples added to lat (to the
+ * generator's read) and lat_rx (to the kernel's arrival stamp) since the
  * last one, sent = requests sent so far. */
-void bl_ivl_tick(struct bl_ivl *v, const struct bl_stats *lat, uint64_t sent, int64_t now);
+void bl_ivl_tick(struct bl_ivl *v, const struct bl_stats *lat, const struct bl_stats *lat_rx,
+		 uint64_t sent, int64_t now);
 
 void bl_ivl_free(struct bl_ivl *v);
 
