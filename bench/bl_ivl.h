@@ -1,7 +1,7 @@
 /* bl_ivl: the latency of a paced run interval by interval (--intervals MS),
  * beside what could explain a slow one: the server's and the generator's
- * CPU time and scheduling delay, the generator's longest loop gap and the
- * UDP receive-buffer drops. One "interval ..." line per interval on stdout. */
+ * CPU time and scheduling delay, the generator's longest loop gap, the
+ * hypervisor's steal time of CPUs 0 and 1 and the UDP receive-buffer drops. One "interval ..." line per interval on stdout. */
 #ifndef BL_IVL_H
 #define BL_IVL_H
 
@@ -13,6 +13,7 @@
 struct bl_ivl_clock {
 	uint64_t srv_run, srv_wait, self_run, self_wait; /* ns, /proc/PID/schedstat */
 	long long rcvbuf_err;
+	long long steal_ms[2]; /* CPUs 0 and 1 (the generator's and the server's in make bench) */
 };
 
 struct bl_ivl {

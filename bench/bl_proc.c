@@ -117,3 +117,31 @@ exit:
 	fclose(f);
 	return v;
 }
+
+/* The steal time of CPU cpu from /proc/stat (8th value of its "cpuN" line):
+ * time the hypervisor ran something else while this vCPU wanted to run,
+ * invisible to the guest's own scheduler statistics. */
+long long bl_proc_steal_ms(int cpu)
+{
+	char want[16], line[512];
+	unsigned long long v[8];
+	long hz = sysconf(_SC_CLK_TCK);
+	long long ms = -1;
+	size_t wl;
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f || hz <= 0)
+		goto exit;
+	snprintf(want, sizeof(want), "cpu%d ", cpu);
+	wl = strlen(want);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, want, wl) == 0 &&
+		    sscanf(line + wl, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			   &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+			ms = (long long)(v[7] * 1000ull / (unsigned long long)hz);
+			break;
+		}
+exit:
+	if (f)
+		fclose(f);
+	return ms;
+}

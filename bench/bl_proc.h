@@ -24,4 +24,8 @@ int bl_proc_schedstat(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns);
  * buffer, all sockets); -1 when unreadable. */
 long long bl_proc_udp_rcvbuf_errors(void);
 
+/* Steal time of CPU cpu in ms (/proc/stat: the hypervisor ran something
+ * else while the vCPU wanted to run); -1 when unreadable. */
+long long bl_proc_steal_ms(int cpu);
+
 #endif
