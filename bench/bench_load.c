@@ -553,7 +553,7 @@ static int run_handshakes(struct bl_bench *b, const struct run_opts *r)
 	drain_us = bl_mono_us();
 	unfinished = drain(b, &next_tick);
 	drain_us = bl_mono_us() - drain_us;
-	close_all(b); /* the server's cost of closing belongs to the handshakes */
+	close_all(b);		 /* the server's cost of closing belongs to the handshakes */
 	usleep(CLOSE_SETTLE_US); /* ... so let it read the last close_notify */
 	phase_end(&p, r);
 	printf("result mode=handshakes clients=%u ok=%llu errors=%llu unfinished=%u drain_ms=%.1f "

@@ -69,8 +69,10 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl)};
 	ssize_t n = recvmsg(c->fd, &mh, 0);
 	if (n >= 0) {
 		c->rx_rt = rx_stamp(&mh);

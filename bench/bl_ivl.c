@@ -80,8 +80,8 @@ static size_t window(struct bl_ivl *v, const struct bl_stats *lat, size_t from, 
 }
 
 /* One line: percent of the interval for the CPU and wait times. */
-static void print_line(struct bl_ivl *v, const struct bl_stats *lat,
-		       const struct bl_stats *lat_rx, uint64_t sent, int64_t now)
+static void print_line(struct bl_ivl *v, const struct bl_stats *lat, const struct bl_stats *lat_rx,
+		       uint64_t sent, int64_t now)
 {
 	struct bl_ivl_clock c;
 	uint32_t pct[3], rx[3];

@@ -1,7 +1,8 @@
 /* bl_ivl: the latency of a paced run interval by interval (--intervals MS),
  * beside what could explain a slow one: the server's and the generator's
  * CPU time and scheduling delay, the generator's longest loop gap, the
- * hypervisor's steal time of CPUs 0 and 1 and the UDP receive-buffer drops. One "interval ..." line per interval on stdout. */
+ * hypervisor's steal time of CPUs 0 and 1 and the UDP receive-buffer drops. One "interval ..." line
+ * per interval on stdout. */
 #ifndef BL_IVL_H
 #define BL_IVL_H
 

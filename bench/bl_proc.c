@@ -135,8 +135,8 @@ long long bl_proc_steal_ms(int cpu)
 	wl = strlen(want);
 	while (fgets(line, sizeof(line), f))
 		if (strncmp(line, want, wl) == 0 &&
-		    sscanf(line + wl, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-			   &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		    sscanf(line + wl, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
 			ms = (long long)(v[7] * 1000ull / (unsigned long long)hz);
 			break;
 		}
