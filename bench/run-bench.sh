@@ -376,9 +376,9 @@ row "Update server CPU us/op" "$(avg emu updates result server_cpu_us_per_op)" \
 	"$(avg peer updates result server_cpu_us_per_op)" -
 row "Update p50 latency us" "$(avg emu updates result p50_us)" "$(avg peer updates result p50_us)" -
 row "Update p99 latency us" "$(avg emu updates result p99_us)" "$(avg peer updates result p99_us)" -
-row "Update p50 / p99 us paced at ${UPD80}/s (80 % of above)" \
+row "Update p50/p99 us paced at ${UPD80}/s (80 %)" \
 	"$(avg emu updates80 result p50_us)/$(avg emu updates80 result p99_us)" - -
-row "Update p50 / p99 us paced at ${UPD_T80}/s (80 % target)" \
+row "Update p50/p99 us paced at ${UPD_T80}/s (target)" \
 	"$(avg emu updatesT result p50_us)/$(avg emu updatesT result p99_us)" - -
 row "RSS KiB per idle session ($IDLE_N)" "$(avg emu idle result rss_kb_per_session)" \
 	"$(avg peer idle result rss_kb_per_session)" -
@@ -470,9 +470,10 @@ tails() { # NAME RATE
 		END { if (!all) exit
 		printf "paced at %s/s: %d of %d intervals of 100 ms had p99 >= 10 ms, %d of them " \
 			"disturbed (%d disturbed in all: another process or the hypervisor had the " \
-			"server'"'"'s or the generator'"'"'s CPU); undisturbed: server CPU %.0f%%, " \
-			"generator max gap %.1f ms; UDP drops %d\n", rate, tail, all, td, dis,
-			cl ? cpu / cl : 0, cl ? gap / cl / 1000 : 0, drops }' "$OUT/results.txt"
+			"server'"'"'s or the generator'"'"'s CPU); UDP drops %d", rate, tail, all, td, dis, drops
+		if (cl) printf "; undisturbed: server CPU %.0f%%, generator max gap %.1f ms",
+			cpu / cl, gap / cl / 1000
+		print "" }' "$OUT/results.txt"
 }
 echo
 tails updates80 "$UPD80"
