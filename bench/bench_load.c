@@ -5,6 +5,7 @@
  * RSS and fd count. Prints "result key=value ..." lines; never judges speed.
  * See bench/README.md. */
 #include "bl_client.h"
+#include "bl_ivl.h"
 #include "bl_proc.h"
 
 #include <arpa/inet.h>
@@ -22,13 +23,17 @@
 #define MAX_CHECKPOINTS 8
 #define STALL_US 20000000	   /* > Mbed TLS's 15 s to give up a handshake */
 #define LAT_SAMPLES_MAX (8u << 20) /* latency samples kept for percentiles */
+#define PACE_EVENTS 32		   /* updates --rate: answers read between two pace() */
+#define DRAIN_US 2000000	   /* handshakes: in-flight ones finish within this */
+#define CLOSE_SETTLE_US 20000	   /* handshakes: the server reads the last close_notify */
 
 struct run_opts {
 	pid_t server_pid;
 	uint32_t checkpoints[MAX_CHECKPOINTS];
 	unsigned n_checkpoints;
 	double hold_s;
-	double settle_s; /* idle: wait this long before the final measure */
+	double settle_s;       /* idle: wait this long before the final measure */
+	uint32_t intervals_ms; /* updates: one "interval" line per this many ms */
 };
 
 /* Help text: every option with its default. */
@@ -66,6 +71,9 @@ static void usage(FILE *f)
 		"  --req-timeout MS    CoAP request timeout (default 5000)\n"
 		"  --rate R            updates: R Updates/s in all, paced over the sessions\n"
 		"                      (default: closed loop, each as soon as answered)\n"
+		"  --intervals MS      updates: also print one \"interval\" line per MS ms\n"
+		"                      (latency p50/p99/max, server and generator CPU and\n"
+		"                      scheduling delay, UDP drops): where a tail comes from\n"
 		"  --fd-count PID      print PID's open fd count and exit\n"
 		"Exit status: 0 when nothing failed, 1 when some operation failed (the\n"
 		"result is still printed), 2 on bad arguments or setup errors.\n");
@@ -178,6 +186,7 @@ enum {
 	OPT_PER_ADDR,
 	OPT_REQ_TIMEOUT,
 	OPT_RATE,
+	OPT_INTERVALS,
 	OPT_FD_COUNT,
 	OPT_HELP,
 };
@@ -206,6 +215,7 @@ static const struct option long_opts[] = {
     {"per-addr", 1, 0, OPT_PER_ADDR},
     {"req-timeout", 1, 0, OPT_REQ_TIMEOUT},
     {"rate", 1, 0, OPT_RATE},
+    {"intervals", 1, 0, OPT_INTERVALS},
     {"fd-count", 1, 0, OPT_FD_COUNT},
     {"help", 0, 0, OPT_HELP},
     {0, 0, 0, 0},
@@ -262,6 +272,8 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 			return -1;
 		a->b->rate = v;
 		return 0;
+	case OPT_INTERVALS:
+		return parse_u32("--intervals", arg, 10, 60000, &a->r->intervals_ms);
 	}
 	return 1;
 }
@@ -321,6 +333,10 @@ static int finish_args(struct args *a)
 		a->b->n = default_n[a->b->mode];
 	if (a->b->park && a->b->mode != BL_MODE_IDLE) {
 		fprintf(stderr, "bench_load: --park applies to --mode idle only\n");
+		return -1;
+	}
+	if (a->r->intervals_ms && a->b->mode != BL_MODE_UPDATES) {
+		fprintf(stderr, "bench_load: --intervals applies to --mode updates only\n");
 		return -1;
 	}
 	if ((uint64_t)a->b->n > (uint64_t)a->b->per_addr * 250) {
@@ -397,7 +413,8 @@ static int bench_init(struct bl_bench *b, const struct bl_tls_opts *t)
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	b->clients = calloc(b->n, sizeof(*b->clients));
 	if (b->epfd < 0 || !b->clients || bl_stats_init(&b->lat, LAT_SAMPLES_MAX) < 0 ||
-	    bl_stats_init(&b->hs_lat, LAT_SAMPLES_MAX) < 0) {
+	    bl_stats_init(&b->hs_lat, LAT_SAMPLES_MAX) < 0 ||
+	    bl_stats_init(&b->lat_rx, b->mode == BL_MODE_UPDATES ? LAT_SAMPLES_MAX : 0) < 0) {
 		fprintf(stderr, "bench_load: out of memory or fds for %u clients\n", b->n);
 		return -1;
 	}
@@ -408,12 +425,13 @@ static int bench_init(struct bl_bench *b, const struct bl_tls_opts *t)
 	return 0;
 }
 
-/* Waits up to timeout_ms for datagrams, then runs the timers when due. */
-static void poll_once(struct bl_bench *b, int timeout_ms, int64_t *next_tick)
+/* Waits up to timeout_ms for datagrams (at most max_ev handled), then runs
+ * the timers when due. */
+static void poll_n(struct bl_bench *b, int timeout_ms, int64_t *next_tick, int max_ev)
 {
 	struct epoll_event ev[512];
 	int64_t now;
-	int n = epoll_wait(b->epfd, ev, 512, timeout_ms);
+	int n = epoll_wait(b->epfd, ev, max_ev < 512 ? max_ev : 512, timeout_ms);
 	for (int i = 0; i < n; i++)
 		bl_client_step(b, &b->clients[ev[i].data.u32]);
 	now = bl_mono_us();
@@ -422,6 +440,12 @@ static void poll_once(struct bl_bench *b, int timeout_ms, int64_t *next_tick)
 	*next_tick = now + TICK_US;
 	for (uint32_t i = 0; i < b->n; i++)
 		bl_client_tick(b, &b->clients[i], now);
+}
+
+/* poll_n with the most events a turn takes. */
+static void poll_once(struct bl_bench *b, int timeout_ms, int64_t *next_tick)
+{
+	poll_n(b, timeout_ms, next_tick, 512);
 }
 
 /* Ends every client, close_notify for the established ones, so a
@@ -488,12 +512,37 @@ static void print_phase(const struct phase *p, uint64_t ops)
 	       (double)(p->self1 - p->self0) / 1e4 / div);
 }
 
-/* Mode handshakes: --clients concurrent full handshakes for --duration. */
+/* Handshakes in flight (slots waiting out a backoff are not). */
+static uint32_t in_flight(const struct bl_bench *b)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < b->n; i++)
+		n += b->clients[i].state == BL_HANDSHAKE;
+	return n;
+}
+
+/* The round's edge: no handshake starts after the deadline (running = 0),
+ * those in flight finish and are counted, for DRAIN_US at most (a lost
+ * flight waits for Mbed TLS's 1 s retransmission); so the server's CPU
+ * read after it is for whole handshakes only, none charged but uncounted.
+ * Returns the handshakes still unfinished then. */
+static uint32_t drain(struct bl_bench *b, int64_t *next_tick)
+{
+	int64_t end = bl_mono_us() + DRAIN_US;
+	uint32_t left;
+	b->running = 0;
+	while ((left = in_flight(b)) > 0 && bl_mono_us() < end)
+		poll_once(b, 10, next_tick);
+	return left;
+}
+
+/* Mode handshakes: --clients concurrent full handshakes for --duration,
+ * then the drain (see drain()); the phase's clocks span both. */
 static int run_handshakes(struct bl_bench *b, const struct run_opts *r)
 {
 	struct phase p;
-	int64_t next_tick = 0, end;
-	uint32_t unfinished = 0;
+	int64_t next_tick = 0, end, drain_us;
+	uint32_t unfinished;
 	phase_begin(&p, r);
 	b->running = 1;
 	end = p.t0 + (int64_t)(b->duration_s * 1e6);
@@ -501,15 +550,16 @@ static int run_handshakes(struct bl_bench *b, const struct run_opts *r)
 		bl_client_open(b, &b->clients[i]);
 	while (bl_mono_us() < end)
 		poll_once(b, 10, &next_tick);
-	b->running = 0;
-	for (uint32_t i = 0; i < b->n; i++)
-		unfinished += b->clients[i].state == BL_HANDSHAKE;
-	close_all(b); /* the server's cost of closing belongs to the handshakes */
+	drain_us = bl_mono_us();
+	unfinished = drain(b, &next_tick);
+	drain_us = bl_mono_us() - drain_us;
+	close_all(b);		 /* the server's cost of closing belongs to the handshakes */
+	usleep(CLOSE_SETTLE_US); /* ... so let it read the last close_notify */
 	phase_end(&p, r);
-	printf("result mode=handshakes clients=%u ok=%llu errors=%llu unfinished=%u p50_us=%u "
-	       "p99_us=%u",
+	printf("result mode=handshakes clients=%u ok=%llu errors=%llu unfinished=%u drain_ms=%.1f "
+	       "p50_us=%u p99_us=%u",
 	       b->n, (unsigned long long)b->c.hs_ok, (unsigned long long)errors(b), unfinished,
-	       bl_stats_pct(&b->hs_lat, 50), bl_stats_pct(&b->hs_lat, 99));
+	       (double)drain_us / 1e3, bl_stats_pct(&b->hs_lat, 50), bl_stats_pct(&b->hs_lat, 99));
 	print_phase(&p, b->c.hs_ok);
 	if (b->c.hs_ok == 0)
 		fprintf(stderr,
@@ -614,34 +664,60 @@ static void pace(struct bl_bench *b, int64_t t0, uint64_t *sent, uint32_t *next,
 	}
 }
 
+/* The measured phase of mode updates: closed loop, or paced at --rate,
+ * with the interval lines when asked; returns Updates skipped as late. */
+static uint64_t update_phase(struct bl_bench *b, int64_t t0, struct bl_ivl *ivl)
+{
+	uint32_t next = 0;
+	uint64_t sent = 0, late = 0;
+	int64_t next_tick = 0, now, end;
+	/* Without one session there is nothing to measure: no empty wait. */
+	end = t0 + (b->registered ? (int64_t)(b->duration_s * 1e6) : 0);
+	for (uint32_t i = 0; i < b->n && b->rate == 0; i++)
+		if (b->clients[i].state == BL_READY)
+			bl_client_update(b, &b->clients[i]);
+	while ((now = bl_mono_us()) < end) {
+		/* Paced: a short turn (PACE_EVENTS answers at most) between two
+		 * pace() calls, so that the Updates due go out on time, not in a
+		 * burst after a long turn. */
+		if (b->rate > 0) {
+			pace(b, t0, &sent, &next, &late);
+			poll_n(b, 1, &next_tick, PACE_EVENTS);
+		} else {
+			poll_once(b, 10, &next_tick);
+		}
+		now = bl_mono_us();
+		bl_ivl_loop(ivl, now);
+		bl_ivl_tick(ivl, &b->lat, &b->lat_rx, b->rate > 0 ? sent : b->c.upd_ok, now);
+	}
+	return late;
+}
+
 /* Mode updates: Updates through established sessions, closed loop (each
  * as soon as the previous is answered) or paced at --rate. */
 static int run_updates(struct bl_bench *b, const struct run_opts *r)
 {
 	struct phase p;
-	uint32_t launched = 0, unfinished, next = 0;
-	uint64_t sent = 0, late = 0;
-	int64_t next_tick = 0, end;
+	struct bl_ivl ivl;
+	uint32_t launched = 0, unfinished;
+	uint64_t late;
 	unfinished = establish(b, &launched, b->n, bl_mono_us() + (int64_t)(b->setup_s * 1e6));
 	phase_begin(&p, r);
-	b->running = 1;
-	/* Without one session there is nothing to measure: no empty wait. */
-	end = p.t0 + (b->registered ? (int64_t)(b->duration_s * 1e6) : 0);
-	for (uint32_t i = 0; i < b->n && b->rate == 0; i++)
-		if (b->clients[i].state == BL_READY)
-			bl_client_update(b, &b->clients[i]);
-	while (bl_mono_us() < end) {
-		if (b->rate > 0)
-			pace(b, p.t0, &sent, &next, &late);
-		poll_once(b, b->rate > 0 ? 1 : 10, &next_tick);
+	if (bl_ivl_init(&ivl, r->intervals_ms, r->server_pid, p.t0, &b->lat, &b->lat_rx) < 0) {
+		fprintf(stderr, "bench_load: out of memory for --intervals\n");
+		return 2;
 	}
+	b->running = 1;
+	late = update_phase(b, p.t0, &ivl);
 	b->running = 0;
 	phase_end(&p, r);
+	bl_ivl_free(&ivl);
 	printf("result mode=updates sessions=%u ok=%llu errors=%llu unfinished=%u timeouts=%llu "
-	       "target_rate=%.0f late=%llu p50_us=%u p99_us=%u",
+	       "target_rate=%.0f late=%llu p50_us=%u p99_us=%u p50_rx_us=%u p99_rx_us=%u",
 	       b->registered, (unsigned long long)b->c.upd_ok, (unsigned long long)errors(b),
 	       unfinished, (unsigned long long)b->c.timeouts, b->rate, (unsigned long long)late,
-	       bl_stats_pct(&b->lat, 50), bl_stats_pct(&b->lat, 99));
+	       bl_stats_pct(&b->lat, 50), bl_stats_pct(&b->lat, 99), bl_stats_pct(&b->lat_rx, 50),
+	       bl_stats_pct(&b->lat_rx, 99));
 	print_phase(&p, b->c.upd_ok);
 	close_all(b);
 	return errors(b) || unfinished ? 1 : 0;
@@ -654,6 +730,7 @@ static void bench_free(struct bl_bench *b)
 	free(b->clients);
 	bl_stats_free(&b->lat);
 	bl_stats_free(&b->hs_lat);
+	bl_stats_free(&b->lat_rx);
 	if (b->epfd >= 0)
 		close(b->epfd);
 	bl_tls_free(&b->tls);

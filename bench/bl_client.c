@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BL_MAX_ERRORS_PRINTED 5
@@ -45,13 +46,38 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
-/* BIO: ECONNREFUSED (ICMP port unreachable) ends the client at once. */
+/* The kernel's receive stamp of a datagram read with recvmsg, 0 without. */
+static int64_t rx_stamp(struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+	return 0;
+}
+
+/* BIO: ECONNREFUSED (ICMP port unreachable) ends the client at once. In
+ * updates mode the datagram's kernel arrival time is kept (rx_rt): the round
+ * trip without the time the answer waited for a busy or preempted generator. */
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
 	struct bl_client *c = ctx;
-	ssize_t n = recv(c->fd, buf, len, 0);
-	if (n >= 0)
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl)};
+	ssize_t n = recvmsg(c->fd, &mh, 0);
+	if (n >= 0) {
+		c->rx_rt = rx_stamp(&mh);
 		return (int)n;
+	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return MBEDTLS_ERR_SSL_WANT_READ;
 	return MBEDTLS_ERR_NET_RECV_FAILED;
@@ -89,9 +115,11 @@ err:
 static int open_socket(struct bl_bench *b, struct bl_client *c)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = c->idx};
-	int e, fd = bl_udp_open(b->src_base, b->per_addr, c->idx, b->park, &b->server);
+	int e, one = 1, fd = bl_udp_open(b->src_base, b->per_addr, c->idx, b->park, &b->server);
 	if (fd < 0)
 		return -1;
+	if (b->mode == BL_MODE_UPDATES)
+		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		e = errno;
 		close(fd);
@@ -161,6 +189,14 @@ void bl_client_close(struct bl_bench *b, struct bl_client *c, int notify)
 	c->state = BL_FREE;
 }
 
+/* The clock of the kernel's receive stamps (SO_TIMESTAMPNS), in ns. */
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Encrypts and sends one CoAP request; the answer is matched by token. */
 static void send_request(struct bl_bench *b, struct bl_client *c, int reg)
 {
@@ -177,6 +213,7 @@ static void send_request(struct bl_bench *b, struct bl_client *c, int reg)
 	ret = mbedtls_ssl_write(&c->ssl, pdu, len);
 	c->state = reg ? BL_REGISTER : BL_UPDATE;
 	c->op_start_us = bl_mono_us();
+	c->op_start_rt = realtime_ns();
 	c->wake_us = c->op_start_us + (int64_t)b->req_timeout_ms * 1000;
 	if (ret < 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
 		char e[160];
@@ -253,6 +290,8 @@ static void updated(struct bl_bench *b, struct bl_client *c, const struct bl_coa
 	if (m->code == 0x44 || b->any_code) {
 		b->c.upd_ok++;
 		bl_stats_add(&b->lat, (uint64_t)(bl_mono_us() - c->op_start_us));
+		if (c->rx_rt > c->op_start_rt)
+			bl_stats_add(&b->lat_rx, (uint64_t)(c->rx_rt - c->op_start_rt) / 1000);
 	} else {
 		bl_client_error(b, c, "Update of %s answered %s", c->location,
 				bl_coap_code_str(m->code, code));

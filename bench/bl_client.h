@@ -32,6 +32,9 @@ struct bl_client {
 	mbedtls_ssl_context ssl;
 	struct bl_timer timer;
 	int64_t op_start_us; /* when the handshake or request began */
+	int64_t op_start_rt; /* the same, CLOCK_REALTIME ns (updates: vs rx_rt) */
+	int64_t rx_rt;	     /* the kernel's arrival stamp of the datagram read last
+				(SO_TIMESTAMPNS, updates mode), CLOCK_REALTIME ns */
 	int64_t wake_us;     /* request timeout, or end of backoff */
 	uint16_t mid;
 	uint8_t token[BL_COAP_TOKEN_LEN];
@@ -64,7 +67,8 @@ struct bl_bench {
 	uint32_t in_setup; /* clients handshaking or registering */
 	uint32_t registered;
 	struct bl_counts c;
-	struct bl_stats lat; /* Update round trips */
+	struct bl_stats lat;	/* Update round trips, to when the generator read the answer */
+	struct bl_stats lat_rx; /* the same, to the answer's arrival in the kernel */
 	struct bl_stats hs_lat;
 	unsigned errors_printed;
 };

@@ -5,7 +5,7 @@ BENCH_LOAD  := $(BIN)/bench_load
 BENCH_BOUND := $(BIN)/bench_bound
 BENCH_COMMON := $(addprefix $(OBJ)/bench/,bl_tls.o)
 BENCH_LOAD_OBJS := $(addprefix $(OBJ)/bench/,bench_load.o bl_client.o bl_coap.o bl_proc.o \
-	bl_stats.o) $(BENCH_COMMON)
+	bl_stats.o bl_ivl.o) $(BENCH_COMMON)
 
 # lwm2m-load: the fleet mode (N virtual devices), on the same bl_* modules.
 # A user-facing program: built by `make` and installed with the others.

@@ -650,18 +650,35 @@ void emu_hib_forget(struct emu_session *s)
 	s->hib_woken = 0;
 }
 
+/* Hibernates the live sessions quiet for after ms, and notes when the next
+ * one can be due (see sweep_floor_ms): one not eligible or refused now is
+ * tried again at the next sweep, as before. */
+static void sweep_live(struct emu_server *srv, int64_t now, int64_t after)
+{
+	struct emu_session *s, *tmp;
+	int64_t next = now + after; /* any session active from now on */
+	if (after == srv->hib.sweep_after_ms && now < srv->hib.sweep_floor_ms)
+		return;
+	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
+	{
+		int64_t active =
+		    s->last_in_ms > s->hib_active_ms ? s->last_in_ms : s->hib_active_ms;
+		if (now - active < after) {
+			if (active + after < next)
+				next = active + after;
+		} else if (!eligible(s) || emu_hib_put(s, "idle") < 0) {
+			next = now;
+		}
+	}
+	srv->hib.sweep_after_ms = after;
+	srv->hib.sweep_floor_ms = next;
+}
+
 void emu_hib_sweep(struct emu_server *srv, int64_t now)
 {
 	int64_t after = (int64_t)emu_gen_cfg(srv)->hibernate_after_s * 1000;
-	struct emu_session *s, *tmp;
 	if (after > 0)
-		HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
-		{
-			int64_t active =
-			    s->last_in_ms > s->hib_active_ms ? s->last_in_ms : s->hib_active_ms;
-			if (now - active >= after && eligible(s))
-				emu_hib_put(s, "idle");
-		}
+		sweep_live(srv, now, after);
 	/* The freed record buffers go back to the kernel, not only to malloc's
 	 * free lists: idle memory is what hibernation is for. */
 	if (srv->hib.freed_since_trim >= EMU_HIB_TRIM_BYTES) {

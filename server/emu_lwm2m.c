@@ -176,7 +176,7 @@ static void register_accept(struct emu_server *srv, const struct emu_origin *o,
 	r->lwm2m = q->has_lwm2m ? strdup(q->lwm2m) : NULL;
 	r->binding = q->has_b ? strdup(q->b) : NULL;
 	r->queue_mode = q->queue_mode || (q->has_b && strchr(q->b, 'Q'));
-	r->expires_ms = lh_time_mono_ms() + (int64_t)r->lifetime * 1000;
+	emu_registry_set_expiry(&srv->registry, r, lh_time_mono_ms() + (int64_t)r->lifetime * 1000);
 	emu_device_bind(o->s, r, NULL);
 	srv->stats.registrations++;
 	resp->code = COAP_RESPONSE_CODE_CREATED;
@@ -245,7 +245,7 @@ static int apply_update(struct emu_server *srv, struct emu_reg *r, const struct 
 	}
 	if (q.queue_mode)
 		r->queue_mode = 1;
-	r->expires_ms = lh_time_mono_ms() + (int64_t)r->lifetime * 1000;
+	emu_registry_set_expiry(&srv->registry, r, lh_time_mono_ms() + (int64_t)r->lifetime * 1000);
 	return 0;
 }
 

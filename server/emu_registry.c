@@ -228,13 +228,29 @@ struct emu_reg *emu_registry_find_identity(struct emu_registry *reg, const char 
 
 /* A linear scan: registrations are few next to sessions, and the loop calls
  * this about once a second. */
+void emu_registry_set_expiry(struct emu_registry *reg, struct emu_reg *r, int64_t expires_ms)
+{
+	r->expires_ms = expires_ms;
+	if (expires_ms < reg->expiry_floor_ms)
+		reg->expiry_floor_ms = expires_ms;
+}
+
 struct emu_reg *emu_registry_expired(struct emu_registry *reg, int64_t now_ms)
 {
 	struct emu_reg *r, *tmp, *best = NULL;
+	int64_t next = INT64_MAX;
+	if (now_ms < reg->expiry_floor_ms)
+		return NULL; /* none can be due yet */
 	HASH_ITER(hh_loc, reg->by_loc, r, tmp)
 	{
 		if (r->expires_ms <= now_ms && (!best || r->expires_ms < best->expires_ms))
 			best = r;
+		else if (r->expires_ms > now_ms && r->expires_ms < next)
+			next = r->expires_ms;
 	}
+	/* With one due the caller removes it and asks again: the floor
+	 * stays, so that the next call scans for the others. */
+	if (!best)
+		reg->expiry_floor_ms = next;
 	return best;
 }

@@ -49,6 +49,11 @@ struct emu_registry {
 	struct emu_idref *by_id;
 	uint32_t next_id;
 	size_t count;
+	/* No registration expires before this (a lower bound, lowered by
+	 * emu_registry_set_expiry, raised by a scan that finds none due): the
+	 * once-a-second expiry check scans the registrations only when one may
+	 * be due, not every second (~0.4 us each: 6-8 ms at 15k). */
+	int64_t expiry_floor_ms;
 };
 
 /* Starts empty; ids are hex counters starting at seed, so they differ across
@@ -90,6 +95,9 @@ struct emu_reg *emu_registry_find_lineage(struct emu_registry *reg,
  * first (the only one when *count is 1), or NULL. */
 struct emu_reg *emu_registry_find_identity(struct emu_registry *reg, const char *identity,
 					   size_t *count);
+/* Sets r's expiry (monotonic ms). Every change of expires_ms goes through
+ * here, so that the floor of emu_registry_expired stays a lower bound. */
+void emu_registry_set_expiry(struct emu_registry *reg, struct emu_reg *r, int64_t expires_ms);
 /* The earliest-expiring registration at or before now_ms, or NULL. */
 struct emu_reg *emu_registry_expired(struct emu_registry *reg, int64_t now_ms);
 

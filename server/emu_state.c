@@ -419,7 +419,9 @@ static int load_reg(struct emu_server *srv, const json_t *jr, const json_t *ids)
 	r->lwm2m = lwm2m ? strdup(lwm2m) : NULL;
 	r->binding = b ? strdup(b) : NULL;
 	r->lifetime = (uint32_t)json_integer_value(json_object_get(jr, "lifetime"));
-	r->expires_ms = lh_time_mono_ms() + json_integer_value(json_object_get(jr, "remaining_ms"));
+	emu_registry_set_expiry(&srv->registry, r,
+				lh_time_mono_ms() +
+				    json_integer_value(json_object_get(jr, "remaining_ms")));
 	snprintf(old, sizeof(old), "%lld",
 		 (long long)json_integer_value(json_object_get(jr, "session")));
 	r->session = (uint64_t)json_integer_value(json_object_get(ids, old));

@@ -780,7 +780,7 @@ static int apply_reg(struct emu_server *srv, struct breg *g, const struct idmap 
 	r->binding = g->binding;
 	g->lwm2m = g->binding = NULL;
 	r->lifetime = g->lifetime;
-	r->expires_ms = lh_time_mono_ms() + g->remaining_ms;
+	emu_registry_set_expiry(&srv->registry, r, lh_time_mono_ms() + g->remaining_ms);
 	r->session = m ? m->h->id : 0;
 	if (m) /* the idle timeout must see the registration it holds */
 		memcpy(m->h->location, r->location, sizeof(m->h->location));

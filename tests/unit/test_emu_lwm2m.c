@@ -125,8 +125,8 @@ static void registry_expiry_order(void **state)
 	emu_registry_init(&reg, 1);
 	struct emu_reg *a = emu_registry_add(&reg, "a", NULL, NULL, &old);
 	struct emu_reg *b = emu_registry_add(&reg, "b", NULL, NULL, &old);
-	a->expires_ms = 2000;
-	b->expires_ms = 1000;
+	emu_registry_set_expiry(&reg, a, 2000);
+	emu_registry_set_expiry(&reg, b, 1000);
 	assert_null(emu_registry_expired(&reg, 999));
 	assert_ptr_equal(emu_registry_expired(&reg, 5000), b);
 	emu_registry_remove(&reg, b);
@@ -137,6 +137,31 @@ static void registry_expiry_order(void **state)
 	assert_int_equal(reg.count, 0);
 }
 
+/* The expiry floor: a scan that finds nothing due skips the next checks
+ * until the earliest expiry, and a registration added or shortened after it
+ * (Register, an Update with a smaller lt, a restore) lowers it, so none is
+ * missed. */
+static void registry_expiry_floor(void **state)
+{
+	(void)state;
+	struct emu_registry reg;
+	struct emu_reg *old;
+	emu_registry_init(&reg, 1);
+	struct emu_reg *a = emu_registry_add(&reg, "a", NULL, NULL, &old);
+	emu_registry_set_expiry(&reg, a, 5000);
+	assert_null(emu_registry_expired(&reg, 100));
+	assert_int_equal(reg.expiry_floor_ms, 5000);
+	struct emu_reg *b = emu_registry_add(&reg, "b", NULL, NULL, &old);
+	emu_registry_set_expiry(&reg, b, 3000);
+	assert_ptr_equal(emu_registry_expired(&reg, 3000), b);
+	emu_registry_remove(&reg, b);
+	emu_reg_free(b);
+	assert_null(emu_registry_expired(&reg, 3000));
+	emu_registry_set_expiry(&reg, a, 4000); /* an Update with a shorter lt */
+	assert_ptr_equal(emu_registry_expired(&reg, 4000), a);
+	emu_registry_fini(&reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +170,7 @@ int main(void)
 	    cmocka_unit_test(register_query),
 	    cmocka_unit_test(registry_locations_and_replacement),
 	    cmocka_unit_test(registry_expiry_order),
+	    cmocka_unit_test(registry_expiry_floor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
