@@ -80,25 +80,23 @@ static void identity_copy(char dst[EMU_PSK_IDENTITY_MAX + 1], const char *src)
 	dst[n] = '\0';
 }
 
-/* Remembers the identity of the session being handshaken under b. */
+/* Remembers the identity of the session being handshaken under b. The key
+ * is new (a session ID or ticket IV drawn at random for this handshake),
+ * so it is added without a lookup first: the lookup walked a whole bucket
+ * chain of cold entries to find nothing, the costliest part of this. */
 static void ids_put(struct emu_server *srv, const unsigned char *b, size_t len)
 {
-	struct emu_resume_id *e = NULL;
-	uint8_t key[EMU_RESUME_KEY_LEN];
+	struct emu_resume_id *e;
 	if (!srv->current || !srv->current->identity[0])
 		return;
-	id_key(b, len, key);
-	HASH_FIND(hh, ids, key, sizeof(key), e);
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return;
-		memcpy(e->key, key, sizeof(key));
-		HASH_ADD(hh, ids, key, sizeof(e->key), e);
-		ids_count++;
-		ids_trim();
-	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return;
+	id_key(b, len, e->key);
 	identity_copy(e->identity, srv->current->identity);
+	HASH_ADD(hh, ids, key, sizeof(e->key), e);
+	ids_count++;
+	ids_trim();
 }
 
 /* Restores the identity remembered under b onto the current session. */
