@@ -71,10 +71,12 @@ int emu_timers_pop_due(struct emu_timers *t, int64_t now, struct emu_timer_entry
  * more than the stale entries). */
 #define EMU_TIMERS_COMPACT_MIN 1024
 
-/* Gives memory back once the heap holds far less than it did. */
+/* Gives memory back once the heap holds far less than it did, keeping
+ * room for what it holds at the next compaction (so that it does not
+ * shrink and grow again every cycle). */
 static void shrink(struct emu_timers *t)
 {
-	size_t cap = t->count * 2 > 64 ? t->count * 2 : 64;
+	size_t cap = 2 * t->compact_at;
 	if (t->cap <= 4 * cap)
 		return;
 	struct emu_timer_entry *h = realloc(t->heap, cap * sizeof(*h));
