@@ -246,7 +246,7 @@ static int timer_live(void *ctx, const struct emu_timer_entry *e)
 static void run_timers(struct emu_server *srv, int64_t now)
 {
 	struct emu_timer_entry e;
-	emu_timers_compact(&srv->timers, timer_live, srv);
+	srv->stats.timer_entries_dropped += emu_timers_compact(&srv->timers, timer_live, srv);
 	while (emu_timers_pop_due(&srv->timers, now, &e)) {
 		if (e.session & EMU_TIMER_REQUEST) {
 			emu_request_timer(srv, e.session & ~EMU_TIMER_REQUEST, e.gen);
