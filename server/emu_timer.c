@@ -70,6 +70,11 @@ int emu_timers_pop_due(struct emu_timers *t, int64_t now, struct emu_timer_entry
 /* Below this many entries the heap is left alone (compaction would cost
  * more than the stale entries). */
 #define EMU_TIMERS_COMPACT_MIN 1024
+/* Above this many, too: one pass costs ~25-100 ns an entry (the liveness
+ * test is a hash lookup), and the loop must not stall for more than a few
+ * ms; such a heap holds mostly live timers (tens of thousands of idle or
+ * hibernated sessions) and is left to lazy deletion as before. */
+#define EMU_TIMERS_COMPACT_MAX 65536
 
 /* Gives memory back once the heap holds far less than it did, keeping
  * room for what it holds at the next compaction (so that it does not
@@ -89,7 +94,8 @@ static void shrink(struct emu_timers *t)
 size_t emu_timers_compact(struct emu_timers *t, emu_timer_live_fn live, void *ctx)
 {
 	size_t kept = 0, before = t->count;
-	if (t->count <= (t->compact_at ? t->compact_at : EMU_TIMERS_COMPACT_MIN))
+	if (t->count <= (t->compact_at ? t->compact_at : EMU_TIMERS_COMPACT_MIN) ||
+	    t->count > EMU_TIMERS_COMPACT_MAX)
 		return 0;
 	for (size_t i = 0; i < t->count; i++)
 		if (live(ctx, &t->heap[i]))

@@ -35,7 +35,8 @@ int emu_timers_push(struct emu_timers *t, int64_t due, uint64_t session, uint32_
  * was popped, 0 if none is due. */
 int emu_timers_pop_due(struct emu_timers *t, int64_t now, struct emu_timer_entry *out);
 /* Drops the entries live says are stale, once the heap holds more than
- * twice what the last compaction kept (and at least a minimum): stale
+ * twice what the last compaction kept (and at least a minimum, at most a
+ * maximum that bounds the pause): stale
  * entries (a handshake's retransmission timer, a closed session's idle
  * timer) would otherwise stay until due, minutes, and every pop would
  * walk a heap of them. Returns how many were dropped. */
