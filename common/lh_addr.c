@@ -26,12 +26,28 @@ static const char *join_host_port(char *buf, size_t size, const char *host, int 
 	return buf;
 }
 
+/* inet_ntop for IPv4 without its sprintf (perf: 0.4 % of the emulator's
+ * CPU in PSK handshakes, four addresses per handshake); host holds 16. */
+static void ipv4_text(const struct in_addr *a, char *host)
+{
+	const uint8_t *b = (const uint8_t *)&a->s_addr;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (v >= 100)
+			*host++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*host++ = (char)('0' + v / 10 % 10);
+		*host++ = (char)('0' + v % 10);
+		*host++ = i < 3 ? '.' : '\0';
+	}
+}
+
 const char *lh_addr_format(const struct sockaddr *sa, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		ipv4_text(&in->sin_addr, host);
 		return join_host_port(buf, size, host, 0, ntohs(in->sin_port));
 	}
 	if (sa->sa_family == AF_INET6) {

@@ -105,7 +105,7 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 		return NULL;
 	json_t *out = json_pack(
 	    "{s:I, s:I, s:I, s:i, s:i, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I}}",
+	    "s:I, s:I, s:I, s:I}}",
 	    "uptime_ms", (json_int_t)(lh_time_mono_ms() - srv->started_ms), "sessions",
 	    (json_int_t)srv->sessions.count, "registrations", (json_int_t)srv->registry.count,
 	    "dtls_port", srv->dtls_port_bound, "coap_port", srv->coap_port_bound, "stopped",
@@ -118,7 +118,8 @@ static json_t *cmd_status(struct emu_server *srv, const json_t *req, char *err, 
 	    (json_int_t)srv->faults.applied, "datagrams_out_failed",
 	    (json_int_t)st->datagrams_out_failed, "contexts_reused", (json_int_t)pool.reused,
 	    "contexts_created", (json_int_t)pool.created, "read_batch_max",
-	    (json_int_t)st->read_batch_max);
+	    (json_int_t)st->read_batch_max, "timer_entries_dropped",
+	    (json_int_t)st->timer_entries_dropped);
 	if (out)
 		json_object_set_new(out, "hibernation", hib_status(srv));
 	/* What the heap holds and keeps free: how compact the state is, and

@@ -5,7 +5,6 @@
 #include "emu_reload.h"
 #include "emu_resume.h"
 
-#include <mbedtls/sha256.h>
 #include <mbedtls/ssl_cache.h>
 #include <mbedtls/ssl_ticket.h>
 #include <stdlib.h>
@@ -15,11 +14,21 @@
 #define EMU_TICKET_LIFETIME_S 86400
 
 /* Mbed TLS sessions do not carry the PSK identity, yet a resumed session
- * must still say who it is: remember it per session ID / ticket digest. */
+ * must still say who it is: remember it per session ID / ticket. */
 #define EMU_RESUME_IDS_MAX 65536
 
+/* The key of the identity memory: a session ID as it is (32 bytes the
+ * server drew at random), or a ticket's first EMU_TICKET_KEY_LEN bytes.
+ * Mbed TLS 3.6 writes a ticket as key_name (4) | IV (12, random per ticket)
+ * | length (2) | sealed session | tag (16), and the tag covers key_name, IV
+ * and length: those first bytes tell tickets apart, and a ticket that
+ * parses cannot carry another ticket's. No digest is needed (a SHA-256 of
+ * the whole ticket was 3-4 compressions per full handshake). */
+#define EMU_RESUME_KEY_LEN 32
+#define EMU_TICKET_KEY_LEN 16
+
 struct emu_resume_id {
-	uint8_t key[32];
+	uint8_t key[EMU_RESUME_KEY_LEN];
 	char identity[EMU_PSK_IDENTITY_MAX + 1];
 	UT_hash_handle hh;
 };
@@ -27,10 +36,14 @@ struct emu_resume_id {
 static struct emu_resume_id *ids;
 static size_t ids_count;
 
-/* Digest of a session ID or ticket, the key of the identity memory. */
-static void id_key(const unsigned char *b, size_t len, uint8_t key[32])
+/* The memory's key for a session ID or ticket b: its first bytes (see
+ * above), zero-padded; len is what the caller's kind of key uses. */
+static void id_key(const unsigned char *b, size_t len, uint8_t key[EMU_RESUME_KEY_LEN])
 {
-	mbedtls_sha256(b, len, key, 0);
+	if (len > EMU_RESUME_KEY_LEN)
+		len = EMU_RESUME_KEY_LEN;
+	memset(key, 0, EMU_RESUME_KEY_LEN);
+	memcpy(key, b, len);
 }
 
 /* Drops every remembered identity. */
@@ -59,38 +72,44 @@ static void ids_trim(void)
 	}
 }
 
-/* Remembers the identity of the session being handshaken under b. */
+/* Copies a NUL-terminated identity into a buffer of the same bound. */
+static void identity_copy(char dst[EMU_PSK_IDENTITY_MAX + 1], const char *src)
+{
+	size_t n = strnlen(src, EMU_PSK_IDENTITY_MAX);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Remembers the identity of the session being handshaken under b. The key
+ * is new (a session ID or ticket IV drawn at random for this handshake),
+ * so it is added without a lookup first: the lookup walked a whole bucket
+ * chain of cold entries to find nothing, the costliest part of this. */
 static void ids_put(struct emu_server *srv, const unsigned char *b, size_t len)
 {
-	struct emu_resume_id *e = NULL;
-	uint8_t key[32];
+	struct emu_resume_id *e;
 	if (!srv->current || !srv->current->identity[0])
 		return;
-	id_key(b, len, key);
-	HASH_FIND(hh, ids, key, sizeof(key), e);
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return;
-		memcpy(e->key, key, sizeof(key));
-		HASH_ADD(hh, ids, key, sizeof(e->key), e);
-		ids_count++;
-		ids_trim();
-	}
-	snprintf(e->identity, sizeof(e->identity), "%s", srv->current->identity);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return;
+	id_key(b, len, e->key);
+	identity_copy(e->identity, srv->current->identity);
+	HASH_ADD(hh, ids, key, sizeof(e->key), e);
+	ids_count++;
+	ids_trim();
 }
 
 /* Restores the identity remembered under b onto the current session. */
 static void ids_get(struct emu_server *srv, const unsigned char *b, size_t len)
 {
 	struct emu_resume_id *e = NULL;
-	uint8_t key[32];
+	uint8_t key[EMU_RESUME_KEY_LEN];
 	if (!srv->current)
 		return;
 	id_key(b, len, key);
 	HASH_FIND(hh, ids, key, sizeof(key), e);
 	if (e)
-		snprintf(srv->current->identity, sizeof(srv->current->identity), "%s", e->identity);
+		identity_copy(srv->current->identity, e->identity);
 }
 
 /* Cache lookup: notes the resumption on the session being handshaken, since
@@ -121,18 +140,16 @@ static int cache_set(void *data, unsigned char const *id, size_t id_len,
 static int ticket_parse(void *p, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
 {
 	struct emu_server *srv = p;
-	uint8_t key[32];
-	/* Parsing decrypts in place: take the digest of the ticket as sent. */
-	id_key(buf, len, key);
+	uint8_t head[EMU_TICKET_KEY_LEN] = {0};
+	/* Parsing decrypts in place: keep the head of the ticket as sent (a
+	 * shorter ticket does not parse). */
+	if (len >= sizeof(head))
+		memcpy(head, buf, sizeof(head));
 	int ret = mbedtls_ssl_ticket_parse(&srv->ticket, session, buf, len);
 	if (ret == 0 && srv->current) {
-		struct emu_resume_id *e = NULL;
 		srv->current->resumed = 1;
 		srv->current->resumed_by = "ticket";
-		HASH_FIND(hh, ids, key, sizeof(key), e);
-		if (e)
-			snprintf(srv->current->identity, sizeof(srv->current->identity), "%s",
-				 e->identity);
+		ids_get(srv, head, sizeof(head));
 	}
 	return ret;
 }
@@ -143,8 +160,8 @@ static int ticket_write(void *p, const mbedtls_ssl_session *session, unsigned ch
 {
 	struct emu_server *srv = p;
 	int ret = mbedtls_ssl_ticket_write(&srv->ticket, session, start, end, tlen, lifetime);
-	if (ret == 0)
-		ids_put(srv, start, *tlen);
+	if (ret == 0 && *tlen >= EMU_TICKET_KEY_LEN)
+		ids_put(srv, start, EMU_TICKET_KEY_LEN);
 	return ret;
 }
 

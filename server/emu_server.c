@@ -227,10 +227,26 @@ static void handle_signals(struct emu_server *srv)
 	}
 }
 
+/* An entry of a session's timer is live while it is the session's current
+ * one (live or hibernated), as run_timers checks when it pops; a server
+ * request's (and the linger wakeup, whose id has the same bit) are kept. */
+static int timer_live(void *ctx, const struct emu_timer_entry *e)
+{
+	struct emu_server *srv = ctx;
+	if (e->session & EMU_TIMER_REQUEST)
+		return 1;
+	const struct emu_session *s = emu_sessions_by_id(&srv->sessions, e->session);
+	if (s)
+		return e->gen == s->timer_gen && s->timer_fin != 0;
+	const struct emu_hib *h = emu_hib_find(srv, e->session);
+	return h && e->gen == h->timer_gen && h->timer_fin != 0;
+}
+
 /* Pops due timers; stale entries (re-armed or cancelled timers) are skipped. */
 static void run_timers(struct emu_server *srv, int64_t now)
 {
 	struct emu_timer_entry e;
+	srv->stats.timer_entries_dropped += emu_timers_compact(&srv->timers, timer_live, srv);
 	while (emu_timers_pop_due(&srv->timers, now, &e)) {
 		if (e.session & EMU_TIMER_REQUEST) {
 			emu_request_timer(srv, e.session & ~EMU_TIMER_REQUEST, e.gen);

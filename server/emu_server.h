@@ -50,8 +50,9 @@ struct emu_psk_entry {
 struct emu_stats {
 	uint64_t datagrams_in, hello_verify_sent, handshakes_done, handshakes_failed;
 	uint64_t records_dropped, bytes_held, registrations, peer_address_changes;
-	uint64_t datagrams_out_failed; /* refused by the kernel (emu_udp.c) */
-	uint64_t read_batch_max;       /* most datagrams one recvmmsg returned */
+	uint64_t datagrams_out_failed;	/* refused by the kernel (emu_udp.c) */
+	uint64_t read_batch_max;	/* most datagrams one recvmmsg returned */
+	uint64_t timer_entries_dropped; /* stale timer entries compacted away */
 };
 
 struct emu_gen;

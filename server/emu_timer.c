@@ -41,10 +41,9 @@ int emu_timers_push(struct emu_timers *t, int64_t due, uint64_t session, uint32_
 	return 0;
 }
 
-/* Restores the heap order from the root down after a pop. */
-static void sift_down(struct emu_timers *t)
+/* Restores the heap order below slot i (after a pop, or a heapify). */
+static void sift_down(struct emu_timers *t, size_t i)
 {
-	size_t i = 0;
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 		if (l < t->count && t->heap[l].due < t->heap[m].due)
@@ -64,8 +63,49 @@ int emu_timers_pop_due(struct emu_timers *t, int64_t now, struct emu_timer_entry
 		return 0;
 	*out = t->heap[0];
 	t->heap[0] = t->heap[--t->count];
-	sift_down(t);
+	sift_down(t, 0);
 	return 1;
+}
+
+/* Below this many entries the heap is left alone (compaction would cost
+ * more than the stale entries). */
+#define EMU_TIMERS_COMPACT_MIN 1024
+/* Above this many, too: one pass costs ~25-100 ns an entry (the liveness
+ * test is a hash lookup), and the loop must not stall for more than a few
+ * ms; such a heap holds mostly live timers (tens of thousands of idle or
+ * hibernated sessions) and is left to lazy deletion as before. */
+#define EMU_TIMERS_COMPACT_MAX 65536
+
+/* Gives memory back once the heap holds far less than it did, keeping
+ * room for what it holds at the next compaction (so that it does not
+ * shrink and grow again every cycle). */
+static void shrink(struct emu_timers *t)
+{
+	size_t cap = 2 * t->compact_at;
+	if (t->cap <= 4 * cap)
+		return;
+	struct emu_timer_entry *h = realloc(t->heap, cap * sizeof(*h));
+	if (h) {
+		t->heap = h;
+		t->cap = cap;
+	}
+}
+
+size_t emu_timers_compact(struct emu_timers *t, emu_timer_live_fn live, void *ctx)
+{
+	size_t kept = 0, before = t->count;
+	if (t->count <= (t->compact_at ? t->compact_at : EMU_TIMERS_COMPACT_MIN) ||
+	    t->count > EMU_TIMERS_COMPACT_MAX)
+		return 0;
+	for (size_t i = 0; i < t->count; i++)
+		if (live(ctx, &t->heap[i]))
+			t->heap[kept++] = t->heap[i];
+	t->count = kept;
+	for (size_t i = kept / 2; i-- > 0;) /* heapify, O(n) */
+		sift_down(t, i);
+	t->compact_at = 2 * kept > EMU_TIMERS_COMPACT_MIN ? 2 * kept : EMU_TIMERS_COMPACT_MIN;
+	shrink(t);
+	return before - kept;
 }
 
 int64_t emu_timers_next_in(const struct emu_timers *t, int64_t now)

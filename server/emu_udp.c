@@ -28,6 +28,7 @@ struct emu_udp_rx {
 	struct iovec iov[EMU_UDP_RX_BATCH];
 	struct sockaddr_storage from[EMU_UDP_RX_BATCH];
 	uint8_t buf[EMU_UDP_RX_BATCH][EMU_UDP_RX_CAP];
+	int used; /* slots the last recvmmsg filled (to arm again), or all */
 };
 
 struct emu_udp {
@@ -173,11 +174,12 @@ static void flush_if_old(struct emu_server *srv)
 		emu_udp_flush(srv);
 }
 
-/* Points every receive slot at its buffer and address again (recvmmsg
- * overwrites the lengths). */
+/* Points the receive slots the last call filled at their buffer and
+ * address again (recvmmsg overwrites their lengths and flags; it leaves the
+ * slots it did not fill alone). */
 static void rx_arm(struct emu_udp_rx *rx)
 {
-	for (int i = 0; i < EMU_UDP_RX_BATCH; i++) {
+	for (int i = 0; i < rx->used; i++) {
 		rx->iov[i] = (struct iovec){.iov_base = rx->buf[i], .iov_len = EMU_UDP_RX_CAP};
 		rx->msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &rx->from[i],
 							   .msg_namelen = sizeof(rx->from[i]),
@@ -189,15 +191,19 @@ static void rx_arm(struct emu_udp_rx *rx)
 int emu_udp_read_batch(struct emu_server *srv, int fd, emu_udp_datagram_fn fn, void *ctx)
 {
 	struct emu_udp *u = srv->udp;
-	if (!u->rx && !(u->rx = malloc(sizeof(*u->rx)))) {
-		fprintf(stderr, "lwm2m-emulator: out of memory for the UDP read batch\n");
-		return 0;
+	if (!u->rx) {
+		if (!(u->rx = malloc(sizeof(*u->rx)))) {
+			fprintf(stderr, "lwm2m-emulator: out of memory for the UDP read batch\n");
+			return 0;
+		}
+		u->rx->used = EMU_UDP_RX_BATCH;
 	}
 	struct emu_udp_rx *rx = u->rx;
 	rx_arm(rx);
 	/* MSG_TRUNC: each length is the datagram's real one, so an oversized
 	 * datagram is seen as such rather than cut silently. */
 	int n = recvmmsg(fd, rx->msgs, EMU_UDP_RX_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+	rx->used = n > 0 ? n : 0;
 	if (n > 0 && (uint64_t)n > srv->stats.read_batch_max)
 		srv->stats.read_batch_max = (uint64_t)n;
 	for (int i = 0; i < n; i++) {

@@ -61,6 +61,15 @@ static void addr_parse_and_format(void **state)
 			    "127.0.0.2:5684");
 	assert_int_equal(lh_addr_parse("::1", 7, &ss, &len), 0);
 	assert_string_equal(lh_addr_format((struct sockaddr *)&ss, text, sizeof(text)), "[::1]:7");
+
+	/* IPv4 is written by hand: every digit count, both ends. */
+	static const char *const v4[] = {"0.0.0.0:0", "255.255.255.255:65535", "10.99.100.9:1",
+					 "127.1.19.200:5684"};
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		assert_int_equal(lh_addr_parse(v4[i], 0, &ss, &len), 0);
+		assert_string_equal(lh_addr_format((struct sockaddr *)&ss, text, sizeof(text)),
+				    v4[i]);
+	}
 }
 
 static void addr_rejects_bad_input(void **state)

@@ -120,6 +120,60 @@ static void timer_heap_orders_and_skips(void **state)
 	emu_timers_fini(&t);
 }
 
+/* Entries with an odd session id are stale, for the compaction test. */
+static int even_live(void *ctx, const struct emu_timer_entry *e)
+{
+	(*(int *)ctx)++;
+	return e->session % 2 == 0;
+}
+
+/* Compaction waits for its threshold, drops exactly the stale entries and
+ * leaves a heap that still pops in order; the threshold then follows what
+ * was kept. Fails when the heap order is not rebuilt (the pops would come
+ * out of order) or when a live entry is lost. */
+static void timer_heap_compacts_stale(void **state)
+{
+	(void)state;
+	struct emu_timers t;
+	struct emu_timer_entry e;
+	int calls = 0;
+	emu_timers_init(&t);
+	for (int i = 0; i < 1024; i++)
+		assert_int_equal(emu_timers_push(&t, (i * 7919) % 5000, (uint64_t)i, 0), 0);
+	assert_int_equal(emu_timers_compact(&t, even_live, &calls), 0);
+	assert_int_equal(calls, 0); /* at the minimum: not even looked at */
+	for (int i = 1024; i < 6000; i++)
+		assert_int_equal(emu_timers_push(&t, (i * 7919) % 5000, (uint64_t)i, 0), 0);
+	assert_int_equal(emu_timers_compact(&t, even_live, &calls), 3000);
+	assert_int_equal(calls, 6000);
+	assert_int_equal(t.count, 3000);
+	assert_int_equal(emu_timers_compact(&t, even_live, &calls), 0); /* now at 6000 */
+	/* A burst of stale entries: the memory is given back, down to the
+	 * room the next cycle needs (twice the next threshold). */
+	for (int i = 0; i < 60000; i++)
+		assert_int_equal(emu_timers_push(&t, 6000, (uint64_t)(2 * i + 1), 0), 0);
+	assert_true(t.cap >= 63000);
+	assert_int_equal(emu_timers_compact(&t, even_live, &calls), 60000);
+	assert_int_equal(t.cap, 12000);
+	/* Beyond the maximum (65536) one pass would stall the loop: left alone. */
+	for (int i = 0; i < 70000; i++)
+		assert_int_equal(emu_timers_push(&t, 6000, (uint64_t)(2 * i + 1), 0), 0);
+	calls = 0;
+	assert_int_equal(emu_timers_compact(&t, even_live, &calls), 0);
+	assert_int_equal(calls, 0);
+	assert_int_equal(t.count, 73000);
+	int64_t last = -1;
+	int n = 0;
+	while (emu_timers_pop_due(&t, 5000, &e)) {
+		assert_true(e.due >= last);
+		assert_int_equal(e.session % 2, 0); /* the stale ones are due at 6000 */
+		last = e.due;
+		n++;
+	}
+	assert_int_equal(n, 3000);
+	emu_timers_fini(&t);
+}
+
 /* RFC 7252 §4.5: a retransmitted CON is answered with the same ACK and not
  * passed on again; other messages and expired MIDs pass. */
 static void coap_dedup(void **state)
@@ -220,6 +274,7 @@ int main(void)
 	    cmocka_unit_test(lookups_by_every_key),
 	    cmocka_unit_test(move_rekeys_and_displaces),
 	    cmocka_unit_test(timer_heap_orders_and_skips),
+	    cmocka_unit_test(timer_heap_compacts_stale),
 	    cmocka_unit_test(coap_dedup),
 	    cmocka_unit_test(cid_first_byte_names_length),
 	    cmocka_unit_test(cid_reload_plan),

@@ -90,6 +90,94 @@ static void resume_then_forget(test_emu_tweak_fn tweak, const char *by)
 	assert_int_equal(stop_server(), 0);
 }
 
+/* A second identity beside "cid-dev", for the identity memory. */
+static void add_second_identity(struct emu_config *cfg)
+{
+	char err[256];
+	if (emu_config_add_psk_text(cfg, "dev-two:0f0e0d0c0b0a09080706050403020100", err,
+				    sizeof(err)) < 0)
+		_exit(3);
+}
+
+static void cache_two(struct emu_config *cfg)
+{
+	cache_only(cfg);
+	add_second_identity(cfg);
+}
+
+static void tickets_two(struct emu_config *cfg)
+{
+	tickets_only(cfg);
+	add_second_identity(cfg);
+}
+
+/* handshake_done lines of resumed sessions that name identity, now. */
+static int resumed_as(const char *identity)
+{
+	char line[4096], who[160];
+	int n = 0;
+	FILE *f = fopen(events_path, "r");
+	snprintf(who, sizeof(who), "\"identity\":\"%s\"", identity);
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, "\"handshake_done\"") && strstr(line, "\"resumed\":true") &&
+		     strstr(line, who);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Two devices handshake in full, then resume in the other order: each
+ * resumed handshake_done must name the device's own identity, which only
+ * the server's memory per session ID / ticket can tell (Mbed TLS's session
+ * has no PSK identity). Fails when that memory's key is not unique per
+ * session (e.g. a ticket keyed by its key name alone). */
+static void identities_after_resume(test_emu_tweak_fn tweak)
+{
+	static const unsigned char key_two[16] = {15, 14, 13, 12, 11, 10, 9, 8,
+						  7,  6,  5,  4,  3,  2,  1, 0};
+	static const int suites[] = {MBEDTLS_TLS_PSK_WITH_AES_128_CCM_8, 0};
+	struct test_dtls_conf one;
+	mbedtls_ssl_config two;
+	mbedtls_ssl_session saved_one, saved_two;
+	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_resume_%d.ctl",
+		 (int)getpid());
+	start_server(tweak);
+	int port = server_port();
+	assert_true(port > 0);
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	test_dtls_conf_init(&one);
+	mbedtls_ssl_config_init(&two);
+	assert_int_equal(mbedtls_ssl_config_defaults(&two, MBEDTLS_SSL_IS_CLIENT,
+						     MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+						     MBEDTLS_SSL_PRESET_DEFAULT),
+			 0);
+	mbedtls_ssl_conf_rng(&two, mbedtls_ctr_drbg_random, &one.drbg);
+	assert_int_equal(mbedtls_ssl_conf_psk(&two, key_two, sizeof(key_two),
+					      (const unsigned char *)"dev-two", 7),
+			 0);
+	mbedtls_ssl_conf_read_timeout(&two, 2000);
+	mbedtls_ssl_conf_ciphersuites(&two, suites);
+	mbedtls_ssl_session_init(&saved_one);
+	mbedtls_ssl_session_init(&saved_two);
+
+	connect_once(&one.conf, &saved_one, 0, port);
+	connect_once(&two, &saved_two, 0, port);
+	assert_true(events_have("\"resumed\":false", 2));
+	connect_once(&two, &saved_two, 1, port);
+	assert_true(events_have("\"resumed\":true", 1));
+	assert_int_equal(resumed_as("dev-two"), 1);
+	connect_once(&one.conf, &saved_one, 1, port);
+	assert_true(events_have("\"resumed\":true", 2));
+	assert_int_equal(resumed_as("cid-dev"), 1);
+	assert_int_equal(resumed_as("dev-two"), 1);
+
+	mbedtls_ssl_session_free(&saved_one);
+	mbedtls_ssl_session_free(&saved_two);
+	mbedtls_ssl_config_free(&two);
+	test_dtls_conf_free(&one);
+	assert_int_equal(stop_server(), 0);
+}
+
 static void cache_resumption(void **state)
 {
 	(void)state;
@@ -102,11 +190,25 @@ static void ticket_resumption(void **state)
 	resume_then_forget(tickets_only, "ticket");
 }
 
+static void cache_identities(void **state)
+{
+	(void)state;
+	identities_after_resume(cache_two);
+}
+
+static void ticket_identities(void **state)
+{
+	(void)state;
+	identities_after_resume(tickets_two);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(cache_resumption),
 	    cmocka_unit_test(ticket_resumption),
+	    cmocka_unit_test(cache_identities),
+	    cmocka_unit_test(ticket_identities),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,7 @@ static void one_read_many_peers(void **state)
 	assert_int_equal(emu_udp_init(&srv), 0);
 	int fd = bound_socket(&srv_sa);
 	for (int i = 0; i < PEERS; i++) {
-		char text[16];
+		char text[24];
 		peer[i] = bound_socket(&peer_sa[i]);
 		snprintf(text, sizeof(text), "peer-%d", i);
 		assert_int_equal(sendto(peer[i], text, strlen(text), 0, (struct sockaddr *)&srv_sa,
@@ -81,7 +81,7 @@ static void one_read_many_peers(void **state)
 	assert_int_equal(emu_udp_read_batch(&srv, fd, record, &seen), PEERS + 1);
 	assert_int_equal(seen.count, PEERS + 1);
 	for (int i = 0; i < PEERS; i++) {
-		char text[16];
+		char text[24];
 		snprintf(text, sizeof(text), "peer-%d", i);
 		assert_int_equal(seen.port[i], peer_sa[i].sin_port);
 		assert_string_equal(seen.text[i], text);
