@@ -809,6 +809,7 @@ int emu_state_bin_is(const char *path)
 static struct {
 	char *path;
 	struct bdoc doc;
+	int64_t ms, cpu_ms; /* what the check took */
 } prechecked;
 
 static void prechecked_clear(void)
@@ -834,13 +835,16 @@ static int read_valid(const char *path, struct bdoc *doc, char *err, size_t err_
 int emu_state_bin_check(const char *path, char *err, size_t err_size)
 {
 	struct bdoc doc = {0};
+	int64_t t0 = lh_time_mono_ms(), c0 = cpu_ms();
 	prechecked_clear();
 	if (read_valid(path, &doc, err, err_size) < 0)
 		return -1;
 	prechecked.path = strdup(path);
-	if (prechecked.path)
+	if (prechecked.path) {
 		prechecked.doc = doc;
-	else
+		prechecked.ms = lh_time_mono_ms() - t0;
+		prechecked.cpu_ms = cpu_ms() - c0;
+	} else
 		free(doc.buf);
 	return 0;
 }
@@ -856,7 +860,8 @@ static int same_file(const struct stat *a, const struct stat *b)
 /* The validated document of path: the one checked before start when the
  * file is still that one (the margin it was moved on by then still covers
  * every record the previous process sent), else read and validated now. */
-static int take_doc(const char *path, struct bdoc *doc, char *err, size_t err_size)
+static int take_doc(const char *path, struct bdoc *doc, int64_t check[2], char *err,
+		    size_t err_size)
 {
 	struct stat st;
 	int fresh = prechecked.path && strcmp(prechecked.path, path) == 0 &&
@@ -864,6 +869,8 @@ static int take_doc(const char *path, struct bdoc *doc, char *err, size_t err_si
 	if (fresh) {
 		*doc = prechecked.doc;
 		prechecked.doc.buf = NULL;
+		check[0] = prechecked.ms;
+		check[1] = prechecked.cpu_ms;
 	}
 	prechecked_clear();
 	return fresh ? 0 : read_valid(path, doc, err, err_size);
@@ -987,8 +994,9 @@ int emu_state_bin_load(struct emu_server *srv, const char *path, int rewrite, ch
 	struct idmap *map = NULL;
 	size_t nsess = 0, nregs = 0;
 	int64_t t0 = lh_time_mono_ms(), c0 = cpu_ms();
+	int64_t check[2] = {-1, -1};
 	int ret = -1;
-	if (take_doc(path, &doc, err, err_size) < 0)
+	if (take_doc(path, &doc, check, err, err_size) < 0)
 		goto exit;
 	map = malloc(sizeof(*map) * (doc.nsess + 1));
 	if (!map) {
@@ -996,10 +1004,13 @@ int emu_state_bin_load(struct emu_server *srv, const char *path, int rewrite, ch
 		goto exit;
 	}
 	apply(srv, &doc, map, &nsess, &nregs);
-	lh_event_emitf("state_restored", "{s:s, s:s, s:I, s:I, s:I, s:I}", "path", path, "format",
-		       "binary", "sessions", (json_int_t)nsess, "registrations", (json_int_t)nregs,
-		       "ms", (json_int_t)(lh_time_mono_ms() - t0), "cpu_ms",
-		       (json_int_t)(cpu_ms() - c0));
+	/* check_ms: the validation before start, when the load used it (-1:
+	 * the load validated the file itself, within ms). */
+	lh_event_emitf("state_restored", "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "path", path,
+		       "format", "binary", "sessions", (json_int_t)nsess, "registrations",
+		       (json_int_t)nregs, "ms", (json_int_t)(lh_time_mono_ms() - t0), "cpu_ms",
+		       (json_int_t)(cpu_ms() - c0), "check_ms", (json_int_t)check[0],
+		       "check_cpu_ms", (json_int_t)check[1]);
 	ret = 0;
 	/* Everything came back: the document is what a save would write. */
 	if (rewrite && nsess == doc.nsess && nregs == doc.nregs)
