@@ -24,7 +24,7 @@ int emu_state_save(struct emu_server *srv, const char *path);
  * per-session teardown (freeing 100k contexts, their buffers, the
  * hibernated records and registrations: seconds of work nobody needs once
  * the state is durable); 0 in sanitizer builds and with
- * LWM2M_EMU_FULL_TEARDOWN=1, which free everything. */
+ * LWM2M_EMU_FULL_TEARDOWN=1, which free everything (=0: 1 even there). */
 int emu_state_exit_fast(void);
 /* Saves with the live sessions kept running, when state_interval seconds
  * have passed since the last save (called from the event loop). */

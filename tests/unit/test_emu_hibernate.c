@@ -423,7 +423,9 @@ static void graceful_restart_binary_of_live_session(void **state)
 	cid_client_open(&k, &t, "cid-dev", port);
 	assert_int_equal(coap_request(&k.ssl, 0x02, "rd", "ep=live-r&lt=300", loc, sizeof(loc)),
 			 0x41);
-	assert_int_equal(stop_counting("\"event\":\"sessions_kept\",\"sessions\":1,"), 1);
+	/* Sanitizer builds tear everything down (and then say nothing). */
+	assert_int_equal(stop_counting("\"event\":\"sessions_kept\",\"sessions\":1,"),
+			 emu_state_exit_fast());
 	/* Checked (and kept), then corrupted: the start validates it again. */
 	snprintf(good, sizeof(good), "%s.good", state_path);
 	snprintf(cmd, sizeof(cmd), "cp -p %s %s", state_path, good);
