@@ -400,6 +400,48 @@ static int stop_counting(const char *needle)
 	return n;
 }
 
+/* The offset of the session record after the one at off (layout in
+ * emu_state_bin.h). */
+static size_t next_session(const uint8_t *b, size_t off)
+{
+	off += 8;
+	off += 1 + b[off];				     /* vhost */
+	off += 1 + (b[off] == 6 ? 16 : 4) + 2;		     /* peer */
+	off += 1 + b[off];				     /* own_cid */
+	off += 2 + (b[off] | (size_t)b[off + 1] << 8);	     /* identity */
+	off += 2 + (b[off] | (size_t)b[off + 1] << 8);	     /* subject */
+	off += 17 + 8;					     /* lineage, last_order */
+	return off + 2 + (b[off] | (size_t)b[off + 1] << 8); /* context */
+}
+
+/* A copy of a two-session file whose second session has the first one's
+ * id (checksum made right): refused, naming it. Fails with find_dup
+ * missing duplicates. */
+static void dup_session_refused(const char *path)
+{
+	uint8_t b[8192];
+	char copy[96], err[512];
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t len = fread(b, 1, sizeof(b), f);
+	fclose(f);
+	assert_true(len > 48 && len < sizeof(b));
+	size_t second = next_session(b, 40);
+	assert_true(second + 8 < len);
+	memcpy(b + second, b + 40, 8);
+	uint64_t sum = emu_state_bin_checksum(b, len - 8);
+	for (int i = 0; i < 8; i++)
+		b[len - 8 + i] = (uint8_t)(sum >> (8 * i));
+	snprintf(copy, sizeof(copy), "%s.dup", path);
+	f = fopen(copy, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(emu_state_bin_check(copy, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "session 1: duplicate session id"));
+	unlink(copy);
+}
+
 /* A session still live at SIGTERM is serialized by the exit save (its
  * context consumed, no per-session teardown: one sessions_kept event); the
  * check before start keeps the validated file for the load, unless the
@@ -411,8 +453,8 @@ static void graceful_restart_binary_of_live_session(void **state)
 {
 	(void)state;
 	struct test_dtls_conf t;
-	struct cid_client k;
-	char loc[64], good[96], cmd[400], dir[32] = "/tmp/test_emu_hib_XXXXXX", err[512];
+	struct cid_client k, k2;
+	char loc[64], loc2[64], good[96], cmd[400], dir[32] = "/tmp/test_emu_hib_XXXXXX", err[512];
 	int status = -1;
 	assert_non_null(mkdtemp(dir));
 	snprintf(state_path, sizeof(state_path), "%s/state.bin", dir);
@@ -421,11 +463,15 @@ static void graceful_restart_binary_of_live_session(void **state)
 	int port = start();
 	test_dtls_conf_init(&t);
 	cid_client_open(&k, &t, "cid-dev", port);
+	cid_client_open(&k2, &t, "hib-b", port);
 	assert_int_equal(coap_request(&k.ssl, 0x02, "rd", "ep=live-r&lt=300", loc, sizeof(loc)),
 			 0x41);
+	assert_int_equal(coap_request(&k2.ssl, 0x02, "rd", "ep=live-r2&lt=300", loc2, sizeof(loc2)),
+			 0x41);
 	/* Sanitizer builds tear everything down (and then say nothing). */
-	assert_int_equal(stop_counting("\"event\":\"sessions_kept\",\"sessions\":1,"),
+	assert_int_equal(stop_counting("\"event\":\"sessions_kept\",\"sessions\":2,"),
 			 emu_state_exit_fast());
+	dup_session_refused(state_path);
 	/* Checked (and kept), then corrupted: the start validates it again. */
 	snprintf(good, sizeof(good), "%s.good", state_path);
 	snprintf(cmd, sizeof(cmd), "cp -p %s %s", state_path, good);
@@ -451,6 +497,7 @@ static void graceful_restart_binary_of_live_session(void **state)
 	assert_int_equal(coap_request(&k.ssl, 0x02, loc, "lt=300", NULL, 0), 0x44);
 	assert_int_equal(count_lines("\"event\":\"handshake_started\""), 0);
 	cid_client_close(&k);
+	cid_client_close(&k2);
 	test_dtls_conf_free(&t);
 	assert_int_equal(stop_server(), 0);
 	unlink(state_path);
