@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "emu_hibernate.h"
 #include "emu_reload.h"
 #include "emu_request.h"
 #include "emu_server.h"
@@ -25,22 +26,29 @@ const char *emu_device_identity(struct emu_session *s)
 	return buf;
 }
 
-/* Reports a move; closes the superseded session when the move is certain. */
+/* Reports a move; closes the superseded session, live or hibernated, when
+ * the move is certain. */
 static void moved(struct emu_session *s, struct emu_reg *r, uint64_t from, const char *why)
 {
 	char peer[LH_ADDR_STRLEN];
 	struct emu_session *old = emu_sessions_by_id(&s->srv->sessions, from);
+	int slept = !old && emu_hib_find(s->srv, from) != NULL;
 	int certain = strcmp(why, "identity") != 0;
-	lh_event_emitf("device_moved", "{s:s, s:s, s:I, s:I, s:s, s:s?, s:s, s:b}", "endpoint",
+	lh_event_emitf("device_moved", "{s:s, s:s, s:I, s:I, s:s, s:s?, s:s, s:b, s:b}", "endpoint",
 		       r->endpoint, "location", r->location, "session", (json_int_t)s->id,
 		       "from_session", (json_int_t)from, "peer",
 		       lh_addr_format((struct sockaddr *)&s->peer, peer, sizeof(peer)), "identity",
-		       r->identity, "reason", why, "old_session_open", old != NULL);
+		       r->identity, "reason", why, "old_session_open", old != NULL || slept,
+		       "old_session_hibernated", slept);
 	/* Only a session that still carries this device: after an identity
 	 * move (a guess, when devices share a PSK) another device may have
 	 * registered on it since, and its session must live on. */
-	if (old && certain && old != s && !strcmp(old->location, r->location))
+	if (!certain)
+		return;
+	if (old && old != s && !strcmp(old->location, r->location))
 		emu_session_close(old, "superseded");
+	else if (slept)
+		emu_hib_supersede(s->srv, from, r->location);
 }
 
 void emu_device_bind(struct emu_session *s, struct emu_reg *r, const char *why)

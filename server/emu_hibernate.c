@@ -439,6 +439,19 @@ static void hib_close(struct emu_server *srv, struct emu_hib *h, const char *rea
 	emu_gen_release(srv, gen);
 }
 
+/* A device left hibernated session id for certain (emu_device.c): ends it,
+ * unless another device has registered on it since. Returns whether it
+ * ended. */
+int emu_hib_supersede(struct emu_server *srv, uint64_t id, const char *location)
+{
+	struct emu_hib *h = NULL;
+	HASH_FIND(hh_id, srv->hib.by_id, &id, sizeof(id), h);
+	if (!h || strcmp(h->location, location) != 0)
+		return 0;
+	hib_close(srv, h, "superseded");
+	return 1;
+}
+
 /* The wake bound is reached: one event per second at most. */
 static void report_limit(struct emu_server *srv, uint32_t max)
 {

@@ -126,6 +126,10 @@ struct emu_session *emu_hib_session(struct emu_server *srv, uint64_t id, char *e
 void emu_hib_timer(struct emu_server *srv, uint64_t id, uint32_t gen);
 /* s is being closed: a woken session gives its wake slot back. */
 void emu_hib_forget(struct emu_session *s);
+/* The device of location moved off hibernated session id for certain:
+ * closes that session (reason superseded) when it still carries location.
+ * Returns 1 when it closed it. */
+int emu_hib_supersede(struct emu_server *srv, uint64_t id, const char *location);
 /* Sets up what hibernation needs (malloc's mmap threshold when it is on). */
 void emu_hib_init(struct emu_server *srv);
 /* Closes every hibernated session (shutdown), emitting session_closed. */
