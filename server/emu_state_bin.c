@@ -988,6 +988,8 @@ static void apply(struct emu_server *srv, struct bdoc *doc, struct idmap *map, s
 		struct emu_hib *h = apply_session(srv, s);
 		if (h)
 			map[n++] = (struct idmap){s->id, h};
+		if (n == 1 && h) /* the tables exist now: sized for all at once */
+			emu_hib_reserve(srv, doc->nsess);
 	}
 	free(s);
 	*nsess = n;
@@ -997,6 +999,8 @@ static void apply(struct emu_server *srv, struct bdoc *doc, struct idmap *map, s
 		rd_reg(&r, &g);
 		*nregs += apply_reg(srv, &g, map, n) == 0;
 		breg_free(&g);
+		if (*nregs == 1)
+			emu_registry_reserve(&srv->registry, doc->nregs);
 	}
 }
 
