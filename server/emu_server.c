@@ -331,16 +331,26 @@ int emu_server_run(struct emu_server *srv)
 	return 0;
 }
 
-/* After a shutdown save that made the state durable: one event instead of
- * a session_closed per session, and nothing of the sessions, hibernated
- * records and registrations freed one by one (at 100k sessions, seconds of
- * zeroing and unmapping record buffers that the exit hands back whole).
- * Only when emu_state_exit_fast() says so. */
+/* After a shutdown save that made the state durable: the established DTLS
+ * sessions (the ones the file holds) and the hibernated records and
+ * registrations are not freed one by one (at 100k sessions, seconds of
+ * zeroing and unmapping record buffers that the exit hands back whole), one
+ * event instead of a session_closed each. Every other session (TLS, plain
+ * CoAP, a handshake in progress) is closed as always. Only when
+ * emu_state_exit_fast() says so. */
 static void keep_for_exit(struct emu_server *srv)
 {
-	lh_event_emitf("sessions_kept", "{s:I, s:I, s:I}", "sessions",
-		       (json_int_t)HASH_CNT(hh_id, srv->sessions.by_id), "hibernated",
-		       (json_int_t)srv->hib.count, "registrations",
+	struct emu_session *s, *tmp;
+	size_t kept = 0;
+	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
+	{
+		if (s->state == EMU_SESS_OPEN && s->tp == &emu_transport_dtls)
+			kept++;
+		else
+			emu_session_close(s, "shutdown");
+	}
+	lh_event_emitf("sessions_kept", "{s:I, s:I, s:I}", "sessions", (json_int_t)kept,
+		       "hibernated", (json_int_t)srv->hib.count, "registrations",
 		       (json_int_t)srv->registry.count);
 }
 
