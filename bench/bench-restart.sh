@@ -112,17 +112,22 @@ restored=$("$EMULATOR" ctl --control "$DIR/ctl.sock" status | sed -n 's/.*"hiber
 	sed -n 's/.*"sessions":\([0-9]*\),.*/\1/p')
 rss_restored=$(rss_kb)
 load_ms=$(ev_ms state_restored '')
+# The validation before start, when the load took its document (-1 or
+# absent: the load validated the file itself, within load_ms).
+check_ms=$(ev_ms state_restored '' check_ms)
+check_cpu_ms=$(ev_ms state_restored '' check_cpu_ms)
+[ -n "$check_ms" ] && [ "$check_ms" -ge 0 ] || check_ms=0 check_cpu_ms=0
 rewrite_ms=$(ev_ms state_saved '"trigger":"restore"')
 c1=$(ev_ms state_restored '' cpu_ms)
 c2=$(ev_ms state_saved '"trigger":"restore"' cpu_ms)
 restore_cpu_ms=-1 # the JSON format's events carry no times
-[ -z "$c1" ] || restore_cpu_ms=$((c1 + ${c2:-0}))
+[ -z "$c1" ] || restore_cpu_ms=$((check_cpu_ms + c1 + ${c2:-0}))
 stop
 resave_ms=$ELAPSED
 established=$(sed -n 's/^result .* sessions=\([0-9]*\) .*/\1/p' "$DIR/load.out")
 echo "result mode=restart sessions=${established:-0} format=$FORMAT save_ms=${save_only_ms:--1}" \
-	"restore_ms=$([ -n "$load_ms" ] && echo $((load_ms + ${rewrite_ms:-0})) || echo -1)" \
-	"load_ms=${load_ms:--1} rewrite_ms=${rewrite_ms:--1} restore_wall_ms=$restore_wall_ms" \
+	"restore_ms=$([ -n "$load_ms" ] && echo $((check_ms + load_ms + ${rewrite_ms:-0})) || echo -1)" \
+	"check_ms=$check_ms load_ms=${load_ms:--1} rewrite_ms=${rewrite_ms:--1} restore_wall_ms=$restore_wall_ms" \
 	"save_cpu_ms=${save_cpu_ms:--1} restore_cpu_ms=$restore_cpu_ms load=$(cut -d' ' -f1 /proc/loadavg)" \
 	"sigterm_to_exit_ms=$save_ms start_ms=$start_ms base_start_ms=$base_ms" \
 	"restored=$restored resave_ms=$resave_ms file_bytes=$bytes rss_kb_idle=$rss_idle" \

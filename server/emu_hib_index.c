@@ -61,6 +61,14 @@ static int grow(struct emu_hib_index *t)
 	return 0;
 }
 
+int emu_hib_index_reserve(struct emu_hib_index *t, size_t n)
+{
+	while ((t->used + n) * 2 > t->cap)
+		if (grow(t) < 0)
+			return -1;
+	return 0;
+}
+
 int emu_hib_index_add(struct emu_hib_index *t, struct emu_hib *h)
 {
 	if ((t->used + 1) * 2 > t->cap && grow(t) < 0)

@@ -23,6 +23,10 @@ struct emu_hib_index {
 
 /* Adds h under its key. Returns 0, or -1 when the table cannot grow. */
 int emu_hib_index_add(struct emu_hib_index *t, struct emu_hib *h);
+/* Room for n more entries without growing on the way (a restore: every
+ * doubling places every entry again). 0, or -1 out of memory (the adds
+ * then grow as they go). */
+int emu_hib_index_reserve(struct emu_hib_index *t, size_t n);
 /* Removes h (this record, not another with the same key). */
 void emu_hib_index_del(struct emu_hib_index *t, struct emu_hib *h);
 /* A record with this key, or NULL. */

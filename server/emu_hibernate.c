@@ -1,5 +1,6 @@
 /* Hibernation of idle DTLS sessions; see emu_hibernate.h. */
 #include "emu_hibernate.h"
+#include "lh_hash.h"
 
 #include <malloc.h>
 #include <sys/mman.h>
@@ -752,6 +753,13 @@ struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_sav
 	if (idle > 0)
 		hib_arm(srv, h, h->last_in_ms + idle);
 	return h;
+}
+
+void emu_hib_reserve(struct emu_server *srv, size_t n)
+{
+	LH_HASH_RESERVE(hh_id, srv->hib.by_id, n);
+	(void)emu_hib_index_reserve(&srv->hib.by_cid, n);
+	(void)emu_hib_index_reserve(&srv->hib.by_addr, n);
 }
 
 struct emu_hib *emu_hib_first(struct emu_server *srv)

@@ -160,6 +160,9 @@ struct emu_hib_saved {
  * first). Returns it, or NULL on allocation failure or an address that
  * cannot be used. */
 struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_saved *in);
+/* Sizes the indexes for about n hibernated sessions (a restore, after its
+ * first emu_hib_restore: lh_hash.h says why). */
+void emu_hib_reserve(struct emu_server *srv, size_t n);
 /* Iteration for the state file: the first hibernated session, the next. */
 struct emu_hib *emu_hib_first(struct emu_server *srv);
 struct emu_hib *emu_hib_next(struct emu_hib *h);

@@ -1,4 +1,5 @@
 #include "emu_registry.h"
+#include "lh_hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,14 @@ struct emu_reg *emu_registry_restore_new(struct emu_registry *reg, const char *l
 	HASH_ADD_KEYPTR(hh_ep, reg->by_ep, r->endpoint, strlen(r->endpoint), r);
 	reg->count++;
 	return r;
+}
+
+void emu_registry_reserve(struct emu_registry *reg, size_t n)
+{
+	LH_HASH_RESERVE(hh_loc, reg->by_loc, n);
+	LH_HASH_RESERVE(hh_ep, reg->by_ep, n);
+	LH_HASH_RESERVE(hh_lin, reg->by_lin, n);
+	LH_HASH_RESERVE(hh, reg->by_id, n);
 }
 
 struct emu_reg *emu_registry_find(struct emu_registry *reg, const char *location)

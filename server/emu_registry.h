@@ -59,6 +59,9 @@ struct emu_registry {
 /* Starts empty; ids are hex counters starting at seed, so they differ across
  * runs but never collide within one. */
 void emu_registry_init(struct emu_registry *reg, uint32_t seed);
+/* Sizes the tables for about n registrations (a restore, after its first
+ * registration and lineage are in: lh_hash.h says why). */
+void emu_registry_reserve(struct emu_registry *reg, size_t n);
 /* Frees every registration. */
 void emu_registry_fini(struct emu_registry *reg);
 /* Creates a registration (taking a reference on links) and gives it a new

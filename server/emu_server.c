@@ -347,20 +347,53 @@ int emu_server_run(struct emu_server *srv)
 	return 0;
 }
 
-void emu_server_fini(struct emu_server *srv)
+/* After a shutdown save that made the state durable: the established DTLS
+ * sessions (the ones the file holds) and the hibernated records and
+ * registrations are not freed one by one (at 100k sessions, seconds of
+ * zeroing and unmapping record buffers that the exit hands back whole), one
+ * event instead of a session_closed each. Every other session (TLS, plain
+ * CoAP, a handshake in progress) is closed as always. Only when
+ * emu_state_exit_fast() says so. */
+static void keep_for_exit(struct emu_server *srv)
 {
 	struct emu_session *s, *tmp;
-	if (srv->ran && emu_gen_cfg(srv)->state)
-		emu_state_save(srv, emu_gen_cfg(srv)->state);
-	emu_http_close(srv);
+	size_t kept = 0;
+	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
+	{
+		if (s->state == EMU_SESS_OPEN && s->tp == &emu_transport_dtls)
+			kept++;
+		else
+			emu_session_close(s, "shutdown");
+	}
+	lh_event_emitf("sessions_kept", "{s:I, s:I, s:I}", "sessions", (json_int_t)kept,
+		       "hibernated", (json_int_t)srv->hib.count, "registrations",
+		       (json_int_t)srv->registry.count);
+}
+
+/* Closes every session (events, close_notify alerts), hibernated or live. */
+static void close_all(struct emu_server *srv)
+{
+	struct emu_session *s, *tmp;
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	emu_session_close(s, "shutdown");
 	emu_hib_fini(srv);
+}
+
+void emu_server_fini(struct emu_server *srv)
+{
+	int kept = srv->ran && emu_gen_cfg(srv)->state &&
+		   emu_state_save(srv, emu_gen_cfg(srv)->state) == 0 && emu_state_exit_fast();
+	emu_http_close(srv);
+	if (kept)
+		keep_for_exit(srv);
+	else
+		close_all(srv);
 	emu_udp_fini(srv); /* the close_notify alerts of the sessions just closed */
 	emu_control_close(srv);
 	emu_faults_fini(srv);
 	emu_keylog_close();
-	emu_registry_fini(&srv->registry);
+	if (!kept)
+		emu_registry_fini(&srv->registry);
 	emu_bootstrap_fini(srv);
 	emu_request_fini(srv);
 	emu_tls_fini(srv);

@@ -293,12 +293,12 @@ static json_t *build_doc(struct emu_server *srv, int live)
 /* Saves now; trigger says why (shutdown, periodic, restore). A failure is
  * an event, not only a line on stderr: a test or operator must see that
  * crash safety is gone. */
-static int state_save(struct emu_server *srv, const char *path, int live, const char *trigger)
+static int state_save(struct emu_server *srv, const char *path, int mode, const char *trigger)
 {
 	if (emu_gen_cfg(srv)->state_binary)
-		return emu_state_bin_save(srv, path, live, trigger);
+		return emu_state_bin_save(srv, path, mode, trigger);
 	char why[512] = "out of memory";
-	json_t *root = build_doc(srv, live);
+	json_t *root = build_doc(srv, mode == EMU_STATE_KEEP);
 	int ret = root && json_object_get(root, "sha256")
 		      ? write_private(path, root, why, sizeof(why))
 		      : -1;
@@ -319,7 +319,30 @@ static int state_save(struct emu_server *srv, const char *path, int live, const 
 
 int emu_state_save(struct emu_server *srv, const char *path)
 {
-	return state_save(srv, path, 0, "shutdown");
+	return state_save(srv, path, emu_state_exit_fast() ? EMU_STATE_EXIT : EMU_STATE_SHUTDOWN,
+			  "shutdown");
+}
+
+/* Sanitizer builds check that everything is freed at exit: they keep the
+ * full teardown (so do runs with LWM2M_EMU_FULL_TEARDOWN=1, e.g. under
+ * valgrind; =0 skips it even there, leaks then expected). */
+#if defined(__SANITIZE_ADDRESS__)
+#define EMU_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EMU_SANITIZED 1
+#endif
+#endif
+#ifndef EMU_SANITIZED
+#define EMU_SANITIZED 0
+#endif
+
+int emu_state_exit_fast(void)
+{
+	const char *full = getenv("LWM2M_EMU_FULL_TEARDOWN");
+	if (full && strcmp(full, "0") == 0)
+		return 1; /* even in a sanitizer build (to check the exit save's memory use) */
+	return !EMU_SANITIZED && !(full && strcmp(full, "1") == 0);
 }
 
 void emu_state_tick(struct emu_server *srv, int64_t now)
@@ -331,7 +354,7 @@ void emu_state_tick(struct emu_server *srv, int64_t now)
 		srv->next_state_save_ms = now + (int64_t)cfg->state_interval_s * 1000;
 	if (now < srv->next_state_save_ms)
 		return;
-	state_save(srv, cfg->state, 1, "periodic");
+	state_save(srv, cfg->state, EMU_STATE_KEEP, "periodic");
 	srv->next_state_save_ms = now + (int64_t)cfg->state_interval_s * 1000;
 }
 
@@ -693,14 +716,16 @@ int emu_state_load(struct emu_server *srv, const char *path)
 	char err[512];
 	json_t *root = NULL;
 	if (emu_state_bin_is(path)) {
-		if (emu_state_bin_load(srv, path, err, sizeof(err)) != 0) {
+		int ret =
+		    emu_state_bin_load(srv, path, emu_gen_cfg(srv)->state_binary, err, sizeof(err));
+		if (ret == -1)
 			fprintf(stderr,
 				"lwm2m-emulator: --state %s refused: %s; move it away to start "
 				"without restoring\n",
 				path, err);
-			return -1;
-		}
-		return state_save(srv, path, 1, "restore");
+		if (ret != 0)
+			return ret == 1 ? 0 : -1;
+		return state_save(srv, path, EMU_STATE_KEEP, "restore");
 	}
 	if (read_doc(path, &root, err, sizeof(err)) != 0) {
 		fprintf(stderr,
@@ -716,5 +741,5 @@ int emu_state_load(struct emu_server *srv, const char *path)
 	/* The file stays (a crash before the next save restores it again), but
 	 * it is rewritten now with the advanced record counters: a second
 	 * restore from it must not reuse the sequence numbers this run sends. */
-	return state_save(srv, path, 1, "restore");
+	return state_save(srv, path, EMU_STATE_KEEP, "restore");
 }

@@ -16,8 +16,16 @@ struct emu_server;
  * handshake even after kill -9. Without --state a restart loses everything,
  * as a real restart does. */
 
-/* Writes the state file. Returns 0 or -1 (event + stderr say why). */
+/* Writes the state file at shutdown. Returns 0 or -1 (event + stderr say
+ * why). When emu_state_exit_fast(), the live DTLS contexts are consumed by
+ * the save (the caller exits without tearing them down). */
 int emu_state_save(struct emu_server *srv, const char *path);
+/* 1 when a shutdown whose state save succeeded may exit without the
+ * per-session teardown (freeing 100k contexts, their buffers, the
+ * hibernated records and registrations: seconds of work nobody needs once
+ * the state is durable); 0 in sanitizer builds and with
+ * LWM2M_EMU_FULL_TEARDOWN=1, which free everything (=0: 1 even there). */
+int emu_state_exit_fast(void);
 /* Saves with the live sessions kept running, when state_interval seconds
  * have passed since the last save (called from the event loop). */
 void emu_state_tick(struct emu_server *srv, int64_t now);

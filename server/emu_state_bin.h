@@ -38,17 +38,31 @@ struct emu_server;
 /* 1 when the file at path starts with the binary magic, 0 when it does not
  * (or is shorter, or cannot be read: the JSON reader then reports it). */
 int emu_state_bin_is(const char *path);
-/* Writes the binary state file (live: the periodic save, sessions keep
- * running; else shutdown: live contexts are left reset). Returns 0 or
+/* What a save does to the live DTLS contexts it serializes. */
+enum emu_state_mode {
+	EMU_STATE_SHUTDOWN = 0, /* left reset (mbedtls_ssl_context_save's), for the teardown */
+	EMU_STATE_KEEP = 1,	/* loaded back: they keep running (periodic, restore) */
+	EMU_STATE_EXIT = 2	/* consumed: the process exits without tearing them down */
+};
+
+/* Writes the binary state file (mode: enum emu_state_mode). Returns 0 or
  * -1 (event + stderr say why). */
-int emu_state_bin_save(struct emu_server *srv, const char *path, int live, const char *trigger);
+int emu_state_bin_save(struct emu_server *srv, const char *path, int mode, const char *trigger);
 /* Reads and strictly validates the file: version, checksum, every field's
  * bounds, unique session ids, CIDs and locations, verifiable contexts.
- * Returns 0, or -1 with err naming the record and field at fault. */
+ * Returns 0, or -1 with err naming the record and field at fault. A valid
+ * document is kept (its record counters moved on) for the
+ * emu_state_bin_load of the same file that follows at start. */
 int emu_state_bin_check(const char *path, char *err, size_t err_size);
-/* Validates, then restores every session as a hibernated one and every
- * registration. Returns 0, or -1 with err (nothing restored). */
-int emu_state_bin_load(struct emu_server *srv, const char *path, char *err, size_t err_size);
+/* Validates (or takes the document emu_state_bin_check validated, when
+ * the file is still that one), then restores every session as a hibernated
+ * one and every registration. With rewrite, and when every record came
+ * back, the file is then rewritten from that document (counters moved on,
+ * state_saved trigger restore). Returns 1 (restored and rewritten), 0
+ * (restored; the caller rewrites the file), -1 with err (nothing
+ * restored), or -2 (restored, the rewrite failed: event and stderr). */
+int emu_state_bin_load(struct emu_server *srv, const char *path, int rewrite, char *err,
+		       size_t err_size);
 /* The checksum of the layout above. */
 uint64_t emu_state_bin_checksum(const uint8_t *buf, size_t len);
 
