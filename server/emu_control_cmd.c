@@ -381,7 +381,7 @@ static json_t *cmd_reload(struct emu_server *srv, const json_t *req, char *err, 
 {
 	if (check_args(req, NULL, err, size) < 0 || emu_server_reload(srv, err, size) < 0)
 		return NULL;
-	return json_pack("{s:I}", "psk_identities", (json_int_t)HASH_CNT(hh, srv->psk_table));
+	return json_pack("{s:I}", "psk_identities", (json_int_t)srv->psk_table->count);
 }
 
 static json_t *cmd_request(struct emu_server *srv, const json_t *req, char *err, size_t size)
