@@ -233,8 +233,8 @@ static int apply_update(struct emu_server *srv, struct emu_reg *r, const struct 
 		    emu_link_parse((const char *)req->payload, req->payload_len, err, err_size);
 		if (!links)
 			return -1;
-		json_decref(r->links);
-		r->links = links;
+		emu_registry_set_links(&srv->registry, r, links);
+		json_decref(links);
 	}
 	if (q.lt >= 0)
 		r->lifetime = (uint32_t)q.lt;
