@@ -20,8 +20,8 @@ struct emu_linkset;
 
 struct emu_reg {
 	char location[EMU_LOCATION_MAX]; /* "/rd/5a3f" */
-	char *endpoint;
-	char *identity; /* PSK identity or cert subject; NULL for plain CoAP */
+	char *endpoint;			 /* in tail */
+	char *identity; /* in tail: PSK identity or cert subject; NULL for plain CoAP */
 	char *lwm2m;	/* version as sent, NULL if absent */
 	char *binding;	/* "U", NULL if absent */
 	json_t *links;	/* array of link-value strings: shared, never changed in place */
@@ -42,6 +42,7 @@ struct emu_reg {
 	UT_hash_handle hh_loc;
 	UT_hash_handle hh_ep;
 	UT_hash_handle hh_lin;
+	char tail[]; /* endpoint, identity: one allocation per registration */
 };
 
 struct emu_registry {
