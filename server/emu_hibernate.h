@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "emu_hib_index.h"
+#include "emu_registry.h"
 
 /* Hibernation of idle DTLS sessions ($.dtls.hibernate_after, emu_hibernate.c).
  * An established session quiet for that long is serialized with
@@ -53,7 +54,7 @@ struct emu_hib {
 	uint64_t last_order, bytes_in, bytes_out;
 	uint8_t lineage[16];
 	uint8_t hello_random[32];
-	char location[32];
+	char location[EMU_LOCATION_MAX];
 	struct emu_vhost *vhost;
 	struct emu_gen *gen; /* held: the config below belongs to it */
 	const struct mbedtls_ssl_config *conf;

@@ -12,7 +12,9 @@
  * an endpoint that is already registered replaces the old registration, as
  * LwM2M servers do. */
 
-#define EMU_LOCATION_MAX 32
+/* "/rd/" and a 32-bit id in hex ("/rd/ffffffff"), kept in every
+ * registration, session and hibernated session: 16, not 32, bytes each. */
+#define EMU_LOCATION_MAX 16
 #define EMU_LINEAGE_LEN 16
 
 struct emu_idref;
