@@ -200,7 +200,8 @@ static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err
 	}
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	json_array_append_new(arr, session_json(s));
-	for (const struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next((struct emu_hib *)h))
+	for (const struct emu_hib *h = emu_hib_first(srv); h;
+	     h = emu_hib_next(srv, (struct emu_hib *)h))
 		json_array_append_new(arr, hib_json(h));
 	return json_pack("{s:o}", "sessions", arr);
 }

@@ -61,8 +61,7 @@ struct emu_hib {
 	/* CoAP duplicates still within EXCHANGE_LIFETIME (emu_dedup.h), packed
 	 * at the end of the tail: count, then mid, time, ACK length and bytes. */
 	uint16_t dedup_len;
-	UT_hash_handle hh_id; /* by CID or address: emu_hib_index.h */
-	uint8_t tail[];	      /* blob, identity, subject, sni (no NULs), dedup */
+	uint8_t tail[]; /* blob, identity, subject, sni (no NULs), dedup */
 };
 
 #define EMU_HIB_LINEAGE 0x01
@@ -93,8 +92,9 @@ struct emu_hib_pool {
 struct emu_hibernation {
 	struct emu_hib_pool pool;
 	int malloc_tuned;
-	struct emu_hib *by_id;
-	struct emu_hib_index by_cid, by_addr;
+	/* by id, and by CID or address: open addressing (emu_hib_index.h), 16
+	 * bytes per entry at most where a uthash handle took 56 in each hib */
+	struct emu_hib_index by_id, by_cid, by_addr;
 	size_t count; /* hibernated now */
 	size_t awake; /* woken and still holding a context */
 	size_t bytes; /* what the hibernated sessions hold (structs + tails) */
@@ -153,7 +153,7 @@ struct emu_hib_saved {
 struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_saved *in);
 /* Iteration for the state file: the first hibernated session, the next. */
 struct emu_hib *emu_hib_first(struct emu_server *srv);
-struct emu_hib *emu_hib_next(struct emu_hib *h);
+struct emu_hib *emu_hib_next(struct emu_server *srv, struct emu_hib *h);
 /* The saved context and strings of h. */
 const uint8_t *emu_hib_blob(const struct emu_hib *h);
 const char *emu_hib_identity(const struct emu_hib *h, size_t *len);

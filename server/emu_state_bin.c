@@ -245,7 +245,7 @@ static void wr_body(struct wr *w, struct emu_server *srv, int live, uint64_t *ns
 		if (s->state == EMU_SESS_OPEN && s->tp == &emu_transport_dtls)
 			*nsess += wr_live(w, s, live) == 0;
 	}
-	for (struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next(h)) {
+	for (struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next(srv, h)) {
 		wr_hib(w, h);
 		(*nsess)++;
 	}
