@@ -4,7 +4,8 @@
 # $.dtls.hibernate_after 2 s, pinned to CPU 1, and runs lwm2m-load on CPU 0
 # (ramp-up up to 3,000/s, then 20 s of Updates at 1,000/s, then 5 s of
 # settle). It records the server's RSS at start and every 5 s with its CPU
-# ticks, and `ctl status` at the end. A benchmark, never a test.
+# ticks, `ctl status` at the end, and the time from SIGTERM to exit. A
+# benchmark, never a test.
 #
 # usage: bench/fleet-mem.sh N OUTDIR [EMULATOR]
 #   writes OUTDIR/{meta.txt,rss.log,fleet.json,fleet.txt,status.json}
@@ -65,8 +66,10 @@ echo "load_rc $rc" >>"$OUT/meta.txt"
 echo "end_rss_kb $(rss $SP VmRSS) hwm_kb $(rss $SP VmHWM)" >>"$OUT/meta.txt"
 "$EMU" ctl --control "$CTL" status >"$OUT/status.json" 2>&1 || true
 echo "end $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+T0=$(date +%s%N)
 kill -TERM "$SP"
 wait "$SP" || true
+echo "shutdown_ms $((($(date +%s%N) - T0) / 1000000))" >>"$OUT/meta.txt"
 kill "$RL" 2>/dev/null || true
 rm -f "$OUT/psk.json"
 tail -1 "$OUT/fleet.txt"

@@ -133,6 +133,14 @@ struct emu_hib *emu_hib_index_next(const struct emu_hib_index *t, const struct e
 	return NULL;
 }
 
+struct emu_hib *emu_hib_index_from(const struct emu_hib_index *t, size_t *pos)
+{
+	for (; *pos < t->cap; ++*pos)
+		if (t->slot[*pos])
+			return t->slot[*pos];
+	return NULL;
+}
+
 void emu_hib_index_free(struct emu_hib_index *t)
 {
 	free(t->slot);

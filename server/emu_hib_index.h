@@ -30,6 +30,11 @@ struct emu_hib *emu_hib_index_find(const struct emu_hib_index *t, const uint8_t 
 /* Walks the table: the entry after h in slot order (h NULL: the first),
  * or NULL at the end. The table must not change during the walk. */
 struct emu_hib *emu_hib_index_next(const struct emu_hib_index *t, const struct emu_hib *h);
+/* The entry in the first occupied slot at or after *pos (*pos set to that
+ * slot), or NULL. Emptying a table by taking this entry from pos 0 on costs
+ * O(slots): a deletion shifts entries back into the freed slot, never
+ * before it once every earlier slot is empty (shutdown). */
+struct emu_hib *emu_hib_index_from(const struct emu_hib_index *t, size_t *pos);
 void emu_hib_index_free(struct emu_hib_index *t);
 
 #endif

@@ -666,9 +666,11 @@ void emu_hib_sweep(struct emu_server *srv, int64_t now)
 
 void emu_hib_fini(struct emu_server *srv)
 {
-	/* Closing shifts later entries back into the freed slot: take the
-	 * first one again until none is left. */
-	for (struct emu_hib *h; (h = emu_hib_index_next(&srv->hib.by_id, NULL));)
+	/* From the first slot on: a close shifts later entries back into the
+	 * freed slot, so the walk stays there until it is empty (O(slots);
+	 * restarting from slot 0 each time took minutes at 10^6). */
+	size_t pos = 0;
+	for (struct emu_hib *h; (h = emu_hib_index_from(&srv->hib.by_id, &pos));)
 		hib_close(srv, h, "shutdown");
 	emu_hib_index_free(&srv->hib.by_id);
 	pool_fini(&srv->hib.pool);
