@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <malloc.h>
 #include <mbedtls/ssl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ void emu_config_defaults(struct emu_config *cfg)
 
 void emu_config_free(struct emu_config *cfg)
 {
-	free(cfg->psk);
+	emu_psks_free(&cfg->psk);
 	free(cfg->events);
 	free(cfg->keylog);
 	free(cfg->control);
@@ -71,7 +72,6 @@ void emu_config_free(struct emu_config *cfg)
 	free(cfg->cert_file);
 	free(cfg->key_file);
 	free(cfg->ca_file);
-	cfg->psk = NULL;
 	cfg->events = cfg->keylog = cfg->control = NULL;
 	cfg->cert_file = cfg->key_file = cfg->ca_file = NULL;
 	for (size_t i = 0; i < cfg->vhost_count; i++) {
@@ -89,8 +89,6 @@ void emu_config_free(struct emu_config *cfg)
 	json_decref(cfg->cert_endpoints);
 	cfg->cert_endpoints = NULL;
 	cfg->vhost_count = 0;
-	cfg->psk_count = 0;
-	cfg->psk_cap = 0;
 }
 
 /* Rejects keys the schema does not know: a typo must not silently do nothing. */
@@ -194,47 +192,78 @@ static int get_port(const json_t *obj, const char *key, int *out, char *err, siz
 	return 0;
 }
 
-/* Appends one PSK after checking identity length and key size. */
-static int add_psk(struct emu_config *cfg, const char *identity, const char *hex, const char *where,
-		   char *err, size_t err_size)
+/* Appends one PSK given at src[index] (index EMU_PSKS_NO_INDEX: at src)
+ * after checking identity length and key size. */
+static int add_psk(struct emu_config *cfg, const char *identity, const char *hex,
+		   const char *endpoint, const char *src, uint32_t index, char *err,
+		   size_t err_size)
 {
-	struct emu_psk p;
-	memset(&p, 0, sizeof(p));
+	unsigned char key[EMU_PSK_KEY_MAX];
+	char where[96];
 	size_t ilen = strlen(identity);
+	if (index == EMU_PSKS_NO_INDEX)
+		snprintf(where, sizeof(where), "%s", src);
+	else
+		snprintf(where, sizeof(where), "%s[%u]", src, index);
 	if (ilen == 0 || ilen > EMU_PSK_IDENTITY_MAX) {
 		snprintf(err, err_size, "%s: identity must be 1..%d bytes", where,
 			 EMU_PSK_IDENTITY_MAX);
 		return -1;
 	}
-	int klen = lh_hex_decode(hex, p.key, sizeof(p.key));
+	int klen = lh_hex_decode(hex, key, sizeof(key));
 	if (klen <= 0) {
 		snprintf(err, err_size, "%s: key must be 1..%d bytes of hex (got \"%s\")", where,
 			 EMU_PSK_KEY_MAX, hex);
 		return -1;
 	}
-	memcpy(p.identity, identity, ilen);
-	p.key_len = (size_t)klen;
-	snprintf(p.where, sizeof(p.where), "%s", where);
-	if (cfg->psk_count == cfg->psk_cap) {
-		/* Doubling: 100k identities cost O(n) copies, not O(n^2). */
-		size_t cap = cfg->psk_cap ? 2 * cfg->psk_cap : 16;
-		struct emu_psk *grown = realloc(cfg->psk, cap * sizeof(*grown));
-		if (!grown) {
-			snprintf(err, err_size, "%s: out of memory", where);
-			return -1;
-		}
-		cfg->psk = grown;
-		cfg->psk_cap = cap;
+	return emu_psks_add(&cfg->psk, identity, key, (size_t)klen, endpoint, src, index, err,
+			    err_size);
+}
+
+/* The optional endpoint of one $.psk[i]: NULL when absent, "" on error. */
+static const char *psk_endpoint(const json_t *item, const char *path, char *err, size_t err_size)
+{
+	const json_t *ep = json_object_get(item, "endpoint");
+	if (!ep)
+		return NULL;
+	if (!json_is_string(ep) || json_string_length(ep) == 0 ||
+	    json_string_length(ep) >= EMU_PSK_ENDPOINT_MAX + 1) {
+		snprintf(err, err_size, "%s.endpoint: expected an endpoint name", path);
+		return "";
 	}
-	cfg->psk[cfg->psk_count++] = p;
-	return 0;
+	return json_string_value(ep);
+}
+
+/* One $.psk[i]: {identity, key_hex, endpoint?}. */
+static int apply_psk_item(struct emu_config *cfg, const json_t *item, const char *where, size_t i,
+			  char *err, size_t err_size)
+{
+	static const char *const keys[] = {"identity", "key_hex", "endpoint", NULL};
+	char path[96];
+	snprintf(path, sizeof(path), "%s[%zu]", where, i);
+	if (!json_is_object(item)) {
+		snprintf(err, err_size, "%s: expected an object", path);
+		return -1;
+	}
+	if (check_keys(item, path, keys, err, err_size) < 0)
+		return -1;
+	const json_t *id = json_object_get(item, "identity");
+	const json_t *key = json_object_get(item, "key_hex");
+	if (!json_is_string(id) || !json_is_string(key)) {
+		snprintf(err, err_size, "%s: identity and key_hex must both be strings", path);
+		return -1;
+	}
+	const char *ep = psk_endpoint(item, path, err, err_size);
+	if (ep && !ep[0])
+		return -1;
+	return add_psk(cfg, json_string_value(id), json_string_value(key), ep, where, (uint32_t)i,
+		       err, err_size);
 }
 
 /* $.psk: an array of {identity, key_hex}. */
 static int apply_psk(struct emu_config *cfg, const json_t *arr, const char *where, char *err,
 		     size_t err_size)
 {
-	static const char *const keys[] = {"identity", "key_hex", "endpoint", NULL};
 	size_t i;
 	const json_t *item;
 	if (!json_is_array(arr)) {
@@ -243,33 +272,13 @@ static int apply_psk(struct emu_config *cfg, const json_t *arr, const char *wher
 	}
 	json_array_foreach(arr, i, item)
 	{
-		char path[96];
-		snprintf(path, sizeof(path), "%s[%zu]", where, i);
-		if (!json_is_object(item)) {
-			snprintf(err, err_size, "%s: expected an object", path);
+		if (i >= EMU_PSKS_NO_INDEX) {
+			snprintf(err, err_size, "%s: more than %u identities", where,
+				 EMU_PSKS_NO_INDEX - 1);
 			return -1;
 		}
-		if (check_keys(item, path, keys, err, err_size) < 0)
+		if (apply_psk_item(cfg, item, where, i, err, err_size) < 0)
 			return -1;
-		const json_t *id = json_object_get(item, "identity");
-		const json_t *key = json_object_get(item, "key_hex");
-		if (!json_is_string(id) || !json_is_string(key)) {
-			snprintf(err, err_size, "%s: identity and key_hex must both be strings",
-				 path);
-			return -1;
-		}
-		if (add_psk(cfg, json_string_value(id), json_string_value(key), path, err,
-			    err_size) < 0)
-			return -1;
-		const json_t *ep = json_object_get(item, "endpoint");
-		if (ep && (!json_is_string(ep) || json_string_length(ep) == 0 ||
-			   json_string_length(ep) >= sizeof(cfg->psk[0].endpoint))) {
-			snprintf(err, err_size, "%s.endpoint: expected an endpoint name", path);
-			return -1;
-		}
-		if (ep)
-			snprintf(cfg->psk[cfg->psk_count - 1].endpoint,
-				 sizeof(cfg->psk[0].endpoint), "%s", json_string_value(ep));
 	}
 	return 0;
 }
@@ -859,6 +868,10 @@ int emu_config_load_file(struct emu_config *cfg, const char *path, char *err, si
 	ret = 0;
 exit:
 	json_decref(root);
+	/* The parsed tree of a fleet's config (~700 bytes per PSK identity)
+	 * is freed in small chunks the heap keeps resident; give those pages
+	 * back, as the server never parses that much again before a reload. */
+	malloc_trim(0);
 	return ret;
 }
 
@@ -875,7 +888,7 @@ int emu_config_add_psk_text(struct emu_config *cfg, const char *text, char *err,
 	}
 	memcpy(identity, text, (size_t)(colon - text));
 	identity[colon - text] = '\0';
-	return add_psk(cfg, identity, colon + 1, "--psk", err, err_size);
+	return add_psk(cfg, identity, colon + 1, NULL, "--psk", EMU_PSKS_NO_INDEX, err, err_size);
 }
 
 /* Cross-field rules and the default PSK, applied once everything is read. */
@@ -905,43 +918,6 @@ static int resolve_vhost_cids(struct emu_config *cfg, char *err, size_t err_size
 	return 0;
 }
 
-/* qsort order for PSK pointers: by identity, then by position, so the
- * first of two equal identities is the one given first. */
-static int psk_ptr_cmp(const void *a, const void *b)
-{
-	const struct emu_psk *x = *(const struct emu_psk *const *)a;
-	const struct emu_psk *y = *(const struct emu_psk *const *)b;
-	int c = strcmp(x->identity, y->identity);
-	return c ? c : (x > y) - (x < y);
-}
-
-/* Finds an identity given twice by sorting pointers (O(n log n): a pairwise
- * scan took seconds at 40k identities) and names both places. */
-static int check_psk_dups(const struct emu_config *cfg, char *err, size_t err_size)
-{
-	int ret = -1;
-	const struct emu_psk **v = cfg->psk_count ? calloc(cfg->psk_count, sizeof(*v)) : NULL;
-	if (cfg->psk_count && !v) {
-		snprintf(err, err_size, "PSK identities: out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < cfg->psk_count; i++)
-		v[i] = &cfg->psk[i];
-	if (cfg->psk_count)
-		qsort(v, cfg->psk_count, sizeof(*v), psk_ptr_cmp);
-	for (size_t i = 1; i < cfg->psk_count; i++)
-		if (strcmp(v[i - 1]->identity, v[i]->identity) == 0) {
-			snprintf(err, err_size,
-				 "%s: PSK identity \"%s\" is given twice (also at %s)", v[i]->where,
-				 v[i]->identity, v[i - 1]->where);
-			goto exit;
-		}
-	ret = 0;
-exit:
-	free(v);
-	return ret;
-}
-
 /* Loads the DDF directory now, so a bad file stops the start (exit 2) with
  * the file, line and element, instead of decoding wrongly later. */
 static int load_models(struct emu_config *cfg, char *err, size_t err_size)
@@ -964,8 +940,8 @@ int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 		return -1;
 	if (resolve_vhost_cids(cfg, err, err_size) < 0)
 		return -1;
-	if (cfg->psk_count == 0 && add_psk(cfg, EMU_DEFAULT_PSK_IDENTITY, EMU_DEFAULT_PSK_HEX,
-					   "default", err, err_size) < 0)
+	if (cfg->psk.count == 0 && add_psk(cfg, EMU_DEFAULT_PSK_IDENTITY, EMU_DEFAULT_PSK_HEX, NULL,
+					   "default", EMU_PSKS_NO_INDEX, err, err_size) < 0)
 		return -1;
 	if (!cfg->cert_file != !cfg->key_file) {
 		snprintf(err, err_size,
@@ -987,10 +963,13 @@ int emu_config_finish(struct emu_config *cfg, char *err, size_t err_size)
 			 cfg->min_lifetime, cfg->max_lifetime);
 		return -1;
 	}
-	if (check_psk_dups(cfg, err, err_size) < 0)
+	if (emu_psks_check(&cfg->psk, err, err_size) < 0)
 		return -1;
-	for (size_t i = 0; i < cfg->vhost_count; i++)
-		if (check_psk_dups(cfg->vhosts[i].c, err, err_size) < 0)
+	emu_psks_shrink(&cfg->psk);
+	for (size_t i = 0; i < cfg->vhost_count; i++) {
+		if (emu_psks_check(&cfg->vhosts[i].c->psk, err, err_size) < 0)
 			return -1;
+		emu_psks_shrink(&cfg->vhosts[i].c->psk);
+	}
 	return 0;
 }

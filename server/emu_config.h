@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "emu_psks.h"
+
 /* The emulator's settings: built-in defaults, then the JSON config file, then
  * command-line flags (docs/protocol.md). Validation is strict: an unknown key
  * or a wrong type is an error naming the JSON path or the flag. */
@@ -12,20 +14,13 @@
 #define EMU_PORT_OFF (-1)
 #define EMU_PSK_KEY_MAX 64
 #define EMU_PSK_IDENTITY_MAX 128
+#define EMU_PSK_ENDPOINT_MAX 255
 #define EMU_CID_MAX 32
 #define EMU_CIPHERSUITES_MAX 32
 
 #define EMU_DEFAULT_PSK_IDENTITY "lwm2m-emulator"
 /* ASCII "lwm2m-secret-key": printable so text-only clients can type it. */
 #define EMU_DEFAULT_PSK_HEX "6c776d326d2d7365637265742d6b6579"
-
-struct emu_psk {
-	char identity[EMU_PSK_IDENTITY_MAX + 1];
-	unsigned char key[EMU_PSK_KEY_MAX];
-	size_t key_len;
-	char endpoint[256]; /* bound endpoint name ("" = any): Register of another is 4.03 */
-	char where[64];	    /* where it was given ("$.psk[3]", "--psk"): named on duplicates */
-};
 
 struct emu_config;
 struct emu_models;
@@ -44,9 +39,10 @@ struct emu_config {
 	char bind[64];
 	int coap_port, dtls_port, tls_port; /* EMU_PORT_OFF, 0 = ephemeral */
 	int tls_port_given;		    /* else the default: skipped if busy */
-	struct emu_psk *psk;
-	size_t psk_count;
-	size_t psk_cap; /* allocated entries: grown geometrically */
+	/* identity -> key, with the endpoint each may register ("" = any:
+	 * Register of another is 4.03) and where it was given, named on
+	 * duplicates; also the run-time table (emu_psks.h) */
+	struct emu_psks psk;
 	int cookies;
 	int cid_enabled;
 	int cid_length;

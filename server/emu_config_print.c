@@ -18,13 +18,14 @@ static json_t *port_json(int port)
 static json_t *psk_json(const struct emu_config *cfg)
 {
 	json_t *psk = json_array();
-	for (size_t i = 0; i < cfg->psk_count; i++) {
+	struct emu_psk_view p;
+	size_t cursor = 0;
+	while (emu_psks_next(&cfg->psk, &cursor, &p)) {
 		char hex[2 * EMU_PSK_KEY_MAX + 1];
-		lh_hex_encode(cfg->psk[i].key, cfg->psk[i].key_len, hex);
-		json_array_append_new(
-		    psk,
-		    json_pack("{s:s, s:s, s:s*}", "identity", cfg->psk[i].identity, "key_hex", hex,
-			      "endpoint", cfg->psk[i].endpoint[0] ? cfg->psk[i].endpoint : NULL));
+		lh_hex_encode(p.key, p.key_len, hex);
+		json_array_append_new(psk, json_pack("{s:s, s:s, s:s*}", "identity", p.identity,
+						     "key_hex", hex, "endpoint",
+						     p.endpoint[0] ? p.endpoint : NULL));
 	}
 	return psk;
 }
@@ -48,7 +49,7 @@ static json_t *vhost_json(const struct emu_vhost_cfg *v)
 	const struct emu_config *c = v->c;
 	json_t *o = json_pack("{s:s, s:{s:b, s:i}}", "name", v->name, "cid", "enabled",
 			      c->cid_enabled, "length", c->cid_length);
-	if (c->psk_count)
+	if (c->psk.count)
 		json_object_set_new(o, "psk", psk_json(c));
 	if (c->ciphersuites[0])
 		json_object_set_new(o, "ciphersuites", suites_json(c));

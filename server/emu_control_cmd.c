@@ -201,7 +201,8 @@ static json_t *cmd_sessions(struct emu_server *srv, const json_t *req, char *err
 	}
 	HASH_ITER(hh_id, srv->sessions.by_id, s, tmp)
 	json_array_append_new(arr, session_json(s));
-	for (const struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next((struct emu_hib *)h))
+	for (const struct emu_hib *h = emu_hib_first(srv); h;
+	     h = emu_hib_next(srv, (struct emu_hib *)h))
 		json_array_append_new(arr, hib_json(h));
 	return json_pack("{s:o}", "sessions", arr);
 }
@@ -382,7 +383,7 @@ static json_t *cmd_reload(struct emu_server *srv, const json_t *req, char *err, 
 {
 	if (check_args(req, NULL, err, size) < 0 || emu_server_reload(srv, err, size) < 0)
 		return NULL;
-	return json_pack("{s:I}", "psk_identities", (json_int_t)HASH_CNT(hh, srv->psk_table));
+	return json_pack("{s:I}", "psk_identities", (json_int_t)srv->psk_table->count);
 }
 
 static json_t *cmd_request(struct emu_server *srv, const json_t *req, char *err, size_t size)

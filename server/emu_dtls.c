@@ -54,50 +54,19 @@ int emu_dtls_psk_cb(void *p, mbedtls_ssl_context *ssl, const unsigned char *id, 
 {
 	struct emu_server *srv = p;
 	struct emu_session *s = mbedtls_ssl_get_user_data_p(ssl);
-	struct emu_psk_entry *e = NULL;
-	struct emu_psk_entry *table =
+	struct emu_psk_view e;
+	const struct emu_psks *table =
 	    s && s->vhost && s->vhost->psk_table ? s->vhost->psk_table : srv->psk_table;
 	if (s)
 		copy_identity(s->identity, sizeof(s->identity), id, id_len);
-	HASH_FIND(hh, table, id, id_len, e);
-	if (!e)
+	if (!emu_psks_find(table, id, id_len, &e))
 		return -1;
-	return mbedtls_ssl_set_hs_psk(ssl, e->psk.key, e->psk.key_len);
+	return mbedtls_ssl_set_hs_psk(ssl, e.key, e.key_len);
 }
 
-/* Frees an identity -> key table. */
-void emu_dtls_psk_table_free(struct emu_psk_entry **table)
+void emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg)
 {
-	struct emu_psk_entry *e, *tmp;
-	HASH_ITER(hh, *table, e, tmp)
-	{
-		HASH_DEL(*table, e);
-		free(e);
-	}
-}
-
-/* Builds the identity -> key table from cfg (O(1) lookups) and swaps it in
- * only when complete, so a reload never leaves half a table. */
-int emu_dtls_psk_table(struct emu_psk_entry **out, const struct emu_config *cfg)
-{
-	struct emu_psk_entry *table = NULL;
-	for (size_t i = 0; i < cfg->psk_count; i++) {
-		struct emu_psk_entry *e = calloc(1, sizeof(*e));
-		if (!e) {
-			emu_dtls_psk_table_free(&table);
-			return -1;
-		}
-		e->psk = cfg->psk[i];
-		HASH_ADD_KEYPTR(hh, table, e->psk.identity, strlen(e->psk.identity), e);
-	}
-	emu_dtls_psk_table_free(out);
-	*out = table;
-	return 0;
-}
-
-int emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg)
-{
-	return emu_dtls_psk_table(&srv->psk_table, cfg);
+	srv->psk_table = &cfg->psk;
 }
 
 /* Applies the DTLS knobs of the config to the shared mbedtls_ssl_config. */
@@ -170,16 +139,14 @@ int emu_dtls_init(struct emu_server *srv)
 		fprintf(stderr, "lwm2m-emulator: Mbed TLS setup failed: %s (%d)\n", msg, ret);
 		goto exit;
 	}
-	ret = emu_dtls_load_psks(srv, srv->cfg);
-	if (ret != 0)
-		fprintf(stderr, "lwm2m-emulator: out of memory building the PSK table\n");
+	emu_dtls_load_psks(srv, srv->cfg);
 exit:
 	return ret == 0 ? 0 : -1;
 }
 
 void emu_dtls_fini(struct emu_server *srv)
 {
-	emu_dtls_psk_table_free(&srv->psk_table);
+	srv->psk_table = NULL;
 	emu_peer_ip_fini(srv);
 	emu_gen_fini(srv);
 	emu_vhosts_fini(srv);

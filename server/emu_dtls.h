@@ -11,18 +11,16 @@ struct emu_session;
 struct emu_config;
 struct emu_vhost;
 struct emu_x509;
-struct emu_psk_entry;
 
 /* The Mbed TLS side of DTLS sessions (emu_dtls.c): the shared config,
  * stateless cookies, handshakes and records through in-memory bios, the
  * DTLS transport table. */
 int emu_dtls_init(struct emu_server *srv);
 void emu_dtls_fini(struct emu_server *srv);
-/* Replaces the PSK table with cfg's (established sessions are unaffected). */
-int emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg);
-/* Builds a PSK table from cfg into *table (replacing it). */
-int emu_dtls_psk_table(struct emu_psk_entry **table, const struct emu_config *cfg);
-void emu_dtls_psk_table_free(struct emu_psk_entry **table);
+/* Makes cfg's PSK table the one new handshakes use (established sessions
+ * are unaffected); cfg must outlive that use (it is the current
+ * generation's). */
+void emu_dtls_load_psks(struct emu_server *srv, const struct emu_config *cfg);
 /* Fills conf with the DTLS settings: global ones from srv->cfg, suites from
  * v (when it has any), CID when cid_enabled. Returns an Mbed TLS code. */
 int emu_dtls_setup_conf(struct emu_server *srv, mbedtls_ssl_config *conf,

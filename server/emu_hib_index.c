@@ -13,6 +13,10 @@ static const uint8_t *key_of(const struct emu_hib_index *t, const struct emu_hib
 		*len = h->cid_len;
 		return h->cid;
 	}
+	if (t->kind == EMU_HIB_KEY_ID) {
+		*len = sizeof(h->id);
+		return (const uint8_t *)&h->id;
+	}
 	*len = h->addr_key_len;
 	return h->addr_key;
 }
@@ -116,6 +120,32 @@ struct emu_hib *emu_hib_index_find(const struct emu_hib_index *t, const uint8_t 
 		if (klen == len && memcmp(k, key, len) == 0)
 			return t->slot[i];
 	}
+	return NULL;
+}
+
+struct emu_hib *emu_hib_index_next(const struct emu_hib_index *t, const struct emu_hib *h)
+{
+	size_t mask = t->cap - 1, i = 0;
+	if (!t->cap)
+		return NULL;
+	if (h) {
+		for (i = home(t, h); t->slot[i] && t->slot[i] != h; i = (i + 1) & mask)
+			;
+		if (t->slot[i] != h)
+			return NULL;
+		i++;
+	}
+	for (; i < t->cap; i++)
+		if (t->slot[i])
+			return t->slot[i];
+	return NULL;
+}
+
+struct emu_hib *emu_hib_index_from(const struct emu_hib_index *t, size_t *pos)
+{
+	for (; *pos < t->cap; ++*pos)
+		if (t->slot[*pos])
+			return t->slot[*pos];
 	return NULL;
 }
 

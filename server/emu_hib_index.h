@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 /* An open-addressing table of pointers to hibernated sessions, keyed by
- * their CID or their address key (emu_hib_index.c): 16 bytes per entry at
+ * their id, CID or address key (emu_hib_index.c): 16 bytes per entry at
  * most, where a uthash handle costs 56 in every record, whether the record
  * is in that index or not. Linear probing, at most half full, deletion by
  * backward shift (no tombstones); equal keys may coexist (a NAT may hand
@@ -12,7 +12,7 @@
 
 struct emu_hib;
 
-enum emu_hib_key { EMU_HIB_KEY_CID, EMU_HIB_KEY_ADDR };
+enum emu_hib_key { EMU_HIB_KEY_CID, EMU_HIB_KEY_ADDR, EMU_HIB_KEY_ID };
 
 struct emu_hib_index {
 	struct emu_hib **slot;
@@ -31,6 +31,14 @@ int emu_hib_index_reserve(struct emu_hib_index *t, size_t n);
 void emu_hib_index_del(struct emu_hib_index *t, struct emu_hib *h);
 /* A record with this key, or NULL. */
 struct emu_hib *emu_hib_index_find(const struct emu_hib_index *t, const uint8_t *key, size_t len);
+/* Walks the table: the entry after h in slot order (h NULL: the first),
+ * or NULL at the end. The table must not change during the walk. */
+struct emu_hib *emu_hib_index_next(const struct emu_hib_index *t, const struct emu_hib *h);
+/* The entry in the first occupied slot at or after *pos (*pos set to that
+ * slot), or NULL. Emptying a table by taking this entry from pos 0 on costs
+ * O(slots): a deletion shifts entries back into the freed slot, never
+ * before it once every earlier slot is empty (shutdown). */
+struct emu_hib *emu_hib_index_from(const struct emu_hib_index *t, size_t *pos);
 void emu_hib_index_free(struct emu_hib_index *t);
 
 #endif

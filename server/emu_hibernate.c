@@ -57,9 +57,7 @@ const char *emu_hib_sni(const struct emu_hib *h, size_t *len)
 
 const struct emu_hib *emu_hib_find(struct emu_server *srv, uint64_t id)
 {
-	struct emu_hib *h = NULL;
-	HASH_FIND(hh_id, srv->hib.by_id, &id, sizeof(id), h);
-	return h;
+	return emu_hib_index_find(&srv->hib.by_id, (const uint8_t *)&id, sizeof(id));
 }
 
 /* What one hibernated session holds (for `ctl status` and the pool). */
@@ -228,10 +226,15 @@ static struct emu_hib *hib_alloc(struct emu_server *srv, size_t blob_len, const 
 	return h;
 }
 
-/* Indexes h by id, CID (when its session was found by one) and address. */
-static void hib_index(struct emu_hibernation *t, struct emu_hib *h)
+/* Indexes h by id, CID (when its session was found by one) and address.
+ * -1 (h in no index) when the id table cannot grow. */
+static int hib_index(struct emu_hibernation *t, struct emu_hib *h)
 {
-	HASH_ADD(hh_id, t->by_id, id, sizeof(h->id), h);
+	if (emu_hib_index_add(&t->by_id, h) < 0) {
+		fprintf(stderr, "lwm2m-emulator: out of memory indexing hibernated session %llu\n",
+			(unsigned long long)h->id);
+		return -1;
+	}
 	/* By CID, or by address without one (a CID client's records all carry
 	 * it). A table that cannot grow leaves the session to its expiry. */
 	if (emu_hib_index_add((h->flags & EMU_HIB_CID_INDEXED) ? &t->by_cid : &t->by_addr, h) < 0)
@@ -239,12 +242,13 @@ static void hib_index(struct emu_hibernation *t, struct emu_hib *h)
 			(unsigned long long)h->id);
 	t->count++;
 	t->bytes += hib_size(h);
+	return 0;
 }
 
 /* Removes h from every index (h itself stays). */
 static void hib_unindex(struct emu_hibernation *t, struct emu_hib *h)
 {
-	HASH_DELETE(hh_id, t->by_id, h);
+	emu_hib_index_del(&t->by_id, h);
 	emu_hib_index_del((h->flags & EMU_HIB_CID_INDEXED) ? &t->by_cid : &t->by_addr, h);
 	t->count--;
 	t->bytes -= hib_size(h);
@@ -349,6 +353,10 @@ int emu_hib_put(struct emu_session *s, const char *reason)
 	if (ret != 0)
 		return put_refused(s, ret);
 	struct emu_hib *h = hib_from_session(s, blob, blen);
+	if (h && hib_index(&srv->hib, h) < 0) {
+		hib_free(srv, h);
+		h = NULL;
+	}
 	if (!h) {
 		/* The save reset the context: load it back, or lose the session. */
 		if (mbedtls_ssl_context_load(&s->ssl, blob, blen) != 0)
@@ -359,7 +367,6 @@ int emu_hib_put(struct emu_session *s, const char *reason)
 	}
 	emu_dedup_free(&s->msg.dedup); /* packed into h */
 	free_live(srv, s);
-	hib_index(&srv->hib, h);
 	srv->hib.stats.hibernated++;
 	srv->hib.freed_since_trim += 2 * MBEDTLS_SSL_IN_CONTENT_LEN;
 	report_put(h, reason);
@@ -445,8 +452,7 @@ static void hib_close(struct emu_server *srv, struct emu_hib *h, const char *rea
  * ended. */
 int emu_hib_supersede(struct emu_server *srv, uint64_t id, const char *location)
 {
-	struct emu_hib *h = NULL;
-	HASH_FIND(hh_id, srv->hib.by_id, &id, sizeof(id), h);
+	struct emu_hib *h = emu_hib_index_find(&srv->hib.by_id, (const uint8_t *)&id, sizeof(id));
 	if (!h || strcmp(h->location, location) != 0)
 		return 0;
 	hib_close(srv, h, "superseded");
@@ -596,7 +602,7 @@ struct emu_session *emu_hib_session(struct emu_server *srv, uint64_t id, char *e
 	struct emu_hib *h = NULL;
 	if (s)
 		return s;
-	HASH_FIND(hh_id, srv->hib.by_id, &id, sizeof(id), h);
+	h = emu_hib_index_find(&srv->hib.by_id, (const uint8_t *)&id, sizeof(id));
 	if (!h)
 		return NULL;
 	s = wake(srv, h, "request");
@@ -630,7 +636,7 @@ void emu_hib_timer(struct emu_server *srv, uint64_t id, uint32_t gen)
 {
 	struct emu_hib *h = NULL;
 	int64_t now = lh_time_mono_ms(), ms = (int64_t)emu_gen_cfg(srv)->dtls_idle_s * 1000;
-	HASH_FIND(hh_id, srv->hib.by_id, &id, sizeof(id), h);
+	h = emu_hib_index_find(&srv->hib.by_id, (const uint8_t *)&id, sizeof(id));
 	if (!h || gen != h->timer_gen || h->timer_fin == 0)
 		return;
 	h->timer_fin = 0;
@@ -690,9 +696,13 @@ void emu_hib_sweep(struct emu_server *srv, int64_t now)
 
 void emu_hib_fini(struct emu_server *srv)
 {
-	struct emu_hib *h, *tmp;
-	HASH_ITER(hh_id, srv->hib.by_id, h, tmp)
-	hib_close(srv, h, "shutdown");
+	/* From the first slot on: a close shifts later entries back into the
+	 * freed slot, so the walk stays there until it is empty (O(slots);
+	 * restarting from slot 0 each time took minutes at 10^6). */
+	size_t pos = 0;
+	for (struct emu_hib *h; (h = emu_hib_index_from(&srv->hib.by_id, &pos));)
+		hib_close(srv, h, "shutdown");
+	emu_hib_index_free(&srv->hib.by_id);
 	pool_fini(&srv->hib.pool);
 	emu_hib_index_free(&srv->hib.by_cid);
 	emu_hib_index_free(&srv->hib.by_addr);
@@ -700,6 +710,7 @@ void emu_hib_fini(struct emu_server *srv)
 
 void emu_hib_init(struct emu_server *srv)
 {
+	srv->hib.by_id.kind = EMU_HIB_KEY_ID;
 	srv->hib.by_cid.kind = EMU_HIB_KEY_CID;
 	srv->hib.by_addr.kind = EMU_HIB_KEY_ADDR;
 	/* Mbed TLS's two ~16.6 KiB record buffers per live context: mapped on
@@ -748,7 +759,10 @@ struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_sav
 	/* At start, before any reload: the server's own generation (NULL). */
 	h->gen = srv->gen;
 	h->conf = in->vhost ? &in->vhost->conf : emu_gen_conf(srv);
-	hib_index(&srv->hib, h);
+	if (hib_index(&srv->hib, h) < 0) {
+		hib_free(srv, h);
+		return NULL;
+	}
 	emu_peer_ip_add(srv, in->peer);
 	if (idle > 0)
 		hib_arm(srv, h, h->last_in_ms + idle);
@@ -757,17 +771,17 @@ struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_sav
 
 void emu_hib_reserve(struct emu_server *srv, size_t n)
 {
-	LH_HASH_RESERVE(hh_id, srv->hib.by_id, n);
+	(void)emu_hib_index_reserve(&srv->hib.by_id, n);
 	(void)emu_hib_index_reserve(&srv->hib.by_cid, n);
 	(void)emu_hib_index_reserve(&srv->hib.by_addr, n);
 }
 
 struct emu_hib *emu_hib_first(struct emu_server *srv)
 {
-	return srv->hib.by_id;
+	return emu_hib_index_next(&srv->hib.by_id, NULL);
 }
 
-struct emu_hib *emu_hib_next(struct emu_hib *h)
+struct emu_hib *emu_hib_next(struct emu_server *srv, struct emu_hib *h)
 {
-	return h->hh_id.next;
+	return emu_hib_index_next(&srv->hib.by_id, h);
 }

@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "emu_hib_index.h"
+#include "emu_registry.h"
 
 /* Hibernation of idle DTLS sessions ($.dtls.hibernate_after, emu_hibernate.c).
  * An established session quiet for that long is serialized with
@@ -53,15 +54,14 @@ struct emu_hib {
 	uint64_t last_order, bytes_in, bytes_out;
 	uint8_t lineage[16];
 	uint8_t hello_random[32];
-	char location[32];
+	char location[EMU_LOCATION_MAX];
 	struct emu_vhost *vhost;
 	struct emu_gen *gen; /* held: the config below belongs to it */
 	const struct mbedtls_ssl_config *conf;
 	/* CoAP duplicates still within EXCHANGE_LIFETIME (emu_dedup.h), packed
 	 * at the end of the tail: count, then mid, time, ACK length and bytes. */
 	uint16_t dedup_len;
-	UT_hash_handle hh_id; /* by CID or address: emu_hib_index.h */
-	uint8_t tail[];	      /* blob, identity, subject, sni (no NULs), dedup */
+	uint8_t tail[]; /* blob, identity, subject, sni (no NULs), dedup */
 };
 
 #define EMU_HIB_LINEAGE 0x01
@@ -92,8 +92,9 @@ struct emu_hib_pool {
 struct emu_hibernation {
 	struct emu_hib_pool pool;
 	int malloc_tuned;
-	struct emu_hib *by_id;
-	struct emu_hib_index by_cid, by_addr;
+	/* by id, and by CID or address: open addressing (emu_hib_index.h), 16
+	 * bytes per entry at most where a uthash handle took 56 in each hib */
+	struct emu_hib_index by_id, by_cid, by_addr;
 	size_t count; /* hibernated now */
 	size_t awake; /* woken and still holding a context */
 	size_t bytes; /* what the hibernated sessions hold (structs + tails) */
@@ -165,7 +166,7 @@ struct emu_hib *emu_hib_restore(struct emu_server *srv, const struct emu_hib_sav
 void emu_hib_reserve(struct emu_server *srv, size_t n);
 /* Iteration for the state file: the first hibernated session, the next. */
 struct emu_hib *emu_hib_first(struct emu_server *srv);
-struct emu_hib *emu_hib_next(struct emu_hib *h);
+struct emu_hib *emu_hib_next(struct emu_server *srv, struct emu_hib *h);
 /* The saved context and strings of h. */
 const uint8_t *emu_hib_blob(const struct emu_hib *h);
 const char *emu_hib_identity(const struct emu_hib *h, size_t *len);

@@ -143,19 +143,19 @@ static void register_refused(struct emu_coap_msg *resp, const struct emu_origin 
 static int check_binding(struct emu_server *srv, const struct emu_origin *o, const char *ep,
 			 char *err, size_t size)
 {
-	struct emu_psk_entry *e = NULL;
-	struct emu_psk_entry *table =
+	struct emu_psk_view e;
+	const struct emu_psks *table =
 	    o->s->vhost && o->s->vhost->psk_table ? o->s->vhost->psk_table : srv->psk_table;
 	const json_t *certs = emu_gen_cfg(srv)->cert_endpoints;
 	if (o->subject && certs)
 		return emu_certbind_allows(certs, o->subject, ep, err, size);
 	if (!o->identity)
 		return 0;
-	HASH_FIND(hh, table, o->identity, strlen(o->identity), e);
-	if (!e || !e->psk.endpoint[0] || strcmp(e->psk.endpoint, ep) == 0)
+	if (!emu_psks_find(table, o->identity, strlen(o->identity), &e) || !e.endpoint[0] ||
+	    strcmp(e.endpoint, ep) == 0)
 		return 0;
 	snprintf(err, size, "PSK identity \"%s\" is bound to endpoint \"%s\"", o->identity,
-		 e->psk.endpoint);
+		 e.endpoint);
 	return -1;
 }
 
@@ -233,8 +233,8 @@ static int apply_update(struct emu_server *srv, struct emu_reg *r, const struct 
 		    emu_link_parse((const char *)req->payload, req->payload_len, err, err_size);
 		if (!links)
 			return -1;
-		json_decref(r->links);
-		r->links = links;
+		emu_registry_set_links(&srv->registry, r, links);
+		json_decref(links);
 	}
 	if (q.lt >= 0)
 		r->lifetime = (uint32_t)q.lt;

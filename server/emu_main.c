@@ -48,10 +48,12 @@ static int setup_events(const struct emu_config *cfg, FILE **file)
 static void print_credentials(const struct emu_config *cfg)
 {
 	FILE *out = cfg->events && strcmp(cfg->events, "-") == 0 ? stderr : stdout;
-	for (size_t i = 0; i < cfg->psk_count; i++) {
-		fprintf(out, "psk identity \"%s\" key hex ", cfg->psk[i].identity);
-		for (size_t j = 0; j < cfg->psk[i].key_len; j++)
-			fprintf(out, "%02x", cfg->psk[i].key[j]);
+	struct emu_psk_view p;
+	size_t cursor = 0;
+	while (emu_psks_next(&cfg->psk, &cursor, &p)) {
+		fprintf(out, "psk identity \"%s\" key hex ", p.identity);
+		for (size_t j = 0; j < p.key_len; j++)
+			fprintf(out, "%02x", p.key[j]);
 		fputc('\n', out);
 	}
 	fflush(out);

@@ -8,10 +8,22 @@
 /* The registrations that share one identity (a list: the count alone
  * would not tell which one is left when it drops back to one). */
 struct emu_idref {
-	char *identity;
 	size_t count;
 	struct emu_reg *head;
 	UT_hash_handle hh;
+	char identity[]; /* one allocation: a fleet has one per device */
+};
+
+/* One distinct links array, shared by every registration that sent the
+ * same list: a fleet's devices send the same objects, and a private copy
+ * cost ~290 bytes per device (the array, its table, a string and its text
+ * per link). Found by its compact JSON text; freed with its last user. */
+struct emu_linkset {
+	struct emu_registry *reg;
+	json_t *links;
+	size_t users;
+	UT_hash_handle hh;
+	char key[];
 };
 
 void emu_registry_init(struct emu_registry *reg, uint32_t seed)
@@ -20,13 +32,68 @@ void emu_registry_init(struct emu_registry *reg, uint32_t seed)
 	reg->next_id = seed;
 }
 
+/* Gives up r's use of its shared links array (freed with the last user). */
+static void links_unshare(struct emu_reg *r)
+{
+	struct emu_linkset *ls = r->linkset;
+	r->linkset = NULL;
+	if (!ls || --ls->users > 0)
+		return;
+	HASH_DEL(ls->reg->by_links, ls);
+	json_decref(ls->links);
+	free(ls);
+}
+
+/* A new entry for links under key (its compact JSON text), or NULL. */
+static struct emu_linkset *linkset_new(struct emu_registry *reg, json_t *links, const char *key)
+{
+	size_t len = strlen(key);
+	struct emu_linkset *ls = malloc(sizeof(*ls) + len + 1);
+	if (!ls)
+		return NULL;
+	memcpy(ls->key, key, len + 1);
+	ls->reg = reg;
+	ls->links = json_incref(links);
+	ls->users = 0;
+	HASH_ADD_KEYPTR(hh, reg->by_links, ls->key, len, ls);
+	return ls;
+}
+
+/* Points r at the shared array equal to links (links itself when it is the
+ * first such, or privately when memory runs out). */
+static void links_share(struct emu_registry *reg, struct emu_reg *r, json_t *links)
+{
+	char *key = json_dumps(links, JSON_COMPACT | JSON_ENCODE_ANY);
+	struct emu_linkset *ls = NULL;
+	if (key)
+		HASH_FIND_STR(reg->by_links, key, ls);
+	if (key && !ls)
+		ls = linkset_new(reg, links, key);
+	free(key);
+	if (ls)
+		ls->users++;
+	r->linkset = ls;
+	r->links = json_incref(ls ? ls->links : links);
+}
+
+void emu_registry_set_links(struct emu_registry *reg, struct emu_reg *r, json_t *links)
+{
+	links_unshare(r);
+	json_decref(r->links);
+	links_share(reg, r, links);
+}
+
+size_t emu_registry_linksets(const struct emu_registry *reg)
+{
+	return HASH_CNT(hh, reg->by_links);
+}
+
 /* Frees a registration's strings and itself. */
 void emu_reg_free(struct emu_reg *r)
 {
 	if (!r)
 		return;
-	free(r->endpoint);
-	free(r->identity);
+	links_unshare(r);
 	free(r->lwm2m);
 	free(r->binding);
 	json_decref(r->links);
@@ -43,10 +110,17 @@ void emu_registry_fini(struct emu_registry *reg)
 	}
 }
 
-/* strdup that keeps NULL as NULL. */
-static char *dup_or_null(const char *s)
+/* A zeroed registration with endpoint and identity (NULL: none) copied
+ * into its own tail: one allocation instead of three. */
+static struct emu_reg *reg_new(const char *endpoint, const char *identity)
 {
-	return s ? strdup(s) : NULL;
+	size_t el = strlen(endpoint) + 1, il = identity ? strlen(identity) + 1 : 0;
+	struct emu_reg *r = calloc(1, sizeof(*r) + el + il);
+	if (!r)
+		return NULL;
+	r->endpoint = memcpy(r->tail, endpoint, el);
+	r->identity = identity ? memcpy(r->tail + el, identity, il) : NULL;
+	return r;
 }
 
 /* Adds r to the list of its identity's registrations. */
@@ -57,12 +131,12 @@ static int id_link(struct emu_registry *reg, struct emu_reg *r)
 		return 0;
 	HASH_FIND(hh, reg->by_id, r->identity, strlen(r->identity), ref);
 	if (!ref) {
-		ref = calloc(1, sizeof(*ref));
-		if (!ref || !(ref->identity = strdup(r->identity))) {
-			free(ref);
+		size_t len = strlen(r->identity);
+		ref = calloc(1, sizeof(*ref) + len + 1);
+		if (!ref)
 			return -1;
-		}
-		HASH_ADD_KEYPTR(hh, reg->by_id, ref->identity, strlen(ref->identity), ref);
+		memcpy(ref->identity, r->identity, len + 1);
+		HASH_ADD_KEYPTR(hh, reg->by_id, ref->identity, len, ref);
 	}
 	r->idref = ref;
 	r->id_prev = NULL;
@@ -89,7 +163,6 @@ static void id_unlink(struct emu_registry *reg, struct emu_reg *r)
 	r->idref = NULL;
 	if (--ref->count == 0) {
 		HASH_DEL(reg->by_id, ref);
-		free(ref->identity);
 		free(ref);
 	}
 }
@@ -105,17 +178,11 @@ static void next_location(struct emu_registry *reg, struct emu_reg *r)
 struct emu_reg *emu_registry_add(struct emu_registry *reg, const char *endpoint,
 				 const char *identity, json_t *links, struct emu_reg **replaced)
 {
-	struct emu_reg *r = calloc(1, sizeof(*r));
+	struct emu_reg *r = reg_new(endpoint, identity);
 	*replaced = NULL;
 	if (!r)
 		return NULL;
-	r->endpoint = strdup(endpoint);
-	r->identity = dup_or_null(identity);
-	if (!r->endpoint || (identity && !r->identity)) {
-		emu_reg_free(r);
-		return NULL;
-	}
-	r->links = json_incref(links);
+	links_share(reg, r, links);
 	struct emu_reg *old = emu_registry_find_ep(reg, endpoint);
 	if (id_link(reg, r) < 0) {
 		emu_reg_free(r);
@@ -146,16 +213,10 @@ struct emu_reg *emu_registry_restore_new(struct emu_registry *reg, const char *l
 {
 	if (strlen(location) >= EMU_LOCATION_MAX || strncmp(location, "/rd/", 4) != 0)
 		return NULL;
-	struct emu_reg *r = calloc(1, sizeof(*r));
+	struct emu_reg *r = reg_new(endpoint, identity);
 	if (!r)
 		return NULL;
-	r->endpoint = strdup(endpoint);
-	r->identity = dup_or_null(identity);
-	if (!r->endpoint || (identity && !r->identity)) {
-		emu_reg_free(r);
-		return NULL;
-	}
-	r->links = json_incref(links);
+	links_share(reg, r, links);
 	if (id_link(reg, r) < 0) {
 		emu_reg_free(r);
 		return NULL;

@@ -12,18 +12,22 @@
  * an endpoint that is already registered replaces the old registration, as
  * LwM2M servers do. */
 
-#define EMU_LOCATION_MAX 32
+/* "/rd/" and a 32-bit id in hex ("/rd/ffffffff"), kept in every
+ * registration, session and hibernated session: 16, not 32, bytes each. */
+#define EMU_LOCATION_MAX 16
 #define EMU_LINEAGE_LEN 16
 
 struct emu_idref;
+struct emu_linkset;
 
 struct emu_reg {
 	char location[EMU_LOCATION_MAX]; /* "/rd/5a3f" */
-	char *endpoint;
-	char *identity; /* PSK identity or cert subject; NULL for plain CoAP */
+	char *endpoint;			 /* in tail */
+	char *identity; /* in tail: PSK identity or cert subject; NULL for plain CoAP */
 	char *lwm2m;	/* version as sent, NULL if absent */
 	char *binding;	/* "U", NULL if absent */
-	json_t *links;	/* array of link-value strings */
+	json_t *links;	/* array of link-value strings: shared, never changed in place */
+	struct emu_linkset *linkset; /* the registry's entry for links (NULL: private) */
 	uint32_t lifetime;
 	int queue_mode;	     /* binding Q (LwM2M 1.0 "UQ", or 1.1's Q parameter) */
 	int64_t awake_until; /* queue mode: it listens until then (monotonic ms) */
@@ -40,6 +44,7 @@ struct emu_reg {
 	UT_hash_handle hh_loc;
 	UT_hash_handle hh_ep;
 	UT_hash_handle hh_lin;
+	char tail[]; /* endpoint, identity: one allocation per registration */
 };
 
 struct emu_registry {
@@ -47,6 +52,7 @@ struct emu_registry {
 	struct emu_reg *by_ep;
 	struct emu_reg *by_lin;
 	struct emu_idref *by_id;
+	struct emu_linkset *by_links; /* the distinct links arrays in use */
 	uint32_t next_id;
 	size_t count;
 	/* No registration expires before this (a lower bound, lowered by
@@ -84,6 +90,11 @@ struct emu_reg *emu_registry_restore_new(struct emu_registry *reg, const char *l
 struct emu_reg *emu_registry_find(struct emu_registry *reg, const char *location);
 /* Finds by endpoint name, or NULL. */
 struct emu_reg *emu_registry_find_ep(struct emu_registry *reg, const char *endpoint);
+/* Replaces r's links with (a shared array equal to) links; the caller keeps
+ * its reference. */
+void emu_registry_set_links(struct emu_registry *reg, struct emu_reg *r, json_t *links);
+/* How many distinct links arrays the registrations hold. */
+size_t emu_registry_linksets(const struct emu_registry *reg);
 /* Unlinks r from both tables (does not free). */
 void emu_registry_remove(struct emu_registry *reg, struct emu_reg *r);
 /* Frees an unlinked registration. */

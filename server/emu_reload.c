@@ -181,12 +181,8 @@ int emu_gen_reload(struct emu_server *srv, struct emu_config *fresh, char *err, 
 		gen_free(gen);
 		return -1;
 	}
-	/* Last, as it swaps the table in: nothing can fail after it. */
-	if (emu_dtls_load_psks(srv, &gen->cfg) < 0) {
-		snprintf(err, err_size, "out of memory building the PSK table");
-		gen_free(gen);
-		return -1;
-	}
+	/* Nothing can fail from here: the new table is swapped in whole. */
+	emu_dtls_load_psks(srv, &gen->cfg);
 	struct emu_gen *old = srv->gen;
 	/* Pooled contexts point at the config being replaced. */
 	emu_ctxpool_clear(srv);

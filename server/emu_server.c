@@ -195,7 +195,7 @@ int emu_server_reload(struct emu_server *srv, char *err, size_t err_size)
 	if (emu_config_parse_args(&fresh, srv->argc, srv->argv, stderr, err, err_size) !=
 	    EMU_ARGS_RUN)
 		goto exit;
-	size_t psks = fresh.psk_count, vhosts = fresh.vhost_count;
+	size_t psks = fresh.psk.count, vhosts = fresh.vhost_count;
 	emu_gen_keep_restart_only(emu_gen_cfg(srv), &fresh, ignored);
 	/* Everything together: on failure nothing changed. */
 	if (emu_gen_reload(srv, &fresh, err, err_size) < 0)

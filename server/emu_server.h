@@ -42,11 +42,6 @@ enum emu_fd_kind {
 #define EMU_FD_KIND(tag) ((int)((tag) >> 56))
 #define EMU_FD_ID(tag) ((tag)&0x00ffffffffffffffULL)
 
-struct emu_psk_entry {
-	struct emu_psk psk;
-	UT_hash_handle hh;
-};
-
 struct emu_stats {
 	uint64_t datagrams_in, hello_verify_sent, handshakes_done, handshakes_failed;
 	uint64_t records_dropped, bytes_held, registrations, peer_address_changes;
@@ -77,14 +72,14 @@ struct emu_server {
 	struct emu_x509 x509;
 	mbedtls_ssl_cache_context cache;
 	mbedtls_ssl_ticket_context ticket;
-	struct emu_session *current; /* the session Mbed TLS is working on */
-	struct emu_psk_entry *psk_table;
-	struct emu_vhost *vhosts; /* by lower-case name */
-	int cid_any;		  /* some vhost assigns CIDs: the demux reads type 25 */
-	uint64_t cid_lengths;	  /* bit L set: some host assigns L-byte CIDs */
-	int cid_mixed;		  /* several lengths: a CID's first byte is its length */
-	struct emu_gen *gen;	  /* reloaded credentials; NULL: the ones above */
-	struct emu_gen *retired;  /* older generations still used by sessions */
+	struct emu_session *current;	  /* the session Mbed TLS is working on */
+	const struct emu_psks *psk_table; /* the current generation's config owns it */
+	struct emu_vhost *vhosts;	  /* by lower-case name */
+	int cid_any;			  /* some vhost assigns CIDs: the demux reads type 25 */
+	uint64_t cid_lengths;		  /* bit L set: some host assigns L-byte CIDs */
+	int cid_mixed;			  /* several lengths: a CID's first byte is its length */
+	struct emu_gen *gen;		  /* reloaded credentials; NULL: the ones above */
+	struct emu_gen *retired;	  /* older generations still used by sessions */
 	int coap_port_bound, dtls_port_bound;
 	int coap_fd;	       /* public plain CoAP (UDP) socket, -1: none */
 	size_t plain_sessions; /* live plain-CoAP sessions */

@@ -276,7 +276,7 @@ static json_t *build_doc(struct emu_server *srv, int live)
 		if (js)
 			json_array_append_new(sessions, js);
 	}
-	for (struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next(h)) {
+	for (struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next(srv, h)) {
 		json_t *js = save_hib(h);
 		if (js)
 			json_array_append_new(sessions, js);

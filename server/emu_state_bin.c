@@ -325,7 +325,7 @@ static void wr_body(struct wr *w, struct emu_server *srv, int mode, uint64_t *ns
 	}
 	free(sc.in);
 	free(sc.out);
-	for (struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next(h)) {
+	for (struct emu_hib *h = emu_hib_first(srv); h; h = emu_hib_next(srv, h)) {
 		wr_hib(w, h);
 		(*nsess)++;
 	}

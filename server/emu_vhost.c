@@ -72,13 +72,13 @@ static int vhost_open(struct emu_server *srv, struct emu_vhost **table,
 	v->cid_length = vc->c->cid_length;
 	if (emu_dtls_setup_conf(srv, &v->conf, vc->c, v->cid_enabled) != 0 ||
 	    emu_x509_setup(srv, &v->x509, &v->conf, vc->c, v->name, v->name) < 0 ||
-	    emu_tls_setup_conf(srv, &v->tls_conf, vc->c, &v->x509, &v->x509) != 0 ||
-	    (vc->c->psk_count && emu_dtls_psk_table(&v->psk_table, vc->c) < 0)) {
+	    emu_tls_setup_conf(srv, &v->tls_conf, vc->c, &v->x509, &v->x509) != 0) {
 		fprintf(stderr, "lwm2m-emulator: cannot set up vhost \"%s\"\n", v->name);
 		return -1;
 	}
 	if (v->cid_enabled && v->cid_length > 0)
 		*lengths |= 1ULL << v->cid_length;
+	v->psk_table = vc->c->psk.count ? &vc->c->psk : NULL;
 	return 0;
 }
 
@@ -175,7 +175,6 @@ void emu_vhosts_free(struct emu_vhost **table)
 		mbedtls_ssl_config_free(&v->conf);
 		mbedtls_ssl_config_free(&v->tls_conf);
 		emu_x509_free(&v->x509);
-		emu_dtls_psk_table_free(&v->psk_table);
 		free(v);
 	}
 }

@@ -8,7 +8,7 @@
 
 struct emu_server;
 struct emu_config;
-struct emu_psk_entry;
+struct emu_psks;
 
 /* A virtual host at run time: its own Mbed TLS config (suites, CID,
  * certificate, CA, auth mode) and PSK table (NULL: the default's). The
@@ -18,7 +18,7 @@ struct emu_vhost {
 	mbedtls_ssl_config conf;
 	mbedtls_ssl_config tls_conf; /* TLS over TCP (stream), same credentials */
 	struct emu_x509 x509;
-	struct emu_psk_entry *psk_table;
+	const struct emu_psks *psk_table; /* its config's (emu_vhost_cfg.c) */
 	int cid_enabled;
 	int cid_length; /* of the CIDs this vhost assigns */
 	UT_hash_handle hh;

@@ -46,9 +46,10 @@ static void full_config_is_applied(void **state)
 	assert_int_equal(cfg.coap_port, 0);
 	assert_int_equal(cfg.dtls_port, 6000);
 	assert_int_equal(cfg.tls_port, EMU_PORT_OFF);
-	assert_int_equal(cfg.psk_count, 1);
-	assert_string_equal(cfg.psk[0].identity, "dev1");
-	assert_int_equal(cfg.psk[0].key_len, 3);
+	struct emu_psk_view pv;
+	assert_int_equal(cfg.psk.count, 1);
+	assert_true(emu_psks_find(&cfg.psk, "dev1", 4, &pv));
+	assert_int_equal(pv.key_len, 3);
 	assert_false(cfg.cookies);
 	assert_true(cfg.cid_enabled);
 	assert_int_equal(cfg.cid_length, 0);
@@ -130,9 +131,11 @@ static void flags_override_file_and_default_psk(void **state)
 	assert_false(cfg.cookies);	    /* from the file */
 	assert_true(cfg.cid_enabled);
 	assert_int_equal(cfg.cid_length, 4);
-	assert_int_equal(cfg.psk_count, 1); /* the documented default */
-	assert_string_equal(cfg.psk[0].identity, EMU_DEFAULT_PSK_IDENTITY);
-	assert_memory_equal(cfg.psk[0].key, "lwm2m-secret-key", 16);
+	struct emu_psk_view pv;
+	assert_int_equal(cfg.psk.count, 1); /* the documented default */
+	assert_true(emu_psks_find(&cfg.psk, EMU_DEFAULT_PSK_IDENTITY,
+				  strlen(EMU_DEFAULT_PSK_IDENTITY), &pv));
+	assert_memory_equal(pv.key, "lwm2m-secret-key", 16);
 	emu_config_free(&cfg);
 }
 
@@ -313,7 +316,7 @@ static void print_config_round_trips(void **state)
 	assert_int_equal(b.dtls_idle_s, 45);
 	assert_int_equal(b.client_auth, 1);
 	assert_int_equal(b.vhost_count, 2);
-	assert_int_equal(b.vhosts[1].c->psk_count, 1);
+	assert_int_equal(b.vhosts[1].c->psk.count, 1);
 	assert_int_equal(b.vhosts[1].c->cid_length, 5);
 	assert_int_equal(b.vhosts[1].c->ciphersuites[0], 49320);
 	json_decref(ja);
@@ -379,8 +382,9 @@ static void many_psks_load_and_dups_name_paths(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	print_message("# 100000 PSK identities applied and checked in %.3f s\n",
 		      (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-	assert_int_equal(cfg.psk_count, 100000);
-	assert_string_equal(cfg.psk[99999].identity, "dev0099999");
+	struct emu_psk_view pv;
+	assert_int_equal(cfg.psk.count, 100000);
+	assert_true(emu_psks_find(&cfg.psk, "dev0099999", 10, &pv));
 	emu_config_free(&cfg);
 	json_decref(root);
 	root = many_psks(1000, 17);
