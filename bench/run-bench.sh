@@ -154,7 +154,7 @@ start_server() {
 		"${SRV_CPU[@]}" "$bin" "$@" --bind 127.0.0.1 --dtls-port "$DTLS_PORT" --coap-port off \
 			--tls-port off --events /dev/null --cid 8 "${EMU_EXTRA[@]}" \
 			--cert "$CERTS/server/localhost.chain.pem" --key "$CERTS/server/localhost.key" \
-			>"$log" 2>&1 &
+			>"${EMU_STDOUT:-$log}" 2>>"$log" &
 	else
 		base=$(free_port 2) # -p P: CoAP on P, DTLS on P+1
 		DTLS_PORT=$((base + 1))
@@ -344,13 +344,20 @@ fi
 # ramp-up, then Updates at a fixed rate through the hibernated devices for
 # SECS; the cap (--duration) only bounds a server that stalls. Each device
 # has its own PSK identity (bench/README.md says why).
+# Idle devices are hibernated after 2 s of quiet (as in the hibernate
+# round; the default is 60 s) and the RSS is read after 5 s more (--settle):
+# the RSS of idle sessions, not of the last minute's live ones. The
+# emulator's human lines (~1 KB per device) go to /dev/null, its errors to
+# the log.
 fleet_round() {
 	local status=0 key=6c776d326d2d7365637265742d6b6579
-	bash "$(dirname "$0")/fleet-psk.sh" "$FLEET_N" "$key" >"$OUT/fleet-psk.json"
-	start_server emu --config "$OUT/fleet-psk.json"
+	bash "$(dirname "$0")/fleet-psk.sh" "$FLEET_N" "$key" '"dtls": {"hibernate_after": 2}' \
+		>"$OUT/fleet-psk.json"
+	: >"$OUT/emu.log"
+	EMU_STDOUT=/dev/null start_server emu --config "$OUT/fleet-psk.json"
 	"${LOAD_CPU[@]}" "$FLEET" --port "$DTLS_PORT" --server-pid "$SRV_PID" --devices "$FLEET_N" \
 		--psk "dev:$key" --psk-identities "$FLEET_N" \
-		--rate 3000 --steady "$SECS" --update-rate "$FLEET_UPD" \
+		--rate 3000 --steady "$SECS" --update-rate "$FLEET_UPD" --settle 5 \
 		--duration $((FLEET_N / 100 + SECS + 30)) --no-progress --json "$OUT/fleet.json" \
 		>"$OUT/fleet.txt" 2>>"$OUT/load.log" || status=$?
 	stop_server
