@@ -509,12 +509,8 @@ static void graceful_restart_binary_of_live_session(void **state)
  * socket path the next test needs): ends it, so one failure stays one. */
 static int reap_server(void **state)
 {
-	int status;
 	(void)state;
-	if (server_pid > 0 && waitpid(server_pid, &status, WNOHANG) == 0) {
-		kill(server_pid, SIGKILL);
-		waitpid(server_pid, &status, 0);
-	}
+	test_server_reap();
 	unlink(test_ctl_path);
 	state_path[0] = '\0';
 	max_awake = 4096;
