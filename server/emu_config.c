@@ -788,6 +788,19 @@ static int apply_state_interval(struct emu_config *cfg, const json_t *root, char
 	return 0;
 }
 
+/* $.bootstrap when given: it must be an object. */
+static int apply_bootstrap_member(struct emu_config *cfg, const json_t *bs, char *err,
+				  size_t err_size)
+{
+	if (!bs)
+		return 0;
+	if (!json_is_object(bs)) {
+		snprintf(err, err_size, "$.bootstrap: expected an object");
+		return -1;
+	}
+	return apply_bootstrap(cfg, bs, err, err_size);
+}
+
 int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err, size_t err_size)
 {
 	static const char *const keys[] = {
@@ -836,12 +849,8 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 		return -1;
 	if (sni && apply_sni(cfg, sni, err, err_size) < 0)
 		return -1;
-	if (json_object_get(root, "bootstrap") &&
-	    (!json_is_object(json_object_get(root, "bootstrap")) ||
-	     apply_bootstrap(cfg, json_object_get(root, "bootstrap"), err, err_size) < 0))
-		return json_is_object(json_object_get(root, "bootstrap"))
-			   ? -1
-			   : (snprintf(err, err_size, "$.bootstrap: expected an object"), -1);
+	if (apply_bootstrap_member(cfg, json_object_get(root, "bootstrap"), err, err_size) < 0)
+		return -1;
 	vhosts = json_object_get(root, "vhosts");
 	if (vhosts && apply_vhosts(cfg, vhosts, err, err_size) < 0)
 		return -1;
