@@ -140,9 +140,12 @@ table() {
 		bash "$(dirname "$0")/../../bench/run-bench.sh" 2>&1) || status=$?
 	[ "$status" = 0 ] && grep -q '^| PSK handshakes/s ' <<<"$out" &&
 		grep -q '^| server fds with those sessions ' <<<"$out" &&
-		grep -Eq '^\| graceful restart: restore ms \(100 sessions\) +\| +[0-9]' <<<"$out" &&
+		grep -Eq '^\| restart, hibernated: restore ms \(server.s\) +\| +[0-9]' <<<"$out" &&
+		grep -Eq '^\| restart, live: sessions restored +\| +100 ' <<<"$out" &&
+		grep -Eq '^\| restart 100 sessions, live: save_ms +\| +[0-9]+ .*\| n/a \|$' <<<"$out" &&
 		grep -Eq '^\| RSS KiB per idle session, hibernated \(100\) +\| +[0-9]' <<<"$out" &&
 		grep -Eq '^\| fleet: errors \(all classes\) +\| +0 ' <<<"$out" &&
+		grep -Eq '^\| fleet: devices registered +\| +100 ' <<<"$out" &&
 		grep -q '^errors (.*): 0$' <<<"$out" || {
 		echo "exit $status:"
 		tail -20 <<<"$out"
