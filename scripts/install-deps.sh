@@ -14,9 +14,12 @@ set -euo pipefail
 # cmake, libssl-dev: avs_commons (its Mbed TLS and OpenSSL avs_net) for tests/avsnet/.
 # faketime (libfaketime): scenarios with "time_warp" run every process sped up
 # (docs/time-warp.md).
+# valgrind: make bench's instruction counts per handshake (callgrind; its
+# header lets bench_bound count only its server's work).
 PKGS=(build-essential pkg-config cmake libssl-dev libcoap3-dev libcoap3-bin libjansson-dev
       libpcap-dev libcmocka-dev tshark openssl uthash-dev jq iproute2
-      clang-14 libclang-rt-14-dev libcbor-dev libxml2-dev libmicrohttpd-dev gnuplot-nox faketime)
+      clang-14 libclang-rt-14-dev libcbor-dev libxml2-dev libmicrohttpd-dev gnuplot-nox faketime
+      valgrind)
 # Optional: headless Chromium for tests/interop/report-browser.sh (report.html
 # in a real browser); that test skips, saying why, when it cannot be installed.
 OPTIONAL_PKGS=(chromium)

@@ -135,10 +135,13 @@ stop_emulator
 
 table() {
 	local out status=0
-	out=$(BUILD=$BUILD BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_UPDATE_CLIENTS=100 \
+	out=$(BUILD=$BUILD BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_HS_ROUNDS=2 BENCH_UPDATE_CLIENTS=100 \
 		BENCH_IDLE_SESSIONS=100 BENCH_RESTART_SESSIONS=100 BENCH_FLEET_DEVICES=100 BENCH_OUT="$TMP/bench" timeout 240 \
 		bash "$(dirname "$0")/../../bench/run-bench.sh" 2>&1) || status=$?
 	[ "$status" = 0 ] && grep -q '^| PSK handshakes/s ' <<<"$out" &&
+		grep -Eq '^\| PSK user-space instructions/handshake +\| +[0-9]+ .*\| +[0-9]+ \|' <<<"$out" &&
+		grep -Eq '^\| ECDHE-ECDSA handshake: bound / emulator us \(median, 2 rounds\) +\| +[0-9]+ \| +bound [0-9.]+ \| +[0-9.]+ ' <<<"$out" &&
+		grep -q '^user-space instructions per handshake (callgrind), bound / emulator: PSK [0-9.]*; ECDHE [0-9.]* ' <<<"$out" &&
 		grep -q '^| server fds with those sessions ' <<<"$out" &&
 		grep -Eq '^\| restart, hibernated: restore ms \(server.s\) +\| +[0-9]' <<<"$out" &&
 		grep -Eq '^\| restart, live: sessions restored +\| +100 ' <<<"$out" &&
