@@ -325,7 +325,7 @@ static void bound_free(struct bound *b)
 
 /* What measure found, per handshake. */
 struct bound_result {
-	double srv_us, cli_us; /* over all handshakes: as bench_load's round mean */
+	double srv_us, cli_us;	/* over all handshakes: as bench_load's round mean */
 	double srv_cheapest_us; /* the cheapest batch: the floor under host noise */
 };
 
