@@ -59,6 +59,18 @@ static void print_credentials(const struct emu_config *cfg)
 	fflush(out);
 }
 
+/* A SIGHUP that comes while the config loads (seconds with a million PSK
+ * identities) would kill the process: its handler, the loop's signalfd,
+ * exists only once the server is up. Blocked from the start, it stays
+ * pending, and the signalfd reads it as a reload right after start. */
+static void hold_sighup(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct emu_config cfg;
@@ -68,6 +80,7 @@ int main(int argc, char **argv)
 	int ret = 2;
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
 		return emu_ctl_main(argc - 2, argv + 2);
+	hold_sighup();
 	emu_config_defaults(&cfg);
 	switch (emu_config_parse_args(&cfg, argc, argv, stdout, err, sizeof(err))) {
 	case EMU_ARGS_EXIT_OK:

@@ -188,4 +188,35 @@ check "session 1 still works: De-register -> 2.02" reply_code 2.02 "${r:-no repl
 s1 7 '{"cmd":"quit","id":7}' >/dev/null
 
 stop_emulator
+
+# A SIGHUP while the config is still being read (seconds for a million PSK
+# identities) must not kill the emulator: it is held and becomes a reload
+# once the server is up. The config is a FIFO, so the signal provably comes
+# while the emulator waits inside its config read; the reload reads the
+# FIFO again and gets a second config.
+hup_while_loading() {
+	local fifo=$TMP/config.fifo log=$TMP/hup-load.log pid status=0
+	mkfifo "$fifo" || return 1
+	timeout -k 2 20 "$EMULATOR" --config "$fifo" --bind 127.0.0.1 --dtls-port 0 \
+		--coap-port off --tls-port off --events - >"$log" 2>&1 &
+	pid=$!
+	exec 7>"$fifo" # returns once the emulator has opened it: it is in main
+	kill -HUP "$pid"
+	echo '{"psk": [{"identity": "first", "key_hex": "00112233"}]}' >&7
+	exec 7>&-
+	timeout 10 bash -c 'echo "{\"psk\": [{\"identity\": \"second\", \"key_hex\": \"00112233\"},
+		{\"identity\": \"third\", \"key_hex\": \"00112233\"}]}" >"$1"' _ "$fifo" || status=1
+	for _ in $(seq 1 100); do
+		grep -q '"event":"config_reloaded"' "$log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" || status=1
+	[ "$status" = 0 ] && grep -q '"event":"config_reloaded".*"psk_identities":2' "$log" || {
+		tail -5 "$log"
+		return 1
+	}
+}
+check "SIGHUP while the config loads: no death, a reload once up (2 identities)" hup_while_loading
 finish
