@@ -1,6 +1,7 @@
 /* libFuzzer target: the emulator's config loader as `--config FILE` runs it
  * (emu_config_load_file: JSON syntax, strict keys, types, ranges, PSKs,
- * ciphersuite names), then the cross-field checks and --print-config. The
+ * ciphersuite names; $.psk streamed, emu_jstream.c, which must never refuse
+ * what jansson accepts), then the cross-field checks and --print-config. The
  * input is written to a memfd so the real file path code is used.
  * FUZZ_CONFIG_NO_PRINT=1 leaves out emu_config_to_json, to explore the
  * loader while a bug in the printer is open. */
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -46,7 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (write_input(data, size) < 0)
 		abort();
 	emu_config_defaults(&cfg);
-	if (emu_config_load_file(&cfg, g_path, err, sizeof(err)) == 0 &&
+	int loaded = emu_config_load_file(&cfg, g_path, err, sizeof(err));
+	if (loaded < 0 && strstr(err, "please report"))
+		__builtin_trap(); /* the streaming reader refused what jansson took */
+	if (loaded == 0 &&
 	    emu_config_finish(&cfg, err, sizeof(err)) == 0 && !getenv("FUZZ_CONFIG_NO_PRINT")) {
 		json_t *out = emu_config_to_json(&cfg);
 		if (!out)

@@ -1,4 +1,5 @@
 #include "emu_config.h"
+#include "emu_jstream.h"
 #include "emu_model.h"
 #include "emu_certbind.h"
 #include "emu_cbor.h"
@@ -860,15 +861,47 @@ int emu_config_apply_json(struct emu_config *cfg, const json_t *root, char *err,
 	return 0;
 }
 
+/* Where a streamed $.psk element goes, and where its error is written. */
+struct psk_stream {
+	struct emu_config *cfg;
+	char *err;
+	size_t err_size;
+};
+
+/* One $.psk[i] as the reader parsed it (emu_jstream_load's callback). */
+static int stream_psk(void *ctx, size_t i, const json_t *item)
+{
+	struct psk_stream *ps = ctx;
+	if (i >= EMU_PSKS_NO_INDEX) {
+		snprintf(ps->err, ps->err_size, "$.psk: more than %u identities",
+			 EMU_PSKS_NO_INDEX - 1);
+		return -1;
+	}
+	return apply_psk_item(ps->cfg, item, "$.psk", i, ps->err, ps->err_size);
+}
+
+/* $.psk is read one element at a time into the PSK table (emu_jstream.h),
+ * the rest of the file as a tree. So a million identities never exist as
+ * a jansson tree (~600 MB at start and at every reload, before this); the
+ * table is what stays. A $.psk error is now found in file order, before
+ * the checks of other members that apply_json makes; a syntax error
+ * anywhere still comes first, with jansson's message. */
 int emu_config_load_file(struct emu_config *cfg, const char *path, char *err, size_t err_size)
 {
 	json_error_t jerr;
 	char inner[256];
+	struct psk_stream ps = {cfg, inner, sizeof(inner)};
+	json_t *root = NULL;
 	int ret = -1;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
+	switch (emu_jstream_load(path, "psk", stream_psk, &ps, &root, &jerr)) {
+	case EMU_JSTREAM_SYNTAX:
 		snprintf(err, err_size, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		goto exit;
+	case EMU_JSTREAM_CALLBACK:
+		snprintf(err, err_size, "%s: %s", path, inner);
+		goto exit;
+	case EMU_JSTREAM_OK:
+		break;
 	}
 	if (emu_config_apply_json(cfg, root, inner, sizeof(inner)) < 0) {
 		snprintf(err, err_size, "%s: %s", path, inner);
@@ -877,9 +910,9 @@ int emu_config_load_file(struct emu_config *cfg, const char *path, char *err, si
 	ret = 0;
 exit:
 	json_decref(root);
-	/* The parsed tree of a fleet's config (~700 bytes per PSK identity)
-	 * is freed in small chunks the heap keeps resident; give those pages
-	 * back, as the server never parses that much again before a reload. */
+	/* What the tree of the other members and the parse left in small
+	 * chunks the heap keeps resident: given back, as the server parses
+	 * nothing that size again before a reload. */
 	malloc_trim(0);
 	return ret;
 }
