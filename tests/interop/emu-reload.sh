@@ -204,6 +204,13 @@ hup_while_loading() {
 	kill -HUP "$pid"
 	echo '{"psk": [{"identity": "first", "key_hex": "00112233"}]}' >&7
 	exec 7>&-
+	# The second config only once the first is read to its end (listening):
+	# a writer that opened the FIFO before would join the same stream.
+	for _ in $(seq 1 200); do
+		grep -q '"event":"listening"' "$log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
 	timeout 10 bash -c 'echo "{\"psk\": [{\"identity\": \"second\", \"key_hex\": \"00112233\"},
 		{\"identity\": \"third\", \"key_hex\": \"00112233\"}]}" >"$1"' _ "$fifo" || status=1
 	for _ in $(seq 1 100); do
