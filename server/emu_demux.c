@@ -27,12 +27,21 @@ void emu_demux_drop(struct emu_server *srv, const struct sockaddr *peer, const c
 		       (json_int_t)bytes);
 }
 
-/* True when the datagram starts with an epoch-0 ClientHello. */
-static int is_client_hello(const uint8_t *buf, size_t len)
+/* True when the datagram starts with an epoch-0 ClientHello that starts a
+ * handshake of its own, not the one s is in: any on an open session; on a
+ * session still in its handshake, one with another random (the one that
+ * set it up, retransmitted, stays with it). A device that reboots in the
+ * middle of a handshake comes back from the same address and port: its
+ * new ClientHello must not be fed to the half-open handshake, whose Mbed
+ * TLS context drops it as an old message until that handshake times out. */
+static int restarts(const struct emu_session *s, const uint8_t *buf, size_t len)
 {
 	struct emu_record rec;
 	struct emu_client_hello ch;
-	return emu_record_parse(buf, len, 0, &rec) == 0 && emu_record_client_hello(&rec, &ch) == 0;
+	if (emu_record_parse(buf, len, 0, &rec) < 0 || emu_record_client_hello(&rec, &ch) < 0)
+		return 0;
+	return s->state == EMU_SESS_OPEN ||
+	       memcmp(s->hello_random, ch.random, sizeof(s->hello_random)) != 0;
 }
 
 /* A tls12_cid record: find the session by the CID this server assigned. */
@@ -69,9 +78,10 @@ void emu_demux_dispatch(struct emu_server *srv, const uint8_t *buf, size_t len,
 		return;
 	}
 	struct emu_session *s = emu_sessions_by_addr(&srv->sessions, from);
-	/* A fresh ClientHello on an established session's address is a client
-	 * that restarted (RFC 6347 §4.2.8): it goes through the cookie again. */
-	if (s && !(s->state == EMU_SESS_OPEN && is_client_hello(buf, len))) {
+	/* A fresh ClientHello on a session's address is a client that
+	 * restarted (RFC 6347 §4.2.8): it goes through the cookie again, and
+	 * only a verified one replaces the session (emu_dtls_new_peer). */
+	if (s && !restarts(s, buf, len)) {
 		emu_dtls_input(s, buf, len);
 		return;
 	}

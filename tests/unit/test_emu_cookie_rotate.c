@@ -121,11 +121,99 @@ static void duplicate_client_hello_keeps_session(void **state)
 	unlink(test_ctl_path);
 }
 
+/* Client bio that counts the ClientHellos it sends. */
+static int g_hellos;
+static int count_hello_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	if (len > 13 && buf[0] == 22 && buf[13] == 1)
+		g_hellos++;
+	return c_send(ctx, buf, len);
+}
+
+/* Slow server retransmissions: a half-open handshake outlives the test's
+ * waits, so only a restart the server recognises can succeed in time. */
+static void slow_tweak(struct emu_config *cfg)
+{
+	tweak(cfg);
+	cfg->hs_min_ms = 1000;
+	cfg->hs_max_ms = 60000;
+}
+
+/* A UDP socket on local port lport (SO_REUSEADDR), connected to the server. */
+static int socket_on_port(int lport, int port)
+{
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons((uint16_t)lport)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+	me.sin_addr.s_addr = sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* A device that reboots in the middle of its handshake (after its cookie
+ * ClientHello made the server set up a session) and starts again from the
+ * same address and port: its new handshake completes at once, replacing
+ * the half-open one, instead of being fed to it and dropped until that one
+ * times out (minutes with real timers). */
+static void restart_mid_handshake_same_port(void **state)
+{
+	(void)state;
+	struct test_dtls_conf t;
+	mbedtls_ssl_context a, b;
+	struct client ca = {0}, cb = {0};
+	struct sockaddr_in me;
+	socklen_t me_len = sizeof(me);
+	snprintf(test_ctl_path, sizeof(test_ctl_path), "/tmp/test_emu_rst_%d.sock", (int)getpid());
+	assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+	start_server(slow_tweak);
+	int port = server_port();
+	test_dtls_conf_init(&t);
+	mbedtls_ssl_init(&a);
+	assert_int_equal(mbedtls_ssl_setup(&a, &t.conf), 0);
+	ca.fd = new_socket(port);
+	mbedtls_ssl_set_bio(&a, &ca, count_hello_send, NULL, c_recv);
+	mbedtls_ssl_set_timer_cb(&a, &ca, c_set_timer, c_get_timer);
+	int64_t end = lh_time_mono_ms() + WAIT_MS;
+	g_hellos = 0;
+	while (g_hellos < 2 && lh_time_mono_ms() < end) {
+		int ret = mbedtls_ssl_handshake_step(&a);
+		assert_true(ret == 0 || ret == MBEDTLS_ERR_SSL_WANT_READ ||
+			    ret == MBEDTLS_ERR_SSL_TIMEOUT);
+	}
+	assert_int_equal(g_hellos, 2);
+	assert_true(events_have("\"event\":\"handshake_started\"", 1));
+	/* The device reboots: same port, new context, new random. */
+	assert_int_equal(getsockname(ca.fd, (struct sockaddr *)&me, &me_len), 0);
+	close(ca.fd);
+	mbedtls_ssl_free(&a);
+	mbedtls_ssl_init(&b);
+	assert_int_equal(mbedtls_ssl_setup(&b, &t.conf), 0);
+	cb.fd = socket_on_port(ntohs(me.sin_port), port);
+	mbedtls_ssl_set_bio(&b, &cb, c_send, NULL, c_recv);
+	mbedtls_ssl_set_timer_cb(&b, &cb, c_set_timer, c_get_timer);
+	int ret;
+	end = lh_time_mono_ms() + WAIT_MS;
+	while ((ret = mbedtls_ssl_handshake(&b)) != 0 && lh_time_mono_ms() < end)
+		assert_true(ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_TIMEOUT);
+	assert_int_equal(ret, 0);
+	assert_true(events_have("\"reason\":\"client_reconnect\"", 1));
+	assert_true(events_have("\"event\":\"handshake_done\"", 1));
+	close(cb.fd);
+	mbedtls_ssl_free(&b);
+	test_dtls_conf_free(&t);
+	assert_int_equal(stop_server(), 0);
+	unlink(test_ctl_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(rotation_after_hvr_forces_second_hvr),
 	    cmocka_unit_test(duplicate_client_hello_keeps_session),
+	    cmocka_unit_test(restart_mid_handshake_same_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
