@@ -99,9 +99,14 @@ scenarios: deps
 	@$(MAKE) --no-print-directory all certs
 	$(BIN)/lwm2m-harness run --jobs $(JOBS) scenarios
 
+# The build's wall time and CPU (the shell's `times`) go to the runner's
+# summary as BUILD_TIMES="NANOSECONDS USER SYS".
 test: deps
-	@$(MAKE) --no-print-directory all certs unit-tests-bin asan-build fuzz-build mutants-build
-	@ASAN_BUILD=$(ASAN_BUILD) bash scripts/run-tests.sh $(BUILD)
+	@t0=$$(date +%s%N) && \
+	$(MAKE) --no-print-directory all certs unit-tests-bin asan-build fuzz-build mutants-build && \
+	times >$(BUILD)/.build-times && \
+	BUILD_TIMES="$$(( $$(date +%s%N) - t0 )) $$(tail -1 $(BUILD)/.build-times)" \
+	ASAN_BUILD=$(ASAN_BUILD) bash scripts/run-tests.sh $(BUILD)
 
 # Everything built with ASan+UBSan into build/asan, then the scenario suite
 # run with those programs: a sanitizer report or an unclean exit of the
