@@ -99,11 +99,12 @@ scenarios: deps
 	@$(MAKE) --no-print-directory all certs
 	$(BIN)/lwm2m-harness run --jobs $(JOBS) scenarios
 
-# The build's wall time and CPU (the shell's `times`) go to the runner's
+# The build runs $(JOBS) compilers at a time (the normal, ASan and fuzz
+# builds are independent). Its wall time and CPU (the shell's `times`) go to the runner's
 # summary as BUILD_TIMES="NANOSECONDS USER SYS".
 test: deps
 	@t0=$$(date +%s%N) && \
-	$(MAKE) --no-print-directory all certs unit-tests-bin asan-build fuzz-build mutants-build && \
+	$(MAKE) -j$(JOBS) --no-print-directory all certs unit-tests-bin asan-build fuzz-build mutants-build && \
 	times >$(BUILD)/.build-times && \
 	BUILD_TIMES="$$(( $$(date +%s%N) - t0 )) $$(tail -1 $(BUILD)/.build-times)" \
 	ASAN_BUILD=$(ASAN_BUILD) bash scripts/run-tests.sh $(BUILD)
