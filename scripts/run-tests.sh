@@ -12,8 +12,9 @@
 #        the catalogue again with that sanitizer build)
 #
 # Every test binary, script and stage above is one task. Up to $SLOTS tasks
-# (default $JOBS = nproc) run at once, each into its own files; the slowest
-# known ones start first. The outputs are then printed, and counted, in the
+# (default 2 x $JOBS, JOBS = nproc: most of them wait on timers and sockets,
+# not on a CPU) run at once, each into its own files; the slowest known ones
+# start first. The outputs are then printed, and counted, in the
 # fixed order above, whatever order the tasks finished in. JOBS=1 runs one
 # task at a time in that order (and the harness with one job): for debugging.
 # Each item's wall time is printed after its name; a per-stage table and the
@@ -25,7 +26,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 BUILD=${1:-${BUILD:-build}}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-SLOTS=${SLOTS:-$JOBS}
+SLOTS=${SLOTS:-$((JOBS > 1 ? JOBS * 2 : 1))}
 passed=0 failed=0 skipped=0
 failures=()
 # Output goes through files, not pipes: a test that leaves a child behind
@@ -106,10 +107,12 @@ fuzz_task() {
 
 # mutants_task: each mutant layer against the scenarios that caught it
 # (tests/mutants/smoke.list); one result per mutant, plus the reference
-# layer, which must pass every listed scenario.
+# layer, which must pass every listed scenario. The scenarios mostly wait out
+# a mutant's timeouts (285 s wall for 13 s of CPU at 2 jobs): 3 per core, as
+# `make mutants` runs the whole matrix (MUT_JOBS).
 mutants_task() {
 	local raw status
-	timeout -k 5 900 bash tests/mutants/run-mutants.sh --build "$BUILD" --jobs "$JOBS" \
+	timeout -k 5 900 bash tests/mutants/run-mutants.sh --build "$BUILD" --jobs "$((JOBS * 3))" \
 		--smoke tests/mutants/smoke.list >"$out/$id.raw" 2>&1 </dev/null
 	status=$?
 	raw=$(cat "$out/$id.raw")
@@ -182,10 +185,10 @@ fi
 # so that the long ones do not end up alone at the end), then the rest in
 # report order. JOBS=1 keeps the report order.
 SLOW_FIRST=(
-	"scenarios under ASan+UBSan" tests/avsnet/test-avsnet.sh "mutants smoke" "fuzz smoke"
-	scenarios tests/interop/wakaama-client.sh tests/interop/fleet-smoke.sh
-	tests/interop/bench-smoke.sh tests/interop/wakaama-bootstrap.sh tests/certs/test-pki.sh
-	tests/build/test-install.sh tests/interop/shim-emulator.sh
+	tests/avsnet/test-avsnet.sh "mutants smoke" "fuzz smoke" "scenarios under ASan+UBSan"
+	scenarios tests/interop/bench-smoke.sh tests/interop/wakaama-bootstrap.sh
+	tests/interop/emu-http.sh tests/interop/shim-emulator.sh tests/build/test-shard.sh
+	tests/build/test-install.sh "$BUILD/tests/test_emu_hibernate" tests/interop/fleet-smoke.sh
 )
 start_order() {
 	local n i
