@@ -213,18 +213,29 @@ run_task() {
 	eval "${T_CMD[$id]}" >"$out/$id.log" 2>&1
 	cpu_ms cpu1
 	set -- $cpu0 $cpu1
-	echo "$ok $nok $skip $(($(now_us) - t0)) $(($3 - $1)) $(($4 - $2)) $t0" >"$out/$id.res"
+	echo "$ok $nok $skip $(($(now_us) - t0)) $(($3 - $1)) $(($4 - $2)) $t0" >"$out/$id.res.part"
+	mv "$out/$id.res.part" "$out/$id.res" # its presence says the task is done
 }
 
+# run_all: starts the tasks, SLOTS at a time; as they end, prints every
+# finished one that the report order has reached (so the log moves on
+# while later tasks run, and its order never depends on timing).
 run_all() {
 	local id
+	next=0
 	for id in $(start_order); do
 		while [ "$(jobs -rp | wc -l)" -ge "$SLOTS" ]; do
 			wait -n
+			report_ready
 		done
 		run_task "$id" &
 	done
+	while [ -n "$(jobs -rp)" ]; do
+		wait -n
+		report_ready
+	done
 	wait
+	report_ready
 }
 
 # --- report, in the fixed order --------------------------------------------
@@ -276,9 +287,21 @@ times_table() {
 	done
 }
 
+# report_ready: accounts the finished tasks from $next on, in report order.
+report_ready() {
+	while [ "$next" -lt "${#T_NAME[@]}" ] && [ -f "$out/$next.res" ]; do
+		account "$next"
+		next=$((next + 1))
+	done
+}
+
 run_t0=$(now_us)
 run_all
-for id in "${!T_NAME[@]}"; do account "$id"; done
+# A task whose shell died without its result still counts, as a failure.
+while [ "$next" -lt "${#T_NAME[@]}" ]; do
+	account "$next"
+	next=$((next + 1))
+done
 
 echo
 times_table
