@@ -185,11 +185,15 @@ fi
 # so that the long ones do not end up alone at the end), then the rest in
 # report order. JOBS=1 keeps the report order.
 SLOW_FIRST=(
-	tests/avsnet/test-avsnet.sh "mutants smoke" "fuzz smoke" "scenarios under ASan+UBSan"
+	tests/avsnet/test-avsnet.sh "mutants smoke" "scenarios under ASan+UBSan"
 	scenarios tests/interop/bench-smoke.sh tests/interop/wakaama-bootstrap.sh
 	tests/interop/emu-http.sh tests/interop/shim-emulator.sh tests/build/test-shard.sh
 	tests/build/test-install.sh "$BUILD/tests/test_emu_hibernate" tests/interop/fleet-smoke.sh
 )
+# The fuzz smoke runs each target for a fixed time and needs both CPUs for
+# it: it starts last, with the long tasks that mostly wait (avsnet, mutants),
+# so that it does not lose half its executions to the busy start.
+LAST=("fuzz smoke")
 start_order() {
 	local n i
 	if [ "$SLOTS" -le 1 ]; then
@@ -200,7 +204,10 @@ start_order() {
 		for i in "${!T_NAME[@]}"; do [ "${T_NAME[$i]}" = "$n" ] && echo "$i"; done
 	done
 	for i in "${!T_NAME[@]}"; do
-		[[ " ${SLOW_FIRST[*]} " == *" ${T_NAME[$i]} "* ]] || echo "$i"
+		[[ " ${SLOW_FIRST[*]} ${LAST[*]} " == *" ${T_NAME[$i]} "* ]] || echo "$i"
+	done
+	for n in "${LAST[@]}"; do
+		for i in "${!T_NAME[@]}"; do [ "${T_NAME[$i]}" = "$n" ] && echo "$i"; done
 	done
 }
 
