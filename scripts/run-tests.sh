@@ -214,13 +214,14 @@ start_order() {
 # run_task ID: runs one task in this (sub)shell; its log goes to $out/ID.log,
 # its counts, wall time and CPU to $out/ID.res.
 run_task() {
-	local id=$1 ok=0 nok=0 skip=0 t0 cpu0 cpu1
+	local id=$1 ok=0 nok=0 skip=0 t0 cpu0 cpu1 u0 s0 u1 s1
 	t0=$(now_us)
 	cpu_ms cpu0
 	eval "${T_CMD[$id]}" >"$out/$id.log" 2>&1
 	cpu_ms cpu1
-	set -- $cpu0 $cpu1
-	echo "$ok $nok $skip $(($(now_us) - t0)) $(($3 - $1)) $(($4 - $2)) $t0" >"$out/$id.res.part"
+	read -r u0 s0 <<<"$cpu0"
+	read -r u1 s1 <<<"$cpu1"
+	echo "$ok $nok $skip $(($(now_us) - t0)) $((u1 - u0)) $((s1 - s0)) $t0" >"$out/$id.res.part"
 	mv "$out/$id.res.part" "$out/$id.res" # its presence says the task is done
 }
 
