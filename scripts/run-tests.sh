@@ -14,9 +14,10 @@
 # Every test binary, script and stage above is one task. Up to $SLOTS tasks
 # (default 2 x $JOBS, JOBS = nproc: most of them wait on timers and sockets,
 # not on a CPU) run at once, each into its own files; the slowest known ones
-# start first. The outputs are then printed, and counted, in the
-# fixed order above, whatever order the tasks finished in. JOBS=1 runs one
-# task at a time in that order (and the harness with one job): for debugging.
+# start first. The outputs are printed, and counted, in the fixed order
+# above, each once every task before it is done, whatever order the tasks
+# finish in. JOBS=1 runs one task at a time in that order (and the
+# catalogue with one harness job): for debugging.
 # Each item's wall time is printed after its name; a per-stage table and the
 # slowest 10 come before the last line. ONLY=REGEX runs only the tasks whose
 # name (binary path, script path, "fuzz smoke", "mutants smoke", "scenarios",
