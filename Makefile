@@ -99,9 +99,17 @@ scenarios: deps
 	@$(MAKE) --no-print-directory all certs
 	$(BIN)/lwm2m-harness run --jobs $(JOBS) scenarios
 
+# The build runs $(JOBS) compilers at a time (the normal, ASan, fuzz and
+# mutant builds are independent). Its wall time and CPU (the shell's
+# `times`) go to the runner's summary as BUILD_TIMES="NANOSECONDS USER SYS".
+# The runner is on its own line, without $(MAKE), so that `make -n test`
+# does not run it.
 test: deps
-	@$(MAKE) --no-print-directory all certs unit-tests-bin asan-build fuzz-build mutants-build
-	@ASAN_BUILD=$(ASAN_BUILD) bash scripts/run-tests.sh $(BUILD)
+	@mkdir -p $(BUILD) && t0=$$(date +%s%N) && \
+	$(MAKE) -j$(JOBS) --no-print-directory all certs unit-tests-bin asan-build fuzz-build mutants-build && \
+	times >$(BUILD)/.build-times && echo "$$t0 $$(date +%s%N)" >>$(BUILD)/.build-times
+	@set -- $$(cat $(BUILD)/.build-times) && BUILD_TIMES="$$(($$6 - $$5)) $$3 $$4" \
+	ASAN_BUILD=$(ASAN_BUILD) bash scripts/run-tests.sh $(BUILD)
 
 # Everything built with ASan+UBSan into build/asan, then the scenario suite
 # run with those programs: a sanitizer report or an unclean exit of the

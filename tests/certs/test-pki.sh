@@ -310,19 +310,11 @@ check "certs/gen-pki.sh --check: $DIR is up to date" bash "$(dirname "$0")/../..
 # chain it sends from that store.
 IMPLS=(openssl gnutls)
 
+# shellcheck source=tests/ports.bash
+source "$(dirname "$0")/../ports.bash"
 # Even P with P and P+1 free on 127.0.0.1 (coap-server: DTLS = P+1): below the
-# ephemeral range (32768+) and free of any socket, connected ones included.
-free_port_pair() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + (RANDOM % 6000) * 2))
-		if [ -z "$(ss -Hun "( sport = :$p or sport = :$((p + 1)) )" -a 2>/dev/null)" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
+# ephemeral range and picked by no other running test (tests/ports.bash).
+free_port_pair() { free_ports 2 2; }
 
 # start_server IMPL CERT_ID TRUSTFILE: coap-server-IMPL on 127.0.0.1 with that
 # server certificate, requiring client certificates from TRUSTFILE. Sets

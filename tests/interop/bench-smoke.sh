@@ -14,6 +14,8 @@ set -euo pipefail
 
 # shellcheck source=tests/interop/lib.bash
 source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/ports.bash
+source "$(dirname "$0")/../ports.bash"
 
 LOAD=$BUILD/bin/bench_load
 M=${BENCH_SMOKE_SESSIONS:-300}
@@ -121,8 +123,11 @@ bad_args() {
 check "bad arguments (--clients 0, a non-loopback --server) exit 2 with the reason" bad_args
 closed_port() {
 	local port out status=0 t0=$SECONDS
-	port=$((20000 + RANDOM % 10000))
-	while [ -n "$(ss -Hlun "sport = :$port")" ]; do port=$((port + 1)); done
+	# A port no socket holds and no other running test picked.
+	port=$(free_ports 1) || {
+		echo "no free port"
+		return 1
+	}
 	out=$(timeout 30 "$LOAD" --mode idle --port "$port" --clients 20 --setup-timeout 2 2>&1) ||
 		status=$?
 	[ "$status" = 1 ] && grep -q 'errors=20' <<<"$out" && [ $((SECONDS - t0)) -lt 20 ] || {

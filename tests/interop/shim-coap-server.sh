@@ -34,17 +34,11 @@ for tool in "$SHIM" coap-server-openssl openssl jq; do
 	fi
 done
 
-# A free UDP+TCP port pair (P, P+1) on 127.0.0.1: below the ephemeral range
-# (32768+), so no client socket takes it between the check and the bind, and
-# free of any socket, connected ones included (ss -l would not list those).
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 12000))
-		ss -Htuan "( sport = :$p or sport = :$((p + 1)) )" | grep -q . || { echo "$p"; return; }
-	done
-	return 1
-}
+# shellcheck source=tests/ports.bash
+source "$top/tests/ports.bash"
+# A free UDP+TCP port pair (P, P+1) on 127.0.0.1, below the ephemeral range
+# and picked by no other test running at the same time (tests/ports.bash).
+free_port() { free_ports 2; }
 
 # Test PKI: CA -> server (localhost, 127.0.0.1), and an unrelated CA.
 pki() {
@@ -251,7 +245,9 @@ check 2 '(.ok|not) and .error=="ECONNREFUSED"' "closed port: ECONNREFUSED"
 PORT=$(free_port)
 coap-server-openssl -A 127.0.0.1 -p "$PORT" -k interop-secret -l 100% >/dev/null 2>&1 &
 pids+=($!)
-sleep 0.3
+# Until its DTLS socket is bound (not a fixed 0.3 s: on a loaded machine the
+# shim could come first and see ECONNREFUSED instead of the silence).
+for _ in $(seq 1 50); do ss -Hlun "( sport = :$((PORT + 1)) )" | grep -q . && break; sleep 0.1; done
 shim <<EOF
 {"cmd":"configure","id":1,"config":$(cfg dtls "$PSK" ',"handshake_timeout_ms":{"min":100,"max":400}')}
 {"cmd":"connect","id":2}

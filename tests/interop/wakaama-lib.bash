@@ -42,21 +42,15 @@ wak_build() {
 	WAK_BIN=$(tail -1 <<<"$out")
 }
 
-# free_udp_port: a UDP port no socket on this machine holds, on any address
-# and connected or not (Wakaama binds 0.0.0.0:PORT, so a connected loopback
+# shellcheck source=tests/ports.bash
+source "$WAK_TOP/tests/ports.bash"
+# free_udp_port: a port no socket on this machine holds, on any address and
+# connected or not (Wakaama binds 0.0.0.0:PORT, so a connected loopback
 # socket on that port is in the way too), below the ephemeral range so that
-# no connect() takes it meanwhile.
-free_udp_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$((10000 + RANDOM % 22000))
-		ss -Huan "( sport = :$p )" | grep -q . || {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
+# no connect() takes it meanwhile, and picked by no other running test
+# (tests/ports.bash; the old 10000-32000 range also met bench_load's parked
+# clients at 10000+).
+free_udp_port() { free_ports 1; }
 
 # wak_start NAME PROGRAM ARGS...: a Wakaama client on IPv4 loopback (it
 # defaults to IPv6) whose stdin is a FIFO this shell keeps open, so that
