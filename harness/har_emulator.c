@@ -93,6 +93,18 @@ static int uses_state(const struct har_ctx *c)
 	return 0;
 }
 
+/* An emulator with --state saves on SIGTERM: write, fsync, rename. The
+ * fsync waits for the filesystem's journal, which under other processes'
+ * writes (a parallel CI's builds beside it) once took more than 10 s here;
+ * killing the emulator then would fail the scenario for the disk's sake,
+ * and lose the save the step is about. So it gets 30 s at least. */
+int har_emulator_grace_ms(const struct har_ctx *c)
+{
+	return uses_state(c) && c->o->grace_ms < HAR_EMULATOR_SAVE_GRACE_MS
+		   ? HAR_EMULATOR_SAVE_GRACE_MS
+		   : c->o->grace_ms;
+}
+
 /* Every start learns its ports from the listening event, never from guesses. */
 int har_emulator_start(struct har_ctx *c, int generation)
 {
@@ -152,7 +164,7 @@ static int stop(struct har_ctx *c, int hard)
 	c->emu.expected_exit = 1;
 	if (c->emu.pid > 0 && !c->emu.reaped && hard)
 		kill(-c->emu.pid, SIGKILL);
-	har_proc_stop(&c->emu, c->o->grace_ms);
+	har_proc_stop(&c->emu, har_emulator_grace_ms(c));
 	har_ctx_drain(c, &c->emu);
 	har_proc_status_text(&c->emu, status, sizeof(status));
 	/* SIGTERM asks for a clean exit (0); SIGKILL is the one expected death. */

@@ -12,6 +12,10 @@
  * start; restarts reuse the DTLS port), then waits for its "listening"
  * event. Returns 0, or -1 (c->fail set). */
 int har_emulator_start(struct har_ctx *c, int generation);
+/* SIGTERM to SIGKILL for the emulator: the run's grace, and at least
+ * HAR_EMULATOR_SAVE_GRACE_MS when it saves its state on SIGTERM. */
+#define HAR_EMULATOR_SAVE_GRACE_MS 30000
+int har_emulator_grace_ms(const struct har_ctx *c);
 /* {"emulator": "stop"|"kill"|"start"|"restart"} or
  * {"emulator": {"ctl": {...}}, "expect": {...}, "timeout_ms": N}. */
 int har_emulator_step(struct har_ctx *c, const json_t *item);

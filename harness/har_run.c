@@ -504,7 +504,7 @@ static void teardown(struct har_ctx *c)
 			pump(c, 20);
 	}
 	har_proc_stop(&c->shim, c->o->grace_ms);
-	har_proc_stop(&c->emu, c->o->grace_ms);
+	har_proc_stop(&c->emu, har_emulator_grace_ms(c));
 	har_ctx_drain(c, &c->shim);
 	har_ctx_drain(c, &c->emu);
 	/* The shim was asked to quit, the emulator got SIGTERM: both exit 0. */
