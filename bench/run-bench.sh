@@ -503,7 +503,8 @@ met() {
 }
 # paired NUM NAME: the median over the rounds of NUM's server CPU per
 # handshake divided by the emulator's in the same round (NUM peer or bound),
-# then " (MIN-MAX)" over the rounds; "-" without a pair. Rounds are the unit
+# then " (MIN-MAX)" over the rounds, to three decimals so that "met" is not
+# decided by rounding; "-" without a pair. Rounds are the unit
 # of host noise here: one round's neighbours on the host can make it tens
 # of percent dearer for whichever server ran then, and the median of pairs
 # measured a few seconds apart is not moved by one such round.
@@ -519,7 +520,7 @@ paired() {
 			for (i = 1; i < m; i++) for (j = i; j > 0 && r[j - 1] > r[j]; j--) {
 				t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
 			med = m % 2 ? r[int(m / 2)] : (r[m / 2 - 1] + r[m / 2]) / 2
-			printf "%.2f (%.2f-%.2f)", med, r[0], r[m - 1] }' "$OUT/results.txt"
+			printf "%.3f (%.3f-%.3f)", med, r[0], r[m - 1] }' "$OUT/results.txt"
 }
 trow() { # METRIC EMU OTHER RATIO TARGET MET
 	printf '| %-62s | %9s | %13s | %6s | %10s | %3s |\n' "$@"
