@@ -164,7 +164,13 @@ enum emu_jstream_status emu_jstream_load(const char *path, const char *key, emu_
 	json_t *obj = json_object();
 	s.buf = buf;
 	*root = NULL;
-	if (buf && obj && object(&s, key, obj) == 0) {
+	/* jansson drops a NUL byte after a number and refuses one elsewhere;
+	 * such a file is broken anyway, so it gets jansson's whole verdict
+	 * (its tree, $.psk and all, or its error), exactly as before. */
+	if (buf && memchr(buf, '\0', s.len)) {
+		*root = json_loadb(buf, s.len, JSON_REJECT_DUPLICATES, jerr);
+		status = *root ? EMU_JSTREAM_OK : EMU_JSTREAM_SYNTAX;
+	} else if (buf && obj && object(&s, key, obj) == 0) {
 		status = s.failed ? EMU_JSTREAM_CALLBACK : EMU_JSTREAM_OK;
 		if (status == EMU_JSTREAM_OK) {
 			*root = obj;

@@ -23,7 +23,9 @@ enum emu_jstream_status {
 
 /* Reads path; key's array elements go to each, in order. A key whose value
  * is no array stays in *root like any other member (the caller's checks
- * name it). *root is NULL unless EMU_JSTREAM_OK. */
+ * name it), and so does the whole document, key included, of a file with
+ * a NUL byte (jansson's quirks there are its own). *root is NULL unless
+ * EMU_JSTREAM_OK. */
 enum emu_jstream_status emu_jstream_load(const char *path, const char *key, emu_jstream_fn each,
 					 void *ctx, json_t **root, json_error_t *jerr);
 
