@@ -235,12 +235,18 @@ static const char *psk_endpoint(const json_t *item, const char *path, char *err,
 	return json_string_value(ep);
 }
 
-/* One $.psk[i]: {identity, key_hex, endpoint?}. */
+/* One $.psk[i]: {identity, key_hex, endpoint?}; i within the table's
+ * index range (the tree's and the streamed elements' one check). */
 static int apply_psk_item(struct emu_config *cfg, const json_t *item, const char *where, size_t i,
 			  char *err, size_t err_size)
 {
 	static const char *const keys[] = {"identity", "key_hex", "endpoint", NULL};
 	char path[96];
+	if (i >= EMU_PSKS_NO_INDEX) {
+		snprintf(err, err_size, "%s: more than %u identities", where,
+			 EMU_PSKS_NO_INDEX - 1);
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s[%zu]", where, i);
 	if (!json_is_object(item)) {
 		snprintf(err, err_size, "%s: expected an object", path);
@@ -273,11 +279,6 @@ static int apply_psk(struct emu_config *cfg, const json_t *arr, const char *wher
 	}
 	json_array_foreach(arr, i, item)
 	{
-		if (i >= EMU_PSKS_NO_INDEX) {
-			snprintf(err, err_size, "%s: more than %u identities", where,
-				 EMU_PSKS_NO_INDEX - 1);
-			return -1;
-		}
 		if (apply_psk_item(cfg, item, where, i, err, err_size) < 0)
 			return -1;
 	}
@@ -872,11 +873,6 @@ struct psk_stream {
 static int stream_psk(void *ctx, size_t i, const json_t *item)
 {
 	struct psk_stream *ps = ctx;
-	if (i >= EMU_PSKS_NO_INDEX) {
-		snprintf(ps->err, ps->err_size, "$.psk: more than %u identities",
-			 EMU_PSKS_NO_INDEX - 1);
-		return -1;
-	}
 	return apply_psk_item(ps->cfg, item, "$.psk", i, ps->err, ps->err_size);
 }
 
