@@ -166,6 +166,18 @@ static int take_location(struct fl_fleet *f, struct fl_dev *d, const struct bl_c
 	return 0;
 }
 
+/* An Update answered 4.04: the server no longer knows the registration (it
+ * restarted, or the lifetime ran out). A device Registers again (LwM2M 1.1
+ * TS Core §6.3.2), so the fleet does too, at once, as a re-Register. */
+static void register_again(struct fl_fleet *f, struct fl_dev *d)
+{
+	f->c.err.coap_4xx++;
+	f->c.lost_registrations++;
+	fl_error(f, d, "Update answered 4.04: the server lost the registration; Registering again");
+	d->flags |= FL_F_REREG;
+	send_request(f, d, 1);
+}
+
 /* The answer to our Register or Update: counted, then the device is idle. */
 static void answered(struct fl_fleet *f, struct fl_dev *d, const struct bl_coap_msg *m)
 {
@@ -173,6 +185,11 @@ static void answered(struct fl_fleet *f, struct fl_dev *d, const struct bl_coap_
 	uint64_t us = (uint64_t)(bl_mono_us() - d->op_start_us);
 	const char *what = reg ? "Register" : "Update";
 	d->flags &= (uint8_t)~FL_F_REREG;
+	if (!reg && m->code == CODE_NOT_FOUND) {
+		fl_dev_set_state(f, d, FL_IDLE);
+		register_again(f, d);
+		return;
+	}
 	if (m->code != (reg ? CODE_CREATED : CODE_CHANGED)) {
 		count_code(f, d, m->code, what);
 		d->state == FL_REGISTER ? fl_dev_fail(f, d) : fl_dev_set_state(f, d, FL_IDLE);

@@ -89,9 +89,10 @@ struct fl_errors {
 struct fl_counts {
 	uint64_t started, hs_full, hs_resumed, resume_refused, reg_ok, upd_ok, rereg_ok, reconnects,
 	    reads, observes, cancels, notifies, hibernations, restores, unmatched, retransmits;
-	uint64_t refused_reads; /* GETs answered 4.04 (not an LwM2M path) or 4.06 (format) */
-	uint32_t registered;	/* devices registered now */
-	uint32_t failed;	/* devices that gave up */
+	uint64_t refused_reads;	     /* GETs answered 4.04 (not an LwM2M path) or 4.06 (format) */
+	uint64_t lost_registrations; /* Updates answered 4.04, so Registered again */
+	uint32_t registered;	     /* devices registered now */
+	uint32_t failed;	     /* devices that gave up */
 	struct fl_errors err;
 };
 

@@ -71,9 +71,10 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 		       r->ramp_secs, r->turn_secs);
 	else
 		printf("ramp-up not completed in the run; turns on for %.1f s\n", r->turn_secs);
-	printf("registered now %u; re-Registers %llu, reconnects %llu, resumptions refused %llu, "
-	       "CoAP retransmissions %llu\n",
-	       c->registered, (unsigned long long)c->rereg_ok, (unsigned long long)c->reconnects,
+	printf("registered now %u; re-Registers %llu (after an Update's 4.04: %llu), reconnects "
+	       "%llu, resumptions refused %llu, CoAP retransmissions %llu\n",
+	       c->registered, (unsigned long long)c->rereg_ok,
+	       (unsigned long long)c->lost_registrations, (unsigned long long)c->reconnects,
 	       (unsigned long long)c->resume_refused, (unsigned long long)c->retransmits);
 	printf("server requests answered: reads %llu, observes %llu, cancels %llu, refused "
 	       "(4.04/4.06) %llu; notifications sent %llu\n",
@@ -114,20 +115,21 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 {
 	const struct fl_counts *c = &f->c;
 	const struct fl_errors *e = &c->err;
-	fprintf(
-	    o,
-	    "  \"counts\": {\"started\": %llu, \"registered\": %u, \"reregisters\": %llu, "
-	    "\"reconnects\": %llu, \"resume_refused\": %llu, \"reads\": %llu, \"observes\": %llu, "
-	    "\"cancels\": %llu, \"refused_reads\": %llu, \"notifies\": %llu, \"hibernations\": "
-	    "%llu, \"restores\": %llu, \"unmatched\": %llu, \"unfinished\": %llu, "
-	    "\"retransmits\": %llu},\n",
-	    (unsigned long long)c->started, c->registered, (unsigned long long)c->rereg_ok,
-	    (unsigned long long)c->reconnects, (unsigned long long)c->resume_refused,
-	    (unsigned long long)c->reads, (unsigned long long)c->observes,
-	    (unsigned long long)c->cancels, (unsigned long long)c->refused_reads,
-	    (unsigned long long)c->notifies, (unsigned long long)c->hibernations,
-	    (unsigned long long)c->restores, (unsigned long long)c->unmatched,
-	    (unsigned long long)r->unfinished, (unsigned long long)c->retransmits);
+	fprintf(o,
+		"  \"counts\": {\"started\": %llu, \"registered\": %u, \"reregisters\": %llu, "
+		"\"lost_registrations\": %llu, \"reconnects\": %llu, \"resume_refused\": %llu, "
+		"\"reads\": %llu, \"observes\": %llu, "
+		"\"cancels\": %llu, \"refused_reads\": %llu, \"notifies\": %llu, \"hibernations\": "
+		"%llu, \"restores\": %llu, \"unmatched\": %llu, \"unfinished\": %llu, "
+		"\"retransmits\": %llu},\n",
+		(unsigned long long)c->started, c->registered, (unsigned long long)c->rereg_ok,
+		(unsigned long long)c->lost_registrations, (unsigned long long)c->reconnects,
+		(unsigned long long)c->resume_refused, (unsigned long long)c->reads,
+		(unsigned long long)c->observes, (unsigned long long)c->cancels,
+		(unsigned long long)c->refused_reads, (unsigned long long)c->notifies,
+		(unsigned long long)c->hibernations, (unsigned long long)c->restores,
+		(unsigned long long)c->unmatched, (unsigned long long)r->unfinished,
+		(unsigned long long)c->retransmits);
 	fprintf(o,
 		"  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
 		"\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "

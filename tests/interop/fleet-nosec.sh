@@ -8,7 +8,9 @@
 # Accept the device has no format for is answered 4.06; an Observe in TLV
 # gets TLV notifications, as many as the fleet says it sent. Bad input:
 # DTLS-only options with --auth none exit 2 naming the option; a closed
-# port ends the run on time with the refusals counted.
+# port ends the run on time with the refusals counted. A server restarted
+# without its state answers the next Updates 4.04: every device Registers
+# again, once (LwM2M 1.1 TS Core §6.3.2).
 # It fails when a device ignores Accept (fl_fmt_choose returning text/plain
 # for everything: the TLV, SenML and link-format reads are `not ok`, tried)
 # or when the NoSec transport is not the one used (--auth none through the
@@ -19,6 +21,8 @@ set -euo pipefail
 
 # shellcheck source=tests/interop/lib.bash
 source "$(dirname "$0")/lib.bash"
+# shellcheck source=tests/ports.bash
+source "$(dirname "$0")/../ports.bash"
 
 LOAD=$BUILD/bin/lwm2m-load
 N=30
@@ -152,8 +156,65 @@ closed_port() {
 	echo "exit $status; $(cat "$TMP/fail.out" "$TMP/fail.err")"
 	return 1
 }
-# shellcheck source=tests/ports.bash
-source "$(dirname "$0")/../ports.bash"
 check "a closed port: Registers refused, counted, exit 1 on time" closed_port
+
+# plain_emulator EVENTS PORT: an emulator on plain CoAP only, its pid in
+# PLAIN_PID once it listens (5 s at most).
+PLAIN_PIDS=()
+plain_emulator() {
+	timeout 60 "$EMULATOR" --bind 127.0.0.1 --dtls-port off --tls-port off --coap-port "$2" \
+		--events "$1" >>"$TMP/plain-emulator.log" 2>&1 &
+	PLAIN_PID=$!
+	PLAIN_PIDS+=("$PLAIN_PID")
+	wait_count "$1" '.event == "listening"' 1 5
+}
+# wait_count FILE FILTER N SECONDS: N events matching FILTER in FILE.
+wait_count() {
+	for _ in $(seq 1 $(($4 * 20))); do
+		[ "$(jq -c "select($2)" "$1" 2>/dev/null | wc -l)" -ge "$3" ] && return 0
+		sleep 0.05
+	done
+	echo "fewer than $3 events '$2' in $1 within $4 s"
+	return 1
+}
+# A server restart without state while 10 devices are registered: Updates
+# sent while it is down are refused (counted) and retransmitted, the next
+# ones get 4.04 and each device Registers again, once; the new server ends
+# up with all 10 registered.
+restart_registers_again() {
+	local port status=0 n=10 regs
+	port=$(free_ports 1)
+	plain_emulator "$TMP/r1.json" "$port" || return 1
+	timeout 60 "$LOAD" --auth none --port "$port" --devices $n --duration 9 --update-rate 20 \
+		--ep-prefix rs- --no-progress --json "$JSON" >"$TMP/rs.out" 2>"$TMP/rs.err" &
+	local load=$!
+	wait_count "$TMP/r1.json" '.event == "register"' $n 10 || return 1
+	kill -KILL "$(child_of "$PLAIN_PID")" "$PLAIN_PID" 2>/dev/null
+	sleep 1 # some 20 Updates meet the closed port: refused, retransmitted
+	plain_emulator "$TMP/r2.json" "$port" || return 1
+	wait "$load" || status=$?
+	regs=$(jq -r 'select(.event == "register" and .code == "2.01") | .endpoint' "$TMP/r2.json" |
+		sort -u | wc -l)
+	[ "$status" = 1 ] && [ "$(jf .counts.lost_registrations)" = $n ] && [ "$regs" = $n ] &&
+		[ "$(jf .errors.coap_4xx)" = $n ] && [ "$(jf .counts.registered)" = $n ] &&
+		[ "$(jf .errors.refused)" -gt 0 ] &&
+		[ "$(jf .errors.total)" = $((n + $(jf .errors.refused))) ] && return 0
+	echo "exit $status; fleet: lost $(jf .counts.lost_registrations), registered $(jf .counts.registered), errors $(jf .errors); new server: $regs endpoints registered"
+	cat "$TMP/rs.out" "$TMP/rs.err"
+	return 1
+}
+# child_of PID: the lwm2m-emulator that timeout(1) PID runs.
+child_of() {
+	local stat
+	for stat in /proc/[0-9]*/stat; do
+		[ "$(sed 's/.*) //' "$stat" 2>/dev/null | cut -d' ' -f2)" = "$1" ] || continue
+		stat=${stat#/proc/}
+		echo "${stat%/stat}"
+		return 0
+	done
+}
+check "a server restarted without state: refusals meanwhile, 4.04, each device Registers again" \
+	restart_registers_again
+for pid in "${PLAIN_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 
 finish
