@@ -12,6 +12,7 @@
 #define OPT_URI_PATH 11
 #define OPT_CONTENT_FORMAT 12
 #define OPT_URI_QUERY 15
+#define OPT_ACCEPT 17
 #define CODE_POST 0x02
 #define CF_LINK_FORMAT 40
 
@@ -127,11 +128,21 @@ size_t bl_coap_empty_ack(uint8_t *out, size_t out_size, uint16_t mid)
 	return w.overflow ? 0 : w.len;
 }
 
+/* A uint option value in the fewest bytes (RFC 7252 §3.2: 0 is empty). */
+static size_t uint_bytes(uint32_t v, uint8_t out[4])
+{
+	size_t n = 0;
+	for (int shift = 24; shift >= 0; shift -= 8)
+		if (n || v >> shift & 0xff)
+			out[n++] = (uint8_t)(v >> shift);
+	return n;
+}
+
 /* See bl_coap.h. Options in ascending order: Observe (6), Content-Format (12). */
 size_t bl_coap_reply(uint8_t *out, size_t out_size, const struct bl_coap_reply *r)
 {
 	struct writer w = {.p = out, .size = out_size};
-	uint8_t obs[3], cf = 0;
+	uint8_t obs[3], cf[4];
 	put_header(&w, r->type, r->code, r->mid, r->token, r->token_len);
 	if (r->observe >= 0) {
 		uint32_t v = (uint32_t)r->observe & 0xffffff; /* 3 bytes, RFC 7641 §3.4 */
@@ -140,10 +151,10 @@ size_t bl_coap_reply(uint8_t *out, size_t out_size, const struct bl_coap_reply *
 		obs[2] = (uint8_t)v;
 		put_option(&w, OPT_OBSERVE, obs, sizeof(obs));
 	}
-	if (r->text) {
-		put_option(&w, OPT_CONTENT_FORMAT, &cf, 0); /* 0 (text/plain): empty value */
+	if (r->content_format >= 0) {
+		put_option(&w, OPT_CONTENT_FORMAT, cf, uint_bytes((uint32_t)r->content_format, cf));
 		put(&w, "\xff", 1);
-		put(&w, r->text, strlen(r->text));
+		put(&w, r->payload, r->payload_len);
 	}
 	return w.overflow ? 0 : w.len;
 }
@@ -159,11 +170,14 @@ static void path_append(char *path, size_t size, const uint8_t *seg, size_t len)
 	path[used + len] = '\0';
 }
 
-/* An Observe value: 0..3 bytes, network order. */
-static int32_t uint_value(const uint8_t *p, size_t len)
+/* An Observe (0..3 bytes) or Accept (0..2) value, network order; -2 when
+ * longer than the option allows, so that it matches no known value. */
+static int32_t uint_value(const uint8_t *p, size_t len, size_t max)
 {
 	uint32_t v = 0;
-	for (size_t i = 0; i < len && i < 3; i++)
+	if (len > max)
+		return -2;
+	for (size_t i = 0; i < len; i++)
 		v = v << 8 | p[i];
 	return (int32_t)v;
 }
@@ -188,7 +202,8 @@ static int read_ext(unsigned nib, const uint8_t **p, const uint8_t *end, size_t 
 	return -1;
 }
 
-/* Location-Path and Uri-Path as "/a/b", and Observe; the rest are skipped. */
+/* Location-Path and Uri-Path as "/a/b", Observe, Accept and whether a
+ * Uri-Query came; the rest are skipped. */
 static int parse_options(const uint8_t *p, const uint8_t *end, struct bl_coap_msg *msg)
 {
 	unsigned number = 0;
@@ -204,7 +219,11 @@ static int parse_options(const uint8_t *p, const uint8_t *end, struct bl_coap_ms
 		else if (number == OPT_URI_PATH)
 			path_append(msg->uri, sizeof(msg->uri), p, len);
 		else if (number == OPT_OBSERVE)
-			msg->observe = uint_value(p, len);
+			msg->observe = uint_value(p, len, 3);
+		else if (number == OPT_ACCEPT)
+			msg->accept = uint_value(p, len, 2);
+		else if (number == OPT_URI_QUERY)
+			msg->has_query = 1;
 		p += len;
 	}
 	return 0;
@@ -215,6 +234,7 @@ int bl_coap_parse(const uint8_t *buf, size_t len, struct bl_coap_msg *msg)
 {
 	memset(msg, 0, sizeof(*msg));
 	msg->observe = -1;
+	msg->accept = -1;
 	if (len < 4 || buf[0] >> 6 != 1 || (buf[0] & 0x0f) > 8 || len < 4u + (buf[0] & 0x0f))
 		return -1;
 	msg->type = (enum bl_coap_type)(buf[0] >> 4 & 3);

@@ -21,6 +21,8 @@ struct bl_coap_msg {
 	char location[BL_COAP_LOCATION_MAX]; /* "/rd/abc", "" when none */
 	char uri[BL_COAP_LOCATION_MAX];	     /* Uri-Path of a request: "/3/0/1", "" when none */
 	int32_t observe;		     /* Observe option value, -1 when absent */
+	int32_t accept;			     /* Accept option value, -1 when absent */
+	int has_query;			     /* a Uri-Query option (Write-Attributes, Discover) */
 };
 
 /* What an answer (piggybacked ACK or a notification) carries. */
@@ -30,8 +32,10 @@ struct bl_coap_reply {
 	uint16_t mid;
 	const uint8_t *token;
 	size_t token_len;
-	int32_t observe;  /* -1: no Observe option */
-	const char *text; /* text/plain payload (Content-Format 0), NULL: none */
+	int32_t observe;	/* -1: no Observe option */
+	int32_t content_format; /* -1: no Content-Format option (and no payload) */
+	const uint8_t *payload;
+	size_t payload_len;
 };
 
 /* POST /rd?ep=EP&lt=LT with the link-format payload LINKS. Returns the

@@ -73,21 +73,25 @@ struct fl_dev {
 	uint8_t token[BL_COAP_TOKEN_LEN];
 	uint8_t obs_token[8];
 	uint8_t obs_token_len;
+	uint16_t obs_cf;  /* the observation's Content-Format (fl_fmt.h) */
+	uint16_t obs_mid; /* of the last notification: a Reset to it cancels */
 	char location[FL_LOCATION_MAX];
-	char obs_path[16];
+	char obs_path[25]; /* "/65535/65535/65535/65535" at most */
 };
 
 /* Errors by class. */
 struct fl_errors {
-	uint64_t hs_timeout, hs_failed, alerts, refused, req_timeout, coap_4xx, coap_5xx, other;
+	uint64_t hs_timeout, hs_failed, alerts, refused, req_timeout, coap_4xx, coap_5xx, resets,
+	    other;
 	uint64_t unfinished; /* handshakes and requests still unanswered at the end */
 };
 
 struct fl_counts {
 	uint64_t started, hs_full, hs_resumed, resume_refused, reg_ok, upd_ok, rereg_ok, reconnects,
 	    reads, observes, cancels, notifies, hibernations, restores, unmatched, retransmits;
-	uint32_t registered; /* devices registered now */
-	uint32_t failed;     /* devices that gave up */
+	uint64_t refused_reads; /* GETs answered 4.04 (not an LwM2M path) or 4.06 (format) */
+	uint32_t registered;	/* devices registered now */
+	uint32_t failed;	/* devices that gave up */
 	struct fl_errors err;
 };
 
@@ -107,6 +111,7 @@ struct fl_opts {
 	uint32_t lifetime;
 	uint32_t identities; /* PSK identities "ID-k" the devices share round robin; 0: ID */
 	int cid;
+	int nosec;	 /* --auth none: plain CoAP (fl_plain.c) */
 	double steady_s; /* > 0: turns start once every device registered or
 			  * failed, and go on for this long */
 	pid_t server_pid;
@@ -117,8 +122,39 @@ struct fl_opts {
 	const char *auth_name;
 };
 
+struct fl_fleet;
+
+/* How a device's CoAP travels: one table per security mode, picked by
+ * --auth (fl_dtls.c: PSK or certificates over DTLS, with hibernation;
+ * fl_plain.c: NoSec, plain CoAP). fl_dev.c, the LwM2M device, sees its
+ * transport only through this table. */
+struct fl_transport {
+	/* The device has its own socket: start the handshake, or call
+	 * fl_dev_connected at once. -1 with a message: the caller counts. */
+	int (*connect)(struct fl_fleet *f, struct fl_dev *d);
+	/* One CoAP message: 1 sent, 0 dropped (the kernel could not take it,
+	 * as on a network), -1 failed (counted, printed as what). */
+	int (*write)(struct fl_fleet *f, struct fl_dev *d, const uint8_t *buf, size_t len,
+		     const char *what);
+	/* Datagrams for the device: the handshake, or each message to
+	 * fl_dev_coap. */
+	void (*readable)(struct fl_fleet *f, struct fl_dev *d);
+	/* Nothing in flight any more (DTLS: hibernate). */
+	void (*sleep)(struct fl_fleet *f, struct fl_dev *d);
+	/* Before the device sends on its own: 0, or -1 when it failed. */
+	int (*wake)(struct fl_fleet *f, struct fl_dev *d);
+	/* A handshake's retransmission timer may have fired. */
+	void (*tick)(struct fl_fleet *f, struct fl_dev *d);
+	/* Frees what the transport holds for the device (not the socket). */
+	void (*drop)(struct fl_dev *d);
+};
+
+extern const struct fl_transport fl_dtls_transport;  /* fl_dtls.c */
+extern const struct fl_transport fl_plain_transport; /* fl_plain.c */
+
 struct fl_fleet {
 	struct fl_opts o;
+	const struct fl_transport *tr;
 	struct bl_tls tls;
 	/* --psk-identities: Mbed TLS takes a client's PSK identity from its
 	 * config, so each handshake in flight borrows one of max_hs configs
@@ -148,6 +184,13 @@ struct fl_fleet {
 
 /* fl_dev.c: one device. */
 int fl_dev_start(struct fl_fleet *f, struct fl_dev *d);
+/* For transports: the handshake (if any) is done; the device Registers. */
+void fl_dev_connected(struct fl_fleet *f, struct fl_dev *d);
+/* For transports: one CoAP message the server sent the device. */
+void fl_dev_coap(struct fl_fleet *f, struct fl_dev *d, const uint8_t *buf, size_t len);
+/* For transports: a device that gave up (error counted by the caller). */
+void fl_dev_fail(struct fl_fleet *f, struct fl_dev *d);
+void fl_dev_set_state(struct fl_fleet *f, struct fl_dev *d, enum fl_state s);
 void fl_dev_readable(struct fl_fleet *f, struct fl_dev *d);
 void fl_dev_tick(struct fl_fleet *f, struct fl_dev *d, int64_t now);
 /* Its turn in the schedule: an action of the mix; 0 when it could start one. */

@@ -12,7 +12,7 @@ static const char *const op_names[FL_OP_COUNT] = {"handshake", "resumed_handshak
 uint64_t fl_errors_total(const struct fl_errors *e)
 {
 	return e->hs_timeout + e->hs_failed + e->alerts + e->refused + e->req_timeout +
-	       e->coap_4xx + e->coap_5xx + e->other + e->unfinished;
+	       e->coap_4xx + e->coap_5xx + e->resets + e->other + e->unfinished;
 }
 
 /* Successful operations of kind op. */
@@ -75,18 +75,20 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	       "CoAP retransmissions %llu\n",
 	       c->registered, (unsigned long long)c->rereg_ok, (unsigned long long)c->reconnects,
 	       (unsigned long long)c->resume_refused, (unsigned long long)c->retransmits);
-	printf("server requests answered: reads %llu, observes %llu, cancels %llu; notifications "
-	       "sent %llu\n",
+	printf("server requests answered: reads %llu, observes %llu, cancels %llu, refused "
+	       "(4.04/4.06) %llu; notifications sent %llu\n",
 	       (unsigned long long)c->reads, (unsigned long long)c->observes,
-	       (unsigned long long)c->cancels, (unsigned long long)c->notifies);
+	       (unsigned long long)c->cancels, (unsigned long long)c->refused_reads,
+	       (unsigned long long)c->notifies);
 	printf("errors %llu: handshake timeouts %llu, handshake failures %llu, alerts %llu, "
-	       "refused %llu, request timeouts %llu, 4.xx %llu, 5.xx %llu, other %llu, "
-	       "unanswered at the end %llu\n",
+	       "refused %llu, request timeouts %llu, 4.xx %llu, 5.xx %llu, resets %llu, other "
+	       "%llu, unanswered at the end %llu\n",
 	       (unsigned long long)fl_errors_total(e), (unsigned long long)e->hs_timeout,
 	       (unsigned long long)e->hs_failed, (unsigned long long)e->alerts,
 	       (unsigned long long)e->refused, (unsigned long long)e->req_timeout,
 	       (unsigned long long)e->coap_4xx, (unsigned long long)e->coap_5xx,
-	       (unsigned long long)e->other, (unsigned long long)r->unfinished);
+	       (unsigned long long)e->resets, (unsigned long long)e->other,
+	       (unsigned long long)r->unfinished);
 	printf("hibernated %u (%.0f bytes of context each), restores %llu; client RSS %ld KiB, "
 	       "CPU %.1f s (%.0f%% of one core); server RSS %ld KiB (at start %ld)\n",
 	       r->hibernated, r->hibernated ? (double)r->blob_bytes / r->hibernated : 0.0,
@@ -116,26 +118,27 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 	    o,
 	    "  \"counts\": {\"started\": %llu, \"registered\": %u, \"reregisters\": %llu, "
 	    "\"reconnects\": %llu, \"resume_refused\": %llu, \"reads\": %llu, \"observes\": %llu, "
-	    "\"cancels\": %llu, \"notifies\": %llu, \"hibernations\": %llu, \"restores\": %llu, "
-	    "\"unmatched\": %llu, \"unfinished\": %llu, \"retransmits\": %llu},\n",
+	    "\"cancels\": %llu, \"refused_reads\": %llu, \"notifies\": %llu, \"hibernations\": "
+	    "%llu, \"restores\": %llu, \"unmatched\": %llu, \"unfinished\": %llu, "
+	    "\"retransmits\": %llu},\n",
 	    (unsigned long long)c->started, c->registered, (unsigned long long)c->rereg_ok,
 	    (unsigned long long)c->reconnects, (unsigned long long)c->resume_refused,
 	    (unsigned long long)c->reads, (unsigned long long)c->observes,
-	    (unsigned long long)c->cancels, (unsigned long long)c->notifies,
-	    (unsigned long long)c->hibernations, (unsigned long long)c->restores,
-	    (unsigned long long)c->unmatched, (unsigned long long)r->unfinished,
-	    (unsigned long long)c->retransmits);
-	fprintf(
-	    o,
-	    "  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
-	    "\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "
-	    "\"request_timeouts\": %llu, \"coap_4xx\": %llu, \"coap_5xx\": %llu, \"other\": %llu, "
-	    "\"unfinished\": %llu},\n",
-	    (unsigned long long)fl_errors_total(e), (unsigned long long)e->hs_timeout,
-	    (unsigned long long)e->hs_failed, (unsigned long long)e->alerts,
-	    (unsigned long long)e->refused, (unsigned long long)e->req_timeout,
-	    (unsigned long long)e->coap_4xx, (unsigned long long)e->coap_5xx,
-	    (unsigned long long)e->other, (unsigned long long)e->unfinished);
+	    (unsigned long long)c->cancels, (unsigned long long)c->refused_reads,
+	    (unsigned long long)c->notifies, (unsigned long long)c->hibernations,
+	    (unsigned long long)c->restores, (unsigned long long)c->unmatched,
+	    (unsigned long long)r->unfinished, (unsigned long long)c->retransmits);
+	fprintf(o,
+		"  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
+		"\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "
+		"\"request_timeouts\": %llu, \"coap_4xx\": %llu, \"coap_5xx\": %llu, \"resets\": "
+		"%llu, \"other\": %llu, \"unfinished\": %llu},\n",
+		(unsigned long long)fl_errors_total(e), (unsigned long long)e->hs_timeout,
+		(unsigned long long)e->hs_failed, (unsigned long long)e->alerts,
+		(unsigned long long)e->refused, (unsigned long long)e->req_timeout,
+		(unsigned long long)e->coap_4xx, (unsigned long long)e->coap_5xx,
+		(unsigned long long)e->resets, (unsigned long long)e->other,
+		(unsigned long long)e->unfinished);
 }
 
 /* See fl_fleet.h: written to path.tmp, then renamed, so that a reader never

@@ -1,5 +1,6 @@
 /* lwm2m-load: a fleet of N virtual LwM2M devices in one process and one epoll
- * loop, on Mbed TLS, against the emulator or any LwM2M server on loopback.
+ * loop, on Mbed TLS (or plain CoAP, --auth none), against the emulator or
+ * any LwM2M server on loopback.
  * Devices are started at --rate handshakes/s, register, then take turns at
  * --update-rate (Update, re-Register or reconnect, --mix), answer the
  * server's Reads and Observes and notify; idle ones are hibernated (see
@@ -35,10 +36,10 @@ static void usage(FILE *o)
 	    "usage: lwm2m-load --port P --devices N [options]\n"
 	    "  --server ADDR         LwM2M server, an IPv4 literal in 127.0.0.0/8 (default "
 	    "127.0.0.1)\n"
-	    "  --port P              its DTLS port (required)\n"
+	    "  --port P              its DTLS port (CoAP port with --auth none; required)\n"
 	    "  --devices N           virtual devices, 1..%u (required)\n"
-	    "  --rate R              ramp-up: handshakes started per second (default 500, at "
-	    "most %u)\n"
+	    "  --rate R              ramp-up: devices started (handshakes, or Registers with\n"
+	    "                        --auth none) per second (default 500, at most %u)\n"
 	    "  --max-handshakes K    handshakes in flight at most (default 64)\n"
 	    "  --duration S          the whole run, ramp-up included (default 10)\n"
 	    "  --update-rate R       device turns per second, fleet-wide (default 100, 0: none)\n"
@@ -52,7 +53,9 @@ static void usage(FILE *o)
 	    "                        (default update=1)\n"
 	    "  --resume PCT          share of devices whose first connection is resumed (a full\n"
 	    "                        handshake, then an abbreviated one; default 0)\n"
-	    "  --auth psk|cert       default psk (cert: ECDHE-ECDSA, the server's certificate)\n"
+	    "  --auth psk|cert|none  default psk (cert: ECDHE-ECDSA, the server's certificate;\n"
+	    "                        none: plain CoAP, LwM2M NoSec, each device on its own\n"
+	    "                        socket; the DTLS options below do not apply)\n"
 	    "  --psk ID:HEX          default " BL_PSK_IDENTITY ":" BL_PSK_KEY_HEX "\n"
 	    "  --psk-identities K    device i uses identity ID-(i %% K), same key (default: all "
 	    "ID)\n"
@@ -236,6 +239,7 @@ struct args {
 	struct bl_tls_opts *t;
 	uint32_t port;
 	int have_devices, progress;
+	const char *dtls_only; /* the first DTLS-only option given (for --auth none) */
 };
 
 /* What the run does: how many, how fast, how long. */
@@ -257,12 +261,14 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 	case OPT_MIX:
 		return parse_mix(arg, a->o->mix);
 	case OPT_RESUME:
+		a->dtls_only = "--resume";
 		return parse_u32("--resume", arg, 0, 100, &a->o->resume_pct);
 	case OPT_REQ_TIMEOUT:
 		return parse_u32("--req-timeout", arg, 1, 600000, &a->o->req_timeout_ms);
 	case OPT_LIFETIME:
 		return parse_u32("--lifetime", arg, 1, 0x7fffffff, &a->o->lifetime);
 	case OPT_IDENTITIES:
+		a->dtls_only = "--psk-identities";
 		return parse_u32("--psk-identities", arg, 1, MAX_DEVICES, &a->o->identities);
 	case OPT_PID:
 		if (parse_u32("--server-pid", arg, 1, 4194304, &v) < 0)
@@ -291,19 +297,41 @@ static int parse_run_opt(struct args *a, int opt, char *arg)
 	return 1;
 }
 
-/* --auth psk|cert (ecdhe is accepted as bench_load's name for cert). */
+/* --auth psk|cert|none (ecdhe is accepted as bench_load's name for cert). */
 static int parse_auth(struct args *a, const char *arg)
 {
+	a->o->nosec = 0;
 	if (strcmp(arg, "psk") == 0) {
 		a->t->auth = BL_AUTH_PSK;
+		a->o->auth_name = "psk";
 	} else if (strcmp(arg, "cert") == 0 || strcmp(arg, "ecdhe") == 0) {
 		a->t->auth = BL_AUTH_ECDHE;
+		a->o->auth_name = "cert";
+	} else if (strcmp(arg, "none") == 0) {
+		a->t->auth = BL_AUTH_PSK; /* the DTLS setup stays unused */
+		a->o->nosec = 1;
+		a->o->auth_name = "none";
 	} else {
-		fprintf(stderr, "lwm2m-load: --auth '%s': want psk or cert\n", arg);
+		fprintf(stderr, "lwm2m-load: --auth '%s': want psk, cert or none\n", arg);
 		return -1;
 	}
-	a->o->auth_name = a->t->auth == BL_AUTH_PSK ? "psk" : "cert";
 	return 0;
+}
+
+/* Options that only mean something over DTLS: remembered, so that --auth
+ * none can refuse them rather than ignore them. */
+static void note_dtls_only(struct args *a, int opt)
+{
+	static const struct {
+		int opt;
+		const char *name;
+	} names[] = {{OPT_PSK, "--psk"},	   {OPT_CA, "--ca"},
+		     {OPT_HOSTNAME, "--hostname"}, {OPT_NO_VERIFY, "--no-verify"},
+		     {OPT_SUITE, "--suite"},	   {OPT_POOL, "--pool"},
+		     {OPT_POOL_SRC, "--pool-src"}, {OPT_MAX_HS, "--max-handshakes"}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].opt == opt)
+			a->dtls_only = names[i].name;
 }
 
 /* Where and how to connect. */
@@ -377,10 +405,13 @@ static int check_machine(const struct fl_opts *o)
 	if (!o->cid && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
 	    (rlim_t)o->n + 64 > rl.rlim_max) {
 		fprintf(stderr,
-			"lwm2m-load: --no-cid: each device keeps its own socket, and %u devices "
-			"need %u descriptors; the hard limit is %llu: drop --no-cid (idle CID "
-			"devices hold none) or use at most %llu --devices\n",
-			o->n, o->n + 64, (unsigned long long)rl.rlim_max,
+			"lwm2m-load: %s: each device keeps its own socket, and %u devices "
+			"need %u descriptors; the hard limit is %llu: %s or use at most %llu "
+			"--devices\n",
+			o->nosec ? "--auth none" : "--no-cid", o->n, o->n + 64,
+			(unsigned long long)rl.rlim_max,
+			o->nosec ? "raise it ('ulimit -Hn')"
+				 : "drop --no-cid (idle CID devices hold none)",
 			(unsigned long long)rl.rlim_max - 64);
 		return -1;
 	}
@@ -392,8 +423,9 @@ static int check_bounds(const struct args *a)
 {
 	const struct fl_opts *o = a->o;
 	if (!a->port) {
-		fprintf(stderr, "lwm2m-load: --port is required: the LwM2M server's DTLS port "
-				"(e.g. lwm2m-emulator --dtls-port P; --help)\n");
+		fprintf(stderr, "lwm2m-load: --port is required: the LwM2M server's DTLS port, "
+				"or its CoAP port with --auth none (e.g. lwm2m-emulator "
+				"--dtls-port P or --coap-port P; --help)\n");
 		return -1;
 	}
 	if (!a->have_devices || o->n == 0 || o->n > MAX_DEVICES) {
@@ -435,6 +467,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		if (opt == '?')
 			return -1;
+		note_dtls_only(a, opt);
 		ret = parse_run_opt(a, opt, optarg);
 		if (ret > 0)
 			ret = parse_net_opt(a, opt, optarg);
@@ -452,10 +485,19 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->t->own_cid_len = a->o->cid ? FL_CID_LEN : 0;
 	if (a->t->auth == BL_AUTH_PSK)
 		a->t->hostname = NULL;
-	if (a->o->identities && a->t->auth != BL_AUTH_PSK) {
+	if (a->o->identities && (a->t->auth != BL_AUTH_PSK || a->o->nosec)) {
 		fprintf(stderr, "lwm2m-load: --psk-identities applies to --auth psk only\n");
 		return -1;
 	}
+	if (a->o->nosec && a->dtls_only) {
+		fprintf(stderr,
+			"lwm2m-load: --auth none is plain CoAP (NoSec), without DTLS: %s does not "
+			"apply; drop it, or use --auth psk or cert\n",
+			a->dtls_only);
+		return -1;
+	}
+	if (a->o->nosec)
+		a->o->cid = 0; /* no DTLS, no CID: each device keeps its own socket */
 	return 0;
 }
 
@@ -497,6 +539,7 @@ static int identity_confs(struct fl_fleet *f, const struct bl_tls_opts *t)
 static int fleet_init(struct fl_fleet *f, const struct bl_tls_opts *t)
 {
 	raise_nofile();
+	f->tr = f->o.nosec ? &fl_plain_transport : &fl_dtls_transport;
 	if (bl_rng_init(&f->tls, "lwm2m-load") < 0 || bl_tls_client_init(&f->tls, t) < 0 ||
 	    identity_confs(f, t) < 0)
 		return -1;
@@ -728,8 +771,9 @@ int main(int argc, char **argv)
 	if (!f.c.registered)
 		fprintf(stderr,
 			"lwm2m-load: no device registered in %.1f s: is an LwM2M server listening "
-			"on DTLS %s:%u, with these credentials?\n",
-			r.secs, inet_ntoa(f.o.server.sin_addr), ntohs(f.o.server.sin_port));
+			"on %s %s:%u%s?\n",
+			r.secs, f.o.nosec ? "CoAP (NoSec)" : "DTLS", inet_ntoa(f.o.server.sin_addr),
+			ntohs(f.o.server.sin_port), f.o.nosec ? "" : ", with these credentials");
 	if (f.o.json_path && fl_report_json(&f, &r, f.o.json_path) < 0)
 		status = 2;
 exit:

@@ -11,7 +11,8 @@ BENCH_LOAD_OBJS := $(addprefix $(OBJ)/bench/,bench_load.o bl_client.o bl_coap.o 
 # A user-facing program: built by `make` and installed with the others.
 LWM2M_LOAD := $(BIN)/lwm2m-load
 PROGRAMS += $(LWM2M_LOAD)
-LWM2M_LOAD_OBJS := $(addprefix $(OBJ)/bench/,lwm2m_load.o fl_dev.o fl_net.o fl_report.o \
+LWM2M_LOAD_OBJS := $(addprefix $(OBJ)/bench/,lwm2m_load.o fl_dev.o fl_dtls.o fl_plain.o \
+	fl_fmt.o fl_net.o fl_report.o \
 	bl_client.o bl_coap.o bl_proc.o bl_stats.o) $(BENCH_COMMON)
 
 $(LWM2M_LOAD): $(LWM2M_LOAD_OBJS)
