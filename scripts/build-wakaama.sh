@@ -19,6 +19,11 @@
 # - Without tinydtls' dtls_config.h, Wakaama's tinydtls.cmake runs tinydtls'
 #   autogen.sh (autoreconf): it is generated first by configuring tinydtls'
 #   own CMakeLists.txt.
+# - The examples' command-line helpers (examples/shared/commandline.c, an
+#   OBJECT library) are compiled without the library's data-format defines:
+#   lwm2mserver would print "Unsupported." for every TLV payload instead of
+#   decoding it. LWM2M_SUPPORT_TLV is defined for the whole server build
+#   (the library has it anyway: WAKAAMA_DATA_TLV is on by default).
 #
 # usage: scripts/build-wakaama.sh [BUILD_DIR]   (default: build)
 # Prints the bin directory on the last line of stdout. Exit 0 built (or
@@ -35,7 +40,7 @@ WAK_SHA=68e6655573cb20d222d0d99e7991fe2342495ee4e12542c5d0686e496bbb3ef3
 TDT_SHA=64cc7ac344b3663c8cd3454290506355e5ed1786e8e4902df821f85cbb3a7c71
 OUT=$BUILD/third_party/wakaama
 PROGRAMS=(lwm2mclient lwm2mclient_tinydtls lwm2mserver)
-BUILT_SET=clients-server
+BUILT_SET=clients-server-tlv
 STAMP=$OUT/.built-$WAK-$TDT-$BUILT_SET
 
 die() {
@@ -75,12 +80,13 @@ unpack() {
 	cp "$OUT/cmake/tinydtls-config/dtls_config.h" "$td/dtls_config.h"
 }
 
-# build_example DIR PROGRAM: one of Wakaama's examples (DIR under
-# examples/) into bin/.
+# build_example DIR PROGRAM [CMAKE_ARGS...]: one of Wakaama's examples (DIR
+# under examples/) into bin/.
 build_example() {
 	local dir=$1 prog=$2 b=$OUT/cmake/$2 log=$OUT/cmake/$2.log
+	shift 2
 	cmake -S "$OUT/src/$WAK/examples/$dir" -B "$b" -DWAKAAMA_UNIT_TESTS=OFF \
-		-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$log" 2>&1 ||
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$log" 2>&1 ||
 		die "configuring Wakaama examples/$dir failed; see $log"
 	make -C "$b" -j"$JOBS" "$prog" >>"$log" 2>&1 ||
 		die "building Wakaama $prog failed; see $log"
@@ -111,7 +117,7 @@ main() {
 	unpack
 	build_example client/udp lwm2mclient
 	build_example client/tinydtls lwm2mclient_tinydtls
-	build_example server lwm2mserver
+	build_example server lwm2mserver -DCMAKE_C_FLAGS=-DLWM2M_SUPPORT_TLV
 	t1=$(date +%s.%N)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }' >"$OUT/build-seconds"
 	echo "build-wakaama: built $WAK + $TDT in $(cat "$OUT/build-seconds") s" >&2
