@@ -15,6 +15,12 @@ LWM2M_LOAD_OBJS := $(addprefix $(OBJ)/bench/,lwm2m_load.o fl_dev.o fl_dtls.o fl_
 	fl_fmt.o fl_net.o fl_report.o \
 	bl_client.o bl_coap.o bl_proc.o bl_stats.o) $(BENCH_COMMON)
 
+# The fleet without its main(), for tests/unit/test_fl_*.c.
+FLEET_LIB := $(LIBDIR)/libfleet.a
+$(FLEET_LIB): $(filter-out %/lwm2m_load.o,$(LWM2M_LOAD_OBJS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
 $(LWM2M_LOAD): $(LWM2M_LOAD_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(MBEDTLS_LIBS)

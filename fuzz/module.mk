@@ -27,6 +27,8 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_EMU_OBJS  := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(EMU_SRCS) $(COMMON_SRCS))
 FUZZ_HAR_OBJS  := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(HAR_SRCS) $(COMMON_SRCS))
 FUZZ_HELPERS   := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(wildcard fuzz/fz_emu*.c))
+# lwm2m-load's CoAP codec and value formats (fuzz_fleet*): no TLS needed.
+FUZZ_FLEET_OBJS := $(patsubst %.c,$(FUZZ_OBJ)/%.o,bench/bl_coap.c bench/fl_fmt.c)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 # Objects and programs depend on a stamp named after the flags, so changing
@@ -42,9 +44,13 @@ $(FUZZ_OBJ)/%.o: %.c $(FUZZ_STAMP) | $(MBEDTLS_OK)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
-# Harness targets (fuzz_scenario*) link the harness; the rest the emulator.
+# Harness targets (fuzz_scenario*) link the harness, fleet ones (fuzz_fleet*)
+# lwm2m-load's codec; the rest the emulator.
 FUZZ_HAR_BINS := $(filter $(FUZZ_DIR)/fuzz_scenario%,$(FUZZ_BINS))
-FUZZ_EMU_BINS := $(filter-out $(FUZZ_HAR_BINS),$(FUZZ_BINS))
+FUZZ_FLEET_BINS := $(filter $(FUZZ_DIR)/fuzz_fleet%,$(FUZZ_BINS))
+FUZZ_EMU_BINS := $(filter-out $(FUZZ_HAR_BINS) $(FUZZ_FLEET_BINS),$(FUZZ_BINS))
+$(FUZZ_FLEET_BINS): $(FUZZ_DIR)/fuzz_%: $(FUZZ_OBJ)/fuzz/fuzz_%.o $(FUZZ_FLEET_OBJS) $(FUZZ_STAMP)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $(filter %.o,$^)
 $(FUZZ_HAR_BINS): $(FUZZ_DIR)/fuzz_%: $(FUZZ_OBJ)/fuzz/fuzz_%.o $(FUZZ_HAR_OBJS) $(FUZZ_STAMP)
 	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS_ALL) -lpcap
 $(FUZZ_EMU_BINS): $(FUZZ_DIR)/fuzz_%: $(FUZZ_OBJ)/fuzz/fuzz_%.o $(FUZZ_EMU_OBJS) $(FUZZ_HELPERS) $(FUZZ_STAMP)

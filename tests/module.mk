@@ -14,6 +14,8 @@ $(BUILD)/tests/test_layer_%: $(OBJ)/tests/unit/test_layer_%.o $(LAYER_LIB) $(COM
 	$(TEST_LINK)
 $(BUILD)/tests/test_har_%: $(OBJ)/tests/unit/test_har_%.o $(HAR_LIB) $(COMMON_LIB)
 	$(TEST_LINK)
+$(BUILD)/tests/test_fl_%: $(OBJ)/tests/unit/test_fl_%.o $(LIBDIR)/libfleet.a $(COMMON_LIB)
+	$(TEST_LINK)
 $(BUILD)/tests/test_common_%: $(OBJ)/tests/unit/test_common_%.o $(COMMON_LIB)
 	$(TEST_LINK)
 
