@@ -125,7 +125,7 @@ srv_wait() {
 		sleep 0.05
 	done
 	echo "lwm2mserver printed $n lines matching '$1' within ${3:-5} s, want $2; its last output:"
-	srv_text | tail -6
+	srv_text | tail -6 | awk 1 # (the last line, a prompt, has no newline)
 	return 1
 }
 
@@ -177,7 +177,11 @@ trap fleet_cleanup EXIT
 # each with the fleet's lifetime.
 all_registered() {
 	local want got
-	srv_wait '^New client #[0-9]+ registered\.$' "$N" 10 || return 1
+	srv_wait '^New client #[0-9]+ registered\.$' "$N" 10 || {
+		echo "lwm2m-load said:"
+		grep -v '^|' "$TMP/load.err" | head -3
+		return 1
+	}
 	want=$(for ((i = 0; i < N; i++)); do echo "$EPP$i $LIFETIME"; done | sort)
 	got=$(clients | cut -d' ' -f2,3 | sort -u)
 	[ "$want" = "$got" ] && return 0
@@ -200,7 +204,7 @@ cmd_block() {
 	wak_cmd srv "$1"
 	srv_wait "$2" $((n + 1)) 5 srv_prefixed >/dev/null || {
 		echo "no answer to '$1' (a line starting '$2') within 5 s; the server's last output:"
-		srv_text | tail -6
+		srv_text | tail -6 | awk 1 # (the last line, a prompt, has no newline)
 		return 1
 	}
 	srv_block_whole "$2"
