@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds Eclipse Wakaama's example LwM2M clients from the third-party
-# tarballs, offline, for the interop tests (tests/interop/wakaama-*.sh):
+# Builds Eclipse Wakaama's example LwM2M clients and server from the
+# third-party tarballs, offline, for the interop tests
+# (tests/interop/wakaama-*.sh):
 #   lwm2mclient           plain CoAP (examples/client/udp)
 #   lwm2mclient_tinydtls  CoAP over DTLS with tinydtls (examples/client/tinydtls)
+#   lwm2mserver           plain CoAP LwM2M server (examples/server), which
+#                         lwm2m-load's --auth none fleet is tested against
 # Everything is unpacked and built under BUILD/third_party/wakaama; the
 # tarballs (../shared/third_party/, read-only) are never written to. A stamp
-# naming both tarballs and their sha256 makes a second run a no-op, so a
+# naming both tarballs and what is built (BUILT_SET: adding a program
+# changes it, so an older cache is rebuilt) makes a second run a no-op, so a
 # second `make test` does not rebuild.
 #
 # Offline build notes (each fails without its fix):
@@ -15,6 +19,11 @@
 # - Without tinydtls' dtls_config.h, Wakaama's tinydtls.cmake runs tinydtls'
 #   autogen.sh (autoreconf): it is generated first by configuring tinydtls'
 #   own CMakeLists.txt.
+# - The examples' command-line helpers (examples/shared/commandline.c, an
+#   OBJECT library) are compiled without the library's data-format defines:
+#   lwm2mserver would print "Unsupported." for every TLV payload instead of
+#   decoding it. LWM2M_SUPPORT_TLV is defined for the whole server build
+#   (the library has it anyway: WAKAAMA_DATA_TLV is on by default).
 #
 # usage: scripts/build-wakaama.sh [BUILD_DIR]   (default: build)
 # Prints the bin directory on the last line of stdout. Exit 0 built (or
@@ -30,7 +39,9 @@ TDT=tinydtls-86f23c65ffde
 WAK_SHA=68e6655573cb20d222d0d99e7991fe2342495ee4e12542c5d0686e496bbb3ef3
 TDT_SHA=64cc7ac344b3663c8cd3454290506355e5ed1786e8e4902df821f85cbb3a7c71
 OUT=$BUILD/third_party/wakaama
-STAMP=$OUT/.built-$WAK-$TDT
+PROGRAMS=(lwm2mclient lwm2mclient_tinydtls lwm2mserver)
+BUILT_SET=clients-server-tlv
+STAMP=$OUT/.built-$WAK-$TDT-$BUILT_SET
 
 die() {
 	echo "build-wakaama: $*" >&2
@@ -69,15 +80,25 @@ unpack() {
 	cp "$OUT/cmake/tinydtls-config/dtls_config.h" "$td/dtls_config.h"
 }
 
-# build_example DIR PROGRAM: one of Wakaama's example clients into bin/.
+# build_example DIR PROGRAM [CMAKE_ARGS...]: one of Wakaama's examples (DIR
+# under examples/) into bin/.
 build_example() {
-	local dir=$1 prog=$2 b=$OUT/cmake/$1 log=$OUT/cmake/$1.log
-	cmake -S "$OUT/src/$WAK/examples/client/$dir" -B "$b" -DWAKAAMA_UNIT_TESTS=OFF \
-		-DCMAKE_BUILD_TYPE=RelWithDebInfo >"$log" 2>&1 ||
-		die "configuring Wakaama examples/client/$dir failed; see $log"
+	local dir=$1 prog=$2 b=$OUT/cmake/$2 log=$OUT/cmake/$2.log
+	shift 2
+	cmake -S "$OUT/src/$WAK/examples/$dir" -B "$b" -DWAKAAMA_UNIT_TESTS=OFF \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$log" 2>&1 ||
+		die "configuring Wakaama examples/$dir failed; see $log"
 	make -C "$b" -j"$JOBS" "$prog" >>"$log" 2>&1 ||
 		die "building Wakaama $prog failed; see $log"
 	cp "$b/$prog" "$OUT/bin/$prog"
+}
+
+# all_built: every program of PROGRAMS is in bin/.
+all_built() {
+	local p
+	for p in "${PROGRAMS[@]}"; do
+		[ -x "$OUT/bin/$p" ] || return 1
+	done
 }
 
 main() {
@@ -87,15 +108,16 @@ main() {
 	# One builder at a time; the others wait and then find the stamp.
 	exec 9>"$OUT/.lock"
 	flock 9
-	if [ -f "$STAMP" ] && [ -x "$OUT/bin/lwm2mclient" ] && [ -x "$OUT/bin/lwm2mclient_tinydtls" ]; then
+	if [ -f "$STAMP" ] && all_built; then
 		echo "$OUT/bin"
 		return 0
 	fi
 	rm -f "$OUT"/.built-*
 	t0=$(date +%s.%N)
 	unpack
-	build_example udp lwm2mclient
-	build_example tinydtls lwm2mclient_tinydtls
+	build_example client/udp lwm2mclient
+	build_example client/tinydtls lwm2mclient_tinydtls
+	build_example server lwm2mserver -DCMAKE_C_FLAGS=-DLWM2M_SUPPORT_TLV
 	t1=$(date +%s.%N)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }' >"$OUT/build-seconds"
 	echo "build-wakaama: built $WAK + $TDT in $(cat "$OUT/build-seconds") s" >&2

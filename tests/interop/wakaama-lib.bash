@@ -25,7 +25,7 @@ wak_cleanup() {
 }
 trap wak_cleanup EXIT
 
-# wak_build: builds (or finds cached) Wakaama's clients and sets WAK_BIN.
+# wak_build: builds (or finds cached) Wakaama's examples and sets WAK_BIN.
 # Without the tarballs: one TAP skip line with the reason, and exit 0.
 wak_build() {
 	local out rc=0
@@ -35,7 +35,7 @@ wak_build() {
 		exit 0
 	fi
 	if [ "$rc" -ne 0 ]; then
-		fail "build Wakaama's lwm2mclient and lwm2mclient_tinydtls" "$(cat "$TMP/build.err")"
+		fail "build Wakaama's examples (lwm2mclient, lwm2mclient_tinydtls, lwm2mserver)" "$(cat "$TMP/build.err")"
 		finish
 		exit 1
 	fi
