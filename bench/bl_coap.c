@@ -77,7 +77,10 @@ static void put_header(struct writer *w, enum bl_coap_type type, uint8_t code, u
 	put(w, token, token_len);
 }
 
-/* See bl_coap.h. Options in ascending order: 11, 12, 15, 15. */
+/* See bl_coap.h. Options in ascending order: 11, 12, 15 x 4. The version
+ * and binding are what an LwM2M 1.0 device over UDP sends: Wakaama's server
+ * refuses a Register without lwm2m= (4.00), which LwM2M 1.1 makes
+ * mandatory. */
 size_t bl_coap_register(uint8_t *out, size_t out_size, uint16_t mid, const uint8_t *token,
 			const char *ep, unsigned lt, const char *links)
 {
@@ -93,6 +96,8 @@ size_t bl_coap_register(uint8_t *out, size_t out_size, uint16_t mid, const uint8
 	put_option(&w, OPT_CONTENT_FORMAT, &cf, 1);
 	put_option(&w, OPT_URI_QUERY, q_ep, (size_t)n_ep);
 	put_option(&w, OPT_URI_QUERY, q_lt, (size_t)n_lt);
+	put_option(&w, OPT_URI_QUERY, "lwm2m=1.0", 9);
+	put_option(&w, OPT_URI_QUERY, "b=U", 3);
 	put(&w, "\xff", 1);
 	put(&w, links, strlen(links));
 	return w.overflow ? 0 : w.len;

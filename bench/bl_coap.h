@@ -38,7 +38,7 @@ struct bl_coap_reply {
 	size_t payload_len;
 };
 
-/* POST /rd?ep=EP&lt=LT with the link-format payload LINKS. Returns the
+/* POST /rd?ep=EP&lt=LT&lwm2m=1.0&b=U with the link-format payload LINKS. Returns the
  * length written to out, or 0 when it does not fit in out_size. */
 size_t bl_coap_register(uint8_t *out, size_t out_size, uint16_t mid, const uint8_t *token,
 			const char *ep, unsigned lt, const char *links);

@@ -226,14 +226,24 @@ static int put_value(const struct fl_dev *d, struct bl_coap_reply *r, int cf, co
 	return r->payload_len ? 0 : -1;
 }
 
+/* Whether path is inside the object instances the device registered
+ * (FL_LINKS: /1/0 and /3/0); elsewhere a GET gets 4.04, as from a real
+ * device. */
+static int registered_path(const char *path)
+{
+	unsigned ids[4];
+	int n = fl_fmt_path(path, ids);
+	return n > 0 && (ids[0] == 1 || ids[0] == 3) && (n < 2 || ids[1] == 0);
+}
+
 /* A GET: Read, Observe (0 registers the one observation a device keeps, 1
  * cancels it) or Discover, in the format the Accept option asks for:
  * 4.06 when the device has none (RFC 7252 §5.10.4), 4.04 for a path that
- * is not an LwM2M one. */
+ * is not an LwM2M one or not the device's. */
 static void serve_get(struct fl_fleet *f, struct fl_dev *d, const struct bl_coap_msg *m,
 		      struct bl_coap_reply *r, uint8_t *buf, size_t size)
 {
-	int cf = fl_fmt_choose(m->accept, m->uri);
+	int cf = registered_path(m->uri) ? fl_fmt_choose(m->accept, m->uri) : FL_FMT_BAD_PATH;
 	if (cf == FL_FMT_BAD_PATH || cf == FL_FMT_NOT_ACCEPTABLE) {
 		r->code = cf == FL_FMT_BAD_PATH ? CODE_NOT_FOUND : CODE_NOT_ACCEPTABLE;
 		f->c.refused_reads++;

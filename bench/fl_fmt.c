@@ -29,8 +29,8 @@ static void put(struct out *o, const void *data, size_t n)
 	o->len += n;
 }
 
-/* "/3/0/1" into {3, 0, 1}: 1..4 ids of 0..65535, else -1. */
-static int parse_path(const char *path, unsigned ids[PATH_MAX_IDS])
+/* See fl_fmt.h. */
+int fl_fmt_path(const char *path, unsigned ids[PATH_MAX_IDS])
 {
 	int n = 0;
 	while (*path == '/') {
@@ -51,7 +51,7 @@ static int parse_path(const char *path, unsigned ids[PATH_MAX_IDS])
 int fl_fmt_choose(int32_t accept, const char *path)
 {
 	unsigned ids[PATH_MAX_IDS];
-	int n = parse_path(path, ids);
+	int n = fl_fmt_path(path, ids);
 	if (n < 0)
 		return FL_FMT_BAD_PATH;
 	switch (accept) {
@@ -194,7 +194,7 @@ size_t fl_fmt_encode(int cf, const char *path, const char *value, uint8_t *buf, 
 {
 	unsigned ids[PATH_MAX_IDS];
 	struct out o = {.p = buf, .size = size};
-	int n = parse_path(path, ids);
+	int n = fl_fmt_path(path, ids);
 	if (n < 0)
 		return 0;
 	if (cf == FL_FMT_TEXT)

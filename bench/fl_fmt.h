@@ -1,8 +1,9 @@
 /* fl_fmt: a fleet device's answer to a Read, Observe or Discover in the
  * Content-Format the server asked for (CoAP Accept, RFC 7252 §5.10.4).
  *
- * The device's data model is deliberately small: every path the server
- * names exists and holds one string value (the caller's). A resource path
+ * The device's data model is deliberately small: every resource of the
+ * object instances it registered (the caller checks which) exists and holds
+ * one string value (the caller's). A resource path
  * /O/I/R (or /O/I/R/RI) is that value; an instance /O/I holds one resource,
  * 0; an object /O holds instance 0 with resource 0. What a real server
  * needs is that the bytes are valid in the format it asked for: text/plain
@@ -29,6 +30,10 @@
  * FL_FMT_NONE: text/plain for a single resource, TLV otherwise), or one of
  * the two verdicts above. */
 int fl_fmt_choose(int32_t accept, const char *path);
+
+/* "/3/0/1" into {3, 0, 1}: the number of ids (1..4, each 0..65535), or -1
+ * when path is not /O[/I[/R[/RI]]]. */
+int fl_fmt_path(const char *path, unsigned ids[4]);
 
 /* Writes value at path in format cf (from fl_fmt_choose) into out.
  * Returns the length, or 0 when it does not fit or path is not valid. */

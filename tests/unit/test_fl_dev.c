@@ -261,7 +261,8 @@ static void reset_to_update_counted(void **state)
 }
 
 /* What the device cannot give: 4.06 for a format it has not, 4.04 for a
- * path that is no LwM2M one, 4.05 for other methods. */
+ * path that is no LwM2M one or outside what it registered (/1/0, /3/0),
+ * 4.05 for other methods. */
 static void refusals(void **state)
 {
 	struct fx *x = *state;
@@ -271,6 +272,8 @@ static void refusals(void **state)
 				       0x01, '0',  0x01, '0',  0x61, 60}; /* Accept 60 */
 	static const uint8_t rd[] = {0x40, 0x01, 0x00, 0x02, 0xb2, 'r', 'd'};
 	static const uint8_t put[] = {0x40, 0x03, 0x00, 0x03, 0xb1, '3', 0x01, '0'};
+	static const uint8_t other[] = {0x40, 0x01, 0x00, 0x04, 0xb1, '5', 0x01, '0'}; /* /5/0 */
+	static const uint8_t inst[] = {0x40, 0x01, 0x00, 0x05, 0xb1, '3', 0x01, '1'};  /* /3/1 */
 	registered(x);
 	srv_send(x, cbor, sizeof(cbor));
 	srv_recv(x, buf, sizeof(buf), &m);
@@ -281,7 +284,13 @@ static void refusals(void **state)
 	srv_send(x, put, sizeof(put));
 	srv_recv(x, buf, sizeof(buf), &m);
 	assert_int_equal(m.code, 0x85);
-	assert_int_equal(x->f.c.refused_reads, 2);
+	srv_send(x, other, sizeof(other)); /* an object it did not register */
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_int_equal(m.code, 0x84);
+	srv_send(x, inst, sizeof(inst)); /* an instance it does not have */
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_int_equal(m.code, 0x84);
+	assert_int_equal(x->f.c.refused_reads, 4);
 	assert_int_equal(x->f.c.reads, 0);
 }
 
