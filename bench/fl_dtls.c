@@ -243,6 +243,22 @@ static void restart_resumed(struct fl_fleet *f, struct fl_dev *d)
 	step_handshake(f, d);
 }
 
+/* Whether the server agreed to use our CID (RFC 9146 §3: it may ignore the
+ * extension). Without it the server knows the session by address only, so
+ * the device must keep its own socket: counted, the run goes on. */
+static int cid_agreed(struct fl_fleet *f, struct fl_dev *d)
+{
+	int enabled = MBEDTLS_SSL_CID_DISABLED;
+	if (mbedtls_ssl_get_peer_cid(&d->live->ssl, &enabled, NULL, NULL) == 0 &&
+	    enabled == MBEDTLS_SSL_CID_ENABLED)
+		return 1;
+	if (f->c.cid_refused++ == 0)
+		fl_error(f, d,
+			 "the server did not agree to a Connection ID: devices without one "
+			 "keep their own socket");
+	return 0;
+}
+
 /* Counts the handshake, then resumes (the share), or Registers. */
 static void handshake_done(struct fl_fleet *f, struct fl_dev *d)
 {
@@ -267,7 +283,7 @@ static void handshake_done(struct fl_fleet *f, struct fl_dev *d)
 		}
 	}
 	release_conf(f, l); /* the identity was read: another handshake may take it */
-	if (f->o.cid) {	    /* from now on the pool: the server follows by CID */
+	if (f->o.cid && cid_agreed(f, d)) { /* from now on the pool: the server follows by CID */
 		fl_net_close_own(f, d);
 		d->pool = (uint16_t)(f->pool_next++ % f->o.pool_n);
 	}

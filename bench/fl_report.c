@@ -72,10 +72,11 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	else
 		printf("ramp-up not completed in the run; turns on for %.1f s\n", r->turn_secs);
 	printf("registered now %u; re-Registers %llu (after an Update's 4.04: %llu), reconnects "
-	       "%llu, resumptions refused %llu, CoAP retransmissions %llu\n",
+	       "%llu, resumptions refused %llu, CID refused %llu, CoAP retransmissions %llu\n",
 	       c->registered, (unsigned long long)c->rereg_ok,
 	       (unsigned long long)c->lost_registrations, (unsigned long long)c->reconnects,
-	       (unsigned long long)c->resume_refused, (unsigned long long)c->retransmits);
+	       (unsigned long long)c->resume_refused, (unsigned long long)c->cid_refused,
+	       (unsigned long long)c->retransmits);
 	printf("server requests answered: reads %llu, observes %llu, cancels %llu, refused "
 	       "(4.04/4.06) %llu; notifications sent %llu\n",
 	       (unsigned long long)c->reads, (unsigned long long)c->observes,
@@ -121,7 +122,7 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 		"\"reads\": %llu, \"observes\": %llu, "
 		"\"cancels\": %llu, \"refused_reads\": %llu, \"notifies\": %llu, \"hibernations\": "
 		"%llu, \"restores\": %llu, \"unmatched\": %llu, \"unfinished\": %llu, "
-		"\"retransmits\": %llu},\n",
+		"\"retransmits\": %llu, \"cid_refused\": %llu},\n",
 		(unsigned long long)c->started, c->registered, (unsigned long long)c->rereg_ok,
 		(unsigned long long)c->lost_registrations, (unsigned long long)c->reconnects,
 		(unsigned long long)c->resume_refused, (unsigned long long)c->reads,
@@ -129,7 +130,7 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 		(unsigned long long)c->refused_reads, (unsigned long long)c->notifies,
 		(unsigned long long)c->hibernations, (unsigned long long)c->restores,
 		(unsigned long long)c->unmatched, (unsigned long long)r->unfinished,
-		(unsigned long long)c->retransmits);
+		(unsigned long long)c->retransmits, (unsigned long long)c->cid_refused);
 	fprintf(o,
 		"  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
 		"\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "

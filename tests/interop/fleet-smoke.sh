@@ -170,4 +170,40 @@ ctl resume >/dev/null
 stop_emulator
 refused() { run_failing --port "$EMU_PORT" && [ "$(jf .errors.refused)" = 20 ]; }
 check "a closed port: 20 handshakes refused, counted, exit 1" refused
+
+# A DTLS server that does not agree to a Connection ID (Debian's
+# coap-server-openssl: OpenSSL has no RFC 9146): the devices must keep their
+# own sockets, or the server never sees their Registers (it knows a session
+# by its address only). It has no /rd, so every Register is answered 4.04:
+# an answer on the DTLS session is what is checked. It fails (tried) when
+# a device moves to the pool socket without a CID agreed: no answer, every
+# Register unanswered.
+# shellcheck source=tests/ports.bash
+source "$(dirname "$0")/../ports.bash"
+no_cid_server() {
+	local base status=0 pid
+	if ! command -v coap-server-openssl >/dev/null; then
+		echo "coap-server-openssl missing (libcoap3-bin: make deps)"
+		return 1
+	fi
+	base=$(free_ports 2)
+	timeout 60 coap-server-openssl -A 127.0.0.1 -p "$base" -k lwm2m-secret-key -v 0 \
+		>"$TMP/coap-server.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 100); do
+		ss -lun 2>/dev/null | grep -q "127.0.0.1:$((base + 1)) " && break
+		sleep 0.05
+	done
+	timeout 30 "$LOAD" --port $((base + 1)) --devices 20 --duration 3 --src 127.1.60.1 \
+		--no-progress --json "$JSON" >"$TMP/nocid.out" 2>"$TMP/nocid.err" || status=$?
+	kill "$pid" 2>/dev/null || true
+	[ "$status" = 1 ] && [ "$(jf .ops.handshake.count)" = 20 ] &&
+		[ "$(jf .counts.cid_refused)" = 20 ] && [ "$(jf .errors.coap_4xx)" = 20 ] &&
+		[ "$(jf .errors.total)" = 20 ] && grep -q 'Register answered 4.04' "$TMP/nocid.err" &&
+		return 0
+	echo "exit $status: $(cat "$TMP/nocid.out" "$TMP/nocid.err")"
+	return 1
+}
+check "a DTLS server without CID (coap-server-openssl): 20 handshakes, own sockets kept, Registers answered" \
+	no_cid_server
 finish
