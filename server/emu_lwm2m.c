@@ -173,8 +173,8 @@ static void register_accept(struct emu_server *srv, const struct emu_origin *o,
 		return;
 	}
 	r->lifetime = q->lt >= 0 ? (uint32_t)q->lt : EMU_DEFAULT_LIFETIME;
-	r->lwm2m = q->has_lwm2m ? strdup(q->lwm2m) : NULL;
-	r->binding = q->has_b ? strdup(q->b) : NULL;
+	r->lwm2m = q->has_lwm2m ? emu_reg_text(q->lwm2m) : NULL;
+	r->binding = q->has_b ? emu_reg_text(q->b) : NULL;
 	r->queue_mode = q->queue_mode || (q->has_b && strchr(q->b, 'Q'));
 	emu_registry_set_expiry(&srv->registry, r, lh_time_mono_ms() + (int64_t)r->lifetime * 1000);
 	emu_device_bind(o->s, r, NULL);
@@ -239,8 +239,8 @@ static int apply_update(struct emu_server *srv, struct emu_reg *r, const struct 
 	if (q.lt >= 0)
 		r->lifetime = (uint32_t)q.lt;
 	if (q.has_b) {
-		free(r->binding);
-		r->binding = strdup(q.b);
+		emu_reg_text_free(r->binding);
+		r->binding = emu_reg_text(q.b);
 		r->queue_mode = strchr(q.b, 'Q') != NULL;
 	}
 	if (q.queue_mode)

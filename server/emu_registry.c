@@ -88,14 +88,46 @@ size_t emu_registry_linksets(const struct emu_registry *reg)
 	return HASH_CNT(hh, reg->by_links);
 }
 
+/* Version and binding values as devices send them (LwM2M 1.0-1.2). */
+static const char *const emu_reg_common[] = {"1.0", "1.1", "1.2", "U",	 "UQ", "Q",
+					     "S",   "SQ",  "US",  "UQS", "N",  "T"};
+
+/* The table entry equal to v, or NULL. */
+static const char *reg_text_common(const char *v)
+{
+	for (size_t i = 0; i < sizeof(emu_reg_common) / sizeof(emu_reg_common[0]); i++)
+		if (strcmp(v, emu_reg_common[i]) == 0)
+			return emu_reg_common[i];
+	return NULL;
+}
+
+/* See emu_registry.h. */
+const char *emu_reg_text(const char *v)
+{
+	const char *c;
+	if (!v)
+		return NULL;
+	c = reg_text_common(v);
+	return c ? c : strdup(v);
+}
+
+/* See emu_registry.h: a table entry is recognised by its address. */
+void emu_reg_text_free(const char *v)
+{
+	for (size_t i = 0; i < sizeof(emu_reg_common) / sizeof(emu_reg_common[0]); i++)
+		if (v == emu_reg_common[i])
+			return;
+	free((char *)v);
+}
+
 /* Frees a registration's strings and itself. */
 void emu_reg_free(struct emu_reg *r)
 {
 	if (!r)
 		return;
 	links_unshare(r);
-	free(r->lwm2m);
-	free(r->binding);
+	emu_reg_text_free(r->lwm2m);
+	emu_reg_text_free(r->binding);
 	json_decref(r->links);
 	free(r);
 }

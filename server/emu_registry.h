@@ -23,10 +23,10 @@ struct emu_linkset;
 struct emu_reg {
 	char location[EMU_LOCATION_MAX]; /* "/rd/5a3f" */
 	char *endpoint;			 /* in tail */
-	char *identity; /* in tail: PSK identity or cert subject; NULL for plain CoAP */
-	char *lwm2m;	/* version as sent, NULL if absent */
-	char *binding;	/* "U", NULL if absent */
-	json_t *links;	/* array of link-value strings: shared, never changed in place */
+	char *identity;	     /* in tail: PSK identity or cert subject; NULL for plain CoAP */
+	const char *lwm2m;   /* version as sent, NULL if absent (emu_reg_text) */
+	const char *binding; /* "U", NULL if absent (emu_reg_text) */
+	json_t *links;	     /* array of link-value strings: shared, never changed in place */
 	struct emu_linkset *linkset; /* the registry's entry for links (NULL: private) */
 	uint32_t lifetime;
 	int queue_mode;	     /* binding Q (LwM2M 1.0 "UQ", or 1.1's Q parameter) */
@@ -99,6 +99,15 @@ size_t emu_registry_linksets(const struct emu_registry *reg);
 void emu_registry_remove(struct emu_registry *reg, struct emu_reg *r);
 /* Frees an unlinked registration. */
 void emu_reg_free(struct emu_reg *r);
+
+/* A registration's version or binding text, for r->lwm2m and r->binding:
+ * NULL for NULL (and when out of memory). The values nearly every device
+ * sends ("1.0", "1.1", "U", "UQ", ...) come from a fixed table, so a million
+ * registrations do not cost two small mallocs each (~64 MB); others are
+ * copied. */
+const char *emu_reg_text(const char *v);
+/* Releases what emu_reg_text returned (nothing for a table entry). */
+void emu_reg_text_free(const char *v);
 /* Records the session lineage r was seen on (an older holder loses it). */
 void emu_registry_set_lineage(struct emu_registry *reg, struct emu_reg *r,
 			      const uint8_t lineage[EMU_LINEAGE_LEN]);

@@ -439,8 +439,8 @@ static int load_reg(struct emu_server *srv, const json_t *jr, const json_t *ids)
 		return -1;
 	const char *lwm2m = json_string_value(json_object_get(jr, "lwm2m"));
 	const char *b = json_string_value(json_object_get(jr, "binding"));
-	r->lwm2m = lwm2m ? strdup(lwm2m) : NULL;
-	r->binding = b ? strdup(b) : NULL;
+	r->lwm2m = emu_reg_text(lwm2m);
+	r->binding = emu_reg_text(b);
 	r->lifetime = (uint32_t)json_integer_value(json_object_get(jr, "lifetime"));
 	emu_registry_set_expiry(&srv->registry, r,
 				lh_time_mono_ms() +

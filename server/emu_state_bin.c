@@ -960,9 +960,8 @@ static int apply_reg(struct emu_server *srv, struct breg *g, const struct idmap 
 	if (!r)
 		return -1;
 	struct idmap key = {.old = g->session}, *m = bsearch(&key, map, n, sizeof(*map), idmap_cmp);
-	r->lwm2m = g->lwm2m;
-	r->binding = g->binding;
-	g->lwm2m = g->binding = NULL;
+	r->lwm2m = emu_reg_text(g->lwm2m); /* g's own copies go with breg_free */
+	r->binding = emu_reg_text(g->binding);
 	r->lifetime = g->lifetime;
 	emu_registry_set_expiry(&srv->registry, r, lh_time_mono_ms() + g->remaining_ms);
 	r->session = m ? m->h->id : 0;

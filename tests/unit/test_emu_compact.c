@@ -1,6 +1,7 @@
 /* Compact per-device state (docs/perf-memory.md): registrations with equal
  * links share one array, an Update to other links touches only its own
- * registration, and the shared array goes with its last user. */
+ * registration, and the shared array goes with its last user; the common
+ * version and binding texts are one table entry, not a copy each. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,9 +84,35 @@ static void different_links_stay_apart(void **state)
 	assert_null(reg.by_links);
 }
 
+/* "1.1" and "U" from every device are the same pointer; an unusual value
+ * is a copy of its own; emu_reg_free releases both (valgrind on this test,
+ * and the ASan scenario suite, where real clients send such values, report
+ * a free of a table entry or a copy never freed). */
+static void common_texts_are_shared(void **state)
+{
+	(void)state;
+	struct emu_registry reg;
+	emu_registry_init(&reg, 1);
+	json_t *l = links_of("</1/0>", NULL);
+	struct emu_reg *a = add(&reg, "a", l), *b = add(&reg, "b", l);
+	char v11[] = "1.1", odd[] = "1.9-beta";
+	a->lwm2m = emu_reg_text(v11);
+	b->lwm2m = emu_reg_text("1.1");
+	a->binding = emu_reg_text("U");
+	b->binding = emu_reg_text(odd);
+	assert_ptr_equal(a->lwm2m, b->lwm2m);
+	assert_ptr_not_equal(a->lwm2m, v11);
+	assert_string_equal(b->binding, "1.9-beta");
+	assert_ptr_not_equal(b->binding, odd);
+	assert_null(emu_reg_text(NULL));
+	json_decref(l);
+	emu_registry_fini(&reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(common_texts_are_shared),
 	    cmocka_unit_test(equal_links_are_shared),
 	    cmocka_unit_test(different_links_stay_apart),
 	};
