@@ -236,10 +236,17 @@ static int registered_path(const char *path)
 	return n > 0 && (ids[0] == 1 || ids[0] == 3) && (n < 2 || ids[1] == 0);
 }
 
-/* A GET: Read, Observe (0 registers the one observation a device keeps, 1
- * cancels it) or Discover, in the format the Accept option asks for:
- * 4.06 when the device has none (RFC 7252 §5.10.4), 4.04 for a path that
- * is not an LwM2M one or not the device's. */
+/* Whether m names the device's observation (RFC 7641: by its token). */
+static int is_observation(const struct fl_dev *d, const struct bl_coap_msg *m)
+{
+	return (d->flags & FL_F_OBSERVED) && m->token_len == d->obs_token_len &&
+	       memcmp(m->token, d->obs_token, m->token_len) == 0;
+}
+
+/* A GET: Read, Observe (0 registers the one observation a device keeps, or
+ * renews it with the same token; 1 with its token cancels it) or Discover, in the format the Accept
+ * option asks for: 4.06 when the device has none (RFC 7252 §5.10.4), 4.04 for a path that is not an
+ * LwM2M one or not the device's. */
 static void serve_get(struct fl_fleet *f, struct fl_dev *d, const struct bl_coap_msg *m,
 		      struct bl_coap_reply *r, uint8_t *buf, size_t size)
 {
@@ -250,7 +257,8 @@ static void serve_get(struct fl_fleet *f, struct fl_dev *d, const struct bl_coap
 		return;
 	}
 	r->code = CODE_CONTENT;
-	if (m->observe == 0 && cf != FL_FMT_LINK && m->token_len <= sizeof(d->obs_token)) {
+	if (m->observe == 0 && cf != FL_FMT_LINK && m->token_len <= sizeof(d->obs_token) &&
+	    (!(d->flags & FL_F_OBSERVED) || is_observation(d, m))) {
 		memcpy(d->obs_token, m->token, m->token_len);
 		d->obs_token_len = (uint8_t)m->token_len;
 		snprintf(d->obs_path, sizeof(d->obs_path), "%.24s", m->uri); /* checked */
@@ -258,11 +266,15 @@ static void serve_get(struct fl_fleet *f, struct fl_dev *d, const struct bl_coap
 		d->flags |= FL_F_OBSERVED;
 		r->observe = (int32_t)++d->obs_seq;
 		f->c.observes++;
-	} else if (m->observe == 1) {
+	} else if (m->observe == 1 && is_observation(d, m)) {
 		d->flags &= (uint8_t)~FL_F_OBSERVED;
 		f->c.cancels++;
 	} else {
+		/* a Read; or an Observe the device cannot add (it keeps one):
+		 * answered without the Observe option, which tells the server
+		 * so (RFC 7641 §4.1) */
 		f->c.reads++;
+		f->c.observes_declined += m->observe == 0;
 	}
 	if (put_value(d, r, cf, m->uri, buf, size) < 0)
 		r->code = CODE_NOT_ACCEPTABLE;

@@ -92,6 +92,7 @@ struct fl_counts {
 	uint64_t refused_reads;	     /* GETs answered 4.04 (not an LwM2M path) or 4.06 (format) */
 	uint64_t lost_registrations; /* Updates answered 4.04, so Registered again */
 	uint64_t cid_refused;	     /* handshakes the server finished without our CID */
+	uint64_t observes_declined;  /* a second Observe: answered without Observe */
 	uint32_t registered;	     /* devices registered now */
 	uint32_t failed;	     /* devices that gave up */
 	struct fl_errors err;

@@ -77,11 +77,11 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 	       (unsigned long long)c->lost_registrations, (unsigned long long)c->reconnects,
 	       (unsigned long long)c->resume_refused, (unsigned long long)c->cid_refused,
 	       (unsigned long long)c->retransmits);
-	printf("server requests answered: reads %llu, observes %llu, cancels %llu, refused "
-	       "(4.04/4.06) %llu; notifications sent %llu\n",
+	printf("server requests answered: reads %llu, observes %llu (declined, one at a time: "
+	       "%llu), cancels %llu, refused (4.04/4.06) %llu; notifications sent %llu\n",
 	       (unsigned long long)c->reads, (unsigned long long)c->observes,
-	       (unsigned long long)c->cancels, (unsigned long long)c->refused_reads,
-	       (unsigned long long)c->notifies);
+	       (unsigned long long)c->observes_declined, (unsigned long long)c->cancels,
+	       (unsigned long long)c->refused_reads, (unsigned long long)c->notifies);
 	printf("errors %llu: handshake timeouts %llu, handshake failures %llu, alerts %llu, "
 	       "refused %llu, request timeouts %llu, 4.xx %llu, 5.xx %llu, resets %llu, other "
 	       "%llu, unanswered at the end %llu\n",
@@ -122,7 +122,7 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 		"\"reads\": %llu, \"observes\": %llu, "
 		"\"cancels\": %llu, \"refused_reads\": %llu, \"notifies\": %llu, \"hibernations\": "
 		"%llu, \"restores\": %llu, \"unmatched\": %llu, \"unfinished\": %llu, "
-		"\"retransmits\": %llu, \"cid_refused\": %llu},\n",
+		"\"retransmits\": %llu, \"cid_refused\": %llu, \"observes_declined\": %llu},\n",
 		(unsigned long long)c->started, c->registered, (unsigned long long)c->rereg_ok,
 		(unsigned long long)c->lost_registrations, (unsigned long long)c->reconnects,
 		(unsigned long long)c->resume_refused, (unsigned long long)c->reads,
@@ -130,7 +130,8 @@ static void counts_json(FILE *o, const struct fl_fleet *f, const struct fl_repor
 		(unsigned long long)c->refused_reads, (unsigned long long)c->notifies,
 		(unsigned long long)c->hibernations, (unsigned long long)c->restores,
 		(unsigned long long)c->unmatched, (unsigned long long)r->unfinished,
-		(unsigned long long)c->retransmits, (unsigned long long)c->cid_refused);
+		(unsigned long long)c->retransmits, (unsigned long long)c->cid_refused,
+		(unsigned long long)c->observes_declined);
 	fprintf(o,
 		"  \"errors\": {\"total\": %llu, \"handshake_timeouts\": %llu, "
 		"\"handshake_failures\": %llu, \"alerts\": %llu, \"refused\": %llu, "

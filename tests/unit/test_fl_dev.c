@@ -294,6 +294,41 @@ static void refusals(void **state)
 	assert_int_equal(x->f.c.reads, 0);
 }
 
+/* A second Observe (another token) while one is on: answered without the
+ * Observe option (RFC 7641 §4.1: not added); a cancel with that token does
+ * not end the first, whose token the next notification still carries. */
+static void one_observation_at_a_time(void **state)
+{
+	struct fx *x = *state;
+	struct fl_dev *d = registered(x);
+	uint8_t buf[512];
+	struct bl_coap_msg m;
+	static const uint8_t obs_a[] = {0x41, 0x01, 0x00, 0x11, 'a', 0x60, 0x51, '3', 0x01, '0'};
+	/* /3/0/1 */
+	static const uint8_t obs_b[] = {0x41, 0x01, 0x00, 0x12, 'b',  0x60,
+					0x51, '3',  0x01, '0',	0x01, '1'};
+	static const uint8_t cancel_b[] = {0x41, 0x01, 0x00, 0x13, 'b',	 0x61, 0x01,
+					   0x51, '3',  0x01, '0',  0x01, '1'};
+	srv_send(x, obs_a, sizeof(obs_a));
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_int_equal(m.observe, 1);
+	srv_send(x, obs_b, sizeof(obs_b));
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_int_equal(m.code, 0x45);
+	assert_int_equal(m.observe, -1); /* not added */
+	srv_send(x, cancel_b, sizeof(cancel_b));
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_int_equal(m.observe, -1);
+	assert_int_equal(x->f.c.observes, 1);
+	assert_int_equal(x->f.c.observes_declined, 1);
+	assert_int_equal(x->f.c.cancels, 0);
+	assert_int_equal(fl_dev_act(&x->f, d, FL_ACT_UPDATE), 0);
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, BL_COAP_NON);
+	assert_int_equal(m.token_len, 1);
+	assert_int_equal(m.token[0], 'a');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +338,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(observe_reset_cancels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(reset_to_update_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(one_observation_at_a_time, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
