@@ -111,9 +111,9 @@ static void transmit(struct fl_fleet *f, struct fl_dev *d, int reg)
 	const char *what = reg ? "Register" : "Update";
 	size_t len;
 	snprintf(ep, sizeof(ep), "%s%u", f->o.ep_prefix, d->idx);
-	len =
-	    reg ? bl_coap_register(pdu, sizeof(pdu), d->mid, d->token, ep, f->o.lifetime, FL_LINKS)
-		: bl_coap_update(pdu, sizeof(pdu), d->mid, d->token, d->location);
+	len = reg ? bl_coap_register(pdu, sizeof(pdu), d->req_mid, d->token, ep, f->o.lifetime,
+				     FL_LINKS)
+		  : bl_coap_update(pdu, sizeof(pdu), d->req_mid, d->token, d->location);
 	if (!len) {
 		fl_error(f, d, "%s: the message does not fit in %zu bytes", what, sizeof(pdu));
 		f->c.err.other++;
@@ -128,8 +128,8 @@ static void transmit(struct fl_fleet *f, struct fl_dev *d, int reg)
  * device's index), the first retransmission after ACK_TIMEOUT. */
 static void send_request(struct fl_fleet *f, struct fl_dev *d, int reg)
 {
-	d->mid++;
-	memcpy(d->token, &d->mid, sizeof(d->mid));
+	d->req_mid = ++d->mid; /* kept apart: NON answers meanwhile take MIDs too */
+	memcpy(d->token, &d->req_mid, sizeof(d->req_mid));
 	memcpy(d->token + 2, &d->idx, 2);
 	d->op_start_us = bl_mono_us();
 	d->wake_us = d->op_start_us + FL_ACK_TIMEOUT_US;
@@ -310,7 +310,7 @@ static void reset(struct fl_fleet *f, struct fl_dev *d, const struct bl_coap_msg
 		f->c.cancels++;
 		return;
 	}
-	if ((d->state != FL_REGISTER && d->state != FL_UPDATE) || m->mid != d->mid) {
+	if ((d->state != FL_REGISTER && d->state != FL_UPDATE) || m->mid != d->req_mid) {
 		f->c.unmatched++;
 		return;
 	}

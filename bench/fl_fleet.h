@@ -66,8 +66,9 @@ struct fl_dev {
 	uint32_t obs_seq;
 	int32_t fd; /* own socket (handshake; every state without CID), -1 */
 	uint16_t blob_len;
-	uint16_t mid;
-	uint16_t pool; /* the pool socket the device last sent from */
+	uint16_t mid;	  /* the last MID used */
+	uint16_t req_mid; /* of the Register or Update in flight (its retransmissions) */
+	uint16_t pool;	  /* the pool socket the device last sent from */
 	uint8_t state, flags;
 	uint8_t tries; /* retransmissions of the request in flight */
 	uint8_t token[BL_COAP_TOKEN_LEN];

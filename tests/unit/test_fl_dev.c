@@ -329,6 +329,33 @@ static void one_observation_at_a_time(void **state)
 	assert_int_equal(m.token[0], 'a');
 }
 
+/* A NON request answered while an Update is in flight takes a MID of its
+ * own: the Update's retransmission keeps its MID (RFC 7252 §4.2), and a
+ * Reset to that MID still names the Update. */
+static void retransmission_keeps_its_mid(void **state)
+{
+	struct fx *x = *state;
+	struct fl_dev *d = registered(x);
+	uint8_t buf[512];
+	struct bl_coap_msg m;
+	uint16_t upd;
+	static const uint8_t non_get[] = {0x50, 0x01, 0x00, 0x21, 0xb1, '3', 0x01, '0', 0x01, '0'};
+	assert_int_equal(fl_dev_act(&x->f, d, FL_ACT_UPDATE), 0);
+	srv_recv(x, buf, sizeof(buf), &m);
+	upd = m.mid;
+	srv_send(x, non_get, sizeof(non_get));
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, BL_COAP_NON);
+	assert_int_not_equal(m.mid, upd);
+	fl_dev_tick(&x->f, d, d->wake_us); /* ACK_TIMEOUT: the CON again */
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_string_equal(m.uri, "/rd/5");
+	assert_int_equal(m.mid, upd);
+	uint8_t rst[4] = {0x70, 0x00, (uint8_t)(upd >> 8), (uint8_t)upd};
+	srv_send(x, rst, sizeof(rst));
+	assert_int_equal(x->f.c.err.resets, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +366,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(reset_to_update_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(one_observation_at_a_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(retransmission_keeps_its_mid, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
