@@ -46,8 +46,8 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 	if (d->fd >= 0)
 		n = send(d->fd, buf, len, 0);
 	else
-		n = sendto(f->pool_fd[d->pool], buf, len, 0, (const struct sockaddr *)&f->o.server,
-			   sizeof(f->o.server));
+		n = sendto(f->pool_fd[d->pool], buf, len, 0,
+			   (const struct sockaddr *)&f->o.server.ss, f->o.server.len);
 	if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 		return (int)len;
 	l->last_errno = errno;

@@ -12,6 +12,7 @@
 #define FL_FLEET_H
 
 #include "bl_coap.h"
+#include "fl_addr.h"
 #include "bl_stats.h"
 #include "bl_tls.h"
 
@@ -119,8 +120,9 @@ struct fl_opts {
 	double steady_s; /* > 0: turns start once every device registered or
 			  * failed, and go on for this long */
 	pid_t server_pid;
-	struct sockaddr_in server;
-	struct in_addr src_base, pool_base;
+	struct fl_addr server;		    /* IPv4 or IPv6, any address */
+	struct fl_addr src_base, pool_base; /* len 0: the kernel picks (fl_net.c) */
+	char server_text[64];		    /* "198.18.0.2:5684", "[::1]:5684" */
 	const char *ep_prefix;
 	const char *json_path;
 	const char *auth_name;
@@ -204,6 +206,10 @@ void fl_error(struct fl_fleet *f, const struct fl_dev *d, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* fl_net.c: sockets, the pool, the loop's input. */
+/* Opens one socket the way a device would (its source, connected to the
+ * server) and closes it: a source the host does not have fails here, once,
+ * instead of in every device. -1 with errno. */
+int fl_net_probe(const struct fl_opts *o);
 int fl_net_init(struct fl_fleet *f);
 void fl_net_free(struct fl_fleet *f);
 int fl_net_own_socket(struct fl_fleet *f, struct fl_dev *d);

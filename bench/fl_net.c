@@ -4,8 +4,8 @@
  * devices: the record's CID (the device's own, FL_CID_LEN bytes) names the
  * device, whose context is restored if it was hibernated. */
 #include "fl_fleet.h"
-#include "bl_client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +28,75 @@ static int watch(struct fl_fleet *f, int fd, uint64_t tag)
 	return epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* The epoll set and, with CID, the pool: one socket per source address
- * (pool_base + i), unconnected, sending to the server with sendto. */
+#define OWN_PORT0 10000 /* a device's fixed port on loopback: 10000 + idx % per_addr */
+
+/* The source for slot idx of base. On IPv4 loopback every per slots take
+ * the next address (base + idx / per) and, with fixed_port, slot idx keeps
+ * port OWN_PORT0 + idx % per, so no later device reuses an address the
+ * server may still hold a session for (it would take that for a client
+ * restart and close it): a million devices need ~50 addresses. Anywhere
+ * else the host has one address to send from: the given one, or (none
+ * given) the wildcard, so the kernel's route picks it, with a port the
+ * kernel picks. Returns the length to bind, 0 for no bind at all. */
+static socklen_t src_for(const struct fl_addr *base, uint32_t per, uint32_t idx, int fixed_port,
+			 struct sockaddr_storage *src)
+{
+	if (!base->len)
+		return 0;
+	*src = base->ss;
+	if (fl_addr_is_v4_loopback(base)) {
+		struct sockaddr_in *in = (struct sockaddr_in *)src;
+		in->sin_addr.s_addr = htonl(ntohl(in->sin_addr.s_addr) + idx / per);
+		in->sin_port = fixed_port ? htons((uint16_t)(OWN_PORT0 + idx % per)) : 0;
+	}
+	return base->len;
+}
+
+/* A UDP socket of the server's family from slot idx of base (src_for),
+ * connected to the server when connected is set. -1 with errno. */
+static int udp_open(const struct fl_opts *o, const struct fl_addr *base, uint32_t per, uint32_t idx,
+		    int connected)
+{
+	struct sockaddr_storage src;
+	socklen_t slen = src_for(base, per, idx, connected, &src);
+	int e, fd = socket(o->server.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (slen && bind(fd, (struct sockaddr *)&src, slen) < 0) {
+		if (src.ss_family != AF_INET || !((struct sockaddr_in *)&src)->sin_port)
+			goto err;
+		((struct sockaddr_in *)&src)->sin_port = 0; /* taken: any port will do */
+		if (bind(fd, (struct sockaddr *)&src, slen) < 0)
+			goto err;
+	}
+	if (connected && connect(fd, (const struct sockaddr *)&o->server.ss, o->server.len) < 0)
+		goto err;
+	return fd;
+err:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* See fl_fleet.h. */
+int fl_net_probe(const struct fl_opts *o)
+{
+	int fd = udp_open(o, &o->src_base, o->per_addr, 0, 1);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	if (!o->cid)
+		return 0;
+	fd = udp_open(o, &o->pool_base, 1, 0, 0);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* The epoll set and, with CID, the pool: one socket per pool slot (its own
+ * 127.x address on IPv4 loopback), unconnected, sending with sendto. */
 int fl_net_init(struct fl_fleet *f)
 {
 	int rcvbuf = POOL_RCVBUF;
@@ -44,7 +111,7 @@ int fl_net_init(struct fl_fleet *f)
 	for (uint32_t i = 0; i < f->o.pool_n; i++)
 		f->pool_fd[i] = -1;
 	for (uint32_t i = 0; i < f->o.pool_n; i++) {
-		int fd = bl_udp_open(f->o.pool_base, 1, i, 0, NULL);
+		int fd = udp_open(&f->o, &f->o.pool_base, 1, i, 0);
 		if (fd < 0)
 			return -1;
 		f->pool_fd[i] = fd;
@@ -68,13 +135,10 @@ void fl_net_free(struct fl_fleet *f)
 	f->epfd = -1;
 }
 
-/* See fl_fleet.h: a fixed address and port per device (src_base + idx /
- * per_addr, port 10000 + idx % per_addr), so no later device reuses it while
- * the server may still hold a session there (it would take that for a
- * client restart and close it). */
+/* See fl_fleet.h: the device's own source (src_for), connected. */
 int fl_net_own_socket(struct fl_fleet *f, struct fl_dev *d)
 {
-	int e, fd = bl_udp_open(f->o.src_base, f->o.per_addr, d->idx, 1, &f->o.server);
+	int e, fd = udp_open(&f->o, &f->o.src_base, f->o.per_addr, d->idx, 1);
 	if (fd < 0)
 		return -1;
 	if (watch(f, fd, TAG(TAG_OWN, d->idx)) < 0) {
@@ -101,12 +165,11 @@ void fl_net_close_own(struct fl_fleet *f, struct fl_dev *d)
  * anything else (a record without CID, a CID we never gave out, another
  * sender than the server). */
 static struct fl_dev *by_cid(struct fl_fleet *f, const uint8_t *buf, size_t len,
-			     const struct sockaddr_in *from)
+			     const struct sockaddr_storage *from, socklen_t flen)
 {
 	uint32_t v = 0;
 	if (len < REC_HDR_CID + FL_CID_LEN || buf[0] != REC_CID ||
-	    from->sin_addr.s_addr != f->o.server.sin_addr.s_addr ||
-	    from->sin_port != f->o.server.sin_port)
+	    !fl_addr_equal(&f->o.server, (const struct sockaddr *)from, flen))
 		return NULL;
 	for (int i = 0; i < FL_CID_LEN; i++)
 		v = v << 8 | buf[REC_HDR_CID + i];
@@ -120,14 +183,14 @@ static void pool_readable(struct fl_fleet *f, uint32_t i)
 {
 	uint8_t buf[2048];
 	for (int k = 0; k < POOL_BURST; k++) {
-		struct sockaddr_in from;
+		struct sockaddr_storage from;
 		socklen_t flen = sizeof(from);
 		ssize_t n =
 		    recvfrom(f->pool_fd[i], buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
 		struct fl_dev *d;
 		if (n < 0)
 			return;
-		d = by_cid(f, buf, (size_t)n, &from);
+		d = by_cid(f, buf, (size_t)n, &from, flen);
 		if (!d) {
 			f->c.unmatched++;
 			continue;

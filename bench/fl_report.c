@@ -58,8 +58,8 @@ void fl_report_print(struct fl_fleet *f, const struct fl_report *r)
 {
 	const struct fl_counts *c = &f->c;
 	const struct fl_errors *e = &c->err;
-	printf("lwm2m-load: %u devices (%u started), %s, CID %s, %.1f s\n", f->o.n, f->launched,
-	       f->o.auth_name, f->o.cid ? "on" : "off", r->secs);
+	printf("lwm2m-load: %u devices (%u started) against %s, %s, CID %s, %.1f s\n", f->o.n,
+	       f->launched, f->o.server_text, f->o.auth_name, f->o.cid ? "on" : "off", r->secs);
 	printf("| %-18s | %9s | %9s | %8s | %8s | %8s | %8s |\n", "operation", "count", "per s",
 	       "p50 us", "p90 us", "p99 us", "max us");
 	printf("|--------------------|-----------|-----------|----------|----------|----------|---"
@@ -158,11 +158,11 @@ int fl_report_json(struct fl_fleet *f, const struct fl_report *r, const char *pa
 		return -1;
 	}
 	fprintf(o,
-		"{\n  \"devices\": %u, \"auth\": \"%s\", \"cid\": %s, \"secs\": %.3f, "
-		"\"rate\": %u, \"update_rate\": %.1f, \"resume_pct\": %u, \"ramp_secs\": %.3f, "
-		"\"turn_secs\": %.3f,\n",
-		f->o.n, f->o.auth_name, f->o.cid ? "true" : "false", r->secs, f->o.rate,
-		f->o.update_rate, f->o.resume_pct, r->ramp_secs, r->turn_secs);
+		"{\n  \"server\": \"%s\", \"devices\": %u, \"auth\": \"%s\", \"cid\": %s, "
+		"\"secs\": %.3f, \"rate\": %u, \"update_rate\": %.1f, \"resume_pct\": %u, "
+		"\"ramp_secs\": %.3f, \"turn_secs\": %.3f,\n",
+		f->o.server_text, f->o.n, f->o.auth_name, f->o.cid ? "true" : "false", r->secs,
+		f->o.rate, f->o.update_rate, f->o.resume_pct, r->ramp_secs, r->turn_secs);
 	fprintf(o,
 		"  \"server_rss_kb\": %ld, \"server_rss_kb_start\": %ld, \"client_rss_kb\": %ld, "
 		"\"client_cpu_s\": %.3f, \"hibernated\": %u, \"context_bytes\": %llu,\n"

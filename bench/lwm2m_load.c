@@ -1,6 +1,7 @@
 /* lwm2m-load: a fleet of N virtual LwM2M devices in one process and one epoll
  * loop, on Mbed TLS (or plain CoAP, --auth none), against the emulator or
- * any LwM2M server on loopback.
+ * any LwM2M server at an address the user gives (IPv4 or IPv6; loopback in
+ * the tests).
  * Devices are started at --rate handshakes/s, register, then take turns at
  * --update-rate (Update, re-Register or reconnect, --mix), answer the
  * server's Reads and Observes and notify; idle ones are hibernated (see
@@ -34,8 +35,8 @@ static void usage(FILE *o)
 	fprintf(
 	    o,
 	    "usage: lwm2m-load --port P --devices N [options]\n"
-	    "  --server ADDR         LwM2M server, an IPv4 literal in 127.0.0.0/8 (default "
-	    "127.0.0.1)\n"
+	    "  --server ADDR         LwM2M server: IPv4 or IPv6 address (or host name)\n"
+	    "                        (default 127.0.0.1)\n"
 	    "  --port P              its DTLS port (CoAP port with --auth none; required)\n"
 	    "  --devices N           virtual devices, 1..%u (required)\n"
 	    "  --rate R              ramp-up: devices started (handshakes, or Registers with\n"
@@ -65,9 +66,12 @@ static void usage(FILE *o)
 	    "  --suite NAME          Mbed TLS suite (default the LwM2M CCM-8 one)\n"
 	    "  --no-cid              no DTLS Connection ID: each device keeps its own socket\n"
 	    "  --pool K              CID: sockets idle devices send from (default 64)\n"
-	    "  --src ADDR            first handshake source address (default 127.1.0.1)\n"
-	    "  --pool-src ADDR       first pool source address (default 127.2.0.1)\n"
-	    "  --per-addr K          handshake sockets per source address (default 20000)\n"
+	    "  --src ADDR            devices' own sockets send from ADDR; with a server on\n"
+	    "                        IPv4 loopback, from ADDR and the addresses after it\n"
+	    "                        (default 127.1.0.1 there; elsewhere the kernel picks)\n"
+	    "  --pool-src ADDR       the same for the CID pool (default 127.2.0.1 there)\n"
+	    "  --per-addr K          IPv4 loopback: own sockets per source address\n"
+	    "                        (default 20000)\n"
 	    "  --req-timeout MS      Register/Update answer timeout; the CON is retransmitted\n"
 	    "                        after 2 s, then doubling (default 10000)\n"
 	    "  --lifetime S          registration lifetime (default 86400)\n"
@@ -105,19 +109,6 @@ static int parse_num(const char *opt, const char *s, double min, double max, dou
 		return -1;
 	}
 	*out = v;
-	return 0;
-}
-
-/* Loopback only: a load tool must never send a flood anywhere else. */
-static int parse_loopback(const char *opt, const char *s, struct in_addr *a)
-{
-	if (inet_pton(AF_INET, s, a) != 1 || (ntohl(a->s_addr) >> 24) != 127) {
-		fprintf(stderr,
-			"lwm2m-load: %s '%s': want a literal IPv4 address in 127.0.0.0/8 "
-			"(loopback only)\n",
-			opt, s);
-		return -1;
-	}
 	return 0;
 }
 
@@ -238,9 +229,73 @@ struct args {
 	struct fl_opts *o;
 	struct bl_tls_opts *t;
 	uint32_t port;
-	int have_devices, progress;
+	int have_devices, have_per_addr, progress;
 	const char *dtls_only; /* the first DTLS-only option given (for --auth none) */
+	const char *server, *src, *pool_src; /* resolved once all are read */
 };
+
+/* A source option (--src, --pool-src) against the server it must reach:
+ * numeric, of the server's family, and not loopback when the server is
+ * elsewhere (the kernel would drop every datagram, silently). Not given:
+ * v4lo_default on IPv4 loopback (fl_net.c spreads the devices over the
+ * addresses after it), otherwise none (the kernel picks). */
+static int parse_src(const struct fl_addr *srv, const char *opt, const char *arg,
+		     const char *v4lo_default, struct fl_addr *out)
+{
+	char why[96], text[64];
+	if (!arg && !fl_addr_is_v4_loopback(srv)) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	if (fl_addr_parse(arg ? arg : v4lo_default, 0, out, why, sizeof(why)) < 0) {
+		fprintf(stderr, "lwm2m-load: %s '%s': %s\n", opt, arg, why);
+		return -1;
+	}
+	fl_addr_text(srv, text, sizeof(text));
+	if (out->ss.ss_family != srv->ss.ss_family) {
+		fprintf(stderr,
+			"lwm2m-load: %s %s is an %s address and the server %s an %s one: give "
+			"a source address of the server's family, or leave %s out\n",
+			opt, arg, fl_addr_family(out), text, fl_addr_family(srv), opt);
+		return -1;
+	}
+	if (fl_addr_is_loopback(out) && !fl_addr_is_loopback(srv)) {
+		fprintf(stderr,
+			"lwm2m-load: %s %s is a loopback address: nothing sent from it reaches "
+			"%s, which is not on loopback; give this host's address towards the "
+			"server, or leave %s out (the kernel's route picks one)\n",
+			opt, arg, text, opt);
+		return -1;
+	}
+	return 0;
+}
+
+/* --server, --src, --pool-src, once every option is read (the sources
+ * depend on the server's family and place). The server may be any address
+ * or host name: loopback in the tests, a lab or staging server in the
+ * field. */
+static int resolve_addrs(struct args *a)
+{
+	struct fl_opts *o = a->o;
+	const char *server = a->server ? a->server : "127.0.0.1";
+	char why[96];
+	if (fl_addr_parse(server, 1, &o->server, why, sizeof(why)) < 0) {
+		fprintf(stderr, "lwm2m-load: --server '%s': %s\n", server, why);
+		return -1;
+	}
+	fl_addr_set_port(&o->server, (uint16_t)a->port);
+	fl_addr_text(&o->server, o->server_text, sizeof(o->server_text));
+	if (parse_src(&o->server, "--src", a->src, "127.1.0.1", &o->src_base) < 0 ||
+	    parse_src(&o->server, "--pool-src", a->pool_src, "127.2.0.1", &o->pool_base) < 0)
+		return -1;
+	if (a->have_per_addr && !fl_addr_is_v4_loopback(&o->src_base)) {
+		fprintf(stderr, "lwm2m-load: --per-addr spreads devices over 127.x source "
+				"addresses; it applies only with a server on IPv4 loopback "
+				"(drop it)\n");
+		return -1;
+	}
+	return 0;
+}
 
 /* What the run does: how many, how fast, how long. */
 static int parse_run_opt(struct args *a, int opt, char *arg)
@@ -339,7 +394,8 @@ static int parse_net_opt(struct args *a, int opt, char *arg)
 {
 	switch (opt) {
 	case OPT_SERVER:
-		return parse_loopback("--server", arg, &a->o->server.sin_addr);
+		a->server = arg;
+		return 0;
 	case OPT_PORT:
 		return parse_u32("--port", arg, 1, 65535, &a->port);
 	case OPT_AUTH:
@@ -364,10 +420,13 @@ static int parse_net_opt(struct args *a, int opt, char *arg)
 	case OPT_POOL:
 		return parse_u32("--pool", arg, 1, 4096, &a->o->pool_n);
 	case OPT_SRC:
-		return parse_loopback("--src", arg, &a->o->src_base);
+		a->src = arg;
+		return 0;
 	case OPT_POOL_SRC:
-		return parse_loopback("--pool-src", arg, &a->o->pool_base);
+		a->pool_src = arg;
+		return 0;
 	case OPT_PER_ADDR:
+		a->have_per_addr = 1;
 		return parse_u32("--per-addr", arg, 1, 28000, &a->o->per_addr);
 	}
 	return 1;
@@ -416,6 +475,33 @@ static int check_machine(const struct fl_opts *o)
 		return -1;
 	}
 	return 0;
+}
+
+/* Without CID every device keeps its own socket. From one source address
+ * (anything but IPv4 loopback, where fl_net.c spreads the devices over
+ * many) that is one port each, and the host has only its ephemeral range. */
+static int check_ports(const struct fl_opts *o)
+{
+	unsigned lo = 32768, hi = 60999, n;
+	FILE *f;
+	if (o->cid || fl_addr_is_v4_loopback(&o->src_base))
+		return 0;
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f) {
+		if (fscanf(f, "%u %u", &lo, &hi) != 2 || hi < lo)
+			lo = 32768, hi = 60999;
+		fclose(f);
+	}
+	n = hi - lo + 1;
+	if (o->n <= n)
+		return 0;
+	fprintf(stderr,
+		"lwm2m-load: %s: each device keeps its own socket, and one source address "
+		"(the server %s is not on IPv4 loopback) has %u ports here "
+		"(net.ipv4.ip_local_port_range); use at most %u --devices%s\n",
+		o->nosec ? "--auth none" : "--no-cid", o->server_text, n, n,
+		o->nosec ? "" : ", or drop --no-cid (idle CID devices hold none)");
+	return -1;
 }
 
 /* Bounds on what was asked: each message says which option and what to do. */
@@ -478,9 +564,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		fprintf(stderr, "lwm2m-load: unexpected argument '%s' (--help)\n", argv[optind]);
 		return -1;
 	}
-	if (check_bounds(a) < 0)
+	if (check_bounds(a) < 0 || resolve_addrs(a) < 0)
 		return -1;
-	a->o->server.sin_port = htons((uint16_t)a->port);
 	a->t->cid = a->o->cid;
 	a->t->own_cid_len = a->o->cid ? FL_CID_LEN : 0;
 	if (a->t->auth == BL_AUTH_PSK)
@@ -498,7 +583,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if (a->o->nosec)
 		a->o->cid = 0; /* no DTLS, no CID: each device keeps its own socket */
-	return 0;
+	return check_ports(a->o);
 }
 
 /* Raises the soft fd limit to the hard one: handshakes in flight, the pool
@@ -543,6 +628,14 @@ static int fleet_init(struct fl_fleet *f, const struct bl_tls_opts *t)
 	if (bl_rng_init(&f->tls, "lwm2m-load") < 0 || bl_tls_client_init(&f->tls, t) < 0 ||
 	    identity_confs(f, t) < 0)
 		return -1;
+	if (fl_net_probe(&f->o) < 0) {
+		fprintf(stderr,
+			"lwm2m-load: cannot send to %s from the source given: %s (--src, "
+			"--pool-src: an address of this host towards the server, or leave them "
+			"out)\n",
+			f->o.server_text, strerror(errno));
+		return -1;
+	}
 	if (fl_net_init(f) < 0) {
 		fprintf(stderr, "lwm2m-load: sockets: %s (--pool, --pool-src, 'ulimit -n')\n",
 			strerror(errno));
@@ -733,10 +826,6 @@ static void defaults(struct fl_fleet *f, struct bl_tls_opts *t, char *prefix, si
 	o->lifetime = 86400;
 	o->cid = 1;
 	o->auth_name = "psk";
-	o->server.sin_family = AF_INET;
-	o->server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	o->src_base.s_addr = htonl(0x7f010001);	 /* 127.1.0.1 */
-	o->pool_base.s_addr = htonl(0x7f020001); /* 127.2.0.1 */
 	snprintf(prefix, size, "fleet-%d-", (int)getpid());
 	o->ep_prefix = prefix;
 	f->epfd = -1;
@@ -771,9 +860,9 @@ int main(int argc, char **argv)
 	if (!f.c.registered)
 		fprintf(stderr,
 			"lwm2m-load: no device registered in %.1f s: is an LwM2M server listening "
-			"on %s %s:%u%s?\n",
-			r.secs, f.o.nosec ? "CoAP (NoSec)" : "DTLS", inet_ntoa(f.o.server.sin_addr),
-			ntohs(f.o.server.sin_port), f.o.nosec ? "" : ", with these credentials");
+			"on %s %s%s?\n",
+			r.secs, f.o.nosec ? "CoAP (NoSec)" : "DTLS", f.o.server_text,
+			f.o.nosec ? "" : ", with these credentials");
 	if (f.o.json_path && fl_report_json(&f, &r, f.o.json_path) < 0)
 		status = 2;
 exit:

@@ -12,7 +12,7 @@ BENCH_LOAD_OBJS := $(addprefix $(OBJ)/bench/,bench_load.o bl_client.o bl_coap.o 
 LWM2M_LOAD := $(BIN)/lwm2m-load
 PROGRAMS += $(LWM2M_LOAD)
 LWM2M_LOAD_OBJS := $(addprefix $(OBJ)/bench/,lwm2m_load.o fl_dev.o fl_dtls.o fl_plain.o \
-	fl_fmt.o fl_net.o fl_report.o \
+	fl_addr.o fl_fmt.o fl_net.o fl_report.o \
 	bl_client.o bl_coap.o bl_proc.o bl_stats.o) $(BENCH_COMMON)
 
 # The fleet without its main(), for tests/unit/test_fl_*.c.

@@ -131,8 +131,8 @@ if [ "$HARD" != unlimited ] && [ "$HARD" -lt 1000000 ]; then
 else
 	pass "# SKIP --no-cid beyond the fd limit: the hard limit ($HARD) is too high to exceed"
 fi
-check "a non-loopback --server: exit 2" \
-	bad --port "$EMU_PORT" --devices 5 --server 10.0.0.1 "127.0.0.0/8"
+check "a loopback --src with a server elsewhere: exit 2, says why (nothing is sent)" \
+	bad --port "$EMU_PORT" --devices 5 --server 198.18.0.2 --src 127.1.0.1 "is a loopback address"
 
 # run_failing NAME ARGS...: a bounded run that must end with exit 1 (not a
 # timeout's 124) and the errors in its JSON.

@@ -7,7 +7,8 @@
  * request is counted as the server's rejection (RFC 7252 §4.2).
  * Fails (tried) when fl_dev_coap drops Resets (observe_reset_cancels,
  * reset_to_update_counted) or when fl_fmt_choose ignores Accept (choose,
- * observe_reset_cancels, refusals). */
+ * observe_reset_cancels, refusals), and when the fleet's sockets are IPv4
+ * for an IPv6 server (registers_over_ipv6). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,15 +104,18 @@ static void choose(void **state)
 struct fx {
 	struct fl_fleet f;
 	int srv;
-	struct sockaddr_in dev;
+	struct sockaddr_storage dev;
+	socklen_t dev_len;
 };
 
-static int setup(void **state)
+/* A server socket at server (port 0: the kernel's), one NoSec device
+ * sending from src (NULL: the kernel's choice). */
+static int setup_at(void **state, const char *server, const char *src)
 {
 	struct fx *x = calloc(1, sizeof(*x));
 	struct fl_opts *o = &x->f.o;
 	struct timeval tv = {.tv_sec = 5}; /* a hang guard, never a verdict */
-	socklen_t len = sizeof(o->server);
+	char why[96];
 	assert_non_null(x);
 	o->n = 1;
 	o->nosec = 1;
@@ -120,12 +124,12 @@ static int setup(void **state)
 	o->req_timeout_ms = 10000;
 	o->lifetime = 60;
 	o->ep_prefix = "t-";
-	o->src_base.s_addr = htonl(0x7f3a0001); /* 127.58.0.1: no other test's */
-	o->server =
-	    (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	x->srv = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_int_equal(bind(x->srv, (struct sockaddr *)&o->server, sizeof(o->server)), 0);
-	assert_int_equal(getsockname(x->srv, (struct sockaddr *)&o->server, &len), 0);
+	assert_int_equal(fl_addr_parse(server, 0, &o->server, why, sizeof(why)), 0);
+	if (src)
+		assert_int_equal(fl_addr_parse(src, 0, &o->src_base, why, sizeof(why)), 0);
+	x->srv = socket(o->server.ss.ss_family, SOCK_DGRAM, 0);
+	assert_int_equal(bind(x->srv, (struct sockaddr *)&o->server.ss, o->server.len), 0);
+	assert_int_equal(getsockname(x->srv, (struct sockaddr *)&o->server.ss, &o->server.len), 0);
 	setsockopt(x->srv, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	x->f.tr = &fl_plain_transport;
 	assert_int_equal(fl_net_init(&x->f), 0);
@@ -137,6 +141,16 @@ static int setup(void **state)
 		assert_int_equal(bl_stats_init(&x->f.lat[op], 64), 0);
 	*state = x;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_at(state, "127.0.0.1", "127.58.0.1"); /* no other test's source */
+}
+
+static int setup6(void **state)
+{
+	return setup_at(state, "::1", NULL);
 }
 
 static int teardown(void **state)
@@ -156,8 +170,9 @@ static int teardown(void **state)
 /* The next datagram the device sent, parsed; its length. */
 static size_t srv_recv(struct fx *x, uint8_t *buf, size_t size, struct bl_coap_msg *m)
 {
-	socklen_t len = sizeof(x->dev);
-	ssize_t n = recvfrom(x->srv, buf, size, 0, (struct sockaddr *)&x->dev, &len);
+	ssize_t n;
+	x->dev_len = sizeof(x->dev);
+	n = recvfrom(x->srv, buf, size, 0, (struct sockaddr *)&x->dev, &x->dev_len);
 	assert_true(n > 0);
 	assert_int_equal(bl_coap_parse(buf, (size_t)n, m), 0);
 	return (size_t)n;
@@ -166,7 +181,7 @@ static size_t srv_recv(struct fx *x, uint8_t *buf, size_t size, struct bl_coap_m
 /* Sends to the device and lets it handle the datagram. */
 static void srv_send(struct fx *x, const void *buf, size_t len)
 {
-	assert_int_equal(sendto(x->srv, buf, len, 0, (struct sockaddr *)&x->dev, sizeof(x->dev)),
+	assert_int_equal(sendto(x->srv, buf, len, 0, (struct sockaddr *)&x->dev, x->dev_len),
 			 (ssize_t)len);
 	fl_net_poll(&x->f, 5000);
 }
@@ -356,6 +371,59 @@ static void retransmission_keeps_its_mid(void **state)
 	assert_int_equal(x->f.c.err.resets, 1);
 }
 
+/* A server at ::1: the device registers from [::1] and its Update, sent
+ * on the next turn, reaches the same server (fl_net opens sockets of the
+ * server's family; it opened IPv4 ones before, and registered() failed). */
+static void registers_over_ipv6(void **state)
+{
+	struct fx *x = *state;
+	struct fl_dev *d = registered(x);
+	uint8_t buf[512];
+	struct bl_coap_msg m;
+	char text[64];
+	struct fl_addr from = {.ss = x->dev, .len = x->dev_len};
+	fl_addr_text(&from, text, sizeof(text));
+	assert_int_equal(strncmp(text, "[::1]:", 6), 0);
+	assert_int_equal(fl_dev_act(&x->f, d, FL_ACT_UPDATE), 0);
+	srv_recv(x, buf, sizeof(buf), &m);
+	assert_string_equal(m.uri, "/rd/5");
+	answer(x, &m, 0x44);
+	assert_int_equal(x->f.c.upd_ok, 1);
+	assert_int_equal(fl_errors_total(&x->f.c.err), 0);
+}
+
+/* Addresses as the options give them: both families, brackets, the text
+ * the report prints, loopback, equality with what recvfrom returns. */
+static void addresses(void **state)
+{
+	struct fl_addr a, b;
+	char why[96], text[64];
+	(void)state;
+	assert_int_equal(fl_addr_parse("[fd00::5]", 0, &a, why, sizeof(why)), 0);
+	fl_addr_set_port(&a, 5684);
+	fl_addr_text(&a, text, sizeof(text));
+	assert_string_equal(text, "[fd00::5]:5684");
+	assert_false(fl_addr_is_loopback(&a));
+	assert_string_equal(fl_addr_family(&a), "IPv6");
+	assert_int_equal(fl_addr_parse("198.18.3.2", 0, &b, why, sizeof(why)), 0);
+	fl_addr_set_port(&b, 5683);
+	fl_addr_text(&b, text, sizeof(text));
+	assert_string_equal(text, "198.18.3.2:5683");
+	assert_false(fl_addr_is_loopback(&b));
+	assert_false(fl_addr_equal(&a, (struct sockaddr *)&b.ss, b.len));
+	assert_true(fl_addr_equal(&b, (struct sockaddr *)&b.ss, b.len));
+	fl_addr_set_port(&a, 5683);
+	assert_false(fl_addr_equal(&b, (struct sockaddr *)&a.ss, a.len));
+	assert_int_equal(fl_addr_parse("127.9.0.1", 0, &a, why, sizeof(why)), 0);
+	assert_true(fl_addr_is_v4_loopback(&a));
+	assert_int_equal(fl_addr_parse("::1", 0, &a, why, sizeof(why)), 0);
+	assert_true(fl_addr_is_loopback(&a));
+	assert_false(fl_addr_is_v4_loopback(&a));
+	assert_int_equal(fl_addr_parse("localhost", 0, &a, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "numeric"));
+	assert_int_equal(fl_addr_parse("[]", 0, &a, why, sizeof(why)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +435,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(one_observation_at_a_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retransmission_keeps_its_mid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(registers_over_ipv6, setup6, teardown),
+	    cmocka_unit_test(addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
