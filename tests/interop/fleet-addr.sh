@@ -102,15 +102,6 @@ peers() {
 	return 1
 }
 
-# bad ARGS... PATTERN: exit 2 and a message matching PATTERN.
-bad() {
-	local out status=0 pat=${*: -1}
-	out=$(timeout 10 "$LOAD" "${@:1:$#-1}" 2>&1) || status=$?
-	[ "$status" = 2 ] && grep -q -- "$pat" <<<"$out" && return 0
-	echo "exit $status: $out"
-	return 1
-}
-
 # --- IPv6: the emulator on ::1 ---
 : >"$EVENTS"
 timeout "$EMU_TIMEOUT" "$EMULATOR" --bind ::1 --dtls-port 0 --coap-port 0 --tls-port off \
@@ -131,11 +122,11 @@ fleet "IPv6, plain CoAP (--auth none)" "$EVENTS" v6nosec- 20 --server ::1 --port
 	--auth none
 check "  ... from [::1] too" peers "$EVENTS" v6nosec- '^\[::1\]:'
 check "an IPv4 --src for an IPv6 server: exit 2, says which family" \
-	bad --server ::1 --port "$DTLS6" --devices 5 --src 127.1.0.1 "is an IPv4 address"
+	load_refuses --server ::1 --port "$DTLS6" --devices 5 --src 127.1.0.1 "is an IPv4 address"
 check "--per-addr with one source address: exit 2" \
-	bad --server ::1 --port "$DTLS6" --devices 5 --per-addr 100 "applies only"
+	load_refuses --server ::1 --port "$DTLS6" --devices 5 --per-addr 100 "applies only"
 check "a --src that is not an address: exit 2" \
-	bad --server ::1 --port "$DTLS6" --devices 5 --src ::zz "not a numeric"
+	load_refuses --server ::1 --port "$DTLS6" --devices 5 --src ::zz "not a numeric"
 stop_emulator
 
 # --- another host: the emulator in a network namespace ---
@@ -174,7 +165,7 @@ fleet "  ... plain CoAP (--auth none)" "$EV2" nsnosec- 20 --server "$NS_IP" --po
 	--auth none
 check "  ... from $HOST_IP" peers "$EV2" nsnosec- "^$HOST_IP:"
 check "a loopback --src for that server: exit 2, says nothing from it would arrive" \
-	bad --server "$NS_IP" --port "$DTLS4" --devices 5 --src 127.1.0.1 "is a loopback address"
+	load_refuses --server "$NS_IP" --port "$DTLS4" --devices 5 --src 127.1.0.1 "is a loopback address"
 check "a --src this host does not have: exit 2, before any device starts" \
-	bad --server "$NS_IP" --port "$DTLS4" --devices 5 --src 198.18.$SUB.9 "cannot send to"
+	load_refuses --server "$NS_IP" --port "$DTLS4" --devices 5 --src 198.18.$SUB.9 "cannot send to"
 finish

@@ -132,19 +132,12 @@ notified() {
 }
 check "Observe in TLV: the fleet's notifications all arrived, each TLV with the value" notified
 
-bad() {
-	local out status=0 pat=${*: -1}
-	out=$(timeout 10 "$LOAD" "${@:1:$#-1}" 2>&1) || status=$?
-	[ "$status" = 2 ] && grep -q -- "$pat" <<<"$out" && return 0
-	echo "exit $status: $out"
-	return 1
-}
 check "--auth none --resume 50: exit 2, names --resume" \
-	bad --auth none --port "$COAP_PORT" --devices 5 --resume 50 "without DTLS: --resume does not apply"
+	load_refuses --auth none --port "$COAP_PORT" --devices 5 --resume 50 "without DTLS: --resume does not apply"
 check "--auth none --psk: exit 2, names --psk" \
-	bad --auth none --port "$COAP_PORT" --devices 5 --psk a:00 "without DTLS: --psk does not apply"
+	load_refuses --auth none --port "$COAP_PORT" --devices 5 --psk a:00 "without DTLS: --psk does not apply"
 check "--auth with an unknown mode: exit 2, lists the modes" \
-	bad --auth nosec --port "$COAP_PORT" --devices 5 "want psk, cert or none"
+	load_refuses --auth nosec --port "$COAP_PORT" --devices 5 "want psk, cert or none"
 
 closed_port() {
 	local status=0 port

@@ -110,29 +110,21 @@ hibernated() {
 }
 check "every idle device hibernated ($(jf .context_bytes) bytes of context in all)" hibernated
 
-# bad ARGS... PATTERN: exit 2 and a message matching PATTERN.
-bad() {
-	local out status=0 pat=${*: -1}
-	out=$(timeout 10 "$LOAD" "${@:1:$#-1}" 2>&1) || status=$?
-	[ "$status" = 2 ] && grep -q -- "$pat" <<<"$out" && return 0
-	echo "exit $status: $out"
-	return 1
-}
-check "--devices 0: exit 2, says so" bad --port "$EMU_PORT" --devices 0 "--devices 0: want 1"
-check "no --port: exit 2, says it is required" bad --devices 5 "--port is required"
+check "--devices 0: exit 2, says so" load_refuses --port "$EMU_PORT" --devices 0 "--devices 0: want 1"
+check "no --port: exit 2, says it is required" load_refuses --devices 5 "--port is required"
 check "--rate beyond the generator: exit 2, says the bound" \
-	bad --port "$EMU_PORT" --devices 5 --rate 1000000 "--rate 1000000: want 1..20000"
+	load_refuses --port "$EMU_PORT" --devices 5 --rate 1000000 "--rate 1000000: want 1..20000"
 check "--update-rate beyond the generator: exit 2" \
-	bad --port "$EMU_PORT" --devices 5 --update-rate 1e9 "--update-rate"
+	load_refuses --port "$EMU_PORT" --devices 5 --update-rate 1e9 "--update-rate"
 HARD=$(ulimit -Hn)
 if [ "$HARD" != unlimited ] && [ "$HARD" -lt 1000000 ]; then
 	check "--no-cid with more devices ($((HARD + 1))) than descriptors: exit 2, says what to do" \
-		bad --port "$EMU_PORT" --devices $((HARD + 1)) --no-cid "drop --no-cid"
+		load_refuses --port "$EMU_PORT" --devices $((HARD + 1)) --no-cid "drop --no-cid"
 else
 	pass "# SKIP --no-cid beyond the fd limit: the hard limit ($HARD) is too high to exceed"
 fi
 check "a loopback --src with a server elsewhere: exit 2, says why (nothing is sent)" \
-	bad --port "$EMU_PORT" --devices 5 --server 198.18.0.2 --src 127.1.0.1 "is a loopback address"
+	load_refuses --port "$EMU_PORT" --devices 5 --server 198.18.0.2 --src 127.1.0.1 "is a loopback address"
 
 # run_failing NAME ARGS...: a bounded run that must end with exit 1 (not a
 # timeout's 124) and the errors in its JSON.

@@ -136,3 +136,13 @@ expect_event() {
 	tail -4 "$EVENTS"
 	return 1
 }
+
+# load_refuses ARGS... PATTERN: lwm2m-load ($LOAD) with ARGS exits 2 (bad
+# options, nothing sent) with a message matching PATTERN.
+load_refuses() {
+	local out status=0 pat=${*: -1}
+	out=$(timeout 10 "$LOAD" "${@:1:$#-1}" 2>&1) || status=$?
+	[ "$status" = 2 ] && grep -q -- "$pat" <<<"$out" && return 0
+	echo "exit $status: $out"
+	return 1
+}
