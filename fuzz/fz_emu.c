@@ -37,6 +37,13 @@ struct emu_server *fz_emu_start(int cookies, int cid_len, const char *control)
 	return &g_srv;
 }
 
+/* See fz_emu.h. */
+void fz_emu_stop(struct emu_server *srv)
+{
+	emu_server_fini(srv);
+	emu_config_free(&g_cfg);
+}
+
 /* The emulator's own loop step: first a wait for what the input caused, then
  * immediate turns while anything is still ready (bounded). */
 void fz_emu_pump(struct emu_server *srv, int wait_ms)

@@ -18,6 +18,10 @@
  * off) and optionally a control socket path. Aborts when it cannot start:
  * nothing could be fuzzed then. */
 struct emu_server *fz_emu_start(int cookies, int cid_len, const char *control);
+/* Stops the emulator fz_emu_start started and frees its config, so a
+ * target that needs a fresh one per input (fuzz_state_bin) can start it
+ * again without leaking. */
+void fz_emu_stop(struct emu_server *srv);
 /* Runs the loop's handlers for what is ready within wait_ms, then until
  * nothing more is ready (the bridge and libcoap hops take several rounds). */
 void fz_emu_pump(struct emu_server *srv, int wait_ms);

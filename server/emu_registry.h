@@ -52,7 +52,8 @@ struct emu_registry {
 	struct emu_reg *by_ep;
 	struct emu_reg *by_lin;
 	struct emu_idref *by_id;
-	struct emu_linkset *by_links; /* the distinct links arrays in use */
+	struct emu_linkset *by_links;	  /* the distinct links arrays in use */
+	struct emu_linkset *last_linkset; /* the one shared last (links_share) */
 	uint32_t next_id;
 	size_t count;
 	/* No registration expires before this (a lower bound, lowered by

@@ -363,10 +363,16 @@ void emu_state_tick(struct emu_server *srv, int64_t now)
  * that time), so none sent after the save and before a crash is reused. */
 uint64_t emu_state_seq_margin(double saved_at)
 {
+	const double cap = (double)(UINT64_C(1) << 26); /* two years: still far from 2^48 */
 	double since = lh_time_wall() - saved_at;
-	uint64_t secs = since > 16 ? (uint64_t)since + 1 : 16;
-	if (secs > (UINT64_C(1) << 26))
-		secs = UINT64_C(1) << 26; /* two years: still far from 2^48 */
+	uint64_t secs = 16;
+	/* Bounded in double first: a file's saved_at may be anything (a
+	 * century ahead, NaN), and the cast of an out-of-range double is
+	 * undefined (fuzz_state_bin found it). */
+	if (since >= cap)
+		secs = UINT64_C(1) << 26;
+	else if (since > 16)
+		secs = (uint64_t)since + 1;
 	return secs << 20;
 }
 

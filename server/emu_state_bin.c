@@ -552,24 +552,57 @@ static char *rd_nstr(struct rd *r, const char *field)
 	return s ? strndup(s, len) : NULL;
 }
 
-/* The link-values of a registration, as the JSON array the registry keeps. */
-static json_t *rd_links(struct rd *r)
+/* The links of the registration restored before: their bytes in the file
+ * and the array the registry shares for them. A fleet's registrations
+ * mostly carry the same links, and the next one with the same bytes takes
+ * that array (the registry then finds its entry by the pointer) instead of
+ * a new JSON array built, written out as text and looked up. */
+struct links_memo {
+	const uint8_t *raw;
+	size_t len;
+	json_t *links; /* a reference, or NULL */
+};
+
+/* The link-values of a registration (count, then each string), checked;
+ * into a JSON array when links is not NULL. */
+static void rd_links_into(struct rd *r, json_t *links)
 {
 	uint32_t n = (uint32_t)rd_uint(r, 4, "links count");
-	json_t *links = json_array();
 	if (!r->bad && n > (size_t)(r->end - r->p) / 2)
 		rd_fail(r, "links count", "more links than bytes left");
 	for (uint32_t i = 0; i < n && !r->bad; i++) {
 		size_t len;
 		const char *l = rd_str(r, 2, NSTR_NONE - 1, &len, "link");
-		if (l)
+		if (l && links)
 			json_array_append_new(links, json_stringn(l, len));
 	}
+}
+
+/* The link-values as the JSON array the registry keeps: the memo's when the
+ * bytes are the same, else a new one (and the memo forgets its array until
+ * the caller gives it this record's). Without a memo (the check walk) they
+ * are only checked: NULL. */
+static json_t *rd_links(struct rd *r, struct links_memo *m)
+{
+	uint8_t *at = r->p;
+	json_t *links;
+	rd_links_into(r, NULL);
+	if (!m || r->bad)
+		return NULL;
+	size_t len = (size_t)(r->p - at);
+	if (m->links && len == m->len && memcmp(at, m->raw, len) == 0)
+		return json_incref(m->links);
+	json_decref(m->links);
+	*m = (struct links_memo){.raw = at, .len = len};
+	links = json_array();
+	r->p = at;
+	rd_links_into(r, links);
 	return links;
 }
 
-/* One registration record (strings malloc'd; breg_free releases them). */
-static void rd_reg(struct rd *r, struct breg *g)
+/* One registration record (strings malloc'd; breg_free releases them);
+ * its links with the memo (see rd_links). */
+static void rd_reg(struct rd *r, struct breg *g, struct links_memo *m)
 {
 	size_t len;
 	rd_cstr(r, 1, g->location, sizeof(g->location), "location");
@@ -582,7 +615,7 @@ static void rd_reg(struct rd *r, struct breg *g)
 	g->identity = rd_nstr(r, "identity");
 	g->lwm2m = rd_nstr(r, "lwm2m");
 	g->binding = rd_nstr(r, "binding");
-	g->links = rd_links(r);
+	g->links = rd_links(r, m);
 	g->lifetime = (uint32_t)rd_uint(r, 4, "lifetime");
 	g->remaining_ms = (int64_t)rd_uint(r, 8, "remaining_ms");
 	g->session = rd_uint(r, 8, "session");
@@ -701,13 +734,21 @@ static long find_dup_sorted(struct ukey *keys, size_t n)
 	return -1;
 }
 
+/* A key's slot in find_dup's set: one lane over its words, then the
+ * finalizer (the file's four-lane checksum spent ~280 instructions on each
+ * of a 100k-session file's 500k keys). Equal keys hash equal; a collision
+ * only costs a compare. */
 static uint64_t ukey_hash(const struct ukey *k)
 {
-	uint8_t b[2 + sizeof(k->b)];
-	b[0] = k->kind;
-	b[1] = k->len;
-	memcpy(b + 2, k->b, k->len);
-	return emu_state_bin_checksum(b, 2 + (size_t)k->len);
+	const uint64_t mul = UINT64_C(0x9e3779b97f4a7c15);
+	uint64_t h = (uint64_t)k->kind << 8 | k->len;
+	for (size_t i = 0; i < k->len; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, k->b + i, k->len - i < 8 ? k->len - i : 8);
+		h = (h ^ w) * mul;
+		h = (h << 31) | (h >> 33);
+	}
+	return fmix64(h);
 }
 
 /* The first key equal to an earlier one, or -1: a set of the keys (open
@@ -774,6 +815,8 @@ static int walk(struct bdoc *doc, uint64_t margin, struct ukey *keys, size_t *nk
 	for (uint64_t i = 0; s && !r.bad && i < doc->nsess; i++) {
 		r.idx = i;
 		rd_session(&r, s, margin);
+		if (r.bad) /* s is not to be trusted: its CID length may be any byte */
+			break;
 		keys[(*nkeys)++] = (struct ukey){.kind = 0, .len = 8, .rec = i};
 		memcpy(keys[*nkeys - 1].b, &s->id, 8);
 		if (s->cid_len) {
@@ -785,7 +828,11 @@ static int walk(struct bdoc *doc, uint64_t margin, struct ukey *keys, size_t *nk
 	for (uint64_t i = 0; s && !r.bad && i < doc->nregs; i++) {
 		r.rec = "registration";
 		r.idx = i;
-		rd_reg(&r, &g);
+		rd_reg(&r, &g, NULL);
+		if (r.bad) {
+			breg_free(&g);
+			break;
+		}
 		keys[*nkeys] =
 		    (struct ukey){.kind = 2, .len = (uint8_t)strlen(g.location), .rec = i};
 		memcpy(keys[(*nkeys)++].b, g.location, strlen(g.location));
@@ -952,13 +999,15 @@ static struct emu_hib *apply_session(struct emu_server *srv, const struct bsess 
 	return h;
 }
 
-/* Restores one validated registration, re-pointed at its new session. */
-static int apply_reg(struct emu_server *srv, struct breg *g, const struct idmap *map, size_t n)
+/* Restores one validated registration, re-pointed at its new session;
+ * NULL when it could not be. */
+static struct emu_reg *apply_reg(struct emu_server *srv, struct breg *g, const struct idmap *map,
+				 size_t n)
 {
 	struct emu_reg *r = emu_registry_restore_new(&srv->registry, g->location, g->endpoint,
 						     g->identity, g->links);
 	if (!r)
-		return -1;
+		return NULL;
 	struct idmap key = {.old = g->session}, *m = bsearch(&key, map, n, sizeof(*map), idmap_cmp);
 	r->lwm2m = emu_reg_text(g->lwm2m); /* g's own copies go with breg_free */
 	r->binding = emu_reg_text(g->binding);
@@ -969,7 +1018,7 @@ static int apply_reg(struct emu_server *srv, struct breg *g, const struct idmap 
 		memcpy(m->h->location, r->location, sizeof(m->h->location));
 	if (g->has_lineage)
 		emu_registry_set_lineage(&srv->registry, r, g->lineage);
-	return 0;
+	return r;
 }
 
 /* Second walk of a validated document: every record applied. */
@@ -981,6 +1030,7 @@ static void apply(struct emu_server *srv, struct bdoc *doc, struct idmap *map, s
 	    doc->buf + HDR_LEN, doc->buf + doc->len - 8, doc->buf, "", 0, err, sizeof(err), 0};
 	struct bsess *s = malloc(sizeof(*s));
 	struct breg g = {0};
+	struct links_memo memo = {0};
 	size_t n = 0;
 	for (uint64_t i = 0; s && i < doc->nsess; i++) {
 		rd_session(&r, s, 0);
@@ -995,12 +1045,16 @@ static void apply(struct emu_server *srv, struct bdoc *doc, struct idmap *map, s
 	qsort(map, n, sizeof(*map), idmap_cmp);
 	*nregs = 0;
 	for (uint64_t i = 0; i < doc->nregs; i++) {
-		rd_reg(&r, &g);
-		*nregs += apply_reg(srv, &g, map, n) == 0;
+		rd_reg(&r, &g, &memo);
+		struct emu_reg *reg = apply_reg(srv, &g, map, n);
+		if (reg && !memo.links) /* the array the registry shares for these bytes */
+			memo.links = json_incref(reg->links);
+		*nregs += reg != NULL;
 		breg_free(&g);
 		if (*nregs == 1)
 			emu_registry_reserve(&srv->registry, doc->nregs);
 	}
+	json_decref(memo.links);
 }
 
 /* Rewrites the file after a restore from the restored document itself:

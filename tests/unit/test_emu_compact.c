@@ -109,12 +109,52 @@ static void common_texts_are_shared(void **state)
 	emu_registry_fini(&reg);
 }
 
+/* A state restore hands each registration the array its predecessor
+ * shares when their bytes in the file are equal (emu_state_bin.c): the
+ * registry takes that entry by the pointer. Once its last user is gone the
+ * entry is freed and forgotten: a later registration with equal links gets
+ * a new one (ASan and valgrind report a use after free when the registry
+ * keeps pointing at the freed entry), and one with other links is never
+ * matched by the pointer path. */
+static void predecessor_array_taken_by_pointer(void **state)
+{
+	(void)state;
+	struct emu_registry reg;
+	emu_registry_init(&reg, 1);
+	json_t *l1 = links_of("</1/0>", "</3/0>");
+	struct emu_reg *a = add(&reg, "a", l1);
+	json_decref(l1);
+	struct emu_reg *b = add(&reg, "b", a->links);
+	assert_ptr_equal(a->links, b->links);
+	assert_int_equal(emu_registry_linksets(&reg), 1);
+	json_t *l2 = links_of("</1/0>", "</5/0>");
+	struct emu_reg *c = add(&reg, "c", l2);
+	json_decref(l2);
+	assert_ptr_not_equal(c->links, a->links);
+	assert_string_equal(json_string_value(json_array_get(c->links, 1)), "</5/0>");
+	assert_int_equal(emu_registry_linksets(&reg), 2);
+	emu_registry_remove(&reg, c); /* the entry shared last goes with c */
+	emu_reg_free(c);
+	assert_int_equal(emu_registry_linksets(&reg), 1);
+	json_t *l3 = links_of("</1/0>", "</5/0>");
+	struct emu_reg *d = add(&reg, "d", l3);
+	json_decref(l3);
+	assert_string_equal(json_string_value(json_array_get(d->links, 1)), "</5/0>");
+	assert_int_equal(emu_registry_linksets(&reg), 2);
+	struct emu_reg *e = add(&reg, "e", d->links);
+	assert_ptr_equal(e->links, d->links);
+	assert_int_equal(emu_registry_linksets(&reg), 2);
+	emu_registry_fini(&reg);
+	assert_null(reg.by_links);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(common_texts_are_shared),
 	    cmocka_unit_test(equal_links_are_shared),
 	    cmocka_unit_test(different_links_stay_apart),
+	    cmocka_unit_test(predecessor_array_taken_by_pointer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "server/emu_state.h"
 #include "server/emu_state_bin.h"
@@ -505,6 +507,119 @@ static void graceful_restart_binary_of_live_session(void **state)
 	state_path[0] = '\0';
 }
 
+/* Little-endian bytes of v into the file being built. */
+static void put_le(FILE *f, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		fputc((int)(v >> (8 * i)) & 0xff, f);
+}
+
+/* A registration record of the binary layout (emu_state_bin.h) with the
+ * given links (NULL-terminated) and no session. */
+static void put_reg(FILE *f, const char *loc, const char *ep, const char *const *links)
+{
+	uint32_t n = 0;
+	while (links[n])
+		n++;
+	put_le(f, strlen(loc), 1);
+	fputs(loc, f);
+	put_le(f, strlen(ep), 2);
+	fputs(ep, f);
+	put_le(f, 0xffff, 2); /* identity, lwm2m, binding: absent */
+	put_le(f, 0xffff, 2);
+	put_le(f, 0xffff, 2);
+	put_le(f, n, 4);
+	for (uint32_t i = 0; i < n; i++) {
+		put_le(f, strlen(links[i]), 2);
+		fputs(links[i], f);
+	}
+	put_le(f, 300, 4);    /* lifetime */
+	put_le(f, 300000, 8); /* remaining_ms */
+	put_le(f, 0, 8);      /* session: none */
+	put_le(f, 0, 1);      /* no lineage, its 16 bytes all the same */
+	put_le(f, 0, 8);
+	put_le(f, 0, 8);
+}
+
+/* The links the server lists for endpoint ep, as compact JSON. */
+static char *links_listed(json_t *clients, const char *ep)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(clients, "clients"), i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "endpoint")), ep) == 0)
+			return json_dumps(json_object_get(c, "links"), JSON_COMPACT);
+	}
+	fail_msg("%s not listed", ep);
+	return NULL;
+}
+
+/* A binary restore gives each registration its own links, where the
+ * restore takes the previous record's array when the bytes are equal
+ * (emu_state_bin.c, links_memo): a, b and d share one, c has its own
+ * (the same count, other bytes), e has one link fewer. Fails (tried) when
+ * the memo compares lengths only: c comes back with a's links. */
+static void binary_restore_keeps_each_registrations_links(void **state)
+{
+	(void)state;
+	static const char *const x[] = {"</1/0>", "</3/0>", NULL}, *const y[] = {"</1/0>", "</5/0>",
+										 NULL};
+	static const char *const z[] = {"</1/0>", NULL};
+	char dir[32] = "/tmp/test_emu_hib_XXXXXX", reply[8192];
+	struct timespec now;
+	double saved;
+	assert_non_null(mkdtemp(dir));
+	snprintf(state_path, sizeof(state_path), "%s/state.bin", dir);
+	FILE *f = fopen(state_path, "w+b");
+	assert_non_null(f);
+	clock_gettime(CLOCK_REALTIME, &now);
+	saved = (double)now.tv_sec;
+	fputs(EMU_STATE_BIN_MAGIC, f);
+	put_le(f, EMU_STATE_BIN_VERSION, 4);
+	put_le(f, 0, 4);
+	fwrite(&saved, 8, 1, f);
+	put_le(f, 0, 8); /* sessions */
+	put_le(f, 5, 8); /* registrations */
+	put_reg(f, "/rd/a1", "ep-a", x);
+	put_reg(f, "/rd/b1", "ep-b", x);
+	put_reg(f, "/rd/c1", "ep-c", y);
+	put_reg(f, "/rd/d1", "ep-d", x);
+	put_reg(f, "/rd/e1", "ep-e", z);
+	long len = ftell(f);
+	uint8_t *buf = malloc((size_t)len);
+	assert_non_null(buf);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	put_le(f, emu_state_bin_checksum(buf, (size_t)len), 8);
+	free(buf);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(state_path, 0600), 0);
+	char err[512] = "";
+	if (emu_state_bin_check(state_path, err, sizeof(err)) != 0)
+		fail_msg("the file built here is refused: %s", err);
+	fixed_port = 0;
+	start_server(hib_on);
+	test_control("{\"cmd\":\"clients\"}\n", reply, sizeof(reply));
+	json_t *clients = json_loads(reply, 0, NULL);
+	assert_non_null(clients);
+	const char *want[] = {"ep-a", "[\"</1/0>\",\"</3/0>\"]",
+			      "ep-b", "[\"</1/0>\",\"</3/0>\"]",
+			      "ep-c", "[\"</1/0>\",\"</5/0>\"]",
+			      "ep-d", "[\"</1/0>\",\"</3/0>\"]",
+			      "ep-e", "[\"</1/0>\"]"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i += 2) {
+		char *got = links_listed(clients, want[i]);
+		assert_string_equal(got, want[i + 1]);
+		free(got);
+	}
+	json_decref(clients);
+	assert_int_equal(stop_server(), 0);
+	unlink(state_path);
+	rmdir(dir);
+	state_path[0] = '\0';
+}
+
 /* A test that failed half-way left its server running (holding the control
  * socket path the next test needs): ends it, so one failure stays one. */
 static int reap_server(void **state)
@@ -531,6 +646,7 @@ int main(void)
 	    cmocka_unit_test_teardown(graceful_restart_binary_keeps_hibernated_session,
 				      reap_server),
 	    cmocka_unit_test_teardown(graceful_restart_binary_of_live_session, reap_server),
+	    cmocka_unit_test_teardown(binary_restore_keeps_each_registrations_links, reap_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
