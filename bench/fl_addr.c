@@ -35,8 +35,14 @@ int fl_addr_parse(const char *s, int may_resolve, struct fl_addr *a, char *why, 
 		snprintf(why, why_len, "empty or too long");
 		return -1;
 	}
-	hints.ai_flags = may_resolve ? AI_ADDRCONFIG : AI_NUMERICHOST;
+	/* A literal first, without AI_ADDRCONFIG: that flag drops IPv6 results
+	 * on a host whose only IPv6 address is ::1, and ::1 is what tests use. */
+	hints.ai_flags = AI_NUMERICHOST;
 	e = getaddrinfo(host, NULL, &hints, &res);
+	if (e != 0 && may_resolve) {
+		hints.ai_flags = AI_ADDRCONFIG;
+		e = getaddrinfo(host, NULL, &hints, &res);
+	}
 	if (e != 0 || !res || res->ai_addrlen > sizeof(a->ss)) {
 		snprintf(why, why_len, "%s",
 			 may_resolve ? "not an IPv4 or IPv6 address, and no host has that name"

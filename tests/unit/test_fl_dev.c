@@ -148,14 +148,24 @@ static int setup(void **state)
 	return setup_at(state, "127.0.0.1", "127.58.0.1"); /* no other test's source */
 }
 
+/* ::1, where the host has it (a host with IPv6 off has none: the test
+ * then skips, saying so). */
 static int setup6(void **state)
 {
-	return setup_at(state, "::1", NULL);
+	struct sockaddr_in6 lo = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&lo, sizeof(lo)) == 0;
+	if (fd >= 0)
+		close(fd);
+	*state = NULL;
+	return ok ? setup_at(state, "::1", NULL) : 0;
 }
 
 static int teardown(void **state)
 {
 	struct fx *x = *state;
+	if (!x)
+		return 0;
 	fl_dev_drop(&x->f, &x->f.devs[0]);
 	fl_net_free(&x->f);
 	for (int op = 0; op < FL_OP_COUNT; op++)
@@ -377,6 +387,10 @@ static void retransmission_keeps_its_mid(void **state)
 static void registers_over_ipv6(void **state)
 {
 	struct fx *x = *state;
+	if (!x) {
+		print_message("no ::1 on this host (IPv6 off): skipped\n");
+		skip();
+	}
 	struct fl_dev *d = registered(x);
 	uint8_t buf[512];
 	struct bl_coap_msg m;
