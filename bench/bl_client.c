@@ -18,7 +18,6 @@
 #define BL_BACKOFF_US 100000
 #define BL_LINKS "</1/0>,</3/0>"
 #define BL_LIFETIME 86400
-#define BL_PARK_PORT0 10000
 
 /* The first few errors say what went wrong; thousands would drown it. */
 void bl_client_error(struct bl_bench *b, const struct bl_client *c, const char *fmt, ...)
@@ -84,21 +83,23 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 }
 
 /* See bl_client.h. */
-int bl_udp_open(struct in_addr base, uint32_t per_addr, uint32_t idx, int fixed_port,
-		const struct sockaddr_in *server)
+int bl_udp_socket(const struct sockaddr *src, socklen_t src_len, const struct sockaddr *server,
+		  socklen_t server_len, int family)
 {
-	struct sockaddr_in src = {.sin_family = AF_INET};
-	int e, fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	src.sin_addr.s_addr = htonl(ntohl(base.s_addr) + idx / per_addr);
-	src.sin_port = fixed_port ? htons((uint16_t)(BL_PARK_PORT0 + idx % per_addr)) : 0;
+	struct sockaddr_storage at;
+	int e, fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 && src.sin_port) {
-		src.sin_port = 0; /* taken by a wildcard socket: any port will do */
-		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
+	if (src_len && bind(fd, src, src_len) < 0) {
+		if (src->sa_family != AF_INET || !((const struct sockaddr_in *)src)->sin_port)
+			goto err;
+		/* The fixed port is taken by a wildcard socket: any port will do. */
+		memcpy(&at, src, src_len);
+		((struct sockaddr_in *)&at)->sin_port = 0;
+		if (bind(fd, (struct sockaddr *)&at, src_len) < 0)
 			goto err;
 	}
-	if (server && connect(fd, (const struct sockaddr *)server, sizeof(*server)) < 0)
+	if (server && connect(fd, server, server_len) < 0)
 		goto err;
 	return fd;
 err:
@@ -106,6 +107,17 @@ err:
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+/* See bl_client.h. */
+int bl_udp_open(struct in_addr base, uint32_t per_addr, uint32_t idx, int fixed_port,
+		const struct sockaddr_in *server)
+{
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	src.sin_addr.s_addr = htonl(ntohl(base.s_addr) + idx / per_addr);
+	src.sin_port = fixed_port ? htons((uint16_t)(BL_PARK_PORT0 + idx % per_addr)) : 0;
+	return bl_udp_socket((struct sockaddr *)&src, sizeof(src), (const struct sockaddr *)server,
+			     server ? sizeof(*server) : 0, AF_INET);
 }
 
 /* Binds to a loopback source address chosen by idx (one address gives at

@@ -73,6 +73,14 @@ struct bl_bench {
 	unsigned errors_printed;
 };
 
+#define BL_PARK_PORT0 10000 /* a client's fixed port: 10000 + idx % per_addr */
+
+/* A non-blocking UDP socket of family, bound to src unless src_len is 0 (an
+ * IPv4 source whose fixed port is taken gets any port instead) and
+ * connected to server unless it is NULL; -1 with errno. */
+int bl_udp_socket(const struct sockaddr *src, socklen_t src_len, const struct sockaddr *server,
+		  socklen_t server_len, int family);
+
 /* A non-blocking UDP socket bound to base + idx / per_addr (port 10000 +
  * idx % per_addr when fixed_port, else any) and, unless server is NULL,
  * connected to server; -1 with errno. Loopback has 16M source addresses, so

@@ -4,6 +4,7 @@
  * devices: the record's CID (the device's own, FL_CID_LEN bytes) names the
  * device, whose context is restored if it was hibernated. */
 #include "fl_fleet.h"
+#include "bl_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,11 +29,9 @@ static int watch(struct fl_fleet *f, int fd, uint64_t tag)
 	return epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-#define OWN_PORT0 10000 /* a device's fixed port on loopback: 10000 + idx % per_addr */
-
 /* The source for slot idx of base. On IPv4 loopback every per slots take
  * the next address (base + idx / per) and, with fixed_port, slot idx keeps
- * port OWN_PORT0 + idx % per, so no later device reuses an address the
+ * port BL_PARK_PORT0 + idx % per, so no later device reuses an address the
  * server may still hold a session for (it would take that for a client
  * restart and close it): a million devices need ~50 addresses. Anywhere
  * else the host has one address to send from: the given one, or (none
@@ -47,7 +46,7 @@ static socklen_t src_for(const struct fl_addr *base, uint32_t per, uint32_t idx,
 	if (fl_addr_is_v4_loopback(base)) {
 		struct sockaddr_in *in = (struct sockaddr_in *)src;
 		in->sin_addr.s_addr = htonl(ntohl(in->sin_addr.s_addr) + idx / per);
-		in->sin_port = fixed_port ? htons((uint16_t)(OWN_PORT0 + idx % per)) : 0;
+		in->sin_port = fixed_port ? htons((uint16_t)(BL_PARK_PORT0 + idx % per)) : 0;
 	}
 	return base->len;
 }
@@ -59,24 +58,9 @@ static int udp_open(const struct fl_opts *o, const struct fl_addr *base, uint32_
 {
 	struct sockaddr_storage src;
 	socklen_t slen = src_for(base, per, idx, connected, &src);
-	int e, fd = socket(o->server.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (slen && bind(fd, (struct sockaddr *)&src, slen) < 0) {
-		if (src.ss_family != AF_INET || !((struct sockaddr_in *)&src)->sin_port)
-			goto err;
-		((struct sockaddr_in *)&src)->sin_port = 0; /* taken: any port will do */
-		if (bind(fd, (struct sockaddr *)&src, slen) < 0)
-			goto err;
-	}
-	if (connected && connect(fd, (const struct sockaddr *)&o->server.ss, o->server.len) < 0)
-		goto err;
-	return fd;
-err:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return bl_udp_socket((struct sockaddr *)&src, slen,
+			     connected ? (const struct sockaddr *)&o->server.ss : NULL,
+			     o->server.len, o->server.ss.ss_family);
 }
 
 /* See fl_fleet.h. */
